@@ -1,0 +1,56 @@
+# MULI — two commands: `make run` (set up, migrate, seed the demo, serve) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+FLASK := $(VENV)/bin/flask --app wsgi
+STAMP := $(VENV)/.installed
+
+.PHONY: run test setup lint format translations migrate seed bench audit clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test,dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) translations
+
+translations: $(STAMP)
+	@if ls staff_portal/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+		$(VENV)/bin/pybabel compile -q -d staff_portal/translations; fi
+	@if ls patient_app/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
+		$(VENV)/bin/pybabel compile -q -d patient_app/translations; fi
+
+migrate: setup
+	$(FLASK) db upgrade
+
+seed: migrate
+	$(FLASK) muli seed-demo
+
+## Set everything up on a fresh machine and serve the demo on http://127.0.0.1:5000
+run: seed
+	@echo "Serving MULI on http://127.0.0.1:5000 (portal /portal/, patient app /app/, API docs /api/docs)"
+	$(VENV)/bin/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --access-logfile - wsgi:app
+
+## Set up and run every test: lint, SQLite and PostgreSQL suites, browser tests
+test: setup
+	./scripts/test.sh
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: setup
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: setup
+	./benchmarks/run.sh
+
+audit: setup
+	$(PY) -m pip install -q bandit pip-audit
+	$(VENV)/bin/bandit -q -r muli api staff_portal -lll
+	$(VENV)/bin/pip-audit
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

@@ -1,0 +1,75 @@
+"""The REST API: flask-smorest blueprints, problem+json, idempotency; HTTP in, services out."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from flask import Flask, request
+from flask_smorest import Api
+from werkzeug.exceptions import HTTPException
+
+from api import problem
+from api.resources import __path__ as _resources_path
+from muli.errors import AuthenticationFailed
+from muli.extensions import csrf, jwt
+
+# Order of the resource modules in the OpenAPI document; any others follow alphabetically.
+FIRST = ("auth", "me", "staff_patients")
+
+SPEC_OPTIONS = {
+    "info": {"description": "MULI: crisis plan, mastery plan, diary and after-hours contact."},
+    "components": {
+        "securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}
+    },
+    "security": [{"bearerAuth": []}],
+}
+
+
+class MuliApi(Api):
+    """flask-smorest answers every HTTP error as its own JSON; ours are problem+json."""
+
+    def handle_http_exception(self, error: HTTPException):
+        return problem.from_http(error)
+
+
+api = MuliApi(spec_kwargs=SPEC_OPTIONS)
+
+
+def _resource_modules():
+    names = [m.name for m in pkgutil.iter_modules(_resources_path)]
+    ordered = [n for n in FIRST if n in names] + sorted(n for n in names if n not in FIRST)
+    return [importlib.import_module(f"api.resources.{name}") for name in ordered]
+
+
+def _jwt_problem(detail: str):
+    return problem.from_domain(AuthenticationFailed(detail))
+
+
+def _register_jwt_errors() -> None:
+    jwt.unauthorized_loader(lambda reason: _jwt_problem("Sign in first: no valid token was sent."))
+    jwt.invalid_token_loader(lambda reason: _jwt_problem("The token is not valid."))
+    jwt.expired_token_loader(lambda header, payload: _jwt_problem("The token has expired."))
+    jwt.revoked_token_loader(lambda header, payload: _jwt_problem("The token is no longer valid."))
+    jwt.needs_fresh_token_loader(lambda header, payload: _jwt_problem("Sign in again."))
+    jwt.user_lookup_error_loader(lambda header, payload: _jwt_problem("The account is not available."))
+    jwt.token_verification_failed_loader(lambda header, payload: _jwt_problem("The token is not valid."))
+
+
+def init_app(app: Flask) -> None:
+    """Register the API's blueprints, docs and error handling on the app."""
+    app.config.setdefault("API_SPEC_OPTIONS", SPEC_OPTIONS)
+    api.init_app(app, spec_kwargs=SPEC_OPTIONS)
+    for module in _resource_modules():
+        # Bearer tokens, not cookies, authenticate the API: CSRF does not apply.
+        csrf.exempt(module.blp)
+        api.register_blueprint(module.blp)
+    _register_jwt_errors()
+    from api import docs, health
+
+    docs.init_app(app)  # the vendored Swagger UI, served without third-party requests
+    app.register_blueprint(health.bp)
+
+
+def is_api_request() -> bool:
+    return not request.path.startswith(("/portal", "/app"))

@@ -1,0 +1,129 @@
+"""Idempotency-Key: a retried POST gets the first answer instead of doing the work twice.
+
+The key is claimed, the work done and the answer stored in the request's one transaction,
+so a crash before the commit leaves nothing behind and the retry simply runs again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from functools import wraps
+
+from flask import current_app, request
+from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
+
+from api.context import current_ctx
+from muli.errors import BadRequest, Conflict, MuliError
+from muli.models.idempotency import IdempotencyRecord
+
+HEADER = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+
+HEADER_DOC = {
+    "in": "header",
+    "name": HEADER,
+    "description": "A client-made UUID; the same key and body again gets the first answer back.",
+    "schema": {"type": "string", "format": "uuid"},
+}
+
+
+class KeyReusedWithOtherBody(MuliError):
+    code, status, title = (
+        "idempotency-key-reused",
+        422,
+        "Idempotency-Key already used for another request",
+    )
+
+
+def _request_hash() -> str:
+    digest = hashlib.sha256()
+    digest.update(f"{request.method} {request.path}\n".encode())
+    digest.update(request.get_data())
+    return digest.hexdigest()
+
+
+def _replay(record: IdempotencyRecord, request_hash: str):
+    if record.request_hash != request_hash:
+        raise KeyReusedWithOtherBody("This key was sent before with a different request.")
+    if record.status_code is None:
+        raise Conflict(
+            "A request with this key is still being processed. Try again shortly.",
+            code="idempotency-in-progress",
+        )
+    response = current_app.response_class(record.body, status=record.status_code, mimetype="application/json")
+    response.headers[REPLAYED] = "true"
+    return response
+
+
+def _lock_key(account_id: uuid.UUID, key: str) -> int:
+    return int.from_bytes(hashlib.sha256(f"{account_id}|{key}".encode()).digest()[:8], "big", signed=True)
+
+
+def idempotent(required: bool = False):
+    """Decorate a POST view (outside @blp.response) to honour Idempotency-Key."""
+
+    def decorator(view):
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            key = request.headers.get(HEADER)
+            if not key:
+                if required:
+                    raise BadRequest(f"The {HEADER} header is required.", code="idempotency-key-required")
+                return view(*args, **kwargs)
+            try:
+                key = str(uuid.UUID(key))
+            except ValueError:
+                raise BadRequest(f"{HEADER} must be a UUID.", code="idempotency-key-invalid")
+            ctx = current_ctx()
+            session, account_id = ctx.session, ctx.actor.account_id
+            request_hash = _request_hash()
+
+            def existing():
+                return session.scalars(
+                    select(IdempotencyRecord).where(
+                        IdempotencyRecord.account_id == account_id, IdempotencyRecord.key == key
+                    )
+                ).first()
+
+            if session.get_bind().dialect.name == "postgresql":
+                # Another transaction working on this key holds the lock: 409, don't wait.
+                got = session.execute(
+                    select(func.pg_try_advisory_xact_lock(_lock_key(account_id, key)))
+                ).scalar()
+                if not got:
+                    raise Conflict(
+                        "A request with this key is still being processed.", code="idempotency-in-progress"
+                    )
+            record = existing()
+            if record is not None:
+                return _replay(record, request_hash)
+            record = IdempotencyRecord(
+                account_id=account_id,
+                key=key,
+                request_hash=request_hash,
+                expires_at=ctx.now() + current_app.config["MULI_IDEMPOTENCY_TTL"],
+            )
+            session.add(record)
+            try:
+                session.flush()
+            except IntegrityError:
+                session.rollback()
+                record = existing()
+                if record is None:
+                    raise
+                return _replay(record, request_hash)
+            response = view(*args, **kwargs)
+            record.status_code = response.status_code
+            record.body = response.get_data()
+            return response
+
+        return wrapper
+
+    return decorator
+
+
+def purge(session, now) -> int:
+    """Forget keys older than their time to live."""
+    return session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < now)).rowcount

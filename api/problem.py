@@ -1,0 +1,91 @@
+"""RFC 9457 problem details: the one shape of every API error."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import json, make_response
+from werkzeug.exceptions import HTTPException
+
+from muli.errors import MuliError
+
+log = logging.getLogger("muli.api")
+
+PROBLEM_TYPE_BASE = "https://muli.invalid/problems/"
+MEDIA_TYPE = "application/problem+json"
+
+
+def problem(status: int, code: str, title: str, detail: str | None = None, errors=None, headers=None):
+    """A problem+json response."""
+    body = {"type": PROBLEM_TYPE_BASE + code, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    if errors:
+        body["errors"] = errors
+    response = make_response(json.dumps(body), status)
+    response.mimetype = MEDIA_TYPE
+    response.headers["Cache-Control"] = "no-store"
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def from_domain(error: MuliError):
+    return problem(error.status, error.code, error.title, error.detail, error.errors, error.headers)
+
+
+def _slug(name: str) -> str:
+    return name.lower().replace(" ", "-").replace("'", "")
+
+
+def _flatten(messages) -> dict:
+    """webargs messages are keyed by location ({"json": {...}}); the body is what clients send."""
+    if not isinstance(messages, dict):
+        return {"_": messages}
+    flat: dict = {}
+    for location, fields in messages.items():
+        if isinstance(fields, dict):
+            for field, errs in fields.items():
+                key = field if location == "json" else f"{location}.{field}"
+                flat[key] = _leaves(errs)
+        else:
+            flat[location] = _leaves(fields)
+    return flat
+
+
+def _leaves(errs):
+    if isinstance(errs, dict):
+        out = []
+        for sub, value in errs.items():
+            for msg in _leaves(value) if not isinstance(value, str) else [value]:
+                out.append(f"{sub}: {msg}")
+        return out
+    return list(errs) if isinstance(errs, (list, tuple)) else [str(errs)]
+
+
+def from_http(error: HTTPException):
+    """Any werkzeug/Flask HTTP error as problem+json (422s carry per-field errors)."""
+    status = error.code or 500
+    data = getattr(error, "data", None) or {}
+    errors = _flatten(data["messages"]) if "messages" in data else data.get("errors")
+    headers = dict(data.get("headers") or {})
+    if error.response is not None and "Retry-After" in error.response.headers:
+        headers["Retry-After"] = error.response.headers["Retry-After"]
+    allowed = getattr(error, "valid_methods", None)
+    if status == 405 and allowed:
+        headers["Allow"] = ", ".join(allowed)
+    title = error.name
+    detail = None if status >= 500 else (data.get("message") or error.description)
+    if status == 422 and errors:
+        detail = "The request has invalid fields."
+    return problem(status, _slug(error.name), title, detail, errors, headers)
+
+
+def internal_error(error: Exception):
+    log.exception("unhandled error", exc_info=error)
+    return problem(
+        500,
+        "internal-error",
+        "Internal Server Error",
+        "Something went wrong on our side. Nothing was saved; please try again.",
+    )

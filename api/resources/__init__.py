@@ -1,0 +1,1 @@
+"""One module per resource, each with a `blp` flask-smorest Blueprint; registered in order."""

@@ -1,0 +1,78 @@
+"""Staff: the patients of my teams, and enrolment."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, post_load, validate
+
+from api.context import current_ctx, require_kind
+from api.idempotency import HEADER_DOC, idempotent
+from api.schemas import PageArgs, page_of
+from muli import enrolment
+from muli.models.consent import CONSENT_SCOPES
+
+blp = Blueprint(
+    "staff_patients",
+    __name__,
+    url_prefix="/api/v1/staff/patients",
+    description="Patients of my teams; enrolment",
+)
+blp.before_request(lambda: require_kind("staff"))
+
+
+class ConsentIn(Schema):
+    agency_id = fields.UUID(required=True)
+    scopes = fields.List(fields.String(validate=validate.OneOf(CONSENT_SCOPES)), required=True)
+
+
+class EnrolIn(Schema):
+    display_name = fields.String(required=True, validate=validate.Length(1, 200))
+    national_id = fields.String(required=True, validate=validate.Regexp(r"^\s*\d{11}\s*$"))
+    team_id = fields.UUID(required=True)
+    admissions_last_12_months = fields.List(
+        fields.Date(), load_default=list, validate=validate.Length(max=100)
+    )
+    consents = fields.List(fields.Nested(ConsentIn), load_default=list, validate=validate.Length(max=20))
+    trusted_contact_id = fields.UUID(load_default=None)
+
+    @post_load
+    def make(self, data, **_):
+        data["consents"] = [enrolment.ConsentGiven(**c) for c in data["consents"]]
+        return enrolment.Enrolment(**data)
+
+
+class PatientOut(Schema):
+    id = fields.UUID()
+    display_name = fields.String()
+    team_id = fields.UUID()
+    status = fields.String()
+    enrolled_on = fields.Date()
+    trusted_contact_id = fields.UUID(allow_none=True)
+    activated = fields.Function(lambda p: p.account_id is not None)
+
+
+class EnrolledOut(PatientOut):
+    activation_code = fields.String()
+    activation_code_expires_in_days = fields.Integer()
+
+
+@blp.route("")
+class Patients(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(PatientOut))
+    def get(self, args):
+        """The patients of my teams, newest enrolment first."""
+        return enrolment.list_team_patients(current_ctx(), cursor=args["cursor"], limit=args["limit"])
+
+    @idempotent()
+    @blp.doc(parameters=[HEADER_DOC])
+    @blp.arguments(EnrolIn)
+    @blp.response(201, EnrolledOut)
+    def post(self, data):
+        """Enrol a patient (coordinator). The activation code is shown in this answer only."""
+        ctx = current_ctx()
+        patient, code = enrolment.enrol(ctx, data)
+        patient.activation_code = code
+        patient.activation_code_expires_in_days = ctx.settings.activation_days
+        return patient

@@ -1,0 +1,31 @@
+"""Schemas shared by several resources."""
+
+from __future__ import annotations
+
+from marshmallow import Schema, fields, validate
+
+from muli.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+
+class PageArgs(Schema):
+    limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT))
+    cursor = fields.String(load_default=None, validate=validate.Length(max=500))
+
+
+def page_of(item_schema):
+    """A `{items, next_cursor}` schema for a list of `item_schema`."""
+
+    class PageOut(Schema):
+        items = fields.List(fields.Nested(item_schema))
+        next_cursor = fields.String(allow_none=True)
+
+    PageOut.__name__ = f"{item_schema.__name__.removesuffix('Out')}Page"
+    return PageOut
+
+
+class Problem(Schema):
+    type = fields.String()
+    title = fields.String()
+    status = fields.Integer()
+    detail = fields.String()
+    errors = fields.Dict(keys=fields.String(), values=fields.List(fields.String()))

@@ -1,0 +1,1 @@
+"""MULI: crisis support for revolving-door patients."""

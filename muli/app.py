@@ -1,0 +1,240 @@
+"""The composition root: create_app builds the app from settings, extensions and blueprints."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+from flask import Flask, g, request
+from sqlalchemy import event
+from sqlalchemy.exc import IntegrityError, OperationalError
+from werkzeug.exceptions import HTTPException
+
+from muli import config as config_module
+from muli.context import Settings
+from muli.errors import MuliError
+from muli.extensions import babel, csrf, db, jwt, limiter, migrate
+from muli.keys import load_dev_secret, load_keyring
+from muli.log import configure as configure_logging
+from muli.models.base import utcnow
+
+log = logging.getLogger("muli.request")
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Opener-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# Swagger UI's page has an inline script; only the docs page gets this looser policy.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline'; "
+    "style-src 'self' 'unsafe-inline'; img-src 'self' data:"
+)
+
+
+def create_app(config: config_module.Config | None = None) -> Flask:
+    """Build the MULI app. `config` defaults to the class named by MULI_ENV."""
+    config = config or config_module.load()
+    config.check()
+    configure_logging(config.MULI_LOG_LEVEL)
+    app = Flask(__name__, instance_path=str(config.INSTANCE_DIR), static_folder=None)
+    app.config.from_object(config)
+    _normalise_database_url(app)
+    register_secrets(app, config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_commands(app)
+    return app
+
+
+def _normalise_database_url(app: Flask) -> None:
+    url = app.config["SQLALCHEMY_DATABASE_URI"]
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            app.config["SQLALCHEMY_DATABASE_URI"] = "postgresql+psycopg://" + url.removeprefix(prefix)
+    if url.startswith("sqlite:///") and ":memory:" not in url:
+        config_module.Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def register_secrets(app: Flask, config: config_module.Config) -> None:
+    development = config.ENV_NAME != "production"
+    instance = config.INSTANCE_DIR
+    if not app.config.get("SECRET_KEY"):
+        app.config["SECRET_KEY"] = load_dev_secret(instance, "session")
+    if not app.config.get("JWT_SECRET_KEY"):
+        app.config["JWT_SECRET_KEY"] = load_dev_secret(instance, "jwt")
+    app.extensions["muli.keys"] = load_keyring(
+        config.MULI_DATA_KEYS,
+        config.MULI_BLIND_INDEX_KEY,
+        instance_dir=instance,
+        allow_generate=development,
+    )
+    app.extensions["muli.settings"] = Settings(
+        public_url=config.MULI_PUBLIC_URL,
+        login_max_failures=config.MULI_LOGIN_MAX_FAILURES,
+        login_lock_seconds=config.MULI_LOGIN_LOCK_SECONDS,
+        emergency_access_minutes=config.MULI_EMERGENCY_ACCESS_MINUTES,
+    )
+    app.extensions["muli.clock"] = utcnow
+
+
+def _sqlite_pragmas(engine) -> None:
+    """WAL, foreign keys, full sync, a busy timeout, secure delete; BEGIN IMMEDIATE for writers.
+
+    Almost every request writes (every read of patient data is audited), so transactions
+    take the write lock up front instead of failing to upgrade a stale read snapshot.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record):
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (
+            "journal_mode=WAL",
+            "foreign_keys=ON",
+            "synchronous=FULL",
+            "busy_timeout=15000",
+            "secure_delete=ON",
+        ):
+            cursor.execute(f"PRAGMA {pragma}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection):
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def register_extensions(app: Flask) -> None:
+    db.init_app(app)
+    with app.app_context():
+        if db.engine.dialect.name == "sqlite":
+            _sqlite_pragmas(db.engine)
+    migrate.init_app(
+        app, db, directory=str(config_module.Path(__file__).resolve().parent.parent / "migrations")
+    )
+    jwt.init_app(app)
+    limiter.init_app(app)
+    babel.init_app(app, locale_selector=_select_locale)
+    csrf.init_app(app)
+
+    @jwt.token_in_blocklist_loader
+    def _revoked(_header, payload):
+        from api.context import anonymous_ctx
+        from muli.accounts import token_is_revoked
+
+        return token_is_revoked(anonymous_ctx(), payload)
+
+
+LOCALES = ("nb", "en")
+
+
+def _select_locale() -> str:
+    """Bokmål unless the user chose English (query or cookie) or the browser prefers it."""
+    chosen = request.args.get("lang") or request.cookies.get("muli_lang")
+    if chosen in LOCALES:
+        return chosen
+    return request.accept_languages.best_match(LOCALES) or "nb"
+
+
+def register_blueprints(app: Flask) -> None:
+    import api
+
+    api.init_app(app)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from api import problem
+
+    @app.errorhandler(MuliError)
+    def _domain_error(error: MuliError):
+        if error.keep_changes:
+            db.session.commit()
+        return problem.from_domain(error)
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        return problem.from_http(error)
+
+    @app.errorhandler(Exception)
+    def _unhandled(error: Exception):
+        db.session.rollback()
+        return problem.internal_error(error)
+
+
+def register_request_hooks(app: Flask) -> None:
+    from api import problem
+
+    @app.before_request
+    def _start():
+        g.started = time.perf_counter()
+
+    @app.after_request
+    def _finish(response):
+        # One transaction per request: commit what succeeded, drop what did not.
+        if response.status_code < 400:
+            try:
+                db.session.commit()
+            except IntegrityError:
+                db.session.rollback()
+                response = problem.problem(
+                    409,
+                    "conflict",
+                    "Conflict",
+                    "The request clashed with another change. Reload and try again.",
+                )
+            except OperationalError:
+                db.session.rollback()
+                log.exception("database unavailable at commit")
+                response = problem.problem(
+                    503,
+                    "unavailable",
+                    "Service Unavailable",
+                    "The database is busy. Try again shortly.",
+                    headers={"Retry-After": "2"},
+                )
+        else:
+            db.session.rollback()
+        _headers(response)
+        log.info(
+            "request",
+            extra={
+                "method": request.method,
+                "path": request.path,
+                "status": response.status_code,
+                "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
+                "request_id": g.get("request_id") or _request_id(),
+            },
+        )
+        return response
+
+
+def _request_id() -> str:
+    from api.context import request_id
+
+    return request_id()
+
+
+def _headers(response) -> None:
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    path = request.path
+    if path.startswith("/api/docs"):
+        response.headers.setdefault("Content-Security-Policy", DOCS_CSP)
+    elif path.startswith("/api/") or response.mimetype in (
+        "application/json",
+        "application/problem+json",
+    ):
+        response.headers.setdefault("Content-Security-Policy", API_CSP)
+        response.headers["Cache-Control"] = "no-store"
+    response.headers["X-Request-ID"] = _request_id()
+
+
+def register_commands(app: Flask) -> None:
+    from muli.cli import muli_cli
+
+    app.cli.add_command(muli_cli)

@@ -1,0 +1,151 @@
+"""The audit trail: append-only, hash-chained events.
+
+Services call `record()`; the events wait in the session and are chained when it commits
+(`before_commit`), under a lock on the one-row chain head, so the lock is held only for
+the moment of the commit and events land in commit order. `verify()` walks the chain.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from sqlalchemy import event, select
+from sqlalchemy.orm import Session
+
+from muli.context import Actor
+from muli.models.audit import AuditEvent, AuditHead
+from muli.models.base import utcnow
+
+GENESIS = "0" * 64
+_PENDING = "muli_audit_pending"
+
+_HASHED = (
+    "seq",
+    "id",
+    "occurred_at",
+    "action",
+    "outcome",
+    "actor_account_id",
+    "actor_kind",
+    "actor_name",
+    "actor_role",
+    "actor_agency_name",
+    "patient_id",
+    "resource",
+    "resource_id",
+    "emergency",
+    "reason",
+    "ip",
+    "request_id",
+    "prev_hash",
+)
+
+
+def record(
+    session: Session,
+    actor: Actor,
+    action: str,
+    *,
+    patient_id: uuid.UUID | None = None,
+    resource: str | None = None,
+    resource_id: object = None,
+    emergency: bool = False,
+    reason: str | None = None,
+    outcome: str = "ok",
+) -> None:
+    """Queue an audit event; it is written, chained, in the same commit as the change."""
+    session.info.setdefault(_PENDING, []).append(
+        dict(
+            id=uuid.uuid4(),
+            occurred_at=utcnow(),
+            action=action,
+            outcome=outcome,
+            actor_account_id=actor.account_id,
+            actor_kind=actor.kind,
+            actor_name=actor.name,
+            actor_role=actor.role,
+            actor_agency_name=actor.agency_name,
+            patient_id=patient_id,
+            resource=resource,
+            resource_id=None if resource_id is None else str(resource_id),
+            emergency=emergency,
+            reason=reason,
+            ip=actor.ip,
+            request_id=actor.request_id,
+        )
+    )
+
+
+def event_hash(values: dict) -> str:
+    def text(v):
+        if v is None or isinstance(v, (bool, int, str)):
+            return v
+        if hasattr(v, "isoformat"):
+            return v.isoformat()
+        return str(v)
+
+    canonical = json.dumps({k: text(values[k]) for k in _HASHED}, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def _chain(session: Session) -> None:
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    if head is None:
+        head = AuditHead(id=1, seq=0, hash=GENESIS)
+        session.add(head)
+    for values in pending:
+        # Microsecond precision is what both databases keep, so the hash survives a round trip.
+        values["seq"] = head.seq + 1
+        values["prev_hash"] = head.hash
+        values["hash"] = event_hash(values)
+        session.add(AuditEvent(**values))
+        head.seq, head.hash = values["seq"], values["hash"]
+    session.flush()
+
+
+@event.listens_for(Session, "before_commit")
+def _before_commit(session: Session) -> None:
+    _chain(session)
+
+
+@event.listens_for(Session, "after_rollback")
+def _after_rollback(session: Session) -> None:
+    session.info.pop(_PENDING, None)
+
+
+@dataclass(frozen=True)
+class Break:
+    seq: int
+    problem: str
+
+
+def verify(session: Session, batch: int = 5000) -> Iterator[Break]:
+    """Yield every break in the chain: an edited, missing or reordered event, or a cut tail."""
+    expected_seq, prev = 1, GENESIS
+    last_seq = 0
+    while True:
+        rows = session.scalars(
+            select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
+        ).all()
+        if not rows:
+            break
+        for ev in rows:
+            values = {k: getattr(ev, k) for k in _HASHED}
+            if ev.seq != expected_seq:
+                yield Break(ev.seq, f"expected event {expected_seq}: events are missing")
+            if ev.prev_hash != prev:
+                yield Break(ev.seq, "does not follow the event before it (removed or reordered)")
+            if event_hash(values) != ev.hash:
+                yield Break(ev.seq, "content does not match its hash (edited)")
+            expected_seq, prev, last_seq = ev.seq + 1, ev.hash, ev.seq
+        session.expunge_all()
+    head = session.get(AuditHead, 1)
+    if head is not None and (head.seq != last_seq or head.hash != prev):
+        yield Break(last_seq, f"chain head says {head.seq} events; the newest ones are missing")

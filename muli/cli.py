@@ -1,0 +1,118 @@
+"""`flask --app wsgi muli ...`: demo data, staff accounts, key rotation, audit verification."""
+
+from __future__ import annotations
+
+import json
+import sys
+import uuid
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy import select
+
+from muli import audit, crypto, demo, staff
+from muli.context import SYSTEM, Ctx
+from muli.extensions import db
+from muli.models import Base
+from muli.models.people import AGENCY_KINDS, STAFF_ROLES, Agency, Team
+
+muli_cli = AppGroup("muli", help="MULI operations.")
+
+
+def system_ctx() -> Ctx:
+    ext = current_app.extensions
+    return Ctx(db.session, ext["muli.keys"], SYSTEM, ext["muli.settings"], ext["muli.clock"])
+
+
+@muli_cli.command("seed-demo")
+@click.option("--json", "as_json", is_flag=True, help="Print the logins as JSON.")
+def seed_demo(as_json: bool) -> None:
+    """Create the demo region, team, staff and patient (safe to run again)."""
+    result = demo.seed(system_ctx())
+    db.session.commit()
+    if as_json:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(f"Demo team {demo.TEAM} ({result['team_id']})\n")
+    click.echo(f"{'username':10} {'role':16} {'password':32} totp secret")
+    for s in result["staff"]:
+        click.echo(f"{s['username']:10} {s['role']:16} {s['password']:32} {s['totp_secret']}")
+    for p in result["patients"]:
+        click.echo(f"{p['username']:10} {'patient':16} {p['password']:32} -")
+    click.echo(
+        "\nStaff sign in with a TOTP code: python -m pyotp is not needed; any authenticator app "
+        "takes the secret, or: .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\""
+    )
+
+
+@muli_cli.command("create-staff")
+@click.option("--username", required=True)
+@click.option("--name", "display_name", required=True)
+@click.option("--agency", required=True, help="Agency name; created if new (then --agency-kind is used).")
+@click.option("--agency-kind", type=click.Choice(AGENCY_KINDS), default="other")
+@click.option("--role", type=click.Choice(STAFF_ROLES), required=True)
+@click.option("--team", "teams", multiple=True, help="Team name (repeatable).")
+@click.option("--email")
+@click.password_option()
+def create_staff(username, display_name, agency, agency_kind, role, teams, email, password) -> None:
+    """Create a staff account; prints the TOTP secret once."""
+    ctx = system_ctx()
+    agency_row = ctx.session.scalars(select(Agency).where(Agency.name == agency)).first()
+    agency_row = agency_row or staff.get_or_create_agency(ctx, agency, agency_kind)
+    team_ids = []
+    for name in teams:
+        team = ctx.session.scalars(select(Team).where(Team.name == name)).first()
+        if team is None:
+            raise click.ClickException(f"no team named {name!r}")
+        team_ids.append(team.id)
+    person, secret = staff.create_staff(
+        ctx,
+        staff.NewStaff(
+            username=username,
+            password=password,
+            display_name=display_name,
+            agency_id=agency_row.id,
+            role=role,
+            team_ids=team_ids,
+            email=email,
+        ),
+    )
+    db.session.commit()
+    click.echo(f"created {username} ({person.id})\nTOTP secret (shown once): {secret}")
+
+
+@muli_cli.command("rotate-keys")
+@click.option("--batch-size", default=500, show_default=True)
+def rotate_keys(batch_size: int) -> None:
+    """Re-encrypt every field under the newest key in MULI_DATA_KEYS (resumable)."""
+    ctx = system_ctx()
+    models = crypto.encrypted_models(Base)
+    done = crypto.rotate(
+        ctx.session,
+        ctx.keys,
+        models,
+        batch_size=batch_size,
+        after_batch=lambda n: (db.session.commit(), click.echo(f"re-encrypted {n} rows")),
+    )
+    db.session.commit()
+    click.echo(f"done: {done} rows re-encrypted under key {ctx.keys.current_kid!r}")
+
+
+@muli_cli.command("verify-audit")
+def verify_audit() -> None:
+    """Walk the audit chain; exit 1 on any edited, removed or reordered event."""
+    breaks = list(audit.verify(db.session))
+    if breaks:
+        for b in breaks[:50]:
+            click.echo(f"audit event {b.seq}: {b.problem}", err=True)
+        click.echo(f"audit chain BROKEN: {len(breaks)} problem(s)", err=True)
+        sys.exit(1)
+    click.echo("audit chain intact")
+
+
+def parse_uuid(value: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an id")

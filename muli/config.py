@@ -1,0 +1,128 @@
+"""Settings from MULI_* environment variables, one class per environment."""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+from pathlib import Path
+
+
+class ConfigError(RuntimeError):
+    """A setting that production cannot start without is missing or wrong."""
+
+
+class Config:
+    ENV_NAME = "development"
+    TESTING = False
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    MULI_LOGIN_MAX_FAILURES = 5
+    MULI_LOGIN_LOCK_SECONDS = 15 * 60
+    MULI_IDEMPOTENCY_TTL = timedelta(hours=48)
+    MULI_EMERGENCY_ACCESS_MINUTES = 30
+
+    # Tokens: HS256 pinned both ways, audience and token type checked on every request.
+    JWT_ALGORITHM = "HS256"
+    JWT_DECODE_ALGORITHMS = ["HS256"]
+    JWT_ACCESS_TOKEN_EXPIRES = timedelta(minutes=15)
+    JWT_REFRESH_TOKEN_EXPIRES = timedelta(days=30)
+    JWT_ENCODE_AUDIENCE = "muli-api"
+    JWT_DECODE_AUDIENCE = "muli-api"
+    JWT_ENCODE_ISSUER = "muli"
+    JWT_DECODE_ISSUER = "muli"
+    JWT_TOKEN_LOCATION = ["headers"]
+    JWT_ERROR_MESSAGE_KEY = "detail"
+
+    MAX_CONTENT_LENGTH = 1024 * 1024
+    JSON_SORT_KEYS = False
+
+    API_TITLE = "MULI API"
+    API_VERSION = "v1"
+    OPENAPI_VERSION = "3.0.3"
+    OPENAPI_URL_PREFIX = "/api"
+    OPENAPI_JSON_PATH = "openapi.json"
+    OPENAPI_SWAGGER_UI_PATH = "docs"
+    OPENAPI_SWAGGER_UI_URL = "/api/docs/static/"
+
+    RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_ENABLED = True
+
+    BABEL_DEFAULT_LOCALE = "nb"
+    BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"
+    MULI_LOCALES = ("nb", "en")
+
+    SESSION_COOKIE_HTTPONLY = True
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_SECURE = False
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=10)
+    WTF_CSRF_TIME_LIMIT = None
+
+    def __init__(self) -> None:
+        env = os.environ.get
+        default_instance = Path(__file__).resolve().parent.parent / "instance"
+        self.INSTANCE_DIR = Path(env("MULI_INSTANCE_DIR") or default_instance)
+        self.SECRET_KEY = env("MULI_SECRET_KEY") or self.SECRET_KEY
+        self.JWT_SECRET_KEY = env("MULI_JWT_SECRET") or self.JWT_SECRET_KEY
+        self.SQLALCHEMY_DATABASE_URI = env("MULI_DATABASE_URL") or self.default_database_url()
+        self.MULI_DATA_KEYS = env("MULI_DATA_KEYS")
+        self.MULI_BLIND_INDEX_KEY = env("MULI_BLIND_INDEX_KEY")
+        self.MULI_PUBLIC_URL = env("MULI_PUBLIC_URL", "http://127.0.0.1:5000")
+        self.MULI_SMTP_URL = env("MULI_SMTP_URL")
+        self.MULI_MAIL_FROM = env("MULI_MAIL_FROM", "muli@localhost")
+        self.MULI_LOG_LEVEL = env("MULI_LOG_LEVEL", "INFO")
+        self.RATELIMIT_STORAGE_URI = env("MULI_RATELIMIT_STORAGE_URL", "memory://")
+
+    SECRET_KEY: str | None = None
+    JWT_SECRET_KEY: str | None = None
+
+    def default_database_url(self) -> str:
+        return f"sqlite:///{self.INSTANCE_DIR / 'muli.sqlite3'}"
+
+    def check(self) -> None:
+        """Fail fast when a setting this environment cannot run without is missing."""
+
+
+class DevelopmentConfig(Config):
+    """Laptop defaults: SQLite in instance/, keys generated into instance/ with a warning."""
+
+
+class TestingConfig(Config):
+    ENV_NAME = "testing"
+    TESTING = True
+    SECRET_KEY = "test-secret-key-not-for-production"  # noqa: S105 - tests only
+    JWT_SECRET_KEY = "test-jwt-secret-not-for-production-0123456789"  # noqa: S105 - tests only
+
+
+class ProductionConfig(Config):
+    ENV_NAME = "production"
+    SESSION_COOKIE_SECURE = True
+
+    REQUIRED = {
+        "SECRET_KEY": "MULI_SECRET_KEY",
+        "JWT_SECRET_KEY": "MULI_JWT_SECRET",
+        "MULI_DATA_KEYS": "MULI_DATA_KEYS",
+        "MULI_BLIND_INDEX_KEY": "MULI_BLIND_INDEX_KEY",
+    }
+
+    def check(self) -> None:
+        missing = [env for attr, env in self.REQUIRED.items() if not getattr(self, attr)]
+        if missing:
+            raise ConfigError("production refuses to start without " + ", ".join(missing))
+        if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") and not os.environ.get("MULI_ALLOW_SQLITE"):
+            raise ConfigError("production needs MULI_DATABASE_URL (PostgreSQL)")
+
+
+CONFIGS = {
+    "development": DevelopmentConfig,
+    "testing": TestingConfig,
+    "production": ProductionConfig,
+}
+
+
+def load(name: str | None = None) -> Config:
+    """The settings for MULI_ENV (development by default), read now from the environment."""
+    name = name or os.environ.get("MULI_ENV", "development")
+    try:
+        cls = CONFIGS[name]
+    except KeyError:
+        raise ConfigError(f"unknown MULI_ENV {name!r}; use one of {', '.join(CONFIGS)}")
+    return cls()

@@ -1,0 +1,125 @@
+"""Demo data: a small synthetic region, one team, staff of every role, an activated patient.
+
+Idempotent: everything is looked up by name first, so running it twice changes nothing.
+Synthetic people only; phone numbers from the unassigned 0-series, national ids synthetic.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from muli import accounts, enrolment, national_id, staff
+from muli.context import Ctx
+from muli.models.accounts import Account
+from muli.models.people import Patient, Staff
+
+TEAM = "MULI Fjordvik"
+AGENCIES = [
+    ("Fjordvik kommune", "municipality"),
+    ("Nordstrand kommune", "municipality"),
+    ("Fjordvik DPS", "dps"),
+    ("Psykiatrisk akuttmottak (PAM)", "acute_ward"),
+    ("Fjordvik politidistrikt", "police"),
+]
+# username, name, agency, role. One fixed demo password, so the logins can be printed again.
+STAFF = [
+    ("kristin", "Kristin Koordinator", "Fjordvik kommune", "coordinator"),
+    ("siv", "Siv Sykepleier", "Fjordvik kommune", "member"),
+    ("ola", "Ola Vakt", "Fjordvik DPS", "member"),
+    ("per", "Per Akutt", "Psykiatrisk akuttmottak (PAM)", "member"),
+    ("pia", "Pia Politikontakt", "Fjordvik politidistrikt", "member"),
+    ("lise", "Lise Personvern", "Fjordvik DPS", "privacy_officer"),
+    ("admin", "Arne Admin", "Fjordvik kommune", "admin"),
+]
+PATIENT_USERNAME = "kari"
+PATIENT_NAME = "Kari"
+PASSWORD = "Fjordvik-demo-2026"  # noqa: S105 - synthetic demo logins, printed by seed-demo
+
+
+def _ctx_as(ctx: Ctx, account: Account) -> Ctx:
+    return ctx.acting_as(accounts.actor_for(ctx, account))
+
+
+def seed(ctx: Ctx) -> dict:
+    """Create (or find) the demo region and answer the logins as API.md describes."""
+    agencies = {name: staff.get_or_create_agency(ctx, name, kind) for name, kind in AGENCIES}
+    team = staff.get_or_create_team(
+        ctx, TEAM, programme="MULI", phone="+4700000001", on_call_phone="+4700000002"
+    )
+    logins = []
+    members: dict[str, Staff] = {}
+    for username, name, agency, role in STAFF:
+        password = PASSWORD
+        account = ctx.session.scalars(select(Account).where(Account.username == username)).first()
+        if account is None:
+            teams = [] if role in ("privacy_officer", "admin") else [team.id]
+            person, secret = staff.create_staff(
+                ctx,
+                staff.NewStaff(
+                    username=username,
+                    password=password,
+                    display_name=name,
+                    agency_id=agencies[agency].id,
+                    role=role,
+                    team_ids=teams,
+                    email=f"{username}@muli.invalid",
+                ),
+            )
+        else:
+            person = ctx.session.scalars(select(Staff).where(Staff.account_id == account.id)).one()
+            secret = ctx.keys.open(account, "totp_secret")
+        members[username] = person
+        logins.append(
+            {
+                "username": username,
+                "password": password,
+                "totp_secret": secret,
+                "role": role,
+                "agency": agency,
+            }
+        )
+    ctx.session.flush()
+
+    patient = _demo_patient(ctx, team, agencies, members)
+    result = {
+        "team_id": str(team.id),
+        "staff": logins,
+        "patients": [{"username": PATIENT_USERNAME, "password": PASSWORD, "id": str(patient.id)}],
+    }
+    for extend in EXTENSIONS:
+        extend(ctx, team, patient, members)
+    return result
+
+
+def _demo_patient(ctx: Ctx, team, agencies, members) -> Patient:
+    nid = next(national_id.synthetic_numbers(date(1992, 3, 14)))
+    patient = ctx.session.scalars(
+        select(Patient).where(Patient.national_id_index == ctx.keys.blind_index(nid))
+    ).first()
+    if patient is not None:
+        return patient
+    coordinator = _ctx_as(ctx, members["kristin"].account)
+    today = ctx.now().date()
+    every_scope = list(enrolment.consent_scopes())
+    patient, code = enrolment.enrol(
+        coordinator,
+        enrolment.Enrolment(
+            display_name=PATIENT_NAME,
+            national_id=nid,
+            team_id=team.id,
+            admissions_last_12_months=[today - timedelta(days=d) for d in (300, 210, 120, 45)],
+            consents=[
+                enrolment.ConsentGiven(agencies[name].id, every_scope)
+                for name in ("Fjordvik kommune", "Fjordvik DPS", "Psykiatrisk akuttmottak (PAM)")
+            ],
+            trusted_contact_id=members["siv"].id,
+        ),
+    )
+    accounts.activate(ctx, code, PATIENT_USERNAME, PASSWORD)
+    return patient
+
+
+# Later capabilities add their demo data here: fn(ctx, team, patient, staff_by_username).
+EXTENSIONS: list = []

@@ -1,0 +1,62 @@
+"""Credentials and tokens: who may log in, and which tokens still count."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from muli.models.base import Base, CreatedMixin, IdMixin
+
+ACCOUNT_KINDS = ("staff", "patient")
+
+
+class Account(IdMixin, CreatedMixin, Base):
+    __tablename__ = "account"
+    __table_args__ = (CheckConstraint(f"kind IN {ACCOUNT_KINDS!r}", name="kind"),)
+    __encrypted__ = ("totp_secret",)
+
+    username: Mapped[str] = mapped_column(String(150), unique=True)
+    kind: Mapped[str] = mapped_column(String(10))
+    password_hash: Mapped[str] = mapped_column(Text)
+    totp_secret_enc: Mapped[str | None] = mapped_column(Text)
+    totp_last_step: Mapped[int | None]
+    disabled_at: Mapped[datetime | None]
+    # Tokens issued before this instant no longer count (disabling, password change).
+    tokens_valid_after: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+
+
+class RefreshToken(CreatedMixin, Base):
+    """One refresh token; spent on use. Reuse of a spent one revokes its whole family."""
+
+    __tablename__ = "refresh_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
+class RevokedToken(CreatedMixin, Base):
+    """An access token revoked before it expired (logout)."""
+
+    __tablename__ = "revoked_token"
+
+    jti: Mapped[str] = mapped_column(String(64), primary_key=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class LoginThrottle(Base):
+    """Failed logins per username, known or not, so both get the same answer."""
+
+    __tablename__ = "login_throttle"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(default=0)
+    window_started_at: Mapped[datetime]
+    locked_until: Mapped[datetime | None]

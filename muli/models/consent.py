@@ -1,0 +1,65 @@
+"""What the patient lets each agency see, and access taken without it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from muli.models.base import Base, CreatedMixin, IdMixin, utcnow
+
+CONSENT_SCOPES = (
+    "crisis_plan",
+    "mastery_plan",
+    "shared_diary",
+    "contact_requests",
+    "meeting_notes",
+)
+CONSENT_STATES = ("granted", "withdrawn")
+
+
+class Consent(IdMixin, Base):
+    """The current state for one patient, agency and scope."""
+
+    __tablename__ = "consent"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "agency_id", "scope"),
+        CheckConstraint(f"scope IN {CONSENT_SCOPES!r}", name="scope"),
+        CheckConstraint(f"state IN {CONSENT_STATES!r}", name="state"),
+    )
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"))
+    scope: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(10))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ConsentChange(IdMixin, Base):
+    """History: every grant and withdrawal, by whom."""
+
+    __tablename__ = "consent_change"
+
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
+    agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"))
+    scope: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(10))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by_account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"))
+
+
+class EmergencyAccess(IdMixin, CreatedMixin, Base):
+    """Break-the-glass: a time-boxed grant without consent, with a reason, to be reviewed."""
+
+    __tablename__ = "emergency_access"
+    __encrypted__ = ("reason",)
+
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"), index=True)
+    patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
+    reason_enc: Mapped[str] = mapped_column(Text)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    reviewed_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))

@@ -1,0 +1,151 @@
+"""Fixtures: one app per test process on SQLite or PostgreSQL (MULI_TEST_DB), real commits,
+every table emptied after each test."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+from muli.config import TestingConfig
+from muli.crypto import new_key
+from muli.extensions import db, limiter
+from tests import factories
+
+TEST_DATA_KEYS = f"test1:{new_key()}"
+TEST_INDEX_KEY = new_key()
+
+
+def database_kind() -> str:
+    return os.environ.get("MULI_TEST_DB", "sqlite")
+
+
+def _worker() -> str:
+    return os.environ.get("PYTEST_XDIST_WORKER", "main")
+
+
+def fresh_postgres_database(name: str) -> str:
+    """Drop and create a database for this test process; answers its URL."""
+    admin_url = os.environ.get("MULI_TEST_PG_URL")
+    if not admin_url:
+        pytest.exit("MULI_TEST_DB=postgresql needs MULI_TEST_PG_URL (make test starts a server)", 2)
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def make_config(tmp_dir, database_url: str) -> TestingConfig:
+    os.environ["MULI_INSTANCE_DIR"] = str(tmp_dir)
+    config = TestingConfig()
+    config.SQLALCHEMY_DATABASE_URI = database_url
+    config.MULI_DATA_KEYS = TEST_DATA_KEYS
+    config.MULI_BLIND_INDEX_KEY = TEST_INDEX_KEY
+    config.MULI_LOG_LEVEL = "WARNING"
+    return config
+
+
+def test_database_url(tmp_dir, suffix: str = "") -> str:
+    if database_kind() == "postgresql":
+        return fresh_postgres_database(f"muli_test_{_worker()}{suffix}")
+    return f"sqlite:///{tmp_dir / f'muli{suffix}.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    from flask_migrate import upgrade
+
+    from muli.app import create_app
+
+    tmp_dir = tmp_path_factory.mktemp("instance")
+    application = create_app(make_config(tmp_dir, test_database_url(tmp_dir)))
+    with application.app_context():
+        upgrade()
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def _empty_tables() -> None:
+    tables = [t for t in db.metadata.sorted_tables]
+    if db.engine.dialect.name == "postgresql":
+        names = ", ".join(f'"{t.name}"' for t in tables)
+        db.session.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+    else:
+        for table in reversed(tables):
+            db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _clean_state(request):
+    yield
+    if "app" in request.fixturenames:
+        application = request.getfixturevalue("app")
+        with application.app_context():
+            db.session.rollback()
+            _empty_tables()
+            db.session.remove()
+        limiter.reset()
+        application.extensions["muli.clock"] = factories.utcnow
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
+
+
+@pytest.fixture
+def app_ctx(app):
+    with app.app_context():
+        yield
+        db.session.remove()
+
+
+@pytest.fixture
+def ctx(app, app_ctx):
+    """A system unit of work on the test database, for domain tests."""
+    from muli.cli import system_ctx
+
+    return system_ctx()
+
+
+class Clock:
+    """A settable clock for the app: `clock.set(...)`, `clock.advance(minutes=...)`."""
+
+    def __init__(self, app):
+        self.app = app
+        self.now = datetime(2026, 11, 21, 0, 40, tzinfo=UTC)
+        app.extensions["muli.clock"] = lambda: self.now
+
+    def set(self, when: datetime) -> None:
+        self.now = when
+
+    def advance(self, **delta) -> None:
+        self.now = self.now + timedelta(**delta)
+
+
+@pytest.fixture
+def clock(app):
+    return Clock(app)
+
+
+@pytest.fixture
+def world(app):
+    """Builders for teams, staff and patients with ready-made auth headers."""
+    return factories.World(app)
+
+
+def new_key_id() -> str:
+    return uuid.uuid4().hex[:8]
