@@ -22,7 +22,7 @@ translations: $(STAMP)
 		$(VENV)/bin/pybabel compile -q -d patient_app/translations; fi
 
 migrate: setup
-	$(FLASK) db upgrade
+	$(FLASK) db upgrade heads
 
 seed: migrate
 	$(FLASK) muli seed-demo

@@ -66,7 +66,7 @@ def app(tmp_path_factory):
     tmp_dir = tmp_path_factory.mktemp("instance")
     application = create_app(make_config(tmp_dir, test_database_url(tmp_dir)))
     with application.app_context():
-        upgrade()
+        upgrade(revision="heads")
     yield application
     with application.app_context():
         db.engine.dispose()

@@ -1,6 +1,6 @@
 """initial schema
 
-Revision ID: 027b3e5f2a3b
+Revision ID: 0001_initial
 Revises: 
 Create Date: 2026-11-22 21:25:34.882803
 
@@ -12,7 +12,7 @@ import muli.models.base
 
 
 # revision identifiers, used by Alembic.
-revision = '027b3e5f2a3b'
+revision = '0001_initial'
 down_revision = None
 branch_labels = None
 depends_on = None
