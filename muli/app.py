@@ -33,6 +33,12 @@ DOCS_CSP = (
     "default-src 'self'; script-src 'self' 'unsafe-inline'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data:"
 )
+# The patient app: its own scripts, styles and API only; no inline code, no third parties.
+APP_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; worker-src 'self'; manifest-src 'self'; object-src 'none'; "
+    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 
 
 def create_app(config: config_module.Config | None = None) -> Flask:
@@ -145,6 +151,9 @@ def register_blueprints(app: Flask) -> None:
     import api
 
     api.init_app(app)
+    import patient_app
+
+    patient_app.init_app(app)
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -225,6 +234,8 @@ def _headers(response) -> None:
     path = request.path
     if path.startswith("/api/docs"):
         response.headers.setdefault("Content-Security-Policy", DOCS_CSP)
+    elif path == "/app" or path.startswith("/app/"):
+        response.headers.setdefault("Content-Security-Policy", APP_CSP)
     elif path.startswith("/api/") or response.mimetype in (
         "application/json",
         "application/problem+json",
