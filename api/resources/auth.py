@@ -1,11 +1,17 @@
-"""Auth: activate, token, refresh, logout."""
+"""Auth: activate, token, refresh, logout.
+
+Browsers may keep the refresh token in an HttpOnly cookie instead of in script-readable
+storage: `{"cookie": true}` on /token or /refresh sets it (SameSite=Strict, Path=/api/v1/auth,
+Secure outside development) and leaves it out of the body; /refresh with that body and no
+Bearer reads it from the cookie; /logout revokes and clears it. Bearer clients are unchanged.
+"""
 
 from __future__ import annotations
 
 import uuid
 from datetime import UTC, datetime
 
-from flask import current_app
+from flask import current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import (
     create_access_token,
@@ -13,16 +19,25 @@ from flask_jwt_extended import (
     decode_token,
     get_jwt,
     jwt_required,
+    verify_jwt_in_request,
 )
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.context import anonymous_ctx, current_ctx
 from muli import accounts
+from muli.errors import AuthenticationFailed
 from muli.extensions import limiter
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Activation, login and tokens")
 PUBLIC = {"security": []}
+REFRESH_COOKIE = "muli_refresh"
+COOKIE_PATH = "/api/v1/auth"
+COOKIE_DOC = (
+    "`cookie: true` (browsers): the refresh token is set as an HttpOnly, SameSite=Strict "
+    f"cookie `{REFRESH_COOKIE}` scoped to `{COOKIE_PATH}` (Secure outside development) "
+    "and left out of the body."
+)
 
 
 class ActivateIn(Schema):
@@ -39,11 +54,22 @@ class TokenIn(Schema):
     username = fields.String(required=True, validate=validate.Length(1, 150))
     password = fields.String(required=True, validate=validate.Length(1, 1000))
     totp = fields.String(validate=validate.Regexp(r"^\s*\d{6}\s*$"))
+    cookie = fields.Boolean(load_default=False, metadata={"description": COOKIE_DOC})
+
+
+class RefreshIn(Schema):
+    cookie = fields.Boolean(
+        load_default=False,
+        metadata={
+            "description": "Without a Bearer token: read the refresh token from the cookie "
+            "and set the new one there. " + COOKIE_DOC
+        },
+    )
 
 
 class TokenOut(Schema):
     access_token = fields.String()
-    refresh_token = fields.String()
+    refresh_token = fields.String(metadata={"description": "Absent when `cookie` was asked for."})
     token_type = fields.String()
     expires_in = fields.Integer()
 
@@ -72,6 +98,50 @@ def _issue_pair(ctx, account, family_id: uuid.UUID | None = None) -> dict:
     }
 
 
+def _answer(pair: dict, cookie: bool):
+    """The token pair as JSON; with `cookie`, the refresh token moves into the HttpOnly cookie."""
+    if not cookie:
+        return pair
+    body = {k: v for k, v in pair.items() if k != "refresh_token"}
+    response = current_app.response_class(
+        current_app.json.dumps(TokenOut().dump(body)), status=200, mimetype="application/json"
+    )
+    response.set_cookie(
+        REFRESH_COOKIE,
+        pair["refresh_token"],
+        max_age=int(current_app.config["JWT_REFRESH_TOKEN_EXPIRES"].total_seconds()),
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        samesite="Strict",
+    )
+    return response
+
+
+def _clear_cookie(response) -> None:
+    response.delete_cookie(
+        REFRESH_COOKIE,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+        samesite="Strict",
+    )
+
+
+def _refresh_payload_from_cookie(ctx) -> dict:
+    """The refresh token in the cookie, checked like a Bearer one (signature, type, revocation)."""
+    token = request.cookies.get(REFRESH_COOKIE)
+    if not token:
+        raise AuthenticationFailed("Sign in first: no refresh token was sent.")
+    try:
+        payload = decode_token(token)
+    except Exception:
+        raise AuthenticationFailed("The token is not valid.")
+    if payload.get("type") != "refresh" or accounts.token_is_revoked(ctx, payload):
+        raise AuthenticationFailed("The token is no longer valid.")
+    return payload
+
+
 @blp.route("/activate")
 class Activate(MethodView):
     @blp.doc(**PUBLIC)
@@ -96,19 +166,25 @@ class Token(MethodView):
         """Log in: username, password and (staff) a TOTP code give an access and refresh token."""
         ctx = anonymous_ctx()
         account = accounts.authenticate(ctx, data["username"], data["password"], data.get("totp"))
-        return _issue_pair(ctx, account)
+        return _answer(_issue_pair(ctx, account), data["cookie"])
 
 
 @blp.route("/refresh")
 class Refresh(MethodView):
-    @jwt_required(refresh=True)
+    @blp.arguments(RefreshIn, required=False)
     @blp.response(200, TokenOut)
-    def post(self):
-        """Trade a refresh token (as Bearer) for a new pair; a spent one ends its whole family."""
+    def post(self, data):
+        """Trade a refresh token (as Bearer, or the cookie) for a new pair; a spent one ends its family."""
+        cookie = bool(data and data.get("cookie"))
         ctx = anonymous_ctx()
-        spent = accounts.spend_refresh_token(ctx, get_jwt()["jti"])
+        if cookie and "Authorization" not in request.headers:
+            jti = _refresh_payload_from_cookie(ctx)["jti"]
+        else:
+            verify_jwt_in_request(refresh=True)
+            jti = get_jwt()["jti"]
+        spent = accounts.spend_refresh_token(ctx, jti)
         account = ctx.session.get(accounts.Account, spent.account_id)
-        return _issue_pair(ctx, account, spent.family_id)
+        return _answer(_issue_pair(ctx, account, spent.family_id), cookie)
 
 
 @blp.route("/logout")
@@ -117,14 +193,19 @@ class Logout(MethodView):
     @blp.arguments(LogoutIn, required=False)
     @blp.response(204)
     def post(self, data):
-        """Revoke the access token and, if given, the refresh token's family."""
+        """Revoke the access token and the refresh token's family (given, or in the cookie)."""
         ctx = current_ctx()
         payload = get_jwt()
         accounts.revoke_access_token(ctx, payload["jti"], datetime.fromtimestamp(payload["exp"], UTC))
-        if data and data.get("refresh_token"):
+        given = [(data or {}).get("refresh_token"), request.cookies.get(REFRESH_COOKIE)]
+        for token in filter(None, given):
             try:
-                refresh = decode_token(data["refresh_token"], allow_expired=True)
+                refresh = decode_token(token, allow_expired=True)
             except Exception:
                 refresh = None
             if refresh and refresh.get("type") == "refresh":
                 accounts.revoke_refresh_token(ctx, refresh["jti"], ctx.actor.account_id)
+        if REFRESH_COOKIE in request.cookies:
+            response = current_app.response_class(status=204)
+            _clear_cookie(response)
+            return response
