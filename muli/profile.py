@@ -1,0 +1,54 @@
+"""The patient's own profile: who they are, their team, their trusted person, the emergency numbers."""
+
+from __future__ import annotations
+
+from muli import access, audit
+from muli.context import Ctx
+from muli.models.people import Team
+
+# Always shown, never removable: AMK (medical emergency) and legevakt (emergency GP service).
+NATIONAL_EMERGENCY_NUMBERS = (
+    {"number": "113", "label": "Medisinsk nødhjelp (AMK)", "kind": "emergency"},
+    {"number": "116 117", "label": "Legevakt", "kind": "emergency_gp"},
+)
+
+
+def emergency_numbers(team: Team | None) -> list[dict]:
+    """113, 116 117 and the team's own numbers, in that order."""
+    numbers = [dict(n) for n in NATIONAL_EMERGENCY_NUMBERS]
+    if team is not None:
+        if team.phone:
+            numbers.append({"number": team.phone, "label": f"{team.name} (dagtid)", "kind": "team"})
+        if team.on_call_phone:
+            numbers.append(
+                {"number": team.on_call_phone, "label": f"{team.name} (vakt)", "kind": "team_on_call"}
+            )
+    return numbers
+
+
+def trusted_contact(patient) -> dict | None:
+    """The named person on the team who knows the patient's story."""
+    person = patient.trusted_contact
+    if person is None:
+        return None
+    return {"name": person.display_name, "agency": person.agency.name, "phone": person.phone}
+
+
+def profile(ctx: Ctx) -> dict:
+    """GET /me: the patient, their team, trusted contact and emergency numbers."""
+    patient = access.own_patient(ctx)
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "profile.read",
+        patient_id=patient.id,
+        resource="patient",
+        resource_id=patient.id,
+    )
+    return {
+        "id": patient.id,
+        "display_name": patient.display_name,
+        "team": {"id": patient.team.id, "name": patient.team.name},
+        "trusted_contact": trusted_contact(patient),
+        "emergency_numbers": emergency_numbers(patient.team),
+    }
