@@ -17,9 +17,9 @@ setup: $(STAMP) translations
 
 translations: $(STAMP)
 	@if ls staff_portal/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
-		$(VENV)/bin/pybabel compile -q -d staff_portal/translations; fi
+		$(VENV)/bin/pybabel -q compile -d staff_portal/translations; fi
 	@if ls patient_app/translations/*/LC_MESSAGES/*.po >/dev/null 2>&1; then \
-		$(VENV)/bin/pybabel compile -q -d patient_app/translations; fi
+		$(VENV)/bin/pybabel -q compile -d patient_app/translations; fi
 
 migrate: setup
 	$(FLASK) db upgrade heads

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, g, request
+from flask import Flask, g, redirect, request
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -149,8 +149,11 @@ def _select_locale() -> str:
 
 def register_blueprints(app: Flask) -> None:
     import api
+    import staff_portal
 
     api.init_app(app)
+    staff_portal.init_app(app)
+    app.add_url_rule("/", "root", lambda: redirect("/portal/"))
     import patient_app
 
     patient_app.init_app(app)
@@ -158,21 +161,25 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     from api import problem
+    from staff_portal import error_page
+
+    def _portal() -> bool:
+        return request.path.startswith("/portal")
 
     @app.errorhandler(MuliError)
     def _domain_error(error: MuliError):
         if error.keep_changes:
             db.session.commit()
-        return problem.from_domain(error)
+        return error_page(error) if _portal() else problem.from_domain(error)
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
-        return problem.from_http(error)
+        return error_page(error) if _portal() else problem.from_http(error)
 
     @app.errorhandler(Exception)
     def _unhandled(error: Exception):
         db.session.rollback()
-        return problem.internal_error(error)
+        return error_page(error) if _portal() else problem.internal_error(error)
 
 
 def register_request_hooks(app: Flask) -> None:

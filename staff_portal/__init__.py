@@ -1,0 +1,55 @@
+"""The staff portal: server-rendered pages on the same `muli` services as the API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Blueprint, Flask, request
+from flask_babel import get_babel
+
+from staff_portal.errors import error_page
+
+__all__ = ["bp", "error_page", "init_app"]
+
+TRANSLATIONS = Path(__file__).resolve().parent / "translations"
+
+bp = Blueprint(
+    "portal",
+    __name__,
+    url_prefix="/portal",
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
+_built = False
+
+# Pages load only our own scripts, styles and images; no third party, no inline script.
+PORTAL_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+
+
+def _page_headers(response):
+    response.headers.setdefault("Content-Security-Policy", PORTAL_CSP)
+    if request.endpoint != "portal.static":
+        # Patient data must not linger in shared caches or the back-button cache.
+        response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def init_app(app: Flask) -> None:
+    """Register the portal on the app: views, its message catalogue, page headers."""
+    global _built
+    if not _built:  # a blueprint takes its routes once, however many apps are made
+        from staff_portal import nav, views
+
+        views.register(bp)
+        nav.install(bp)
+        bp.after_request(_page_headers)
+        _built = True
+    app.register_blueprint(bp)
+    directories = get_babel(app).translation_directories
+    if str(TRANSLATIONS) not in directories:
+        directories.append(str(TRANSLATIONS))

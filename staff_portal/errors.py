@@ -1,0 +1,64 @@
+"""Errors on portal pages: a readable HTML page instead of problem+json."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import render_template, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import HTTPException
+
+from muli.errors import MuliError, TooManyAttempts
+
+log = logging.getLogger("muli.portal")
+
+
+def _title(status: int) -> str:
+    titles = {
+        400: _("The request could not be handled"),
+        401: _("Please sign in"),
+        403: _("You do not have access to this"),
+        404: _("Not found"),
+        405: _("Not allowed here"),
+        409: _("Someone else changed this first"),
+        412: _("Someone else changed this first"),
+        413: _("Too much data was sent"),
+        422: _("Some fields need a look"),
+        428: _("The page was out of date"),
+        429: _("Too many attempts"),
+    }
+    return titles.get(status, _("Something went wrong"))
+
+
+def _detail(error: Exception, status: int) -> str:
+    if isinstance(error, TooManyAttempts):
+        minutes = max(1, round(error.retry_after / 60))
+        return _("Too many failed attempts. Try again in %(minutes)d minutes.", minutes=minutes)
+    if status == 400 and getattr(error, "description", "").lower().startswith("the csrf"):
+        return _("The form had expired. Go back, reload the page and try again.")
+    if status == 403 and getattr(error, "code", "") == "consent-required":
+        return _("The patient has not given your agency consent for this.")
+    if status >= 500:
+        return _("Nothing was saved. Please try again.")
+    if isinstance(error, MuliError):
+        return error.detail or ""
+    return ""
+
+
+def error_page(error: Exception):
+    """The HTML answer for an error on a /portal page (domain error, HTTP error or crash)."""
+    if isinstance(error, MuliError):
+        status, headers = error.status, error.headers
+    elif isinstance(error, HTTPException):
+        status, headers = error.code or 500, {}
+    else:
+        log.exception("unhandled error on a portal page", exc_info=error)
+        status, headers = 500, {}
+    from staff_portal.nav import chrome
+
+    # Outside a portal route (an unknown /portal path) the blueprint's globals are not added.
+    extra = chrome() if request.blueprint != "portal" else {}
+    body = render_template(
+        "staff_portal/error.html", status=status, title=_title(status), detail=_detail(error, status), **extra
+    )
+    return body, status, headers

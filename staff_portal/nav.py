@@ -1,0 +1,54 @@
+"""What each role finds in the portal's navigation, and the page chrome's template globals."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, g, request
+from flask_babel import get_locale
+from flask_babel import lazy_gettext as _l
+
+from staff_portal.views.auth import PlainForm
+
+CLINICAL = ("member", "coordinator")
+# endpoint, label, roles that see it
+NAV = (
+    ("portal.queue", _l("On-call queue"), CLINICAL),
+    ("portal.handover", _l("Morning hand-over"), CLINICAL),
+    ("portal.patients", _l("Patients"), CLINICAL),
+    ("portal.meetings", _l("Meetings"), CLINICAL),
+    ("portal.rota", _l("Rota"), CLINICAL),
+    ("portal.enrol", _l("Enrol a patient"), ("coordinator",)),
+    ("portal.outcomes", _l("Outcomes"), CLINICAL),
+    ("portal.audit", _l("Audit"), ("privacy_officer",)),
+)
+
+ROLE_NAMES = {
+    "member": _l("Team member"),
+    "coordinator": _l("Coordinator"),
+    "privacy_officer": _l("Privacy officer"),
+    "admin": _l("Administrator"),
+}
+
+
+def install(bp: Blueprint) -> None:
+    bp.context_processor(chrome)
+
+
+def chrome() -> dict:
+    """Template globals for every portal page (nav items only for endpoints that exist)."""
+    ctx = g.get("portal_ctx")
+    actor = ctx.actor if ctx else None
+    items = []
+    if actor is not None:
+        items = [
+            (endpoint, label)
+            for endpoint, label, roles in NAV
+            if actor.role in roles and endpoint in current_app.view_functions
+        ]
+    return {
+        "actor": actor,
+        "nav_items": items,
+        "role_name": ROLE_NAMES.get(actor.role, actor.role) if actor else "",
+        "locale": str(get_locale() or "nb"),
+        "chrome_form": PlainForm(),
+        "here": request.full_path.rstrip("?"),
+    }

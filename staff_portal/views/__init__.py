@@ -1,0 +1,20 @@
+"""The portal's views, one module per area, registered on the one blueprint."""
+
+from __future__ import annotations
+
+import importlib
+
+from flask import Blueprint
+
+AREAS = ("auth", "patients", "enrolment", "queue", "handover", "meetings", "rota", "outcomes", "audit")
+
+
+def register(bp: Blueprint) -> None:
+    for name in AREAS:
+        try:
+            module = importlib.import_module(f"staff_portal.views.{name}")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"staff_portal.views.{name}":
+                raise
+            continue
+        module.register(bp)

@@ -1,0 +1,97 @@
+"""Sign in (password + TOTP), sign out, language, and the start page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, PasswordField, StringField
+from wtforms.validators import InputRequired, Length, Regexp
+
+from muli import accounts
+from muli.errors import AuthenticationFailed, TooManyAttempts
+from muli.extensions import db
+from staff_portal.auth_state import base_ctx, login_required, portal_ctx, safe_next, sign_in, sign_out
+from staff_portal.errors import error_page
+
+LOCALES = ("nb", "en")
+LANG_COOKIE = "muli_lang"
+
+
+class LoginForm(FlaskForm):
+    username = StringField(_l("Username"), validators=[InputRequired(), Length(max=150)])
+    password = PasswordField(_l("Password"), validators=[InputRequired(), Length(max=1000)])
+    totp = StringField(
+        _l("Code from your authenticator app"),
+        validators=[InputRequired(), Regexp(r"^\s*\d{6}\s*$", message=_l("Six digits."))],
+    )
+    next = HiddenField()
+
+
+class PlainForm(FlaskForm):
+    """A form with only the CSRF token: buttons that change something."""
+
+
+def login():
+    form = LoginForm(next=request.args.get("next", ""))
+    expired = request.args.get("expired") == "1"
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("staff_portal/login.html", form=form, expired=expired), status
+    ctx = base_ctx()
+    try:
+        account = accounts.authenticate(ctx, form.username.data.strip(), form.password.data, form.totp.data)
+    except TooManyAttempts as error:
+        db.session.commit()  # the failure is counted and audited even though we answer 429
+        return error_page(error)
+    except AuthenticationFailed:
+        db.session.commit()
+        return _failed(form)
+    if account.kind != "staff":
+        # Patients use the app; the portal is for staff. Roll back the login's bookkeeping.
+        return _failed(form)
+    sign_in(account)
+    return redirect(safe_next(form.next.data))
+
+
+def _failed(form: LoginForm):
+    form.password.data = form.totp.data = ""
+    message = _("Wrong username, password or code.")
+    return render_template("staff_portal/login.html", form=form, failed=message), 401
+
+
+def logout():
+    form = PlainForm()
+    if form.validate_on_submit():
+        sign_out()
+    return redirect(url_for("portal.login"))
+
+
+def language(code: str):
+    form = PlainForm()
+    if code not in LOCALES or not form.validate_on_submit():
+        return redirect(url_for("portal.home"))
+    response = make_response(redirect(safe_next(request.form.get("next"))))
+    response.set_cookie(
+        LANG_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="Lax",
+        secure=current_app.config["SESSION_COOKIE_SECURE"],
+    )
+    return response
+
+
+@login_required
+def home():
+    actor = portal_ctx().actor
+    return render_template("staff_portal/home.html", actor=actor)
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/login", view_func=login, methods=["GET", "POST"])
+    bp.add_url_rule("/logout", view_func=logout, methods=["POST"])
+    bp.add_url_rule("/language/<code>", view_func=language, methods=["POST"])
+    bp.add_url_rule("/", view_func=home, endpoint="home")
