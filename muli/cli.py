@@ -116,3 +116,78 @@ def parse_uuid(value: str) -> uuid.UUID:
         return uuid.UUID(value)
     except ValueError:
         raise click.BadParameter(f"{value!r} is not an id")
+
+
+# --- after-hours contact: escalation and the outbox (issue 5) ---------------------------
+
+
+def _parse_instant(value: str | None):
+    from datetime import UTC, datetime
+
+    if not value:
+        return None
+    try:
+        at = datetime.fromisoformat(value)
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not an ISO 8601 instant")
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _send_outbox(ctx: Ctx) -> None:
+    from muli import notifications
+
+    url = current_app.config.get("MULI_SMTP_URL")
+    if not url:
+        return
+    transport = notifications.SmtpTransport(url, current_app.config.get("MULI_MAIL_FROM", "muli@localhost"))
+    report = notifications.send_due(ctx, transport, commit=db.session.commit)
+    if report.sent or report.retried or report.failed:
+        click.echo(f"emails: {report.sent} sent, {report.retried} to retry, {report.failed} given up")
+
+
+@muli_cli.command("escalate")
+@click.option("--now", "at", help="Run the rules as of this ISO 8601 instant (default: now).")
+@click.option("--send/--no-send", default=True, help="Also send due emails (needs MULI_SMTP_URL).")
+def escalate(at: str | None, send: bool) -> None:
+    """One pass of the escalation rules (and of the outbox)."""
+    from muli import escalation
+
+    ctx = system_ctx()
+    report = escalation.run_pass(ctx, now=_parse_instant(at), commit=db.session.commit)
+    click.echo(
+        f"escalated: {report.backup} to backup, {report.team} to the team; {report.reminders} reminders"
+    )
+    if send:
+        _send_outbox(ctx)
+
+
+@muli_cli.command("worker")
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between passes.")
+def worker(interval: float) -> None:
+    """Escalate and send emails every `interval` seconds until stopped (SIGTERM or Ctrl-C)."""
+    import logging
+    import signal
+    import threading
+
+    from muli import escalation
+
+    log = logging.getLogger("muli.worker")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    click.echo(f"worker: a pass every {interval:g} s")
+    try:
+        while not stop.is_set():
+            ctx = system_ctx()
+            try:
+                escalation.run_pass(ctx, commit=db.session.commit)
+                _send_outbox(ctx)
+            except Exception:
+                # A failed pass (database away, SMTP down) must not end the worker; try again later.
+                db.session.rollback()
+                log.exception("worker pass failed")
+            finally:
+                db.session.remove()
+            stop.wait(interval)
+    except KeyboardInterrupt:
+        pass
+    click.echo("worker stopped")

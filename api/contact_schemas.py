@@ -1,0 +1,147 @@
+"""Schemas of contact requests, shared by the patient's and the staff's resources."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from marshmallow import Schema, fields, validate
+
+from muli.contact_requests import MAX_MESSAGE
+from muli.models.contact import OUTCOMES, REQUEST_KINDS, URGENCIES
+
+
+class Instant(fields.DateTime):
+    """An instant in UTC written with `Z`, as API.md asks."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+class ContactRequestIn(Schema):
+    kind = fields.String(required=True, validate=validate.OneOf(REQUEST_KINDS))
+    urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
+    message = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_MESSAGE))
+    callback_phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
+
+
+class MessageIn(Schema):
+    body = fields.String(required=True, validate=validate.Length(1, MAX_MESSAGE))
+
+
+class CloseIn(Schema):
+    outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_MESSAGE))
+
+
+class PersonOut(Schema):
+    id = fields.UUID()
+    name = fields.String()
+    agency = fields.String()
+
+
+class TrustedContactOut(PersonOut):
+    phone = fields.String(allow_none=True)
+
+
+class EmergencyNumberOut(Schema):
+    number = fields.String()
+    label = fields.String()
+    kind = fields.String()
+
+
+class MessageOut(Schema):
+    id = fields.UUID()
+    author = fields.String(metadata={"description": "patient, staff or system"})
+    name = fields.String(allow_none=True)
+    agency = fields.String(allow_none=True)
+    body = fields.String()
+    created_at = Instant()
+
+
+class EscalationOut(Schema):
+    level = fields.Integer(metadata={"description": "0 none, 1 backup and coordinators, 2 whole team"})
+    label = fields.String()
+    escalated_at = Instant(allow_none=True)
+    next_at = Instant(allow_none=True)
+    advice = fields.String(allow_none=True, metadata={"description": "what the patient should do now"})
+
+
+class EscalationStepOut(Schema):
+    kind = fields.String(metadata={"description": "backup, team or reminder"})
+    level = fields.Integer()
+    occurred_at = Instant()
+    notified = fields.Integer()
+
+
+class RequestBaseOut(Schema):
+    id = fields.UUID()
+    kind = fields.String()
+    urgency = fields.String()
+    state = fields.String(metadata={"description": "open, acknowledged, closed or cancelled"})
+    routed_to = fields.String(metadata={"description": "on_call, office or none"})
+    responder = fields.Nested(PersonOut, allow_none=True)
+    acknowledge_within_minutes = fields.Integer(allow_none=True)
+    created_at = Instant()
+    waiting_minutes = fields.Integer()
+    acknowledged_by = fields.Nested(PersonOut, allow_none=True)
+    acknowledged_at = Instant(allow_none=True)
+    closed_at = Instant(allow_none=True)
+    cancelled_at = Instant(allow_none=True)
+    outcome = fields.String(allow_none=True)
+    escalation = fields.Nested(EscalationOut)
+
+
+class PatientRequestOut(RequestBaseOut):
+    callback_phone = fields.String(allow_none=True)
+    messages = fields.List(fields.Nested(MessageOut))
+    emergency_numbers = fields.List(fields.Nested(EmergencyNumberOut))
+
+
+class PatientRefOut(Schema):
+    id = fields.UUID()
+    display_name = fields.String()
+
+
+class QueueItemOut(RequestBaseOut):
+    patient = fields.Nested(PatientRefOut)
+
+
+class ResponderPlanOut(Schema):
+    how_i_want_to_be_met = fields.Raw(allow_none=True)
+    what_helps = fields.Raw(allow_none=True)
+    what_does_not_help = fields.Raw(allow_none=True)
+    treatment_preferences = fields.Raw(allow_none=True)
+
+
+class StaffRequestOut(QueueItemOut):
+    callback_phone = fields.String(allow_none=True)
+    trusted_contact = fields.Nested(TrustedContactOut, allow_none=True)
+    content_visible = fields.Boolean(
+        metadata={"description": "false: the patient has not given your agency the contact_requests consent"}
+    )
+    messages = fields.List(fields.Nested(MessageOut))
+    close_note = fields.String(allow_none=True)
+    crisis_plan = fields.Nested(ResponderPlanOut, allow_none=True)
+    emergency_numbers = fields.List(fields.Nested(EmergencyNumberOut))
+
+
+class HandoverRequestOut(RequestBaseOut):
+    closed_by = fields.Nested(PersonOut, allow_none=True)
+    close_note = fields.String(allow_none=True)
+    escalations = fields.List(fields.Nested(EscalationStepOut))
+
+
+class HandoverPatientOut(Schema):
+    patient = fields.Nested(PatientRefOut)
+    content_visible = fields.Boolean()
+    requests = fields.List(fields.Nested(HandoverRequestOut))
+
+
+class HandoverOut(Schema):
+    team_id = fields.UUID()
+    date = fields.Date()
+    since = Instant()
+    until = Instant()
+    patients = fields.List(fields.Nested(HandoverPatientOut))

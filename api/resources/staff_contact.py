@@ -1,0 +1,75 @@
+"""Staff: the queue of contact requests, acknowledging, messages and closing."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from api.contact_schemas import CloseIn, MessageIn, QueueItemOut, StaffRequestOut
+from api.context import current_ctx, require_kind
+from api.idempotency import HEADER_DOC, idempotent
+from api.schemas import PageArgs, page_of
+from muli import contact_requests
+
+blp = Blueprint(
+    "staff_contact",
+    __name__,
+    url_prefix="/api/v1/staff/contact-requests",
+    description="The contact-request queue of my teams",
+)
+blp.before_request(lambda: require_kind("staff"))
+
+
+class QueueArgs(PageArgs):
+    state = fields.String(load_default="open", validate=validate.OneOf(("open", "acknowledged", "closed")))
+
+
+@blp.route("")
+class Queue(MethodView):
+    @blp.arguments(QueueArgs, location="query")
+    @blp.response(200, page_of(QueueItemOut))
+    def get(self, args):
+        """My teams' requests: open ones oldest first with waiting time and escalation."""
+        items, next_cursor = contact_requests.queue(
+            current_ctx(), state=args["state"], cursor=args["cursor"], limit=args["limit"]
+        )
+        return {"items": items, "next_cursor": next_cursor}
+
+
+@blp.route("/<uuid:request_id>")
+class Request(MethodView):
+    @blp.response(200, StaffRequestOut)
+    def get(self, request_id: uuid.UUID):
+        """The responder's view: request, callback number, trusted contact, what helps (with consent)."""
+        return contact_requests.get_for_staff(current_ctx(), request_id)
+
+
+@blp.route("/<uuid:request_id>/acknowledge")
+class Acknowledge(MethodView):
+    @blp.response(200, StaffRequestOut)
+    def post(self, request_id: uuid.UUID):
+        """Take the request. One responder wins; the next gets 409 naming who has it."""
+        return contact_requests.acknowledge(current_ctx(), request_id)
+
+
+@blp.route("/<uuid:request_id>/messages")
+class Messages(MethodView):
+    @idempotent()
+    @blp.doc(parameters=[HEADER_DOC])
+    @blp.arguments(MessageIn)
+    @blp.response(201, StaffRequestOut)
+    def post(self, data, request_id: uuid.UUID):
+        """Write to the patient."""
+        return contact_requests.staff_message(current_ctx(), request_id, data["body"])
+
+
+@blp.route("/<uuid:request_id>/close")
+class Close(MethodView):
+    @blp.arguments(CloseIn)
+    @blp.response(200, StaffRequestOut)
+    def post(self, data, request_id: uuid.UUID):
+        """Record the outcome and a note (the note is clinical content, stored encrypted)."""
+        return contact_requests.close(current_ctx(), request_id, data["outcome"], data["note"])

@@ -1,0 +1,38 @@
+"""The outbox: notifications written in the same transaction as the change they announce."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from muli.models.base import Base, CreatedMixin, IdMixin
+
+OUTBOX_STATES = ("pending", "sending", "sent", "failed")
+
+
+class OutboxMessage(IdMixin, CreatedMixin, Base):
+    """An email to send. Never holds health information or a patient's name.
+
+    `dedupe_key` is unique, so the same notification cannot be queued twice even when two
+    workers race; `state`, `claimed_until` and `attempts` let one sender at a time claim it.
+    """
+
+    __tablename__ = "outbox_message"
+    __table_args__ = (
+        CheckConstraint(f"state IN {OUTBOX_STATES!r}", name="state"),
+        Index("ix_outbox_message_state_next", "state", "next_attempt_at"),
+    )
+
+    dedupe_key: Mapped[str] = mapped_column(String(200), unique=True)
+    channel: Mapped[str] = mapped_column(String(10), default="email")
+    recipient: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(String(10), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime]
+    claimed_until: Mapped[datetime | None]
+    sent_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(String(500))
