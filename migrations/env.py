@@ -16,7 +16,9 @@ def get_engine():
     return current_app.extensions["migrate"].db.engine
 
 
-config.set_main_option("sqlalchemy.url", get_engine().url.render_as_string(hide_password=False).replace("%", "%%"))
+config.set_main_option(
+    "sqlalchemy.url", get_engine().url.render_as_string(hide_password=False).replace("%", "%%")
+)
 target_db = current_app.extensions["migrate"].db
 
 
@@ -25,7 +27,9 @@ def get_metadata():
 
 
 def run_migrations_offline():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=get_metadata(), literal_binds=True)
+    context.configure(
+        url=config.get_main_option("sqlalchemy.url"), target_metadata=get_metadata(), literal_binds=True
+    )
     with context.begin_transaction():
         context.run_migrations()
 

@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from sqlalchemy import event, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 from muli.context import Actor
 from muli.models.audit import AuditEvent, AuditHead
@@ -58,7 +58,10 @@ def record(
     outcome: str = "ok",
 ) -> None:
     """Queue an audit event; it is written, chained, in the same commit as the change."""
-    session.info.setdefault(_PENDING, []).append(
+    real = session.registry() if isinstance(session, scoped_session) else session
+    if not real.in_transaction():
+        real.begin()  # so a rollback, even before any SQL, drops the event with the rest
+    real.info.setdefault(_PENDING, []).append(
         dict(
             id=uuid.uuid4(),
             occurred_at=utcnow(),
@@ -115,8 +118,9 @@ def _before_commit(session: Session) -> None:
     _chain(session)
 
 
-@event.listens_for(Session, "after_rollback")
-def _after_rollback(session: Session) -> None:
+@event.listens_for(Session, "after_soft_rollback")
+def _after_rollback(session: Session, _previous_transaction) -> None:
+    # Fires on every rollback(), even one with no database transaction begun yet.
     session.info.pop(_PENDING, None)
 
 

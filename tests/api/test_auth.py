@@ -1,0 +1,235 @@
+"""Accounts and login as API.md says: activate, token, refresh, logout; and what must fail."""
+
+from datetime import UTC, datetime, timedelta
+
+import jwt as pyjwt
+import pyotp
+import pytest
+
+from muli import national_id
+from muli.extensions import db
+from muli.models.accounts import Account
+from tests.factories import PASSWORD, bearer
+
+TOKEN = "/api/v1/auth/token"
+
+
+def login(client, username, password=PASSWORD, totp=None):
+    body = {"username": username, "password": password}
+    if totp:
+        body["totp"] = totp
+    return client.post(TOKEN, json=body)
+
+
+@pytest.fixture
+def team(world):
+    return world.team()
+
+
+@pytest.fixture
+def patient(world, team):
+    return world.patient(team)
+
+
+@pytest.fixture
+def nurse(world, team):
+    return world.staff(team)
+
+
+def enrol_and_get_code(client, world, team):
+    agency = world.agency()
+    coordinator = world.staff(team, role="coordinator", agency=agency)
+    nid = next(national_id.synthetic_numbers(datetime(1980, 5, 5).date()))
+    r = client.post("/api/v1/staff/patients", headers=coordinator.headers,
+                    json={"display_name": "Kari", "national_id": nid, "team_id": str(team.id)})  # fmt: skip
+    assert r.status_code == 201, r.json
+    return r.json["activation_code"]
+
+
+def test_a_patient_activates_once_and_can_then_log_in(client, world, team):
+    code = enrol_and_get_code(client, world, team)
+    r = client.post("/api/v1/auth/activate", json={"activation_code": code, "username": "kari.n",
+                                                  "password": "en lang og god setning"})  # fmt: skip
+    assert r.status_code == 201
+    assert login(client, "kari.n", "en lang og god setning").status_code == 200
+
+
+def test_an_activation_code_works_only_once(client, world, team):
+    code = enrol_and_get_code(client, world, team)
+    body = {"activation_code": code, "username": "first", "password": "en lang og god setning"}
+    assert client.post("/api/v1/auth/activate", json=body).status_code == 201
+    again = client.post("/api/v1/auth/activate", json={**body, "username": "second"})
+    assert again.status_code == 400
+    assert again.json["type"].endswith("activation-code-invalid")
+
+
+def test_an_expired_activation_code_is_refused(client, world, team, clock):
+    clock.set(datetime.now(UTC))
+    code = enrol_and_get_code(client, world, team)
+    clock.advance(days=7, seconds=1)
+    r = client.post("/api/v1/auth/activate", json={"activation_code": code, "username": "late",
+                                                  "password": "en lang og god setning"})  # fmt: skip
+    assert r.status_code == 400
+
+
+@pytest.mark.parametrize("password", ["short", "password123", "1234567890"])
+def test_activation_refuses_short_or_common_passwords(client, world, team, password):
+    code = enrol_and_get_code(client, world, team)
+    r = client.post("/api/v1/auth/activate", json={"activation_code": code, "username": "kari",
+                                                  "password": password})  # fmt: skip
+    assert r.status_code == 422
+    assert "password" in r.json["errors"]
+
+
+def test_a_patient_logs_in_with_password_alone(client, patient):
+    r = login(client, patient.account.username)
+    assert r.status_code == 200
+    assert r.json["token_type"] == "Bearer"
+    assert r.json["expires_in"] == 900
+
+
+def test_wrong_password_and_unknown_user_get_the_same_answer(client, patient):
+    wrong = login(client, patient.account.username, "not the password at all")
+    unknown = login(client, "nobody-here", "not the password at all")
+    assert wrong.status_code == unknown.status_code == 401
+    assert wrong.json == unknown.json
+
+
+def test_staff_without_totp_cannot_log_in(client, nurse):
+    assert login(client, nurse.account.username).status_code == 401
+
+
+def test_staff_with_a_valid_totp_code_log_in(client, nurse):
+    assert login(client, nurse.account.username, totp=pyotp.TOTP(nurse.totp_secret).now()).status_code == 200
+
+
+def test_a_totp_code_cannot_be_used_twice(client, nurse):
+    code = pyotp.TOTP(nurse.totp_secret).now()
+    assert login(client, nurse.account.username, totp=code).status_code == 200
+    assert login(client, nurse.account.username, totp=code).status_code == 401
+
+
+def test_repeated_failures_lock_the_username_with_retry_after(client, patient):
+    for _ in range(5):
+        assert login(client, patient.account.username, "wrong password here").status_code == 401
+    locked = login(client, patient.account.username)  # even the right password now
+    assert locked.status_code == 429
+    assert int(locked.headers["Retry-After"]) > 0
+    assert locked.content_type == "application/problem+json"
+
+
+def test_unknown_usernames_lock_the_same_way(client):
+    for _ in range(5):
+        login(client, "ghost", "wrong password here")
+    assert login(client, "ghost", "wrong password here").status_code == 429
+
+
+def test_failed_logins_are_audited(client, app, patient):
+    from sqlalchemy import select
+
+    from muli.models.audit import AuditEvent
+
+    login(client, patient.account.username, "wrong password here")
+    with app.app_context():
+        events = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "auth.login")).all()
+    assert [e.outcome for e in events] == ["failed"]
+
+
+def _claims(app, token):
+    return pyjwt.decode(token, app.config["JWT_SECRET_KEY"], algorithms=["HS256"], audience="muli-api")
+
+
+def _forge(app, claims, key=None, algorithm="HS256"):
+    return pyjwt.encode(claims, key or app.config["JWT_SECRET_KEY"], algorithm=algorithm)
+
+
+ME = "/api/v1/staff/patients"
+
+
+@pytest.fixture
+def staff_tokens(client, nurse):
+    return login(client, nurse.account.username, totp=pyotp.TOTP(nurse.totp_secret).now()).json
+
+
+def test_a_valid_access_token_is_accepted(client, staff_tokens):
+    assert client.get(ME, headers=bearer(staff_tokens["access_token"])).status_code == 200
+
+
+def test_an_expired_access_token_is_refused(client, app, staff_tokens):
+    claims = _claims(app, staff_tokens["access_token"])
+    claims["exp"] = int((datetime.now(UTC) - timedelta(minutes=1)).timestamp())
+    assert client.get(ME, headers=bearer(_forge(app, claims))).status_code == 401
+
+
+def test_a_token_signed_with_another_key_is_refused(client, app, staff_tokens):
+    claims = _claims(app, staff_tokens["access_token"])
+    assert client.get(ME, headers=bearer(_forge(app, claims, key="x" * 40))).status_code == 401
+
+
+def test_a_tampered_token_is_refused(client, staff_tokens):
+    head, body, sig = staff_tokens["access_token"].split(".")
+    tampered = f"{head}.{body[:-3]}abc.{sig}"
+    assert client.get(ME, headers=bearer(tampered)).status_code == 401
+
+
+def test_an_alg_none_token_is_refused(client, app, staff_tokens):
+    claims = _claims(app, staff_tokens["access_token"])
+    unsigned = pyjwt.encode(claims, None, algorithm="none")
+    r = client.get(ME, headers=bearer(unsigned))
+    assert r.status_code == 401
+    assert r.content_type == "application/problem+json"
+
+
+def test_a_token_for_another_audience_is_refused(client, app, staff_tokens):
+    claims = _claims(app, staff_tokens["access_token"]) | {"aud": "someone-else"}
+    assert client.get(ME, headers=bearer(_forge(app, claims))).status_code == 401
+
+
+def test_a_refresh_token_is_not_an_access_token(client, staff_tokens):
+    assert client.get(ME, headers=bearer(staff_tokens["refresh_token"])).status_code == 401
+
+
+def test_refresh_gives_a_new_pair_and_spends_the_old_token(client, staff_tokens):
+    r = client.post("/api/v1/auth/refresh", headers=bearer(staff_tokens["refresh_token"]))
+    assert r.status_code == 200
+    assert client.get(ME, headers=bearer(r.json["access_token"])).status_code == 200
+    assert r.json["refresh_token"] != staff_tokens["refresh_token"]
+
+
+def test_reusing_a_spent_refresh_token_revokes_the_whole_family(client, staff_tokens):
+    first = client.post("/api/v1/auth/refresh", headers=bearer(staff_tokens["refresh_token"]))
+    reuse = client.post("/api/v1/auth/refresh", headers=bearer(staff_tokens["refresh_token"]))
+    assert reuse.status_code == 401
+    # The thief's reuse ends the legitimate newer token too.
+    later = client.post("/api/v1/auth/refresh", headers=bearer(first.json["refresh_token"]))
+    assert later.status_code == 401
+
+
+def test_an_access_token_cannot_refresh(client, staff_tokens):
+    assert (
+        client.post("/api/v1/auth/refresh", headers=bearer(staff_tokens["access_token"])).status_code == 401
+    )
+
+
+def test_logout_revokes_the_access_token_and_the_refresh_token(client, staff_tokens):
+    r = client.post("/api/v1/auth/logout", headers=bearer(staff_tokens["access_token"]),
+                    json={"refresh_token": staff_tokens["refresh_token"]})  # fmt: skip
+    assert r.status_code == 204
+    assert client.get(ME, headers=bearer(staff_tokens["access_token"])).status_code == 401
+    assert (
+        client.post("/api/v1/auth/refresh", headers=bearer(staff_tokens["refresh_token"])).status_code == 401
+    )
+
+
+def test_disabling_an_account_stops_its_tokens_at_once(client, app, staff_tokens, nurse):
+    from muli import accounts
+    from muli.cli import system_ctx
+
+    with app.app_context():
+        ctx = system_ctx()
+        accounts.disable_account(ctx, db.session.get(Account, nurse.account.id))
+        db.session.commit()
+    assert client.get(ME, headers=bearer(staff_tokens["access_token"])).status_code == 401
+    assert (
+        client.post("/api/v1/auth/refresh", headers=bearer(staff_tokens["refresh_token"])).status_code == 401
+    )

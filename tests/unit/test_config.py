@@ -1,0 +1,32 @@
+import pytest
+
+from muli.app import create_app
+from muli.config import ConfigError, ProductionConfig
+
+
+def test_production_refuses_to_start_without_keys(monkeypatch, tmp_path):
+    for name in ("MULI_DATA_KEYS", "MULI_BLIND_INDEX_KEY", "MULI_SECRET_KEY", "MULI_JWT_SECRET"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MULI_INSTANCE_DIR", str(tmp_path))
+    with pytest.raises(ConfigError, match="MULI_DATA_KEYS"):
+        create_app(ProductionConfig())
+
+
+def test_production_refuses_sqlite_by_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("MULI_INSTANCE_DIR", str(tmp_path))
+    for name in ("MULI_DATA_KEYS", "MULI_BLIND_INDEX_KEY", "MULI_SECRET_KEY", "MULI_JWT_SECRET"):
+        monkeypatch.setenv(name, "set")
+    monkeypatch.delenv("MULI_DATABASE_URL", raising=False)
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        ProductionConfig().check()
+
+
+def test_development_generates_keys_into_the_instance_folder(monkeypatch, tmp_path):
+    from muli.config import DevelopmentConfig
+
+    for name in ("MULI_DATA_KEYS", "MULI_BLIND_INDEX_KEY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("MULI_INSTANCE_DIR", str(tmp_path))
+    app = create_app(DevelopmentConfig())
+    assert (tmp_path / "dev-keys.json").stat().st_mode & 0o077 == 0
+    assert app.extensions["muli.keys"].current_kid == "dev1"

@@ -1,0 +1,31 @@
+"""Migrations build the schema from empty, match the models, and go back down, on both databases."""
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from flask_migrate import downgrade, upgrade
+from sqlalchemy import inspect
+
+from muli.app import create_app
+from muli.extensions import db
+from tests.conftest import database_url_for, make_config
+
+
+@pytest.fixture(scope="module")
+def empty_app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("migrations")
+    application = create_app(make_config(tmp, database_url_for(tmp, suffix="_migrations")))
+    yield application
+    with application.app_context():
+        db.engine.dispose()
+
+
+def test_migrations_from_empty_match_the_models_and_go_back_down(empty_app):
+    with empty_app.app_context():
+        assert inspect(db.engine).get_table_names() == []
+        upgrade(revision="heads")
+        with db.engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        assert diff == [], f"models and migrations differ: {diff}"
+        downgrade(revision="base")
+        assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}
