@@ -28,17 +28,28 @@ def _worker() -> str:
     return os.environ.get("PYTEST_XDIST_WORKER", "main")
 
 
-def fresh_postgres_database(name: str) -> str:
-    """Drop and create a database for this test process; answers its URL."""
+def _admin_engine():
     admin_url = os.environ.get("MULI_TEST_PG_URL")
     if not admin_url:
         pytest.exit("MULI_TEST_DB=postgresql needs MULI_TEST_PG_URL (make test starts a server)", 2)
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    return create_engine(admin_url, isolation_level="AUTOCOMMIT"), admin_url
+
+
+def fresh_postgres_database(name: str) -> str:
+    """Drop and create a database for this test process; answers its URL."""
+    admin, admin_url = _admin_engine()
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         conn.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
     return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def drop_postgres_database(url: str) -> None:
+    admin, _ = _admin_engine()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)'))
+    admin.dispose()
 
 
 def make_config(tmp_dir, database_url: str) -> TestingConfig:
@@ -53,7 +64,8 @@ def make_config(tmp_dir, database_url: str) -> TestingConfig:
 
 def database_url_for(tmp_dir, suffix: str = "") -> str:
     if database_kind() == "postgresql":
-        return fresh_postgres_database(f"muli_test_{_worker()}{suffix}")
+        # The pid keeps concurrent test runs (two checkouts, two terminals) apart.
+        return fresh_postgres_database(f"muli_test_{os.getpid()}_{_worker()}{suffix}")
     return f"sqlite:///{tmp_dir / f'muli{suffix}.sqlite3'}"
 
 
@@ -64,12 +76,15 @@ def app(tmp_path_factory):
     from muli.app import create_app
 
     tmp_dir = tmp_path_factory.mktemp("instance")
-    application = create_app(make_config(tmp_dir, database_url_for(tmp_dir)))
+    url = database_url_for(tmp_dir)
+    application = create_app(make_config(tmp_dir, url))
     with application.app_context():
         upgrade(revision="heads")
     yield application
     with application.app_context():
         db.engine.dispose()
+    if database_kind() == "postgresql":
+        drop_postgres_database(url)
 
 
 def _empty_tables() -> None:

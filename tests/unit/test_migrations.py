@@ -8,16 +8,19 @@ from sqlalchemy import inspect
 
 from muli.app import create_app
 from muli.extensions import db
-from tests.conftest import database_url_for, make_config
+from tests.conftest import database_kind, database_url_for, drop_postgres_database, make_config
 
 
 @pytest.fixture(scope="module")
 def empty_app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("migrations")
-    application = create_app(make_config(tmp, database_url_for(tmp, suffix="_migrations")))
+    url = database_url_for(tmp, suffix="_migrations")
+    application = create_app(make_config(tmp, url))
     yield application
     with application.app_context():
         db.engine.dispose()
+    if database_kind() == "postgresql":
+        drop_postgres_database(url)
 
 
 def test_migrations_from_empty_match_the_models_and_go_back_down(empty_app):
