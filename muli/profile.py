@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from muli import access, audit
+from muli import access, audit, on_call
 from muli.context import Ctx
 from muli.models.people import Team
 
@@ -51,4 +51,5 @@ def profile(ctx: Ctx) -> dict:
         "team": {"id": patient.team.id, "name": patient.team.name},
         "trusted_contact": trusted_contact(patient),
         "emergency_numbers": emergency_numbers(patient.team),
+        "availability": on_call.availability_view(ctx, patient.team),
     }

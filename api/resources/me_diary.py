@@ -1,0 +1,93 @@
+"""The patient's diary: private unless shared, cursor-paginated, permanent delete."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, post_load, validate
+
+from api.context import current_ctx, require_kind
+from api.idempotency import HEADER_DOC, idempotent
+from api.resources.me_plans import Instant
+from api.schemas import PageArgs, page_of
+from muli import diary
+
+blp = Blueprint("me_diary", __name__, url_prefix="/api/v1/me/diary", description="My diary")
+blp.before_request(lambda: require_kind("patient"))
+
+
+class EntryFields(Schema):
+    text = fields.String(validate=validate.Length(1, diary.MAX_TEXT_CHARS))
+    mood = fields.Integer(allow_none=True, validate=validate.Range(0, 10))
+    sleep_hours = fields.Float(allow_none=True, validate=validate.Range(0, 24))
+    tags = fields.List(
+        fields.String(validate=validate.Length(1, diary.MAX_TAG_CHARS)),
+        validate=validate.Length(max=diary.MAX_TAGS),
+    )
+    shared_with_team = fields.Boolean(metadata={"description": "Private (false) unless you share it"})
+
+
+class EntryIn(EntryFields):
+    text = fields.String(required=True, validate=validate.Length(1, diary.MAX_TEXT_CHARS))
+    mood = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 10))
+    sleep_hours = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 24))
+    tags = fields.List(
+        fields.String(validate=validate.Length(1, diary.MAX_TAG_CHARS)),
+        load_default=list,
+        validate=validate.Length(max=diary.MAX_TAGS),
+    )
+    shared_with_team = fields.Boolean(load_default=False)
+
+    @post_load
+    def make(self, data, **_):
+        return diary.NewEntry(**data)
+
+
+class EntryOut(Schema):
+    id = fields.UUID()
+    text = fields.String()
+    mood = fields.Integer(allow_none=True)
+    sleep_hours = fields.Float(allow_none=True)
+    tags = fields.List(fields.String())
+    shared_with_team = fields.Boolean()
+    created_at = Instant()
+    updated_at = Instant(allow_none=True)
+
+
+EntryPage = page_of(EntryOut)
+
+
+@blp.route("")
+class Diary(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, EntryPage)
+    def get(self, args):
+        """My diary, newest first."""
+        return diary.my_entries(current_ctx(), cursor=args["cursor"], limit=args["limit"])
+
+    @idempotent()
+    @blp.doc(parameters=[HEADER_DOC])
+    @blp.arguments(EntryIn)
+    @blp.response(201, EntryOut)
+    def post(self, data):
+        """Write an entry. Send an Idempotency-Key so a retry from a bad network writes it once."""
+        return diary.write(current_ctx(), data)
+
+
+@blp.route("/<uuid:entry_id>")
+class DiaryEntry(MethodView):
+    @blp.response(200, EntryOut)
+    def get(self, entry_id):
+        """One entry."""
+        return diary.read(current_ctx(), entry_id)
+
+    @blp.arguments(EntryFields)
+    @blp.response(200, EntryOut)
+    def patch(self, data, entry_id):
+        """Change an entry: its text, mood, sleep, tags, or whether the team may see it."""
+        return diary.edit(current_ctx(), entry_id, data)
+
+    @blp.response(204)
+    def delete(self, entry_id):
+        """Delete an entry for good."""
+        diary.delete(current_ctx(), entry_id)

@@ -1,0 +1,291 @@
+"""The patient's crisis plan and mastery plan: GET with ETag/304, PUT with If-Match."""
+
+from __future__ import annotations
+
+from datetime import UTC
+
+from flask import Response, request
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, pre_load, validate
+
+from api.context import current_ctx, require_kind
+from api.idempotency import HEADER_DOC, idempotent
+from api.resources.me import EmergencyNumberOut
+from api.schemas import PageArgs, page_of
+from muli import pdf, plans
+from muli.plans import MAX_ITEM_CHARS, MAX_ITEMS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TEXT_CHARS
+
+blp = Blueprint("me_plans", __name__, url_prefix="/api/v1/me", description="My crisis plan and mastery plan")
+blp.before_request(lambda: require_kind("patient"))
+
+IF_MATCH_DOC = {
+    "in": "header",
+    "name": "If-Match",
+    "required": True,
+    "description": "The ETag of the plan you edited. Missing: 428. Stale: 412 (reload and try again).",
+    "schema": {"type": "string"},
+}
+PDF_RESPONSE = {200: {"description": "The plan on one A4 page", "content": {"application/pdf": {}}}}
+
+
+class Instant(fields.DateTime):
+    """An instant in UTC written with `Z`, as API.md asks."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _item(max_chars: int = MAX_ITEM_CHARS):
+    return fields.String(validate=validate.Length(1, max_chars))
+
+
+def _list(inner):
+    return fields.List(inner, load_default=list, validate=validate.Length(max=MAX_ITEMS))
+
+
+def _text():
+    return fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_TEXT_CHARS))
+
+
+def _phone():
+    return fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=[validate.Length(max=MAX_PHONE_CHARS), validate.Regexp(r"^[0-9+ ()\-]*$")],
+    )
+
+
+class Tolerant(Schema):
+    """Read-only fields of the answer may be sent back unchanged; they are ignored, not stored."""
+
+    READ_ONLY: tuple[str, ...] = ()
+
+    @pre_load
+    def _drop_read_only(self, data, **_):
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if k not in self.READ_ONLY}
+        return data
+
+
+class WarningSign(Schema):
+    sign = fields.String(required=True, validate=validate.Length(1, MAX_ITEM_CHARS))
+    action = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_ITEM_CHARS))
+
+
+class PersonToAsk(Schema):
+    name = fields.String(required=True, validate=validate.Length(1, MAX_NAME_CHARS))
+    phone = _phone()
+
+
+class Professional(Schema):
+    service = fields.String(required=True, validate=validate.Length(1, MAX_NAME_CHARS))
+    phone = _phone()
+    when_reachable = fields.String(
+        load_default=None, allow_none=True, validate=validate.Length(max=MAX_NAME_CHARS)
+    )
+
+
+class CrisisSections(Schema):
+    warning_signs = _list(fields.Nested(WarningSign))
+    coping_strategies = _list(_item())
+    distractions = _list(_item())
+    people_to_ask = _list(fields.Nested(PersonToAsk))
+    professionals = _list(fields.Nested(Professional))
+    safe_environment = _list(_item())
+    reasons_to_live = _list(_item())
+    how_i_want_to_be_met = _text()
+    what_helps = _text()
+    what_does_not_help = _text()
+    treatment_preferences = _text()
+
+
+class CrisisPlanIn(Tolerant, CrisisSections):
+    READ_ONLY = ("version", "updated_at", "written_by", "emergency_numbers")
+    last_reviewed_with_team_on = fields.Date(load_default=None, allow_none=True)
+
+
+class AuthorOut(Schema):
+    kind = fields.String(metadata={"description": "patient or staff"})
+    name = fields.String(allow_none=True)
+    agency = fields.String(allow_none=True)
+
+
+class CrisisPlanOut(CrisisSections):
+    version = fields.Integer(metadata={"description": "0: no plan written yet"})
+    last_reviewed_with_team_on = fields.Date(allow_none=True)
+    updated_at = Instant(allow_none=True)
+    written_by = fields.Nested(AuthorOut, allow_none=True)
+    emergency_numbers = fields.List(fields.Nested(EmergencyNumberOut))
+
+
+class CrisisPlanVersionOut(Schema):
+    version = fields.Integer()
+    written_at = Instant()
+    written_by = fields.Nested(AuthorOut)
+    approved = fields.Boolean()
+    approved_at = Instant(allow_none=True)
+    status = fields.String(metadata={"description": "current, proposed (waiting for approval) or superseded"})
+    based_on_version = fields.Integer(allow_none=True)
+    last_reviewed_with_team_on = fields.Date(allow_none=True)
+    sections = fields.Nested(CrisisSections)
+
+
+class StrategyIn(Tolerant):
+    READ_ONLY = ("times_tried", "average_helped", "last_tried_at")
+    id = fields.UUID(load_default=None, metadata={"description": "Keep it for an existing strategy"})
+    title = fields.String(required=True, validate=validate.Length(1, MAX_NAME_CHARS))
+    description = _text()
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+
+
+class GoalIn(Schema):
+    id = fields.UUID(load_default=None)
+    title = fields.String(required=True, validate=validate.Length(1, MAX_NAME_CHARS))
+    description = _text()
+    category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
+    target_date = fields.Date(load_default=None, allow_none=True)
+    achieved = fields.Boolean(load_default=False)
+
+
+class MasteryPlanIn(Tolerant):
+    READ_ONLY = ("version", "updated_at", "written_by", "categories")
+    strategies = fields.List(fields.Nested(StrategyIn), load_default=list, validate=validate.Length(max=60))
+    goals = fields.List(fields.Nested(GoalIn), load_default=list, validate=validate.Length(max=60))
+
+
+class StrategyOut(Schema):
+    id = fields.String()
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    times_tried = fields.Integer()
+    average_helped = fields.Float(allow_none=True, metadata={"description": "0-4, mean of every use"})
+    last_tried_at = Instant(allow_none=True)
+
+
+class GoalOut(Schema):
+    id = fields.String()
+    title = fields.String()
+    description = fields.String(allow_none=True)
+    category = fields.String(allow_none=True)
+    target_date = fields.String(allow_none=True, metadata={"format": "date"})
+    achieved = fields.Boolean()
+
+
+class MasteryPlanOut(Schema):
+    version = fields.Integer()
+    strategies = fields.List(fields.Nested(StrategyOut))
+    goals = fields.List(fields.Nested(GoalOut))
+    categories = fields.List(fields.String())
+    updated_at = Instant(allow_none=True)
+    written_by = fields.Nested(AuthorOut, allow_none=True)
+
+
+class UseIn(Schema):
+    helped = fields.Integer(required=True, validate=validate.Range(0, 4))
+    note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
+
+
+class UseOut(Schema):
+    id = fields.UUID()
+    strategy_id = fields.UUID()
+    helped = fields.Integer()
+    note = fields.String(allow_none=True)
+    used_at = Instant()
+    times_tried = fields.Integer()
+    average_helped = fields.Float()
+
+
+def if_match() -> set[str] | None:
+    """The ETags in If-Match (None when the header is missing)."""
+    if "If-Match" not in request.headers:
+        return None
+    tags = request.if_match
+    return {"*"} if tags.star_tag else set(tags.as_set(include_weak=True))
+
+
+def plan_answer(doc: plans.PlanDoc, status: int = 200):
+    """The plan with its ETag, or 304 when the client already has this version."""
+    if request.method == "GET" and request.if_none_match.contains_weak(doc.etag):
+        return Response(status=304, headers={"ETag": f'"{doc.etag}"'})
+    return doc.body, status, {"ETag": f'"{doc.etag}"'}
+
+
+def pdf_answer(content: bytes, filename: str) -> Response:
+    return Response(
+        content,
+        mimetype="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"'},
+    )
+
+
+@blp.route("/crisis-plan")
+class CrisisPlan(MethodView):
+    @blp.response(200, CrisisPlanOut)
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    def get(self):
+        """My crisis plan, with its ETag. Without a plan: an empty version 0."""
+        return plan_answer(plans.my_crisis_plan(current_ctx()))
+
+    @blp.doc(parameters=[IF_MATCH_DOC])
+    @blp.arguments(CrisisPlanIn)
+    @blp.response(200, CrisisPlanOut)
+    def put(self, data):
+        """Save my crisis plan as a new current version (If-Match required)."""
+        reviewed = data.pop("last_reviewed_with_team_on")
+        return plan_answer(plans.save_my_crisis_plan(current_ctx(), data, if_match(), reviewed))
+
+
+@blp.route("/crisis-plan.pdf")
+class CrisisPlanPdf(MethodView):
+    @blp.doc(responses=PDF_RESPONSE)
+    def get(self):
+        """My crisis plan on one printable page."""
+        return pdf_answer(pdf.my_crisis_plan_pdf(current_ctx()), "kriseplan.pdf")
+
+
+@blp.route("/crisis-plan/versions")
+class CrisisPlanVersions(MethodView):
+    @blp.arguments(PageArgs, location="query")
+    @blp.response(200, page_of(CrisisPlanVersionOut))
+    def get(self, args):
+        """Every version of my crisis plan: who wrote it, when, and whether it is approved."""
+        return plans.my_crisis_plan_versions(current_ctx(), cursor=args["cursor"], limit=args["limit"])
+
+
+@blp.route("/crisis-plan/versions/<int:version>/approve")
+class ApproveCrisisPlanVersion(MethodView):
+    @blp.response(200, CrisisPlanOut)
+    def post(self, version):
+        """Approve a version the team proposed; it becomes my current plan."""
+        return plan_answer(plans.approve_my_crisis_plan_version(current_ctx(), version))
+
+
+@blp.route("/mastery-plan")
+class MasteryPlan(MethodView):
+    @blp.response(200, MasteryPlanOut)
+    @blp.alt_response(304, description="Not modified (If-None-Match)")
+    def get(self):
+        """My mastery plan: strategies (how often tried, how much they helped) and goals."""
+        return plan_answer(plans.my_mastery_plan(current_ctx()))
+
+    @blp.doc(parameters=[IF_MATCH_DOC])
+    @blp.arguments(MasteryPlanIn)
+    @blp.response(200, MasteryPlanOut)
+    def put(self, data):
+        """Save my mastery plan (If-Match required). Keep `id` on strategies you keep."""
+        return plan_answer(plans.save_my_mastery_plan(current_ctx(), data, if_match()))
+
+
+@blp.route("/mastery-plan/strategies/<uuid:strategy_id>/uses")
+class StrategyUses(MethodView):
+    @idempotent()
+    @blp.doc(parameters=[HEADER_DOC])
+    @blp.arguments(UseIn)
+    @blp.response(201, UseOut)
+    def post(self, data, strategy_id):
+        """I tried this: how much it helped, 0 (not at all) to 4 (a lot)."""
+        return plans.record_strategy_use(current_ctx(), strategy_id, data["helped"], data["note"])

@@ -1,0 +1,245 @@
+"""The crisis plan through the API: versions, ETags, approval, the emergency numbers, the PDF."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+PLAN = "/api/v1/me/crisis-plan"
+
+
+@pytest.fixture
+def care(world):
+    return world.care_team()
+
+
+def _get(client, login, **headers):
+    return client.get(PLAN, headers={**login.headers, **headers})
+
+
+def _put(client, login, body, etag):
+    headers = dict(login.headers)
+    if etag is not None:
+        headers["If-Match"] = etag
+    return client.put(PLAN, json=body, headers=headers)
+
+
+def _save(client, login, body):
+    etag = _get(client, login).headers["ETag"]
+    response = _put(client, login, body, etag)
+    assert response.status_code == 200, response.json
+    return response
+
+
+def test_a_patient_without_a_plan_gets_an_empty_version_zero_with_an_etag(client, care):
+    response = _get(client, care.patient)
+    assert response.status_code == 200
+    assert (response.json["version"], response.json["warning_signs"], response.json["what_helps"]) == (
+        0,
+        [],
+        None,
+    )
+    assert response.headers["ETag"]
+
+
+def test_the_first_put_works_with_the_etag_of_the_empty_plan(client, care):
+    response = _save(client, care.patient, {"what_helps": "at noen kjenner historien min"})
+    assert (response.json["version"], response.json["what_helps"]) == (1, "at noen kjenner historien min")
+
+
+def test_put_without_if_match_is_428(client, care):
+    assert _put(client, care.patient, {"what_helps": "x"}, None).status_code == 428
+
+
+def test_put_with_a_stale_etag_is_412(client, care):
+    first = _get(client, care.patient).headers["ETag"]
+    _put(client, care.patient, {"what_helps": "one"}, first)
+    response = _put(client, care.patient, {"what_helps": "two"}, first)
+    assert response.status_code == 412
+    assert _get(client, care.patient).json["what_helps"] == "one"
+
+
+def test_of_two_devices_editing_the_same_version_one_wins_and_the_other_gets_412(client, care):
+    etag = _get(client, care.patient).headers["ETag"]
+    phone = _put(client, care.patient, {"what_helps": "phone"}, etag)
+    tablet = _put(client, care.patient, {"what_helps": "tablet"}, etag)
+    assert (phone.status_code, tablet.status_code) == (200, 412)
+    reloaded = _get(client, care.patient)
+    assert _put(client, care.patient, {"what_helps": "tablet"}, reloaded.headers["ETag"]).status_code == 200
+
+
+def test_get_with_the_current_etag_in_if_none_match_is_304(client, care):
+    etag = _save(client, care.patient, {"what_helps": "x"}).headers["ETag"]
+    response = _get(client, care.patient, **{"If-None-Match": etag})
+    assert (response.status_code, response.data, response.headers["ETag"]) == (304, b"", etag)
+
+
+def test_get_with_an_old_etag_in_if_none_match_gets_the_new_plan(client, care):
+    old = _get(client, care.patient).headers["ETag"]
+    _save(client, care.patient, {"what_helps": "x"})
+    response = _get(client, care.patient, **{"If-None-Match": old})
+    assert (response.status_code, response.json["what_helps"]) == (200, "x")
+
+
+def test_every_section_round_trips_as_a_top_level_field(client, care):
+    plan = {
+        "warning_signs": [{"sign": "får ikke sove", "action": "ring Siv"}, {"sign": "stemmene blir sterke"}],
+        "coping_strategies": ["gå en tur rundt vannet"],
+        "distractions": ["kafeen på hjørnet"],
+        "people_to_ask": [{"name": "Siv (søster)", "phone": "+4700000123"}],
+        "professionals": [{"service": "Legevakt", "phone": "116 117", "when_reachable": "hele døgnet"}],
+        "safe_environment": ["gi medisinene til Siv"],
+        "reasons_to_live": ["katten"],
+        "how_i_want_to_be_met": "Snakk rolig.",
+        "what_helps": "at noen kjenner historien min",
+        "what_does_not_help": "mange spørsmål på en gang",
+        "treatment_preferences": "Helst ikke innleggelse med en gang.",
+    }
+    body = _save(client, care.patient, plan).json
+    assert {k: body[k] for k in plan} == {
+        **plan,
+        "warning_signs": [
+            {"sign": "får ikke sove", "action": "ring Siv"},
+            {"sign": "stemmene blir sterke", "action": None},
+        ],
+    }
+
+
+def test_the_emergency_numbers_are_always_in_the_answer(client, world):
+    team = world.team(phone="+4700000001", on_call_phone="+4700000002")
+    patient = world.patient(team)
+    numbers = [n["number"] for n in client.get(PLAN, headers=patient.headers).json["emergency_numbers"]]
+    assert numbers == ["113", "116 117", "+4700000001", "+4700000002"]
+
+
+def test_the_emergency_numbers_cannot_be_removed_by_sending_them_empty(client, care):
+    body = _save(client, care.patient, {"what_helps": "x", "emergency_numbers": []}).json
+    assert [n["number"] for n in body["emergency_numbers"]][:2] == ["113", "116 117"]
+
+
+def test_a_section_that_is_too_long_is_422_naming_the_section(client, care):
+    response = _put(
+        client, care.patient, {"what_helps": "x" * 2001}, _get(client, care.patient).headers["ETag"]
+    )
+    assert response.status_code == 422
+    assert "what_helps" in response.json["errors"]
+
+
+def test_a_list_item_that_is_too_long_is_422_naming_the_section(client, care):
+    etag = _get(client, care.patient).headers["ETag"]
+    response = _put(client, care.patient, {"warning_signs": [{"sign": "x" * 501}]}, etag)
+    assert response.status_code == 422
+    assert "warning_signs" in response.json["errors"]
+
+
+def test_an_unknown_section_is_422(client, care):
+    response = _put(client, care.patient, {"horoscope": "x"}, _get(client, care.patient).headers["ETag"])
+    assert response.status_code == 422
+    assert "horoscope" in response.json["errors"]
+
+
+def test_an_empty_plan_can_be_saved(client, care):
+    assert _save(client, care.patient, {}).json["version"] == 1
+
+
+def test_a_staff_proposal_is_listed_but_not_current_until_approved(client, care):
+    _save(client, care.patient, {"what_helps": "mine"})
+    proposal = client.post(
+        f"/api/v1/staff/patients/{care.patient.id}/crisis-plan/proposals",
+        json={"what_helps": "the team's", "last_reviewed_with_team_on": "2026-11-20"},
+        headers=care.member.headers,
+    )
+    assert (proposal.status_code, proposal.json["status"], proposal.json["approved"]) == (
+        201,
+        "proposed",
+        False,
+    )
+    assert _get(client, care.patient).json["what_helps"] == "mine"
+
+
+def test_approving_a_proposal_makes_it_current(client, care):
+    _save(client, care.patient, {"what_helps": "mine"})
+    version = client.post(
+        f"/api/v1/staff/patients/{care.patient.id}/crisis-plan/proposals",
+        json={"what_helps": "the team's", "last_reviewed_with_team_on": "2026-11-20"},
+        headers=care.member.headers,
+    ).json["version"]
+    approved = client.post(f"{PLAN}/versions/{version}/approve", headers=care.patient.headers)
+    assert approved.status_code == 200
+    current = _get(client, care.patient).json
+    assert (current["what_helps"], current["version"], current["last_reviewed_with_team_on"]) == (
+        "the team's",
+        version,
+        "2026-11-20",
+    )
+
+
+def test_approving_changes_the_etag_so_an_edit_from_before_gets_412(client, care):
+    old = _save(client, care.patient, {"what_helps": "mine"}).headers["ETag"]
+    version = client.post(
+        f"/api/v1/staff/patients/{care.patient.id}/crisis-plan/proposals",
+        json={"what_helps": "team"},
+        headers=care.member.headers,
+    ).json["version"]
+    client.post(f"{PLAN}/versions/{version}/approve", headers=care.patient.headers)
+    assert _put(client, care.patient, {"what_helps": "late"}, old).status_code == 412
+
+
+def test_a_version_the_patient_wrote_cannot_be_approved(client, care):
+    _save(client, care.patient, {"what_helps": "mine"})
+    response = client.post(f"{PLAN}/versions/1/approve", headers=care.patient.headers)
+    assert response.status_code == 409
+
+
+def test_approving_a_version_that_does_not_exist_is_404(client, care):
+    assert client.post(f"{PLAN}/versions/7/approve", headers=care.patient.headers).status_code == 404
+
+
+def test_the_version_list_says_who_wrote_each_version_and_whether_it_is_approved(client, care):
+    _save(client, care.patient, {"what_helps": "mine"})
+    client.post(
+        f"/api/v1/staff/patients/{care.patient.id}/crisis-plan/proposals",
+        json={"what_helps": "team"},
+        headers=care.member.headers,
+    )
+    items = client.get(f"{PLAN}/versions", headers=care.patient.headers).json["items"]
+    summary = [(i["version"], i["written_by"]["kind"], i["approved"], i["status"]) for i in items]
+    assert summary == [(2, "staff", False, "proposed"), (1, "patient", True, "current")]
+    assert items[0]["written_by"] == {
+        "kind": "staff",
+        "name": care.member.staff.display_name,
+        "agency": care.agency.name,
+    }
+    assert items[0]["sections"]["what_helps"] == "team"
+
+
+def test_the_last_review_date_carries_over_to_the_patients_next_edit(client, care):
+    _save(client, care.patient, {"what_helps": "a", "last_reviewed_with_team_on": "2026-11-02"})
+    assert _save(client, care.patient, {"what_helps": "b"}).json["last_reviewed_with_team_on"] == "2026-11-02"
+
+
+def test_the_pdf_is_one_page_with_the_plan_in_it(client, care):
+    _save(
+        client,
+        care.patient,
+        {"warning_signs": [{"sign": f"tegn {i}"} for i in range(30)], "what_helps": "x" * 2000},
+    )
+    response = client.get(f"{PLAN}.pdf", headers=care.patient.headers)
+    assert (response.status_code, response.mimetype) == (200, "application/pdf")
+    assert len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", response.data)) == 1
+
+
+def test_staff_can_print_the_plan_of_a_consenting_patient(client, care):
+    response = client.get(
+        f"/api/v1/staff/patients/{care.patient.id}/crisis-plan.pdf", headers=care.member.headers
+    )
+    assert (response.status_code, response.data[:5]) == (200, b"%PDF-")
+
+
+def test_staff_read_the_same_plan_the_patient_wrote(client, care):
+    _save(client, care.patient, {"how_i_want_to_be_met": "Snakk rolig."})
+    response = client.get(
+        f"/api/v1/staff/patients/{care.patient.id}/crisis-plan", headers=care.member.headers
+    )
+    assert response.json["how_i_want_to_be_met"] == "Snakk rolig."
