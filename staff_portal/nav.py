@@ -51,4 +51,5 @@ def chrome() -> dict:
         "locale": str(get_locale() or "nb"),
         "chrome_form": PlainForm(),
         "here": request.full_path.rstrip("?"),
+        "has_page": lambda endpoint: endpoint in current_app.view_functions,
     }

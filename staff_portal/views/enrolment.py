@@ -1,0 +1,95 @@
+"""Enrolment (coordinator): the patient, baseline admissions, consent per agency, the code."""
+
+from __future__ import annotations
+
+import uuid
+
+from flask import Blueprint, render_template, request
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import DateField, FieldList, HiddenField, SelectField, StringField
+from wtforms.validators import InputRequired, Length, Optional, Regexp
+
+from muli import access, contact_requests, enrolment
+from muli.errors import Conflict, ValidationFailed
+from muli.models.people import Agency
+from staff_portal.auth_state import login_required, portal_ctx
+from staff_portal.common import choices, chosen_team, form_errors, my_teams
+
+SCOPE_NAMES = {
+    "crisis_plan": _l("Crisis plan"),
+    "mastery_plan": _l("Mastery plan"),
+    "shared_diary": _l("Shared diary"),
+    "contact_requests": _l("Contact requests"),
+    "meeting_notes": _l("Meeting notes"),
+}
+
+
+class EnrolForm(FlaskForm):
+    team = HiddenField()
+    display_name = StringField(_l("Name the patient wants to be called"), [InputRequired(), Length(max=200)])
+    national_id = StringField(
+        _l("National identity number (11 digits)"),
+        [InputRequired(), Regexp(r"^\s*\d{11}\s*$", message=_l("Eleven digits."))],
+    )
+    admissions_last_12_months = FieldList(
+        DateField(_l("Admitted on"), [Optional()]), min_entries=6, max_entries=30
+    )
+    trusted_contact_id = SelectField(_l("Trusted contact on the team"), choices=[], validate_choice=True)
+
+
+def _consents_from(form_data, agencies: list[Agency]) -> list[enrolment.ConsentGiven]:
+    given = []
+    for agency in agencies:
+        scopes = [s for s in form_data.getlist(f"consent-{agency.id}") if s in SCOPE_NAMES]
+        if scopes:
+            given.append(enrolment.ConsentGiven(agency_id=agency.id, scopes=scopes))
+    return given
+
+
+@login_required
+def enrol():
+    ctx = portal_ctx()
+    access.require_role(ctx, "coordinator")
+    team = chosen_team(ctx, my_teams(ctx))
+    access.coordinator_of(ctx, team.id)
+    agencies = sorted(
+        (ctx.session.get(Agency, a) for a in enrolment.team_agency_ids(ctx, team.id)), key=lambda a: a.name
+    )
+    form = EnrolForm(team=str(team.id))
+    form.trusted_contact_id.choices = choices(
+        [("", _l("— choose later —"))]
+        + [(s.id, f"{s.display_name} ({s.agency.name})") for s in contact_requests.team_staff(ctx, team.id)]
+    )
+    checked = {f"{a.id}:{s}" for a in agencies for s in request.form.getlist(f"consent-{a.id}")}
+    page = {"form": form, "team": team, "teams": my_teams(ctx), "agencies": agencies, "scopes": SCOPE_NAMES}
+    if not form.validate_on_submit():
+        status = 400 if request.method == "POST" else 200
+        return render_template("staff_portal/enrol.html", checked=checked, **page), status
+    data = enrolment.Enrolment(
+        display_name=form.display_name.data,
+        national_id=form.national_id.data,
+        team_id=team.id,
+        admissions_last_12_months=[d for d in form.admissions_last_12_months.data if d],
+        consents=_consents_from(request.form, agencies),
+        trusted_contact_id=uuid.UUID(form.trusted_contact_id.data) if form.trusted_contact_id.data else None,
+    )
+    try:
+        patient, code = enrolment.enrol(ctx, data)
+    except (ValidationFailed, Conflict) as error:
+        if not form_errors(form, error):
+            form.national_id.errors = [error.detail]
+        return render_template("staff_portal/enrol.html", checked=checked, **page), error.status
+    # Shown in this answer only: the code is stored as a keyed hash and cannot be shown again.
+    return render_template(
+        "staff_portal/enrolled.html",
+        patient=patient,
+        code=code,
+        team=team,
+        days=ctx.settings.activation_days,
+        public_url=ctx.settings.public_url,
+    )
+
+
+def register(bp: Blueprint) -> None:
+    bp.add_url_rule("/patients/enrol", view_func=enrol, endpoint="enrol", methods=["GET", "POST"])

@@ -1,0 +1,90 @@
+import re
+
+from muli.national_id import synthetic_numbers
+from tests.portal.conftest import csrf_token
+
+NID = next(synthetic_numbers(__import__("datetime").date(1985, 3, 4), start=300))
+
+
+def enrol_form(portal, care, **extra):
+    page = portal.text(f"/portal/patients/enrol?team={care.team.id}")
+    return {
+        "csrf_token": csrf_token(page),
+        "team": str(care.team.id),
+        "display_name": "Kari",
+        "national_id": NID,
+        "admissions_last_12_months-0": "2026-03-01",
+        "admissions_last_12_months-1": "2026-06-10",
+        "trusted_contact_id": str(care.member.id),
+        f"consent-{care.agency.id}": ["crisis_plan", "contact_requests"],
+        **extra,
+    }
+
+
+def test_the_patient_list_shows_my_teams_patients_only(world, portal_as):
+    care = world.care_team()
+    other = world.care_team()
+    page = portal_as(care.member).text("/portal/patients/")
+    assert care.patient.patient.display_name in page
+    assert other.patient.patient.display_name not in page
+
+
+def test_a_coordinator_enrols_and_sees_the_activation_code_once(world, portal_as):
+    care = world.care_team()
+    portal = portal_as(care.coordinator)
+    response = portal.client.post(
+        f"/portal/patients/enrol?team={care.team.id}", data=enrol_form(portal, care)
+    )
+    assert response.status_code == 200
+    page = response.get_data(as_text=True)
+    code = re.search(r'data-testid="activation-code">([A-Z0-9-]+)<', page).group(1)
+    assert len(code) == 11
+    assert "113" in page
+    assert response.headers["Cache-Control"] == "no-store"
+    listing = portal.text("/portal/patients/")
+    assert "Kari" in listing
+    assert code not in listing
+
+
+def test_the_enrolment_form_offers_consent_per_agency_of_the_team(world, portal_as):
+    care = world.care_team()
+    page = portal_as(care.coordinator).text("/portal/patients/enrol")
+    assert care.agency.name in page
+    assert f'name="consent-{care.agency.id}" value="meeting_notes"' in page
+
+
+def test_an_invalid_national_id_is_shown_on_its_field(world, portal_as):
+    care = world.care_team()
+    portal = portal_as(care.coordinator)
+    form = enrol_form(portal, care, national_id="12345678901")
+    response = portal.client.post(f"/portal/patients/enrol?team={care.team.id}", data=form)
+    assert response.status_code == 422
+    assert 'id="national_id-error"' in response.get_data(as_text=True)
+
+
+def test_enrolment_without_the_csrf_token_is_refused(world, portal_as):
+    care = world.care_team()
+    portal = portal_as(care.coordinator)
+    form = enrol_form(portal, care)
+    del form["csrf_token"]
+    response = portal.client.post(f"/portal/patients/enrol?team={care.team.id}", data=form)
+    assert response.status_code == 400
+    assert "Kari" not in portal.text("/portal/patients/")
+
+
+def test_a_member_cannot_enrol(world, portal_as):
+    care = world.care_team()
+    portal = portal_as(care.member)
+    assert portal.get("/portal/patients/enrol").status_code == 403
+    assert "Skriv inn pasient" not in portal.text("/portal/")
+
+
+def test_a_privacy_officer_and_an_admin_see_no_patients(world, portal_as, app):
+    care = world.care_team()
+    for role in ("privacy_officer", "admin"):
+        staff = world.staff(care.team, role=role, agency=care.agency)
+        portal = portal_as(staff)
+        response = portal.get("/portal/patients/")
+        assert response.status_code == 403
+        assert care.patient.patient.display_name not in response.get_data(as_text=True)
+        portal.post("/portal/logout", token_from="/portal/")

@@ -1,0 +1,86 @@
+from tests.portal.helpers import contact_request
+
+
+def test_the_queue_shows_an_open_request_with_the_patients_message(world, app, portal_as):
+    care = world.care_team()
+    contact_request(app.test_client(), care.patient, "stemmene er sterke")
+    page = portal_as(care.member).text("/portal/queue/")
+    assert care.patient.patient.display_name in page
+    assert "stemmene er sterke" in page
+    assert "Krise" in page
+    assert care.member.staff.display_name in page  # the trusted contact, beside the request
+
+
+def test_the_poll_answers_the_open_request_ids(world, app, portal_as):
+    care = world.care_team()
+    portal = portal_as(care.member)
+    assert portal.get("/portal/queue/poll").get_json()["open"] == []
+    made = contact_request(app.test_client(), care.patient)
+    ids = [item["id"] for item in portal.get("/portal/queue/poll").get_json()["open"]]
+    assert ids == [made["id"]]
+
+
+def test_polling_does_not_keep_an_idle_session_alive(world, portal_as, clock):
+    care = world.care_team()
+    portal = portal_as(care.member)
+    for _ in range(4):
+        clock.advance(minutes=10)
+        portal.get("/portal/queue/poll")
+    assert portal.get("/portal/queue/poll").status_code == 401
+
+
+def test_a_responder_acknowledges_and_closes_a_request(world, app, portal_as):
+    care = world.care_team()
+    made = contact_request(app.test_client(), care.patient)
+    portal = portal_as(care.member)
+    response = portal.post(f"/portal/queue/{made['id']}/acknowledge", token_from="/portal/queue/")
+    assert response.status_code == 302
+    page = portal.text("/portal/queue/")
+    assert "Tatt av" in page
+    response = portal.post(
+        f"/portal/queue/{made['id']}/close",
+        {"outcome": "talked", "note": "avtalt ny kontakt i morgen"},
+        token_from="/portal/queue/",
+    )
+    assert response.status_code == 302
+    state = app.test_client().get(f"/api/v1/me/contact-requests/{made['id']}", headers=care.patient.headers)
+    assert state.get_json()["state"] == "closed"
+
+
+def test_the_second_responder_is_told_who_has_it(world, app, portal_as, portal):
+    care = world.care_team()
+    colleague = world.staff(care.team, agency=care.agency, name="Ola Vakt")
+    made = contact_request(app.test_client(), care.patient)
+    first = app.test_client()
+    from tests.portal.conftest import Portal
+
+    ola = Portal(app, first)
+    assert ola.login(colleague).status_code == 302
+    ola.post(f"/portal/queue/{made['id']}/acknowledge", token_from="/portal/queue/")
+    siv = portal_as(care.member)
+    response = siv.post(f"/portal/queue/{made['id']}/acknowledge", token_from="/portal/queue/")
+    page = siv.client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "Ola Vakt" in page
+
+
+def test_acknowledging_without_the_csrf_token_changes_nothing(world, app, portal_as):
+    care = world.care_team()
+    made = contact_request(app.test_client(), care.patient)
+    portal = portal_as(care.member)
+    assert portal.client.post(f"/portal/queue/{made['id']}/acknowledge").status_code == 400
+    assert portal.get("/portal/queue/poll").get_json()["open"][0]["id"] == made["id"]
+
+
+def test_another_teams_requests_are_not_in_my_queue(world, app, portal_as):
+    care = world.care_team()
+    other = world.care_team()
+    contact_request(app.test_client(), other.patient, "hemmelig")
+    portal = portal_as(care.member)
+    assert "hemmelig" not in portal.text("/portal/queue/")
+    assert portal.get("/portal/queue/poll").get_json()["open"] == []
+
+
+def test_a_privacy_officer_has_no_queue(world, portal_as):
+    care = world.care_team()
+    officer = world.staff(care.team, role="privacy_officer", agency=care.agency)
+    assert portal_as(officer).get("/portal/queue/").status_code == 403
