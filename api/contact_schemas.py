@@ -26,32 +26,32 @@ class ContactRequestIn(Schema):
     callback_phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
 
 
-class MessageIn(Schema):
+class ContactMessageIn(Schema):
     body = fields.String(required=True, validate=validate.Length(1, MAX_MESSAGE))
 
 
-class CloseIn(Schema):
+class ContactCloseIn(Schema):
     outcome = fields.String(required=True, validate=validate.OneOf(OUTCOMES))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_MESSAGE))
 
 
-class PersonOut(Schema):
+class ContactPersonOut(Schema):
     id = fields.UUID()
     name = fields.String()
     agency = fields.String()
 
 
-class TrustedContactOut(PersonOut):
+class ContactTrustedContactOut(ContactPersonOut):
     phone = fields.String(allow_none=True)
 
 
-class EmergencyNumberOut(Schema):
+class ContactEmergencyNumberOut(Schema):
     number = fields.String()
     label = fields.String()
     kind = fields.String()
 
 
-class MessageOut(Schema):
+class ContactMessageOut(Schema):
     id = fields.UUID()
     author = fields.String(metadata={"description": "patient, staff or system"})
     name = fields.String(allow_none=True)
@@ -60,7 +60,7 @@ class MessageOut(Schema):
     created_at = Instant()
 
 
-class EscalationOut(Schema):
+class ContactEscalationOut(Schema):
     level = fields.Integer(metadata={"description": "0 none, 1 backup and coordinators, 2 whole team"})
     label = fields.String()
     escalated_at = Instant(allow_none=True)
@@ -68,44 +68,44 @@ class EscalationOut(Schema):
     advice = fields.String(allow_none=True, metadata={"description": "what the patient should do now"})
 
 
-class EscalationStepOut(Schema):
+class ContactEscalationStepOut(Schema):
     kind = fields.String(metadata={"description": "backup, team or reminder"})
     level = fields.Integer()
     occurred_at = Instant()
     notified = fields.Integer()
 
 
-class RequestBaseOut(Schema):
+class ContactRequestBaseOut(Schema):
     id = fields.UUID()
     kind = fields.String()
     urgency = fields.String()
     state = fields.String(metadata={"description": "open, acknowledged, closed or cancelled"})
     routed_to = fields.String(metadata={"description": "on_call, office or none"})
-    responder = fields.Nested(PersonOut, allow_none=True)
+    responder = fields.Nested(ContactPersonOut, allow_none=True)
     acknowledge_within_minutes = fields.Integer(allow_none=True)
     created_at = Instant()
     waiting_minutes = fields.Integer()
-    acknowledged_by = fields.Nested(PersonOut, allow_none=True)
+    acknowledged_by = fields.Nested(ContactPersonOut, allow_none=True)
     acknowledged_at = Instant(allow_none=True)
     closed_at = Instant(allow_none=True)
     cancelled_at = Instant(allow_none=True)
     outcome = fields.String(allow_none=True)
-    escalation = fields.Nested(EscalationOut)
+    escalation = fields.Nested(ContactEscalationOut)
 
 
-class PatientRequestOut(RequestBaseOut):
+class PatientRequestOut(ContactRequestBaseOut):
     callback_phone = fields.String(allow_none=True)
-    messages = fields.List(fields.Nested(MessageOut))
-    emergency_numbers = fields.List(fields.Nested(EmergencyNumberOut))
+    messages = fields.List(fields.Nested(ContactMessageOut))
+    emergency_numbers = fields.List(fields.Nested(ContactEmergencyNumberOut))
 
 
-class PatientRefOut(Schema):
+class ContactPatientRefOut(Schema):
     id = fields.UUID()
     display_name = fields.String()
 
 
-class QueueItemOut(RequestBaseOut):
-    patient = fields.Nested(PatientRefOut)
+class ContactQueueItemOut(ContactRequestBaseOut):
+    patient = fields.Nested(ContactPatientRefOut)
 
 
 class ResponderPlanOut(Schema):
@@ -115,33 +115,33 @@ class ResponderPlanOut(Schema):
     treatment_preferences = fields.Raw(allow_none=True)
 
 
-class StaffRequestOut(QueueItemOut):
+class ContactStaffRequestOut(ContactQueueItemOut):
     callback_phone = fields.String(allow_none=True)
-    trusted_contact = fields.Nested(TrustedContactOut, allow_none=True)
+    trusted_contact = fields.Nested(ContactTrustedContactOut, allow_none=True)
     content_visible = fields.Boolean(
         metadata={"description": "false: the patient has not given your agency the contact_requests consent"}
     )
-    messages = fields.List(fields.Nested(MessageOut))
+    messages = fields.List(fields.Nested(ContactMessageOut))
     close_note = fields.String(allow_none=True)
     crisis_plan = fields.Nested(ResponderPlanOut, allow_none=True)
-    emergency_numbers = fields.List(fields.Nested(EmergencyNumberOut))
+    emergency_numbers = fields.List(fields.Nested(ContactEmergencyNumberOut))
 
 
-class HandoverRequestOut(RequestBaseOut):
-    closed_by = fields.Nested(PersonOut, allow_none=True)
+class TeamHandoverRequestOut(ContactRequestBaseOut):
+    closed_by = fields.Nested(ContactPersonOut, allow_none=True)
     close_note = fields.String(allow_none=True)
-    escalations = fields.List(fields.Nested(EscalationStepOut))
+    escalations = fields.List(fields.Nested(ContactEscalationStepOut))
 
 
-class HandoverPatientOut(Schema):
-    patient = fields.Nested(PatientRefOut)
+class TeamHandoverPatientOut(Schema):
+    patient = fields.Nested(ContactPatientRefOut)
     content_visible = fields.Boolean()
-    requests = fields.List(fields.Nested(HandoverRequestOut))
+    requests = fields.List(fields.Nested(TeamHandoverRequestOut))
 
 
-class HandoverOut(Schema):
+class TeamHandoverOut(Schema):
     team_id = fields.UUID()
     date = fields.Date()
     since = Instant()
     until = Instant()
-    patients = fields.List(fields.Nested(HandoverPatientOut))
+    patients = fields.List(fields.Nested(TeamHandoverPatientOut))

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 
-from muli import access, audit, notifications, on_call
+from muli import access, audit, notifications, on_call, profile
 from muli.context import Ctx
 from muli.errors import Conflict, ConsentRequired, InvalidState, NotFound, ValidationFailed
 from muli.models.contact import (
@@ -213,7 +213,7 @@ def base_view(ctx: Ctx, request: ContactRequest) -> dict:
         "cancelled_at": request.cancelled_at,
         "outcome": request.outcome,
         "escalation": escalation_view(request),
-        "emergency_numbers": on_call.emergency_numbers(request.patient.team),
+        "emergency_numbers": profile.emergency_numbers(request.patient.team),
     }
 
 

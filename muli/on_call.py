@@ -27,11 +27,6 @@ from muli.pagination import keyset
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 HORIZON = timedelta(days=14)
 MAX_SHIFT = timedelta(days=7)
-# Always shown to the patient, whatever the rota says (the same shape as GET /me).
-NATIONAL_NUMBERS = (
-    {"number": "113", "label": "Medisinsk nødhjelp (AMK)", "kind": "emergency"},
-    {"number": "116 117", "label": "Legevakt", "kind": "emergency_gp"},
-)
 
 
 @dataclass(frozen=True)
@@ -162,14 +157,16 @@ def responder_now(ctx: Ctx, team: Team, at: datetime) -> tuple[str, Staff | None
     return now.status, None
 
 
-def emergency_numbers(team: Team | None) -> list[dict]:
-    """113, 116 117 and the team's own numbers: always present, never removable."""
-    numbers = [dict(n) for n in NATIONAL_NUMBERS]
-    if team is not None and team.phone:
-        numbers.append({"number": team.phone, "label": f"{team.name} (dagtid)", "kind": "team"})
-    if team is not None and team.on_call_phone:
-        numbers.append({"number": team.on_call_phone, "label": f"{team.name} (vakt)", "kind": "team_on_call"})
-    return numbers
+def availability_view(ctx: Ctx, team: Team) -> dict:
+    """For the patient: who answers now, and when (and to what) that changes."""
+    now = availability(ctx, team)
+    person = now.primary or now.backup if now.status == "on_call" else None
+    return {
+        "status": now.status,
+        "next_change_at": now.next_change_at,
+        "next_status": now.next_status,
+        "on_call": None if person is None else {"name": person.display_name, "agency": person.agency.name},
+    }
 
 
 def create_shift(ctx: Ctx, team_id: uuid.UUID, data: NewShift) -> OnCallShift:

@@ -7,7 +7,7 @@ import uuid
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
-from api.contact_schemas import ContactRequestIn, MessageIn, PatientRequestOut
+from api.contact_schemas import ContactMessageIn, ContactRequestIn, PatientRequestOut
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import PageArgs, page_of
@@ -55,7 +55,7 @@ class ContactRequest(MethodView):
 class Messages(MethodView):
     @idempotent()
     @blp.doc(parameters=[HEADER_DOC])
-    @blp.arguments(MessageIn)
+    @blp.arguments(ContactMessageIn)
     @blp.response(201, PatientRequestOut)
     def post(self, data, request_id: uuid.UUID):
         """Write in an open request; answers the request with its messages."""

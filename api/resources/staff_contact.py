@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from api.contact_schemas import CloseIn, MessageIn, QueueItemOut, StaffRequestOut
+from api.contact_schemas import ContactCloseIn, ContactMessageIn, ContactQueueItemOut, ContactStaffRequestOut
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import PageArgs, page_of
@@ -23,14 +23,14 @@ blp = Blueprint(
 blp.before_request(lambda: require_kind("staff"))
 
 
-class QueueArgs(PageArgs):
+class ContactQueueArgs(PageArgs):
     state = fields.String(load_default="open", validate=validate.OneOf(("open", "acknowledged", "closed")))
 
 
 @blp.route("")
 class Queue(MethodView):
-    @blp.arguments(QueueArgs, location="query")
-    @blp.response(200, page_of(QueueItemOut))
+    @blp.arguments(ContactQueueArgs, location="query")
+    @blp.response(200, page_of(ContactQueueItemOut))
     def get(self, args):
         """My teams' requests: open ones oldest first with waiting time and escalation."""
         items, next_cursor = contact_requests.queue(
@@ -41,7 +41,7 @@ class Queue(MethodView):
 
 @blp.route("/<uuid:request_id>")
 class Request(MethodView):
-    @blp.response(200, StaffRequestOut)
+    @blp.response(200, ContactStaffRequestOut)
     def get(self, request_id: uuid.UUID):
         """The responder's view: request, callback number, trusted contact, what helps (with consent)."""
         return contact_requests.get_for_staff(current_ctx(), request_id)
@@ -49,7 +49,7 @@ class Request(MethodView):
 
 @blp.route("/<uuid:request_id>/acknowledge")
 class Acknowledge(MethodView):
-    @blp.response(200, StaffRequestOut)
+    @blp.response(200, ContactStaffRequestOut)
     def post(self, request_id: uuid.UUID):
         """Take the request. One responder wins; the next gets 409 naming who has it."""
         return contact_requests.acknowledge(current_ctx(), request_id)
@@ -59,8 +59,8 @@ class Acknowledge(MethodView):
 class Messages(MethodView):
     @idempotent()
     @blp.doc(parameters=[HEADER_DOC])
-    @blp.arguments(MessageIn)
-    @blp.response(201, StaffRequestOut)
+    @blp.arguments(ContactMessageIn)
+    @blp.response(201, ContactStaffRequestOut)
     def post(self, data, request_id: uuid.UUID):
         """Write to the patient."""
         return contact_requests.staff_message(current_ctx(), request_id, data["body"])
@@ -68,8 +68,8 @@ class Messages(MethodView):
 
 @blp.route("/<uuid:request_id>/close")
 class Close(MethodView):
-    @blp.arguments(CloseIn)
-    @blp.response(200, StaffRequestOut)
+    @blp.arguments(ContactCloseIn)
+    @blp.response(200, ContactStaffRequestOut)
     def post(self, data, request_id: uuid.UUID):
         """Record the outcome and a note (the note is clinical content, stored encrypted)."""
         return contact_requests.close(current_ctx(), request_id, data["outcome"], data["note"])

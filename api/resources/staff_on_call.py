@@ -8,7 +8,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.contact_schemas import HandoverOut, Instant
+from api.contact_schemas import Instant, TeamHandoverOut
 from api.context import current_ctx, require_kind
 from api.schemas import PageArgs, page_of
 from muli import handover, on_call
@@ -23,18 +23,18 @@ blp = Blueprint(
 blp.before_request(lambda: require_kind("staff"))
 
 
-class ShiftIn(Schema):
+class OnCallShiftIn(Schema):
     staff_id = fields.UUID(required=True)
     starts_at = fields.AwareDateTime(required=True)
     ends_at = fields.AwareDateTime(required=True)
     level = fields.String(load_default="primary", validate=validate.OneOf(SHIFT_LEVELS))
 
 
-class ShiftArgs(PageArgs):
+class OnCallShiftArgs(PageArgs):
     after = fields.AwareDateTime(load_default=None)
 
 
-class ShiftOut(Schema):
+class OnCallShiftOut(Schema):
     id = fields.UUID()
     team_id = fields.UUID()
     staff_id = fields.UUID()
@@ -45,22 +45,22 @@ class ShiftOut(Schema):
     level = fields.String()
 
 
-class HandoverArgs(Schema):
+class TeamHandoverArgs(Schema):
     date = fields.Date(load_default=None)
 
 
 @blp.route("/<uuid:team_id>/on-call-shifts")
 class Shifts(MethodView):
-    @blp.arguments(ShiftArgs, location="query")
-    @blp.response(200, page_of(ShiftOut))
+    @blp.arguments(OnCallShiftArgs, location="query")
+    @blp.response(200, page_of(OnCallShiftOut))
     def get(self, args, team_id: uuid.UUID):
         """The rota: shifts not yet over (or ending after `after`), latest start first."""
         return on_call.list_shifts(
             current_ctx(), team_id, after=args["after"], cursor=args["cursor"], limit=args["limit"]
         )
 
-    @blp.arguments(ShiftIn)
-    @blp.response(201, ShiftOut)
+    @blp.arguments(OnCallShiftIn)
+    @blp.response(201, OnCallShiftOut)
     def post(self, data, team_id: uuid.UUID):
         """Add a shift (coordinator). Overlapping primary shifts are refused with 409."""
         return on_call.create_shift(current_ctx(), team_id, on_call.NewShift(**data))
@@ -68,8 +68,8 @@ class Shifts(MethodView):
 
 @blp.route("/<uuid:team_id>/handover")
 class Handover(MethodView):
-    @blp.arguments(HandoverArgs, location="query")
-    @blp.response(200, HandoverOut)
+    @blp.arguments(TeamHandoverArgs, location="query")
+    @blp.response(200, TeamHandoverOut)
     def get(self, args, team_id: uuid.UUID):
         """The morning hand-over: every request and escalation after hours, per patient, with outcomes."""
         return handover.handover(current_ctx(), team_id, args["date"])

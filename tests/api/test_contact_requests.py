@@ -1,0 +1,233 @@
+"""The patient's side of a contact request: never refused, idempotent, one transaction."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from muli.models.audit import AuditEvent
+from tests.contact_support import (
+    SATURDAY_NIGHT,
+    WEDNESDAY_MORNING,
+    ask,
+    key,
+    message_rows,
+    outbox,
+    put_on_call,
+    requests,
+    rows,
+    utc,
+)
+
+URL = "/api/v1/me/contact-requests"
+
+
+@pytest.fixture
+def care(world, clock):
+    clock.set(SATURDAY_NIGHT)
+    return world.care_team()
+
+
+def test_a_request_without_an_idempotency_key_is_refused_with_400(client, care):
+    response = client.post(URL, json={"kind": "chat", "urgency": "talk"}, headers=care.patient.headers)
+    assert response.status_code == 400
+    assert response.json["type"].endswith("idempotency-key-required")
+
+
+def test_the_minimal_request_kind_and_urgency_is_accepted(client, care):
+    response = ask(client, care.patient, {"kind": "chat", "urgency": "talk"})
+    assert response.status_code == 201
+    assert response.json["state"] == "open"
+
+
+def test_with_nobody_reachable_the_request_is_stored_and_routed_to_none(client, app, care):
+    response = ask(client, care.patient)
+    assert (response.status_code, response.json["routed_to"]) == (201, "none")
+    assert [r.id for r in requests(app)] == [uuid.UUID(response.json["id"])]
+
+
+def test_with_nobody_reachable_the_answer_shows_113_and_116_117(client, care):
+    numbers = [n["number"] for n in ask(client, care.patient).json["emergency_numbers"]]
+    assert {"113", "116 117"} <= set(numbers)
+
+
+def test_at_night_the_request_goes_to_the_primary_on_call(client, app, world, care):
+    ola = world.staff(care.team, name="Ola Vakt")
+    put_on_call(app, care.team, ola, utc(2026, 11, 20, 15), utc(2026, 11, 21, 7))
+    body = ask(client, care.patient).json
+    assert (body["routed_to"], body["responder"]["name"]) == ("on_call", "Ola Vakt")
+
+
+def test_the_answer_says_within_how_many_minutes_someone_acknowledges(client, app, world, care):
+    put_on_call(app, care.team, world.staff(care.team), utc(2026, 11, 20, 15), utc(2026, 11, 21, 7))
+    assert ask(client, care.patient).json["acknowledge_within_minutes"] == 10
+
+
+def test_in_office_hours_the_request_goes_to_the_office(client, clock, care):
+    clock.set(WEDNESDAY_MORNING)
+    assert ask(client, care.patient).json["routed_to"] == "office"
+
+
+def test_the_on_call_gets_an_email_that_names_no_patient_and_no_health_text(client, app, world, care):
+    ola = world.staff(care.team)
+    put_on_call(app, care.team, ola, utc(2026, 11, 20, 15), utc(2026, 11, 21, 7))
+    ask(client, care.patient, {"kind": "call_me", "urgency": "crisis", "message": "får ikke sove"})
+    [mail] = outbox(app)
+    assert mail.recipient == ola.staff.email
+    assert care.patient.patient.display_name not in mail.subject + mail.body
+    assert "sove" not in mail.subject + mail.body
+    assert "/portal/queue" in mail.body
+
+
+def test_the_request_its_message_email_and_audit_event_are_written_together(client, app, world, care):
+    put_on_call(app, care.team, world.staff(care.team), utc(2026, 11, 20, 15), utc(2026, 11, 21, 7))
+    body = ask(client, care.patient, {"kind": "chat", "urgency": "talk", "message": "hei"}).json
+    assert len(message_rows(app, body["id"])) == 1
+    assert len(outbox(app)) == 1
+    assert len(rows(app, AuditEvent, action="contact_request.create", resource_id=body["id"])) == 1
+
+
+def test_the_message_is_stored_encrypted(client, app, care):
+    body = ask(
+        client, care.patient, {"kind": "chat", "urgency": "talk", "message": "stemmene er sterke"}
+    ).json
+    [stored] = message_rows(app, body["id"])
+    assert "stemmene" not in stored.body_enc
+
+
+def test_a_failed_request_leaves_nothing_behind(client, app, care):
+    ask(client, care.patient, {"kind": "chat", "urgency": "talk", "callback_phone": "not a phone"})
+    assert requests(app) == [] and outbox(app) == []
+
+
+def test_the_same_key_and_body_again_answers_the_first_request(client, app, care):
+    headers = {**care.patient.headers, **key()}
+    first = client.post(URL, json={"kind": "chat", "urgency": "talk"}, headers=headers)
+    again = client.post(URL, json={"kind": "chat", "urgency": "talk"}, headers=headers)
+    assert (again.status_code, again.json, again.headers["Idempotent-Replayed"]) == (201, first.json, "true")
+    assert len(requests(app)) == 1
+
+
+def test_the_same_key_with_another_body_is_refused_with_422(client, care):
+    headers = {**care.patient.headers, **key()}
+    client.post(URL, json={"kind": "chat", "urgency": "talk"}, headers=headers)
+    assert client.post(URL, json={"kind": "chat", "urgency": "crisis"}, headers=headers).status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({"kind": "visit", "urgency": "talk"}, "kind"),
+        ({"kind": "chat", "urgency": "now"}, "urgency"),
+        ({"kind": "chat", "urgency": "talk", "message": "x" * 2001}, "message"),
+        ({"kind": "chat", "urgency": "talk", "callback_phone": "12ab"}, "callback_phone"),
+        ({"kind": "chat", "urgency": "talk", "callback_phone": "+47 123"}, "callback_phone"),
+        ({"kind": "chat", "urgency": "talk", "mood": 3}, "mood"),
+        ({"urgency": "talk"}, "kind"),
+    ],
+)
+def test_bad_input_is_a_422_naming_the_field(client, care, body, field):
+    response = ask(client, care.patient, body)
+    assert response.status_code == 422
+    assert field in response.json["errors"]
+
+
+def test_a_norwegian_number_without_country_code_is_stored_as_e164(client, care):
+    body = ask(
+        client, care.patient, {"kind": "call_me", "urgency": "talk", "callback_phone": "912 34 567"}
+    ).json
+    assert body["callback_phone"] == "+4791234567"
+
+
+def test_timestamps_are_utc_with_z(client, care):
+    assert ask(client, care.patient).json["created_at"] == "2026-11-21T00:40:00Z"
+
+
+def test_my_requests_are_listed_newest_first(client, clock, care):
+    first = ask(client, care.patient).json["id"]
+    clock.advance(minutes=5)
+    second = ask(client, care.patient).json["id"]
+    listed = client.get(URL, headers=care.patient.headers).json
+    assert [r["id"] for r in listed["items"]] == [second, first]
+
+
+def test_my_request_list_pages_with_a_cursor(client, clock, care):
+    for _ in range(3):
+        ask(client, care.patient)
+        clock.advance(minutes=1)
+    page = client.get(URL + "?limit=2", headers=care.patient.headers).json
+    rest = client.get(f"{URL}?limit=2&cursor={page['next_cursor']}", headers=care.patient.headers).json
+    assert (len(page["items"]), len(rest["items"]), rest["next_cursor"]) == (2, 1, None)
+
+
+def test_i_see_who_acknowledged_my_request_and_when(client, clock, care):
+    request_id = ask(client, care.patient).json["id"]
+    clock.advance(minutes=6)
+    client.post(f"/api/v1/staff/contact-requests/{request_id}/acknowledge", headers=care.member.headers)
+    body = client.get(f"{URL}/{request_id}", headers=care.patient.headers).json
+    assert body["state"] == "acknowledged"
+    assert body["acknowledged_by"]["name"] == care.member.staff.display_name
+    assert body["acknowledged_by"]["agency"] == care.agency.name
+    assert body["acknowledged_at"] == "2026-11-21T00:46:00Z"
+
+
+def test_i_can_write_more_in_my_open_request(client, care):
+    request_id = ask(client, care.patient).json["id"]
+    response = client.post(
+        f"{URL}/{request_id}/messages", json={"body": "det går litt bedre"}, headers=care.patient.headers
+    )
+    assert response.status_code == 201
+    assert [m["body"] for m in response.json["messages"]] == ["det går litt bedre"]
+
+
+def test_a_message_retried_with_its_key_is_stored_once(client, app, care):
+    request_id = ask(client, care.patient).json["id"]
+    headers = {**care.patient.headers, **key()}
+    for _ in range(2):
+        client.post(f"{URL}/{request_id}/messages", json={"body": "hallo"}, headers=headers)
+    assert len(message_rows(app, request_id)) == 1
+
+
+def test_an_empty_message_is_a_422_naming_body(client, care):
+    request_id = ask(client, care.patient).json["id"]
+    response = client.post(f"{URL}/{request_id}/messages", json={"body": "   "}, headers=care.patient.headers)
+    assert (response.status_code, list(response.json["errors"])) == (422, ["body"])
+
+
+def test_cancelling_says_i_am_ok_now(client, care):
+    request_id = ask(client, care.patient).json["id"]
+    response = client.post(f"{URL}/{request_id}/cancel", headers=care.patient.headers)
+    assert (response.status_code, response.json["state"]) == (200, "cancelled")
+
+
+def test_a_cancelled_request_takes_no_more_messages(client, care):
+    request_id = ask(client, care.patient).json["id"]
+    client.post(f"{URL}/{request_id}/cancel", headers=care.patient.headers)
+    response = client.post(f"{URL}/{request_id}/messages", json={"body": "hei"}, headers=care.patient.headers)
+    assert response.status_code == 409
+
+
+def test_a_cancelled_request_cannot_be_acknowledged(client, care):
+    request_id = ask(client, care.patient).json["id"]
+    client.post(f"{URL}/{request_id}/cancel", headers=care.patient.headers)
+    response = client.post(
+        f"/api/v1/staff/contact-requests/{request_id}/acknowledge", headers=care.member.headers
+    )
+    assert response.status_code == 409
+
+
+@pytest.mark.parametrize(
+    ("method", "suffix", "body"),
+    [("get", "", None), ("post", "/messages", {"body": "hei"}), ("post", "/cancel", None)],
+)
+def test_another_patients_request_does_not_exist_for_me(client, world, care, method, suffix, body):
+    request_id = ask(client, care.patient).json["id"]
+    other = world.patient(care.team)
+    response = getattr(client, method)(f"{URL}/{request_id}{suffix}", json=body, headers=other.headers)
+    assert response.status_code == 404
+
+
+def test_staff_cannot_use_the_patients_contact_requests(client, care):
+    response = client.get(URL, headers=care.member.headers)
+    assert response.status_code == 403
