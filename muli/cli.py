@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from pathlib import Path
 
 import click
 from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from muli import audit, crypto, demo, staff
+from muli import audit, backup, crypto, demo, staff
 from muli.context import SYSTEM, Ctx
 from muli.extensions import db
 from muli.models import Base
@@ -109,6 +110,30 @@ def verify_audit() -> None:
         click.echo(f"audit chain BROKEN: {len(breaks)} problem(s)", err=True)
         sys.exit(1)
     click.echo("audit chain intact")
+
+
+@muli_cli.command("backup")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+def backup_command(path: Path) -> None:
+    """Write a consistent backup of the database to PATH (safe while serving)."""
+    try:
+        backup.backup(db.engine, path)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"backup of {backup.describe(str(db.engine.url))} written to {path}")
+
+
+@muli_cli.command("restore")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.confirmation_option(prompt="Replace everything in the database with this backup?")
+def restore_command(path: Path) -> None:
+    """Replace the database's contents with the backup at PATH."""
+    db.session.remove()
+    try:
+        backup.restore(db.engine, path)
+    except backup.BackupError as error:
+        raise click.ClickException(str(error))
+    click.echo(f"restored {path} into {backup.describe(str(db.engine.url))}")
 
 
 def parse_uuid(value: str) -> uuid.UUID:

@@ -1,0 +1,75 @@
+"""Backup and restore: SQLite's online backup API, or pg_dump/pg_restore for PostgreSQL.
+
+Encrypted fields stay encrypted in the backup: keep the keys (MULI_DATA_KEYS and
+MULI_BLIND_INDEX_KEY) safe and separate, or the backup cannot be read.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+import subprocess
+from pathlib import Path
+
+from sqlalchemy.engine import Engine, make_url
+
+
+class BackupError(RuntimeError):
+    """The backup or restore tool failed; the message says why."""
+
+
+def _libpq_url(engine: Engine) -> str:
+    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise BackupError(f"{name} is not installed (Debian package postgresql-client)")
+    return path
+
+
+def backup(engine: Engine, path: Path) -> Path:
+    """Write a consistent copy of the database to `path` while the service keeps running."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if engine.dialect.name == "sqlite":
+        target = sqlite3.connect(path)
+        raw = engine.raw_connection()
+        try:
+            raw.driver_connection.backup(target)
+        finally:
+            raw.close()
+            target.close()
+    else:
+        _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={path}", _libpq_url(engine)])
+    return path
+
+
+def restore(engine: Engine, path: Path) -> None:
+    """Replace the database's contents with the backup at `path`."""
+    if not path.exists():
+        raise BackupError(f"no backup at {path}")
+    if engine.dialect.name == "sqlite":
+        source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        raw = engine.raw_connection()
+        try:
+            source.backup(raw.driver_connection)
+        finally:
+            raw.close()
+            source.close()
+        engine.dispose()
+    else:
+        engine.dispose()
+        _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
+              f"--dbname={_libpq_url(engine)}", str(path)])  # fmt: skip
+
+
+def _run(command: list[str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        raise BackupError(result.stderr.strip() or f"{command[0]} failed")
+
+
+def describe(url: str) -> str:
+    """A database URL without its password, for messages."""
+    return make_url(url).render_as_string(hide_password=True)
