@@ -5,12 +5,21 @@ from __future__ import annotations
 import uuid
 
 from flask import abort, request
+from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
 from muli import access
 from muli.context import Ctx
 from muli.errors import MuliError
 from muli.models.people import Team
+
+SCOPE_NAMES = {
+    "crisis_plan": _l("Crisis plan"),
+    "mastery_plan": _l("Mastery plan"),
+    "shared_diary": _l("Shared diary"),
+    "contact_requests": _l("Contact requests"),
+    "meeting_notes": _l("Meeting notes"),
+}
 
 
 def my_teams(ctx: Ctx) -> list[Team]:

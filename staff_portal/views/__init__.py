@@ -6,7 +6,18 @@ import importlib
 
 from flask import Blueprint
 
-AREAS = ("auth", "patients", "enrolment", "queue", "handover", "meetings", "rota", "outcomes", "audit")
+AREAS = (
+    "auth",
+    "patients",
+    "patient_forms",
+    "enrolment",
+    "queue",
+    "handover",
+    "meetings",
+    "rota",
+    "outcomes",
+    "audit",
+)
 
 
 def register(bp: Blueprint) -> None:

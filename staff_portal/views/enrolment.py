@@ -14,15 +14,7 @@ from muli import access, contact_requests, enrolment
 from muli.errors import Conflict, ValidationFailed
 from muli.models.people import Agency
 from staff_portal.auth_state import login_required, portal_ctx
-from staff_portal.common import choices, chosen_team, form_errors, my_teams
-
-SCOPE_NAMES = {
-    "crisis_plan": _l("Crisis plan"),
-    "mastery_plan": _l("Mastery plan"),
-    "shared_diary": _l("Shared diary"),
-    "contact_requests": _l("Contact requests"),
-    "meeting_notes": _l("Meeting notes"),
-}
+from staff_portal.common import SCOPE_NAMES, choices, chosen_team, form_errors, my_teams
 
 
 class EnrolForm(FlaskForm):

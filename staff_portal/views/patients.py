@@ -1,14 +1,20 @@
-"""My teams' patients: the list, and (patient page) everything the team may see of one."""
+"""My teams' patients: the list, and the patient page (only what consent allows my agency)."""
 
 from __future__ import annotations
 
 from flask import Blueprint, render_template, request
+from flask_babel import format_date, format_datetime
+from flask_babel import gettext as _
 
-from muli import enrolment
+from muli import diary, enrolment, patient_record, plans
+from muli.errors import ConsentRequired
+from staff_portal import charts
 from staff_portal.auth_state import login_required, portal_ctx
-from staff_portal.common import my_teams
+from staff_portal.common import SCOPE_NAMES, my_teams, parse_id
+from staff_portal.views.patient_forms import AdmissionForm, EmergencyForm, ProposalForm, prefill_proposal
 
 PAGE_SIZE = 50
+DIARY_SHOWN = 10
 
 
 @login_required
@@ -19,5 +25,55 @@ def patients():
     return render_template("staff_portal/patients/list.html", page=page, teams=teams)
 
 
+def _crisis_versions(ctx, patient_id) -> list[dict]:
+    """Every version, newest first. Read only after staff_crisis_plan granted (and audited) it."""
+    plans.staff_crisis_plan(ctx, patient_id)
+    return list(reversed(plans.all_versions(ctx, patient_id, "crisis")))
+
+
+@login_required
+def patient(patient_id: str, forms: dict | None = None, status: int = 200):
+    ctx = portal_ctx()
+    pid = parse_id(patient_id)
+    try:
+        view = patient_record.overview(ctx, pid)
+    except ConsentRequired:
+        form = (forms or {}).get("emergency") or EmergencyForm()
+        return render_template("staff_portal/patients/locked.html", patient_id=pid, form=form), 403
+    visible = {s for s in ("crisis_plan", "mastery_plan", "shared_diary") if s not in view["withheld"]}
+    crisis_versions = _crisis_versions(ctx, pid) if "crisis_plan" in visible else []
+    entries = None
+    chart = None
+    if "shared_diary" in visible:
+        entries = diary.shared_entries(ctx, pid, cursor=request.args.get("diary") or None, limit=DIARY_SHOWN)
+        chart = charts.mood_and_sleep(
+            view["diary_points"] or [], _("Mood"), _("Sleep (hours)"), lambda d: format_date(d, "d.M.")
+        )
+    p = view["patient"]
+    timeline = charts.admissions(
+        view["admissions"], p["enrolled_on"], ctx.now().date(), lambda d: format_date(d, "MMM yy")
+    )
+    forms = forms or {}
+    proposal = forms.get("proposal") or ProposalForm(formdata=None)
+    if "proposal" not in forms and view["crisis_plan"]:
+        prefill_proposal(proposal, view["crisis_plan"]["document"])
+    return render_template(
+        "staff_portal/patients/page.html",
+        view=view,
+        p=p,
+        visible=visible,
+        crisis_versions=crisis_versions,
+        entries=entries,
+        chart=chart,
+        timeline=timeline,
+        proposal=proposal,
+        admission_form=forms.get("admission") or AdmissionForm(formdata=None),
+        emergency_form=forms.get("emergency") or EmergencyForm(formdata=None),
+        format_datetime=format_datetime,
+        scope_names=SCOPE_NAMES,
+    ), status
+
+
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/patients/", view_func=patients, endpoint="patients")
+    bp.add_url_rule("/patients/<patient_id>", view_func=patient, endpoint="patient")
