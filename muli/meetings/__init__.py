@@ -16,10 +16,12 @@ Who may do what:
 Every read or change of a patient's data is audited with the patient's id.
 """
 
+from muli import patient_record
 from muli.meetings.actions import (
     add_action,
     add_addendum,
     export_for_patient,
+    open_actions_summary,
     patient_actions,
     set_action_status,
     system_issues,
@@ -60,6 +62,7 @@ __all__ = [
     "get_note",
     "list_meetings",
     "note_etag",
+    "open_actions_summary",
     "patient_actions",
     "save_note",
     "set_action_status",
@@ -67,3 +70,18 @@ __all__ = [
     "sign_meeting",
     "system_issues",
 ]
+
+
+def _export_section(ctx, patient) -> tuple[str, dict]:
+    return "meetings", export_for_patient(ctx, patient)
+
+
+def _overview_section(ctx, patient, visible_scopes) -> tuple[str, list | None]:
+    return "open_meeting_actions", open_actions_summary(
+        ctx, patient.id
+    ) if NOTE_SCOPE in visible_scopes else None
+
+
+# The patient's export and the staff overview include the meeting data (never system issues).
+patient_record.EXPORT_SECTIONS.append(_export_section)
+patient_record.OVERVIEW_SECTIONS.append(_overview_section)

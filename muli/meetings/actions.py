@@ -160,6 +160,29 @@ def add_addendum(
     return views.addendum_view(ctx, addendum, {patient_id: grant} if patient_id else {})
 
 
+def open_actions_summary(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
+    """The patient's open actions, for the staff overview (the caller checked consent and audits)."""
+    rows = ctx.session.scalars(
+        select(ActionItem)
+        .where(
+            ActionItem.patient_id == patient_id,
+            ActionItem.system_issue.is_(False),
+            ActionItem.status == "open",
+        )
+        .order_by(ActionItem.due_on, ActionItem.id)
+    ).all()
+    return [
+        {
+            "id": str(a.id),
+            "description": ctx.keys.open(a, "description"),
+            "responsible_agency": a.responsible_agency.name,
+            "assignee": a.assignee.display_name if a.assignee else None,
+            "due_on": a.due_on.isoformat(),
+        }
+        for a in rows
+    ]
+
+
 def export_for_patient(ctx: Ctx, patient: Patient) -> dict:
     """The patient's own meeting data, decrypted, for `GET /me/export` (no system issues)."""
     notes = ctx.session.execute(

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import case, func, select
 
 from muli.context import Ctx
+from muli.models.contact import ContactRequest
 from muli.models.meetings import ActionItem, AgendaItem, Meeting
 from muli.models.people import Admission, Patient, Team
 
@@ -46,11 +47,7 @@ def events_since(ctx: Ctx, team_id: uuid.UUID, since: datetime) -> dict[uuid.UUI
 
 
 def _contact_counts(ctx: Ctx, team_id: uuid.UUID, since: datetime) -> list[tuple]:
-    """(patient_id, requests, escalated requests) since `since`; nothing until contact requests exist."""
-    try:
-        from muli.models.contact import ContactRequest
-    except ImportError:  # the contact-request capability is not installed yet
-        return []
+    """(patient_id, contact requests, escalated requests) made since `since`."""
     escalated = func.sum(case((ContactRequest.escalation_level > 0, 1), else_=0))
     return list(
         ctx.session.execute(

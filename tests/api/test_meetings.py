@@ -205,3 +205,27 @@ def test_the_meeting_endpoints_are_in_the_openapi_document(client):
         "/api/v1/staff/meetings/{meeting_id}/notes/{patient_id}",
         "/api/v1/staff/teams/{team_id}/system-issues",
     } <= set(paths)
+
+
+def test_the_patients_export_has_the_meeting_actions_but_not_the_system_issue(client, care, meeting):
+    url = f"/api/v1/staff/meetings/{meeting['id']}/actions"
+    client.post(url, json=action_body(care), headers=care.member.headers)
+    client.post(
+        url,
+        json=action_body(care, description="Rutinekollisjon", system_issue=True),
+        headers=care.member.headers,
+    )
+    exported = client.get("/api/v1/me/export", headers=care.patient.headers).json
+    assert [a["description"] for a in exported["meetings"]["meeting_actions"]] == [
+        "DPS: time hos psykiater innen fredag"
+    ]
+
+
+def test_the_staff_overview_lists_the_patients_open_actions(client, care, meeting):
+    client.post(
+        f"/api/v1/staff/meetings/{meeting['id']}/actions", json=action_body(care), headers=care.member.headers
+    )
+    overview = client.get(f"/api/v1/staff/patients/{care.patient.id}", headers=care.member.headers).json
+    assert [a["description"] for a in overview["open_meeting_actions"]] == [
+        "DPS: time hos psykiater innen fredag"
+    ]

@@ -19,6 +19,7 @@ from muli.errors import (
 )
 from muli.extensions import db
 from muli.models.audit import AuditEvent
+from muli.models.contact import ContactRequest
 from muli.models.meetings import ActionItem, MeetingNote
 from muli.models.people import Admission, Patient
 
@@ -93,13 +94,12 @@ def test_an_admission_before_the_last_meeting_does_not_move_a_patient_up(world, 
 
 
 def test_contact_requests_and_escalations_since_the_last_meeting_put_a_patient_first(world, care, as_):
-    contact = pytest.importorskip("muli.models.contact")
     world.patient(care.team, name="Anna")
     kari = world.patient(care.team, name="Kari")
     coordinator = as_(care.coordinator)
     meetings.create_meeting(coordinator, care.team.id, LAST_MONDAY)
     db.session.add(
-        contact.ContactRequest(
+        ContactRequest(
             patient_id=kari.id,
             team_id=care.team.id,
             kind="call_me",
