@@ -1,0 +1,93 @@
+"""The access log: every read or change of my data by anyone but me, from the audit trail."""
+
+from __future__ import annotations
+
+import pytest
+
+LOG = "/api/v1/me/access-log"
+
+
+@pytest.fixture
+def care(world):
+    return world.care_team()
+
+
+def _log(client, login, **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return client.get(f"{LOG}?{query}", headers=login.headers).json
+
+
+STAFF_READS = [
+    ("", "patient.overview"),
+    ("/crisis-plan", "crisis_plan.read"),
+    ("/crisis-plan.pdf", "crisis_plan.print"),
+    ("/mastery-plan", "mastery_plan.read"),
+    ("/diary", "diary.list_shared"),
+    ("/admissions", "admission.list"),
+]
+
+
+@pytest.mark.parametrize(("path", "action"), STAFF_READS)
+def test_every_staff_read_appears_in_the_patients_access_log(client, care, path, action):
+    response = client.get(f"/api/v1/staff/patients/{care.patient.id}{path}", headers=care.member.headers)
+    assert response.status_code == 200
+    newest = _log(client, care.patient)["items"][0]
+    assert (newest["action"], newest["who"]["name"], newest["who"]["agency"], newest["emergency"]) == (
+        action,
+        care.member.staff.display_name,
+        care.agency.name,
+        False,
+    )
+
+
+def test_a_staff_proposal_appears_in_the_access_log(client, care):
+    client.post(
+        f"/api/v1/staff/patients/{care.patient.id}/crisis-plan/proposals",
+        json={"what_helps": "x"},
+        headers=care.member.headers,
+    )
+    assert _log(client, care.patient)["items"][0]["action"] == "crisis_plan.propose"
+
+
+def test_the_patients_own_reads_are_not_in_their_access_log(client, care):
+    client.get("/api/v1/me/crisis-plan", headers=care.patient.headers)
+    client.get("/api/v1/me/diary", headers=care.patient.headers)
+    assert _log(client, care.patient)["items"] == []
+
+
+def test_emergency_access_is_marked_with_its_reason(client, world):
+    team = world.team()
+    member = world.staff(team)
+    patient = world.patient(team)
+    client.post(
+        f"/api/v1/staff/patients/{patient.id}/emergency-access",
+        json={"reason": "Politiet ringte, pasienten på brua"},
+        headers=member.headers,
+    )
+    client.get(f"/api/v1/staff/patients/{patient.id}/crisis-plan", headers=member.headers)
+    items = _log(client, patient)["items"]
+    assert [(i["action"], i["emergency"], i["reason"]) for i in items] == [
+        ("crisis_plan.read", True, "Politiet ringte, pasienten på brua"),
+        ("emergency_access.start", True, "Politiet ringte, pasienten på brua"),
+    ]
+
+
+def test_the_log_pages_through_every_event_once(client, care):
+    for _ in range(5):
+        client.get(f"/api/v1/staff/patients/{care.patient.id}/crisis-plan", headers=care.member.headers)
+    seen, cursor = 0, None
+    while True:
+        page = _log(client, care.patient, limit=2, **({"cursor": cursor} if cursor else {}))
+        seen += len(page["items"])
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == 5
+
+
+def test_a_tampered_access_log_cursor_is_400(client, care):
+    for _ in range(3):
+        client.get(f"/api/v1/staff/patients/{care.patient.id}/crisis-plan", headers=care.member.headers)
+    cursor = _log(client, care.patient, limit=1)["next_cursor"]
+    response = client.get(f"{LOG}?limit=1&cursor=x{cursor[1:]}", headers=care.patient.headers)
+    assert response.status_code == 400
