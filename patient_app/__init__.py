@@ -7,11 +7,15 @@ served from /app/sw.js so that its scope is /app/ and nothing else.
 
 from __future__ import annotations
 
+import hashlib
+import json
+from functools import cache
 from pathlib import Path
 
-from flask import Blueprint, Flask, redirect, send_from_directory
+from flask import Blueprint, Flask, current_app, redirect, send_from_directory
 
 STATIC = Path(__file__).resolve().parent / "static"
+SHELL_SUFFIXES = (".html", ".js", ".css", ".json", ".svg", ".webmanifest")
 
 bp = Blueprint("patient_app", __name__, url_prefix="/app")
 
@@ -30,9 +34,44 @@ def shell():
     return _send("index.html")
 
 
+def _shell_files() -> list[Path]:
+    return sorted(
+        p for p in STATIC.rglob("*") if p.is_file() and p.suffix in SHELL_SUFFIXES and p.name != "sw.js"
+    )
+
+
+def _url(path: Path) -> str:
+    relative = path.relative_to(STATIC).as_posix()
+    if relative == "index.html":
+        return "/app/"
+    if relative == "manifest.webmanifest":
+        return "/app/manifest.webmanifest"
+    return f"/app/static/{relative}"
+
+
+def _worker_source() -> str:
+    """sw.js with the shell's file list and a version that changes whenever any file does."""
+    files = _shell_files()
+    digest = hashlib.sha256()
+    for path in [*files, STATIC / "sw.js"]:
+        digest.update(path.relative_to(STATIC).as_posix().encode())
+        digest.update(path.read_bytes())
+    source = (STATIC / "sw.js").read_text()
+    return source.replace("__VERSION__", digest.hexdigest()[:16]).replace(
+        "__SHELL__", json.dumps([_url(p) for p in files])
+    )
+
+
+_cached_worker_source = cache(_worker_source)
+
+
 @bp.get("/sw.js")
 def service_worker():
-    return _send("sw.js", "text/javascript", **{"Service-Worker-Allowed": "/app/"})
+    source = _worker_source() if current_app.debug else _cached_worker_source()
+    response = current_app.response_class(source, mimetype="text/javascript")
+    response.headers["Cache-Control"] = "no-cache"
+    response.headers["Service-Worker-Allowed"] = "/app/"
+    return response
 
 
 @bp.get("/manifest.webmanifest")

@@ -1,0 +1,103 @@
+// Activation with the one-time code from the team, and sign-in.
+
+import * as api from "../api.js";
+import { t } from "../i18n.js";
+import { h, replace } from "../ui.js";
+import { alertBox, field, problemText } from "./common.js";
+
+async function enter(app) {
+  const me = await app.loadMe();
+  app.signedIn(me);
+  app.navigate("#/");
+}
+
+export function login(app) {
+  app.title(t("login.title"));
+  const username = h("input", { name: "username", autocomplete: "username", required: true, autocapitalize: "none" });
+  const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
+  const message = h("div", { "aria-live": "polite" });
+  const submit = h("button", { type: "submit", class: "primary" }, t("login.submit"));
+  const form = h(
+    "form",
+    {
+      class: "stack",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        submit.disabled = true;
+        replace(message);
+        try {
+          await api.login(username.value.trim(), password.value);
+          await enter(app);
+        } catch (error) {
+          const text =
+            error instanceof api.ApiError && error.status === 401 ? t("login.wrong") : problemText(error);
+          replace(message, alertBox(text));
+        } finally {
+          submit.disabled = false;
+        }
+      },
+    },
+    field(t("login.username"), username),
+    field(t("login.password"), password),
+    message,
+    submit,
+  );
+  replace(
+    app.main,
+    h("p", { class: "lead" }, t("login.lead")),
+    form,
+    h("p", {}, h("a", { href: "#/activate", class: "link-button" }, t("login.have_code"))),
+  );
+}
+
+export function activate(app) {
+  app.title(t("activate.title"));
+  const code = h("input", { name: "activation_code", autocomplete: "one-time-code", required: true, autocapitalize: "characters" });
+  const username = h("input", { name: "username", autocomplete: "username", required: true, autocapitalize: "none", pattern: "[A-Za-z0-9._@-]{3,150}" });
+  const password = h("input", { name: "password", type: "password", autocomplete: "new-password", required: true, minlength: "10" });
+  const repeat = h("input", { name: "repeat", type: "password", autocomplete: "new-password", required: true });
+  const message = h("div", { "aria-live": "polite" });
+  const submit = h("button", { type: "submit", class: "primary" }, t("activate.submit"));
+  const form = h(
+    "form",
+    {
+      class: "stack",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        replace(message);
+        if (password.value !== repeat.value) {
+          replace(message, alertBox(t("activate.mismatch")));
+          return;
+        }
+        submit.disabled = true;
+        try {
+          await api.activate(code.value.trim(), username.value.trim(), password.value);
+          await api.login(username.value.trim(), password.value);
+          await enter(app);
+        } catch (error) {
+          const text =
+            error instanceof api.ApiError && error.code === "activation-code-invalid"
+              ? t("activate.bad_code")
+              : error instanceof api.ApiError && error.code === "username-taken"
+                ? t("activate.taken")
+                : problemText(error);
+          replace(message, alertBox(text));
+        } finally {
+          submit.disabled = false;
+        }
+      },
+    },
+    field(t("activate.code"), code, t("activate.code_hint")),
+    field(t("login.username"), username, t("activate.username_hint")),
+    field(t("activate.password"), password, t("activate.password_hint")),
+    field(t("activate.repeat"), repeat),
+    message,
+    submit,
+  );
+  replace(
+    app.main,
+    h("p", { class: "lead" }, t("activate.lead")),
+    form,
+    h("p", {}, h("a", { href: "#/login", class: "link-button" }, t("activate.have_account"))),
+  );
+}

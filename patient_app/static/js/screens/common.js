@@ -1,0 +1,89 @@
+// Pieces several screens share.
+
+import * as api from "../api.js";
+import { lang, t } from "../i18n.js";
+import * as store from "../store.js";
+import { formatTime, h, replace } from "../ui.js";
+
+export function problemText(error) {
+  if (error instanceof api.OfflineError) return t("offline.unavailable");
+  if (error instanceof api.ApiError) {
+    const fields = Object.entries(error.problem.errors || {});
+    if (fields.length) return fields.map(([, msgs]) => [].concat(msgs).join(" ")).join(" ");
+    return error.message;
+  }
+  return t("error.generic");
+}
+
+export function alertBox(text, kind = "error") {
+  return h("p", { class: kind, role: kind === "error" ? "alert" : "status" }, text);
+}
+
+export function field(label, input, hint) {
+  const id = input.id || `f-${Math.random().toString(36).slice(2, 9)}`;
+  input.id = id;
+  return h(
+    "div",
+    { class: "field" },
+    h("label", { for: id }, label),
+    hint ? h("p", { class: "hint" }, hint) : null,
+    input,
+  );
+}
+
+// A document (crisis plan, mastery plan) that opens from the phone at once and is refreshed
+// from the API behind it. draw(body, {saved_at, fresh, etag}) runs once or twice.
+export async function cachedDoc(name, path, draw) {
+  const kept = store.get(name);
+  if (kept) draw(kept.body, { ...kept, fresh: false });
+  try {
+    const { data, etag } = await api.get(path);
+    store.keepDoc(name, data, etag);
+    draw(data, { etag, saved_at: new Date().toISOString(), fresh: true });
+  } catch (error) {
+    if (!(error instanceof api.OfflineError) || !kept) throw error;
+    draw(kept.body, { ...kept, fresh: false, offline: true });
+  }
+}
+
+export function savedNote(meta) {
+  if (meta.fresh) return null;
+  return h(
+    "p",
+    { class: "saved-note", role: "status" },
+    meta.offline ? t("offline.saved_copy", { when: formatTime(meta.saved_at, lang) }) : t("loading.updating"),
+  );
+}
+
+export function section(title, ...children) {
+  return h("section", { class: "card" }, h("h2", {}, title), ...children);
+}
+
+export function list(items, render) {
+  return h(
+    "ul",
+    { class: "items" },
+    items.map((item) => h("li", {}, render(item))),
+  );
+}
+
+export function busy(button, fn) {
+  return async (event) => {
+    event?.preventDefault();
+    if (button.disabled) return;
+    button.disabled = true;
+    try {
+      await fn();
+    } finally {
+      button.disabled = false;
+    }
+  };
+}
+
+export function emptyState(text) {
+  return h("p", { class: "empty" }, text);
+}
+
+export function status(el, text, kind = "info") {
+  replace(el, text ? alertBox(text, kind) : null);
+}

@@ -1,0 +1,306 @@
+// The crisis plan: read first (from the phone at once, refreshed from the API), edit second
+// (If-Match), and the team's proposals to approve or turn down.
+
+import * as api from "../api.js";
+import { lang, t } from "../i18n.js";
+import * as store from "../store.js";
+import { formatDate, formatTime, h, replace, telHref } from "../ui.js";
+import { alertBox, cachedDoc, emptyState, field, problemText, savedNote } from "./common.js";
+
+const PAIRS = {
+  warning_signs: ["sign", "action"],
+  people_to_ask: ["name", "phone"],
+  professionals: ["service", "phone", "when_reachable"],
+};
+const LIST_ORDER = [
+  "warning_signs",
+  "coping_strategies",
+  "people_to_ask",
+  "distractions",
+  "professionals",
+  "safe_environment",
+  "reasons_to_live",
+];
+const TEXTS = ["how_i_want_to_be_met", "what_helps", "what_does_not_help", "treatment_preferences"];
+export const SECTIONS = [...LIST_ORDER, ...TEXTS];
+
+function isEmpty(plan) {
+  return SECTIONS.every((name) => {
+    const value = plan[name];
+    return !value || (Array.isArray(value) && value.length === 0);
+  });
+}
+
+function textOf(item, key) {
+  return typeof item === "string" ? (key === "sign" || key === "name" || key === "service" ? item : "") : item?.[key] || "";
+}
+
+function drawItem(name, item) {
+  if (typeof item === "string") return item;
+  if (name === "warning_signs") {
+    return [h("span", {}, item.sign || ""), item.action ? h("span", { class: "then" }, " → ", item.action) : null];
+  }
+  if (name === "people_to_ask" || name === "professionals") {
+    const who = item.name || item.service || "";
+    return [
+      h("span", { class: "who" }, who),
+      item.when_reachable ? h("span", { class: "hint" }, ` (${item.when_reachable})`) : null,
+      item.phone
+        ? h("a", { class: "call", href: telHref(item.phone), "aria-label": t("crisis.call", { name: who }) }, t("crisis.call_short"), " ", item.phone)
+        : null,
+    ];
+  }
+  return Object.values(item).filter(Boolean).join(" – ");
+}
+
+export function drawPlan(plan) {
+  const parts = [];
+  for (const name of LIST_ORDER) {
+    const items = plan[name] || [];
+    if (!items.length) continue;
+    parts.push(
+      h(
+        "section",
+        { class: `card plan-${name}` },
+        h("h2", {}, t(`crisis.${name}`)),
+        h("ul", { class: "items" }, items.map((item) => h("li", {}, drawItem(name, item)))),
+      ),
+    );
+  }
+  const texts = TEXTS.filter((name) => plan[name]);
+  if (texts.length) {
+    parts.push(
+      h(
+        "section",
+        { class: "card plan-services" },
+        h("h2", {}, t("crisis.to_services")),
+        texts.map((name) => [h("h3", {}, t(`crisis.${name}`)), h("p", { class: "prose" }, plan[name])]),
+      ),
+    );
+  }
+  if (plan.emergency_numbers?.length) parts.push(numbersCard(plan.emergency_numbers));
+  return parts;
+}
+
+export function numbersCard(numbers) {
+  return h(
+    "section",
+    { class: "card numbers" },
+    h("h2", {}, t("sos.title")),
+    h(
+      "ul",
+      { class: "items" },
+      numbers.map((n) => h("li", {}, h("a", { class: "call", href: telHref(n.number) }, n.number), " ", n.label || "")),
+    ),
+  );
+}
+
+export async function crisis(app) {
+  app.title(t("tile.crisis"));
+  const proposals = h("div", { id: "proposals" });
+  const body = h("div", { id: "crisis-plan" });
+  const actions = h(
+    "div",
+    { class: "actions" },
+    h("a", { href: "#/crisis/edit", class: "button secondary" }, t("crisis.edit")),
+    h("a", { href: "#/crisis/versions", class: "button secondary" }, t("crisis.versions")),
+  );
+  replace(app.main, proposals, body, actions);
+  await cachedDoc("crisis", "/me/crisis-plan", (plan, meta) => {
+    const meta_ = [];
+    if (plan.updated_at) {
+      const by = plan.written_by?.kind === "staff" ? `${plan.written_by.name} (${plan.written_by.agency})` : t("crisis.by_you");
+      meta_.push(h("p", { class: "meta" }, t("crisis.updated", { when: formatDate(plan.updated_at, lang), by })));
+    }
+    if (plan.last_reviewed_with_team_on) {
+      meta_.push(h("p", { class: "meta" }, t("crisis.reviewed", { when: formatDate(plan.last_reviewed_with_team_on, lang) })));
+    }
+    replace(
+      body,
+      savedNote(meta),
+      isEmpty(plan) ? emptyState(t("crisis.empty")) : drawPlan(plan),
+      meta_,
+    );
+  });
+  showProposals(proposals).catch(() => {});
+}
+
+async function pending() {
+  const { data } = await api.get("/me/crisis-plan/versions?limit=20");
+  const dismissed = new Set(store.get("crisis.dismissed", []));
+  return (data.items || []).filter((v) => v.status === "proposed" && !dismissed.has(v.version));
+}
+
+async function showProposals(el) {
+  const waiting = await pending();
+  if (!waiting.length) return;
+  const v = waiting[0];
+  replace(
+    el,
+    h(
+      "a",
+      { class: "banner", href: "#/crisis/versions" },
+      h("strong", {}, t("crisis.proposal_banner")),
+      " ",
+      t("crisis.proposal_from", { name: v.written_by?.name || "", agency: v.written_by?.agency || "" }),
+    ),
+  );
+}
+
+export async function crisisVersions(app) {
+  app.title(t("crisis.versions"));
+  const message = h("div", { "aria-live": "polite" });
+  const listEl = h("div", {});
+  replace(app.main, message, listEl);
+  const { data } = await api.get("/me/crisis-plan/versions?limit=50");
+  const dismissed = new Set(store.get("crisis.dismissed", []));
+  const items = data.items || [];
+  if (!items.length) {
+    replace(listEl, emptyState(t("crisis.no_versions")));
+    return;
+  }
+  replace(
+    listEl,
+    items.map((v) => {
+      const by = v.written_by?.kind === "staff" ? `${v.written_by.name} (${v.written_by.agency})` : t("crisis.by_you");
+      const head = h(
+        "p",
+        { class: "meta" },
+        h("strong", {}, t("crisis.version", { n: v.version })),
+        " · ",
+        formatTime(v.written_at, lang),
+        " · ",
+        by,
+        " · ",
+        t(`crisis.status_${v.status}`),
+      );
+      if (v.status !== "proposed" || dismissed.has(v.version)) {
+        return h("section", { class: "card version" }, head);
+      }
+      const approve = h("button", { class: "primary", type: "button" }, t("crisis.approve"));
+      const reject = h("button", { class: "secondary", type: "button" }, t("crisis.reject"));
+      approve.addEventListener("click", async () => {
+        approve.disabled = true;
+        try {
+          const answer = await api.post(`/me/crisis-plan/versions/${v.version}/approve`);
+          store.keepDoc("crisis", answer.data, answer.etag);
+          app.navigate("#/crisis");
+        } catch (error) {
+          replace(message, alertBox(problemText(error)));
+          approve.disabled = false;
+        }
+      });
+      reject.addEventListener("click", () => {
+        // The API has no "reject": a proposal simply stays unapproved. We stop asking about it here.
+        store.set("crisis.dismissed", [...dismissed, v.version]);
+        app.redraw();
+      });
+      return h(
+        "section",
+        { class: "card version proposed" },
+        head,
+        h("p", {}, t("crisis.proposal_explain")),
+        h("div", { class: "proposal" }, drawPlan(v.sections || {})),
+        h("div", { class: "actions" }, approve, reject),
+      );
+    }),
+  );
+}
+
+// --- editing ---------------------------------------------------------------------------
+
+function rowsEditor(name, items) {
+  const keys = PAIRS[name];
+  const rows = h("div", { class: "rows" });
+  const addRow = (item = {}) => {
+    const inputs = keys.map((key) =>
+      h("input", {
+        name: `${name}.${key}`,
+        value: textOf(item, key),
+        placeholder: t(`crisis.${name}.${key}`),
+        "aria-label": t(`crisis.${name}.${key}`),
+        type: key === "phone" ? "tel" : "text",
+      }),
+    );
+    const remove = h("button", { type: "button", class: "remove", "aria-label": t("form.remove") }, "×");
+    const row = h("div", { class: "row" }, inputs, remove);
+    remove.addEventListener("click", () => row.remove());
+    rows.append(row);
+  };
+  for (const item of items || []) addRow(item);
+  if (!(items || []).length) addRow();
+  const add = h("button", { type: "button", class: "add" }, "+ ", t("form.add"));
+  add.addEventListener("click", () => addRow());
+  const read = () =>
+    [...rows.querySelectorAll(".row")]
+      .map((row) => Object.fromEntries(keys.map((key, i) => [key, row.querySelectorAll("input")[i].value.trim() || null])))
+      .filter((item) => Object.values(item).some(Boolean));
+  return { el: h("fieldset", { class: "card" }, h("legend", {}, t(`crisis.${name}`)), rows, add), read };
+}
+
+function linesEditor(name, items) {
+  const area = h("textarea", { name, rows: "4" });
+  area.value = (items || []).map((i) => (typeof i === "string" ? i : Object.values(i).filter(Boolean).join(" – "))).join("\n");
+  return {
+    el: h("div", { class: "card" }, field(t(`crisis.${name}`), area, t("form.one_per_line"))),
+    read: () => area.value.split("\n").map((l) => l.trim()).filter(Boolean),
+  };
+}
+
+function textEditor(name, value) {
+  const area = h("textarea", { name, rows: "3" });
+  area.value = value || "";
+  return { el: h("div", { class: "card" }, field(t(`crisis.${name}`), area)), read: () => area.value.trim() || null };
+}
+
+export async function crisisEdit(app) {
+  app.title(t("crisis.edit"));
+  let plan;
+  let etag;
+  try {
+    const answer = await api.get("/me/crisis-plan");
+    plan = answer.data;
+    etag = answer.etag;
+    store.keepDoc("crisis", plan, etag);
+  } catch (error) {
+    replace(app.main, alertBox(error instanceof api.OfflineError ? t("crisis.edit_offline") : problemText(error)));
+    return;
+  }
+  const editors = {};
+  for (const name of LIST_ORDER) editors[name] = PAIRS[name] ? rowsEditor(name, plan[name]) : linesEditor(name, plan[name]);
+  for (const name of TEXTS) editors[name] = textEditor(name, plan[name]);
+  const message = h("div", { "aria-live": "polite" });
+  const save = h("button", { type: "submit", class: "primary" }, t("form.save"));
+  const form = h(
+    "form",
+    {
+      class: "stack",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        save.disabled = true;
+        replace(message);
+        const document_ = Object.fromEntries(Object.entries(editors).map(([name, ed]) => [name, ed.read()]));
+        try {
+          const answer = await api.request("/me/crisis-plan", { method: "PUT", body: document_, headers: { "If-Match": etag } });
+          store.keepDoc("crisis", answer.data, answer.etag);
+          app.navigate("#/crisis");
+        } catch (error) {
+          const text =
+            error instanceof api.ApiError && error.status === 412
+              ? t("crisis.changed_elsewhere")
+              : error instanceof api.OfflineError
+                ? t("crisis.edit_offline")
+                : problemText(error);
+          replace(message, alertBox(text));
+        } finally {
+          save.disabled = false;
+        }
+      },
+    },
+    h("p", { class: "lead" }, t("crisis.edit_lead")),
+    Object.values(editors).map((ed) => ed.el),
+    message,
+    h("div", { class: "actions sticky" }, save, h("a", { href: "#/crisis", class: "button secondary" }, t("form.cancel"))),
+  );
+  replace(app.main, form);
+}

@@ -1,0 +1,123 @@
+// Home: "Hei, Kari!", who can be reached now, and the four tiles. Settings: language, sign-out.
+
+import * as api from "../api.js";
+import { lang, setLang, t } from "../i18n.js";
+import * as store from "../store.js";
+import { formatTime, h, replace } from "../ui.js";
+import { alertBox, problemText } from "./common.js";
+
+const TILES = [
+  ["#/crisis", "crisis", "tile.crisis", "tile.crisis_sub"],
+  ["#/contact", "contact", "tile.contact", "tile.contact_sub"],
+  ["#/mastery", "mastery", "tile.mastery", "tile.mastery_sub"],
+  ["#/diary", "diary", "tile.diary", "tile.diary_sub"],
+];
+
+// availability: {now: "office" | "on_call" | "none", next_change_at?, ...} (or just the word).
+export function availabilityText(availability) {
+  if (!availability) return null;
+  const now = typeof availability === "string" ? availability : availability.now || availability.state;
+  if (!now) return null;
+  const next = availability.next_change_at || availability.next_change?.at;
+  const text = t(`availability.${now}`);
+  return next ? `${text} ${t("availability.until", { when: formatTime(next, lang) })}` : text;
+}
+
+export async function home(app) {
+  const me = app.me || {};
+  const session = store.get("session") || {};
+  app.title("");
+  const greeting = h("h2", { class: "greeting" }, t("home.hello", { name: me.display_name || session.name || "" }));
+  const reach = h("p", { class: "availability", id: "availability" }, availabilityText(me.availability));
+  const active = h("div", { id: "active-request" });
+  const tiles = h(
+    "nav",
+    { class: "tiles", "aria-label": t("home.tiles") },
+    TILES.map(([href, kind, title, sub]) =>
+      h("a", { href, class: `tile tile-${kind}` }, h("span", { class: "tile-title" }, t(title)), h("span", { class: "tile-sub" }, t(sub))),
+    ),
+  );
+  const trusted = me.trusted_contact
+    ? h(
+        "p",
+        { class: "trusted" },
+        t("home.trusted", { name: me.trusted_contact.name, agency: me.trusted_contact.agency || "" }),
+      )
+    : null;
+  const more = h(
+    "ul",
+    { class: "more" },
+    h("li", {}, h("a", { href: "#/consents" }, t("nav.consents"))),
+    h("li", {}, h("a", { href: "#/access-log" }, t("nav.access_log"))),
+    h("li", {}, h("a", { href: "#/settings" }, t("nav.settings"))),
+  );
+  replace(app.main, greeting, reach, active, tiles, trusted, more);
+
+  const activeId = store.get("contact.active");
+  if (activeId) drawActive(active, store.get("contact.last"));
+  try {
+    const fresh = await app.loadMe();
+    greeting.textContent = t("home.hello", { name: fresh.display_name });
+    reach.textContent = availabilityText(fresh.availability) || "";
+  } catch {
+    // offline: the saved profile is already on screen
+  }
+}
+
+function drawActive(el, request) {
+  if (!request || !["open", "acknowledged"].includes(request.state)) return;
+  const text =
+    request.state === "acknowledged" && request.acknowledged_by
+      ? t("contact.seen_by", { name: request.acknowledged_by.name, agency: request.acknowledged_by.agency, when: formatTime(request.acknowledged_at, lang) })
+      : t("contact.sent");
+  replace(el, h("a", { class: "banner", href: `#/contact/${request.id}` }, h("strong", {}, t("home.active_request")), " ", text));
+}
+
+export function settings(app) {
+  app.title(t("nav.settings"));
+  const message = h("div", { "aria-live": "polite" });
+  const languages = h(
+    "fieldset",
+    { class: "card" },
+    h("legend", {}, t("settings.language")),
+    [
+      ["nb", "Norsk (bokmål)"],
+      ["en", "English"],
+    ].map(([code, name]) =>
+      h(
+        "label",
+        { class: "choice" },
+        h("input", {
+          type: "radio",
+          name: "lang",
+          value: code,
+          checked: lang === code,
+          onchange: async () => {
+            await setLang(code);
+            location.hash = "#/";
+            location.reload();
+          },
+        }),
+        " ",
+        name,
+      ),
+    ),
+  );
+  const out = h("button", { class: "secondary wide", type: "button" }, t("settings.logout"));
+  out.addEventListener("click", async () => {
+    out.disabled = true;
+    try {
+      await api.logout();
+    } catch (error) {
+      if (!(error instanceof api.OfflineError)) replace(message, alertBox(problemText(error)));
+    }
+    store.clearPersonal();
+    if ("caches" in window) {
+      // Nothing personal is in the worker's cache, but be thorough on a shared phone.
+      const names = await caches.keys();
+      await Promise.all(names.filter((n) => n.startsWith("muli-data")).map((n) => caches.delete(n)));
+    }
+    location.hash = "#/login";
+  });
+  replace(app.main, languages, h("section", { class: "card" }, h("p", {}, t("settings.logout_hint")), out), message);
+}
