@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from muli import accounts, enrolment, national_id, staff
+from muli import accounts, enrolment, national_id, plans, staff
 from muli.context import Ctx
 from muli.models.accounts import Account
 from muli.models.people import Patient, Staff
@@ -123,3 +123,47 @@ def _demo_patient(ctx: Ctx, team, agencies, members) -> Patient:
 
 # Later capabilities add their demo data here: fn(ctx, team, patient, staff_by_username).
 EXTENSIONS: list = []
+
+
+# Kari's plans, in her own words. Phone numbers from the unassigned 0-series.
+KARI_CRISIS_PLAN = {
+    "warning_signs": [
+        {"sign": "Får ikke sove", "action": "Ta kveldsturen og ring Siv"},
+        {"sign": "Stemmene blir sterke", "action": "Ring vakttelefonen til teamet"},
+        {"sign": "Trekker meg unna alle", "action": "Send en melding i appen"},
+    ],
+    "coping_strategies": ["Gå en tur rundt vannet", "Dusje varmt", "Høre på radio"],
+    "distractions": ["Kafeen ved torget", "Biblioteket"],
+    "people_to_ask": [{"name": "Siv (søster)", "phone": "+4700000101"}],
+    "professionals": [
+        {"service": "MULI-teamet", "phone": "+4700000001", "when_reachable": "hverdager 08-15.30"},
+        {"service": "MULI vakttelefon", "phone": "+4700000002", "when_reachable": "kveld og natt"},
+    ],
+    "safe_environment": ["Siv tar vare på medisinene når det er ille"],
+    "reasons_to_live": ["Katten Pus", "Nevøen min"],
+    "how_i_want_to_be_met": "Snakk rolig. Ikke si at jeg må legges inn med en gang.",
+    "what_helps": "At noen kjenner historien min.",
+    "what_does_not_help": "Mange spørsmål på en gang.",
+    "treatment_preferences": "Helst en samtale først. Ikke belter.",
+}
+KARI_MASTERY_PLAN = {
+    "strategies": [
+        {"title": "Gå en tur rundt vannet", "category": "aktivitet"},
+        {"title": "Ringe Siv", "category": "folk"},
+        {"title": "Skrive i dagboka", "category": "tanker"},
+    ],
+    "goals": [{"title": "Sove minst seks timer", "category": "søvn"}],
+}
+
+
+def _kari_plans(ctx: Ctx, team, patient: Patient, members) -> None:
+    """Kari writes her crisis plan and mastery plan herself (once)."""
+    kari = _ctx_as(ctx, patient.account)
+    if plans.current_summary(ctx, patient.id, "crisis") is None:
+        reviewed = ctx.now().date() - timedelta(days=4)
+        plans.save_my_crisis_plan(kari, KARI_CRISIS_PLAN, plans.crisis_etag(0), reviewed)
+    if plans.current_summary(ctx, patient.id, "mastery") is None:
+        plans.save_my_mastery_plan(kari, KARI_MASTERY_PLAN, plans.mastery_etag(0, 0))
+
+
+EXTENSIONS.append(_kari_plans)
