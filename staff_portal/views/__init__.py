@@ -14,6 +14,7 @@ AREAS = (
     "queue",
     "handover",
     "meetings",
+    "meeting_items",
     "rota",
     "outcomes",
     "audit",
