@@ -1,0 +1,139 @@
+"""Staff: the privacy officer's access log and emergency-access review queue."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+from marshmallow import Schema, ValidationError, fields
+
+from api.context import current_ctx, require_kind
+from api.schemas import PageArgs, page_of
+from muli import audit_review
+
+blp = Blueprint(
+    "staff_audit",
+    __name__,
+    url_prefix="/api/v1/staff/audit",
+    description="Privacy officer: access log and break-the-glass review",
+)
+blp.before_request(lambda: require_kind("staff"))
+
+OSLO = ZoneInfo("Europe/Oslo")
+
+
+class DayOrInstant(fields.Field):
+    """`YYYY-MM-DD` (a whole day in Norway, Europe/Oslo) or an ISO 8601 instant with an offset."""
+
+    def __init__(self, *, end: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        self.end = end
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value)
+        try:
+            if len(text) == 10:
+                day = date.fromisoformat(text)
+                # `to` a date includes that whole day.
+                return datetime.combine(day + timedelta(days=1 if self.end else 0), time(0), tzinfo=OSLO)
+            instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            raise ValidationError("A date (YYYY-MM-DD) or an ISO 8601 time with offset.")
+        if instant.tzinfo is None:
+            raise ValidationError("Give the time zone offset (or Z).")
+        return instant
+
+
+class AuditSearchArgs(PageArgs):
+    patient_id = fields.UUID(load_default=None)
+    staff_id = fields.UUID(load_default=None)
+    from_ = DayOrInstant(data_key="from", load_default=None, metadata={"description": "Inclusive"})
+    to = DayOrInstant(
+        end=True, load_default=None, metadata={"description": "Exclusive; a date includes that day"}
+    )
+
+
+class AuditEventOut(Schema):
+    seq = fields.Integer()
+    occurred_at = fields.DateTime()
+    action = fields.String()
+    outcome = fields.String()
+    actor_kind = fields.String(allow_none=True)
+    actor_name = fields.String(allow_none=True)
+    actor_role = fields.String(allow_none=True)
+    actor_agency_name = fields.String(allow_none=True)
+    patient_id = fields.UUID(allow_none=True)
+    patient_display_name = fields.String(allow_none=True)
+    resource = fields.String(allow_none=True)
+    resource_id = fields.String(allow_none=True)
+    emergency = fields.Boolean()
+    reason = fields.String(allow_none=True)
+    ip = fields.String(allow_none=True)
+    request_id = fields.String(allow_none=True)
+
+
+class EmergencyQueueArgs(PageArgs):
+    reviewed = fields.Boolean(load_default=False, allow_none=True)
+
+
+class EmergencyActionOut(Schema):
+    at = fields.DateTime()
+    action = fields.String()
+    resource = fields.String(allow_none=True)
+    emergency = fields.Boolean()
+
+
+class EmergencyAccessReviewOut(Schema):
+    id = fields.UUID()
+    patient_id = fields.UUID()
+    patient_display_name = fields.String()
+    staff_id = fields.UUID()
+    staff_name = fields.String()
+    staff_agency_name = fields.String()
+    reason = fields.String(
+        metadata={"description": "The stated reason: access metadata, shown to the reviewer"}
+    )
+    starts_at = fields.DateTime()
+    ends_at = fields.DateTime()
+    reviewed = fields.Boolean()
+    reviewed_at = fields.DateTime(allow_none=True)
+    reviewed_by_name = fields.String(allow_none=True)
+    actions_during = fields.List(fields.Nested(EmergencyActionOut))
+
+
+@blp.route("")
+class AuditLog(MethodView):
+    @blp.arguments(AuditSearchArgs, location="query")
+    @blp.response(200, page_of(AuditEventOut))
+    def get(self, args):
+        """The access log, newest first, by patient, staff member and time (privacy officer only)."""
+        return audit_review.search(
+            current_ctx(),
+            patient_id=args["patient_id"],
+            staff_id=args["staff_id"],
+            from_=args["from_"],
+            to=args["to"],
+            cursor=args["cursor"],
+            limit=args["limit"],
+        )
+
+
+@blp.route("/emergency-access")
+class EmergencyQueue(MethodView):
+    @blp.arguments(EmergencyQueueArgs, location="query")
+    @blp.response(200, page_of(EmergencyAccessReviewOut))
+    def get(self, args):
+        """Break-the-glass accesses to review (`reviewed=false`, the default) or reviewed ones."""
+        return audit_review.emergency_accesses(
+            current_ctx(), reviewed=args["reviewed"], cursor=args["cursor"], limit=args["limit"]
+        )
+
+
+@blp.route("/emergency-access/<uuid:access_id>/review")
+class Review(MethodView):
+    @blp.response(200, EmergencyAccessReviewOut)
+    def post(self, access_id):
+        """Sign off an emergency access as reviewed (privacy officer); twice: 409."""
+        return audit_review.review_emergency_access(current_ctx(), access_id)
