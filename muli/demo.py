@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from muli import accounts, enrolment, national_id, plans, staff
 from muli.context import Ctx
+from muli.meetings.demo import seed_demo_meeting
 from muli.models.accounts import Account
 from muli.models.people import Patient, Staff
 
@@ -167,3 +168,6 @@ def _kari_plans(ctx: Ctx, team, patient: Patient, members) -> None:
 
 
 EXTENSIONS.append(_kari_plans)
+
+# Last week's signed meeting with its open action (muli.meetings.demo).
+EXTENSIONS.append(seed_demo_meeting)
