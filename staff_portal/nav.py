@@ -18,7 +18,8 @@ NAV = (
     ("portal.rota", _l("Rota"), CLINICAL),
     ("portal.enrol", _l("Enrol a patient"), ("coordinator",)),
     ("portal.outcomes", _l("Outcomes"), CLINICAL),
-    ("portal.audit", _l("Audit"), ("privacy_officer",)),
+    ("portal.emergency_reviews", _l("Emergency access to review"), ("privacy_officer",)),
+    ("portal.audit", _l("Access log"), ("privacy_officer",)),
 )
 
 ROLE_NAMES = {
