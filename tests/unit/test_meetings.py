@@ -4,7 +4,7 @@ from datetime import UTC, date, datetime
 from types import SimpleNamespace
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from muli import accounts, meetings
 from muli.errors import (
@@ -18,6 +18,7 @@ from muli.errors import (
     ValidationFailed,
 )
 from muli.extensions import db
+from muli.meetings import lookup
 from muli.models.audit import AuditEvent
 from muli.models.contact import ContactRequest
 from muli.models.meetings import ActionItem, MeetingNote
@@ -378,3 +379,23 @@ def test_an_attendee_must_be_on_the_team(world, care, as_, meeting):
     stranger = world.staff(world.team())
     with pytest.raises(ValidationFailed):
         meetings.set_attendees(as_(care.coordinator), meeting.id, [stranger.id])
+
+
+def test_a_save_overtaken_between_its_read_and_its_write_is_refused(care, as_, meeting, monkeypatch):
+    member = as_(care.member)
+    etag = first_save(member, meeting, care.patient.id, "Siv skrev dette").etag
+    read = lookup.find_note
+
+    def read_then_someone_else_saves(ctx, meeting_id, patient_id):
+        note = read(ctx, meeting_id, patient_id)
+        ctx.session.execute(
+            update(MeetingNote)
+            .where(MeetingNote.id == note.id)
+            .values(version=note.version + 1)
+            .execution_options(synchronize_session=False)
+        )
+        return note
+
+    monkeypatch.setattr(lookup, "find_note", read_then_someone_else_saves)
+    with pytest.raises(PreconditionFailed):
+        meetings.save_note(member, meeting.id, care.patient.id, "Ola skrev dette", etag)
