@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, render_template, request
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 
-from muli import diary, enrolment, patient_record, plans
+from muli import diary, enrolment, meetings, patient_record, plans
 from muli.errors import ConsentRequired
+from muli.meetings import agenda
 from staff_portal import charts
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import SCOPE_NAMES, my_teams, parse_id
+from staff_portal.views.meetings import EVENT_NAMES
 from staff_portal.views.patient_forms import AdmissionForm, EmergencyForm, ProposalForm, prefill_proposal
 
 PAGE_SIZE = 50
@@ -22,7 +26,22 @@ def patients():
     ctx = portal_ctx()
     page = enrolment.list_team_patients(ctx, cursor=request.args.get("cursor") or None, limit=PAGE_SIZE)
     teams = {t.id: t for t in my_teams(ctx)}
-    return render_template("staff_portal/patients/list.html", page=page, teams=teams)
+    return render_template(
+        "staff_portal/patients/list.html",
+        page=page,
+        teams=teams,
+        events=_since_last_meeting(ctx, teams.values()),
+        event_names=EVENT_NAMES,
+    )
+
+
+def _since_last_meeting(ctx, teams) -> dict:
+    """Per patient: contact requests, escalations and admissions since the team's last meeting."""
+    tomorrow = ctx.now().date() + timedelta(days=1)
+    found: dict = {}
+    for team in teams:
+        found.update(meetings.events_since(ctx, team.id, agenda.events_since_start(ctx, team, tomorrow)))
+    return found
 
 
 def _crisis_versions(ctx, patient_id) -> list[dict]:

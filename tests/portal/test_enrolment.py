@@ -88,3 +88,12 @@ def test_a_privacy_officer_and_an_admin_see_no_patients(world, portal_as, app):
         assert response.status_code == 403
         assert care.patient.patient.display_name not in response.get_data(as_text=True)
         portal.post("/portal/logout", token_from="/portal/")
+
+
+def test_the_patient_list_shows_what_happened_since_the_last_meeting(world, app, portal_as):
+    from tests.portal.helpers import contact_request
+
+    care = world.care_team()
+    contact_request(app.test_client(), care.patient)
+    page = portal_as(care.member).text("/portal/patients/")
+    assert "1 kontaktforespørsler" in page
