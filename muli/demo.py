@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from muli import accounts, enrolment, national_id, plans, staff
+from muli import accounts, enrolment, mastery, national_id, plans, staff
 from muli.context import Ctx
 from muli.meetings.demo import seed_demo_meeting
 from muli.models.accounts import Account
@@ -164,7 +164,7 @@ def _kari_plans(ctx: Ctx, team, patient: Patient, members) -> None:
         reviewed = ctx.now().date() - timedelta(days=4)
         plans.save_my_crisis_plan(kari, KARI_CRISIS_PLAN, plans.crisis_etag(0), reviewed)
     if plans.current_summary(ctx, patient.id, "mastery") is None:
-        plans.save_my_mastery_plan(kari, KARI_MASTERY_PLAN, plans.mastery_etag(0, 0))
+        mastery.save_my_mastery_plan(kari, KARI_MASTERY_PLAN, mastery.mastery_etag(0, 0))
 
 
 EXTENSIONS.append(_kari_plans)

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 from sqlalchemy import or_, select
 
-from muli import access, audit, diary, plans
+from muli import access, audit, diary, mastery, plans
 from muli import consent as consent_service
 from muli.consent import record_access
 from muli.context import Ctx
@@ -132,7 +132,7 @@ def export(ctx: Ctx) -> dict:
         "crisis_plan": {"versions": plans.all_versions(ctx, patient.id, "crisis")},
         "mastery_plan": {
             "versions": plans.all_versions(ctx, patient.id, "mastery"),
-            "strategy_uses": plans.all_strategy_uses(ctx, patient.id),
+            "strategy_uses": mastery.all_strategy_uses(ctx, patient.id),
         },
         "diary": diary.all_entries(ctx, patient.id),
         "consents": consent_service.state_of(ctx, patient),

@@ -1,4 +1,4 @@
-"""The crisis plan and the mastery plan: versioned, encrypted documents in the patient's words.
+"""The crisis plan ("Når det er krise"), and the versions both plans are kept in.
 
 Each plan is a chain of versions. The patient's edits become current at once, guarded by an
 ETag (`If-Match`): the `plan` row's `current_version` moves only by a compare-and-set update,
@@ -14,7 +14,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
 from muli import access, audit
@@ -22,7 +22,7 @@ from muli.consent import record_access
 from muli.context import Ctx
 from muli.errors import InvalidState, NotFound, PreconditionFailed, PreconditionRequired, ValidationFailed
 from muli.models.people import Patient
-from muli.models.plans import Plan, PlanVersion, StrategyUse
+from muli.models.plans import Plan, PlanVersion
 from muli.pagination import Page, keyset
 from muli.profile import emergency_numbers
 
@@ -57,7 +57,6 @@ def empty_mastery_document() -> dict:
 
 
 EMPTY = {"crisis": empty_crisis_document, "mastery": empty_mastery_document}
-SCOPE = {"crisis": "crisis_plan", "mastery": "mastery_plan"}
 
 
 @dataclass(frozen=True)
@@ -68,14 +67,16 @@ class PlanDoc:
     etag: str
 
 
-# --- versions, shared by both plans ---------------------------------------------------------
+# --- versions, shared by both plans (the mastery plan is in muli.mastery) ---------------------
 
 
-def _plan(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Plan | None:
+def find_plan(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Plan | None:
+    """The patient's plan of this kind, if it was ever written or proposed."""
     return ctx.session.scalars(select(Plan).where(Plan.patient_id == patient_id, Plan.kind == kind)).first()
 
 
-def _version(ctx: Ctx, plan: Plan | None, number: int) -> PlanVersion | None:
+def version_of(ctx: Ctx, plan: Plan | None, number: int) -> PlanVersion | None:
+    """One version by number (0, the empty plan, has no row)."""
     if plan is None or number == 0:
         return None
     return ctx.session.scalars(
@@ -83,24 +84,27 @@ def _version(ctx: Ctx, plan: Plan | None, number: int) -> PlanVersion | None:
     ).first()
 
 
-def _current(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> tuple[Plan | None, PlanVersion | None]:
-    plan = _plan(ctx, patient_id, kind)
-    return plan, _version(ctx, plan, plan.current_version if plan else 0)
+def current(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> tuple[Plan | None, PlanVersion | None]:
+    """The plan and its current version (either may be None)."""
+    plan = find_plan(ctx, patient_id, kind)
+    return plan, version_of(ctx, plan, plan.current_version if plan else 0)
 
 
-def _document(ctx: Ctx, kind: str, pv: PlanVersion | None) -> dict:
+def document_of(ctx: Ctx, kind: str, pv: PlanVersion | None) -> dict:
+    """The decrypted document of a version, every part present."""
     if pv is None:
         return EMPTY[kind]()
     return {**EMPTY[kind](), **json.loads(ctx.keys.open(pv, "document"))}
 
 
-def _written_by(pv: PlanVersion) -> dict:
+def written_by(pv: PlanVersion) -> dict:
+    """Who wrote a version: patient or staff, with name and agency."""
     return {"kind": pv.author_kind, "name": pv.author_name, "agency": pv.author_agency_name}
 
 
-def _plan_for_update(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Plan:
+def plan_for_update(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Plan:
     """The plan row, created at version 0 if the patient has none yet (race-safe)."""
-    plan = _plan(ctx, patient_id, kind)
+    plan = find_plan(ctx, patient_id, kind)
     if plan is not None:
         return plan
     try:
@@ -109,14 +113,14 @@ def _plan_for_update(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Plan:
             ctx.session.add(plan)
     except IntegrityError:
         # Another request created it at this moment; whoever moves the version first wins.
-        plan = _plan(ctx, patient_id, kind)
+        plan = find_plan(ctx, patient_id, kind)
         if plan is None:
             raise
     return plan
 
 
-def _new_version(ctx: Ctx, plan: Plan, document: dict, *, make_current: bool, expected: int | None, **meta):
-    """Hand out the next version number (and, for the patient, make it current if still `expected`)."""
+def new_version(ctx: Ctx, plan: Plan, document: dict, *, make_current: bool, expected: int | None, **meta):
+    """Store a version under the next number; the patient's is made current if still `expected`."""
     stmt = update(Plan).where(Plan.id == plan.id)
     if make_current:
         stmt = stmt.where(Plan.current_version == expected).values(
@@ -148,7 +152,7 @@ def _new_version(ctx: Ctx, plan: Plan, document: dict, *, make_current: bool, ex
     return pv
 
 
-def _check_if_match(if_match: str | Collection[str] | None, current_etag: str) -> None:
+def check_if_match(if_match: str | Collection[str] | None, current_etag: str) -> None:
     """`if_match`: the ETag(s) the client sent, `*` for any; None when it sent none."""
     if if_match is None:
         raise PreconditionRequired("Send If-Match with the ETag of the plan you edited.")
@@ -194,14 +198,14 @@ def normalise_crisis(document: dict) -> dict:
     return out
 
 
-def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None, number: int | None = None) -> PlanDoc:
+def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None) -> PlanDoc:
     version = pv.version if pv else 0
     body = {
-        **_document(ctx, "crisis", pv),
-        "version": version if number is None else number,
+        **document_of(ctx, "crisis", pv),
+        "version": version,
         "last_reviewed_with_team_on": pv.last_reviewed_with_team_on if pv else None,
         "updated_at": pv.created_at if pv else None,
-        "written_by": _written_by(pv) if pv else None,
+        "written_by": written_by(pv) if pv else None,
         "emergency_numbers": emergency_numbers(patient.team),
     }
     return PlanDoc(body, crisis_etag(version))
@@ -210,14 +214,14 @@ def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None, number: int 
 def my_crisis_plan(ctx: Ctx) -> PlanDoc:
     """The patient's current crisis plan (an empty version 0 if they have none yet)."""
     patient = access.own_patient(ctx)
-    _, pv = _current(ctx, patient.id, "crisis")
+    _, pv = current(ctx, patient.id, "crisis")
     audit.record(ctx.session, ctx.actor, "crisis_plan.read", patient_id=patient.id, resource="crisis_plan")
     return _crisis_doc(ctx, patient, pv)
 
 
 def staff_crisis_plan(ctx: Ctx, patient_id: uuid.UUID) -> PlanDoc:
     grant = access.staff_patient(ctx, patient_id, "crisis_plan")
-    _, pv = _current(ctx, grant.patient.id, "crisis")
+    _, pv = current(ctx, grant.patient.id, "crisis")
     record_access(ctx, grant, "crisis_plan.read", "crisis_plan")
     return _crisis_doc(ctx, grant.patient, pv)
 
@@ -231,12 +235,12 @@ def save_my_crisis_plan(
     """The patient's edit: a new version, current at once, if nobody changed the plan meanwhile."""
     patient = access.own_patient(ctx)
     document = normalise_crisis(document)
-    plan = _plan_for_update(ctx, patient.id, "crisis")
-    _check_if_match(if_match, crisis_etag(plan.current_version))
-    previous = _version(ctx, plan, plan.current_version)
+    plan = plan_for_update(ctx, patient.id, "crisis")
+    check_if_match(if_match, crisis_etag(plan.current_version))
+    previous = version_of(ctx, plan, plan.current_version)
     reviewed = last_reviewed_with_team_on or (previous.last_reviewed_with_team_on if previous else None)
     expected = plan.current_version
-    pv = _new_version(
+    pv = new_version(
         ctx,
         plan,
         document,
@@ -262,8 +266,8 @@ def propose_crisis_plan(
     """A staff proposal: a version that waits for the patient's approval."""
     grant = access.staff_patient(ctx, patient_id, "crisis_plan")
     document = normalise_crisis(document)
-    plan = _plan_for_update(ctx, grant.patient.id, "crisis")
-    pv = _new_version(
+    plan = plan_for_update(ctx, grant.patient.id, "crisis")
+    pv = new_version(
         ctx,
         plan,
         document,
@@ -276,8 +280,8 @@ def propose_crisis_plan(
     return _version_item(ctx, pv, plan.current_version)
 
 
-def _version_item(ctx: Ctx, pv: PlanVersion, current: int) -> dict:
-    if pv.version == current:
+def _version_item(ctx: Ctx, pv: PlanVersion, current_number: int) -> dict:
+    if pv.version == current_number:
         status = "current"
     elif pv.approved_at is None:
         status = "proposed"
@@ -286,20 +290,20 @@ def _version_item(ctx: Ctx, pv: PlanVersion, current: int) -> dict:
     return {
         "version": pv.version,
         "written_at": pv.created_at,
-        "written_by": _written_by(pv),
+        "written_by": written_by(pv),
         "approved": pv.approved_at is not None,
         "approved_at": pv.approved_at,
         "status": status,
         "based_on_version": pv.based_on_version,
         "last_reviewed_with_team_on": pv.last_reviewed_with_team_on,
-        "sections": _document(ctx, "crisis", pv),
+        "sections": document_of(ctx, "crisis", pv),
     }
 
 
 def my_crisis_plan_versions(ctx: Ctx, *, cursor: str | None, limit: int):
     """Every version, newest first: who wrote it, when, approved or not, and its sections."""
     patient = access.own_patient(ctx)
-    plan = _plan(ctx, patient.id, "crisis")
+    plan = find_plan(ctx, patient.id, "crisis")
     query = select(PlanVersion).where(PlanVersion.plan_id == (plan.id if plan else None))
     page = keyset(
         ctx.session, query, ctx.keys, PlanVersion.created_at, PlanVersion.id, cursor=cursor, limit=limit
@@ -307,15 +311,15 @@ def my_crisis_plan_versions(ctx: Ctx, *, cursor: str | None, limit: int):
     audit.record(
         ctx.session, ctx.actor, "crisis_plan.versions", patient_id=patient.id, resource="crisis_plan"
     )
-    current = plan.current_version if plan else 0
-    return Page([_version_item(ctx, pv, current) for pv in page.items], page.next_cursor)
+    number = plan.current_version if plan else 0
+    return Page([_version_item(ctx, pv, number) for pv in page.items], page.next_cursor)
 
 
 def approve_my_crisis_plan_version(ctx: Ctx, number: int) -> PlanDoc:
     """The patient approves a staff proposal; it becomes the current plan."""
     patient = access.own_patient(ctx)
-    plan = _plan(ctx, patient.id, "crisis")
-    pv = _version(ctx, plan, number)
+    plan = find_plan(ctx, patient.id, "crisis")
+    pv = version_of(ctx, plan, number)
     if plan is None or pv is None:
         raise NotFound("No such version of your crisis plan.")
     if pv.author_kind != "staff" or pv.approved_at is not None:
@@ -346,22 +350,22 @@ def responder_summary(ctx: Ctx, patient: Patient) -> dict | None:
 
     No access check and no audit here: the caller (the contact-request service) does both.
     """
-    _, pv = _current(ctx, patient.id, "crisis")
+    _, pv = current(ctx, patient.id, "crisis")
     if pv is None:
         return None
-    document = _document(ctx, "crisis", pv)
+    document = document_of(ctx, "crisis", pv)
     return {name: document.get(name) for name in RESPONDER_SECTIONS}
 
 
 def crisis_plan_for_print(ctx: Ctx, patient: Patient) -> dict:
     """The current plan for the PDF (caller checks access and audits)."""
-    _, pv = _current(ctx, patient.id, "crisis")
+    _, pv = current(ctx, patient.id, "crisis")
     return _crisis_doc(ctx, patient, pv).body
 
 
 def all_versions(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> list[dict]:
     """Every version of a plan, oldest first, decrypted (for the export)."""
-    plan = _plan(ctx, patient_id, kind)
+    plan = find_plan(ctx, patient_id, kind)
     if plan is None:
         return []
     rows = ctx.session.scalars(
@@ -370,7 +374,7 @@ def all_versions(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> list[dict]:
     out = []
     for pv in rows:
         item = _version_item(ctx, pv, plan.current_version)
-        item["document"] = item.pop("sections") if kind == "crisis" else _document(ctx, kind, pv)
+        item["document"] = item.pop("sections") if kind == "crisis" else document_of(ctx, kind, pv)
         item.pop("sections", None)
         out.append(item)
     return out
@@ -378,191 +382,13 @@ def all_versions(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> list[dict]:
 
 def current_summary(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> dict | None:
     """The current version of a plan with its document (for the staff overview), or None."""
-    _, pv = _current(ctx, patient_id, kind)
+    _, pv = current(ctx, patient_id, kind)
     if pv is None:
         return None
     return {
         "version": pv.version,
         "updated_at": pv.created_at,
-        "written_by": _written_by(pv),
+        "written_by": written_by(pv),
         "last_reviewed_with_team_on": pv.last_reviewed_with_team_on,
-        "document": _document(ctx, kind, pv),
+        "document": document_of(ctx, kind, pv),
     }
-
-
-def strategy_stats(ctx: Ctx, patient_id: uuid.UUID) -> dict[uuid.UUID, dict]:
-    rows = ctx.session.execute(
-        select(
-            StrategyUse.strategy_id,
-            func.count(StrategyUse.id),
-            func.avg(StrategyUse.helped),
-            func.max(StrategyUse.used_at),
-        )
-        .where(StrategyUse.patient_id == patient_id)
-        .group_by(StrategyUse.strategy_id)
-    )
-    return {
-        sid: {"times_tried": n, "average_helped": round(float(avg), 2), "last_tried_at": last}
-        for sid, n, avg, last in rows
-    }
-
-
-# --- the mastery plan ----------------------------------------------------------------------
-
-MASTERY_LISTS = ("strategies", "goals")
-MASTERY_ITEM_FIELDS = {
-    "strategies": ("id", "title", "description", "category"),
-    "goals": ("id", "title", "description", "category", "target_date", "achieved"),
-}
-
-
-def mastery_etag(version: int, uses: int) -> str:
-    # Uses change the per-strategy figures in the answer, so they are part of its ETag.
-    return f"mastery-{version}-{uses}"
-
-
-def normalise_mastery(document: dict, previous: dict) -> dict:
-    """Known ids kept (so history follows a strategy across versions), new items get an id."""
-    unknown = set(document) - set(MASTERY_LISTS)
-    if unknown:
-        raise ValidationFailed(sorted(unknown)[0], "Not a part of the mastery plan.")
-    out = empty_mastery_document()
-    for name in MASTERY_LISTS:
-        items = document.get(name) or []
-        if len(items) > MAX_ITEMS * 2:
-            raise ValidationFailed(name, f"At most {MAX_ITEMS * 2} items.")
-        known = {item["id"] for item in previous.get(name, [])}
-        seen: set[str] = set()
-        for i, item in enumerate(items):
-            extra = set(item) - set(MASTERY_ITEM_FIELDS[name])
-            if extra:
-                raise ValidationFailed(f"{name}.{i}.{sorted(extra)[0]}", "Unknown field.")
-            item_id = str(item["id"]) if item.get("id") else str(uuid.uuid4())
-            if item.get("id") and item_id not in known:
-                raise ValidationFailed(f"{name}.{i}.id", "Not an item of your current plan; leave it out.")
-            if item_id in seen:
-                raise ValidationFailed(f"{name}.{i}.id", "Listed twice.")
-            seen.add(item_id)
-            title = (item.get("title") or "").strip()
-            if not title:
-                raise ValidationFailed(f"{name}.{i}.title", "Give it a title.")
-            clean = {
-                "id": item_id,
-                "title": title[:MAX_NAME_CHARS],
-                "description": (item.get("description") or "").strip() or None,
-                "category": (item.get("category") or "").strip() or None,
-            }
-            if name == "goals":
-                target = item.get("target_date")
-                clean["target_date"] = target.isoformat() if isinstance(target, date) else target
-                clean["achieved"] = bool(item.get("achieved"))
-            out[name].append(clean)
-    return out
-
-
-def _mastery_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None) -> PlanDoc:
-    document = _document(ctx, "mastery", pv)
-    stats = strategy_stats(ctx, patient.id)
-    none = {"times_tried": 0, "average_helped": None, "last_tried_at": None}
-    strategies = [{**s, **stats.get(uuid.UUID(s["id"]), none)} for s in document["strategies"]]
-    version = pv.version if pv else 0
-    body = {
-        "version": version,
-        "strategies": strategies,
-        "goals": document["goals"],
-        "categories": sorted({i["category"] for i in strategies + document["goals"] if i.get("category")}),
-        "updated_at": pv.created_at if pv else None,
-        "written_by": _written_by(pv) if pv else None,
-    }
-    uses = sum(s["times_tried"] for s in stats.values())
-    return PlanDoc(body, mastery_etag(version, uses))
-
-
-def my_mastery_plan(ctx: Ctx) -> PlanDoc:
-    """The patient's mastery plan with, per strategy, how often it was tried and how much it helped."""
-    patient = access.own_patient(ctx)
-    _, pv = _current(ctx, patient.id, "mastery")
-    audit.record(ctx.session, ctx.actor, "mastery_plan.read", patient_id=patient.id, resource="mastery_plan")
-    return _mastery_doc(ctx, patient, pv)
-
-
-def staff_mastery_plan(ctx: Ctx, patient_id: uuid.UUID) -> PlanDoc:
-    grant = access.staff_patient(ctx, patient_id, "mastery_plan")
-    _, pv = _current(ctx, grant.patient.id, "mastery")
-    record_access(ctx, grant, "mastery_plan.read", "mastery_plan")
-    return _mastery_doc(ctx, grant.patient, pv)
-
-
-def save_my_mastery_plan(ctx: Ctx, document: dict, if_match: str | Collection[str] | None) -> PlanDoc:
-    """The patient's edit, guarded by If-Match like the crisis plan."""
-    patient = access.own_patient(ctx)
-    plan = _plan_for_update(ctx, patient.id, "mastery")
-    previous = _version(ctx, plan, plan.current_version)
-    _check_if_match(if_match, _mastery_doc(ctx, patient, previous).etag)
-    document = normalise_mastery(document, _document(ctx, "mastery", previous))
-    pv = _new_version(
-        ctx,
-        plan,
-        document,
-        make_current=True,
-        expected=plan.current_version,
-        based_on_version=plan.current_version,
-    )
-    audit.record(
-        ctx.session,
-        ctx.actor,
-        "mastery_plan.update",
-        patient_id=patient.id,
-        resource="mastery_plan",
-        resource_id=pv.version,
-    )
-    return _mastery_doc(ctx, patient, pv)
-
-
-def record_strategy_use(ctx: Ctx, strategy_id: uuid.UUID, helped: int, note: str | None = None) -> dict:
-    """'I tried this': a use of a strategy in the current plan, and how much it helped (0-4)."""
-    patient = access.own_patient(ctx)
-    _, pv = _current(ctx, patient.id, "mastery")
-    ids = {s["id"] for s in _document(ctx, "mastery", pv)["strategies"]}
-    if str(strategy_id) not in ids:
-        raise NotFound("No such strategy in your mastery plan.")
-    if not 0 <= helped <= 4:
-        raise ValidationFailed("helped", "From 0 (not at all) to 4 (a lot).")
-    use = StrategyUse(patient_id=patient.id, strategy_id=strategy_id, helped=helped, used_at=ctx.now())
-    ctx.keys.seal(use, "note", (note or "").strip() or None)
-    ctx.session.add(use)
-    ctx.session.flush()
-    audit.record(
-        ctx.session,
-        ctx.actor,
-        "mastery_plan.use",
-        patient_id=patient.id,
-        resource="strategy_use",
-        resource_id=use.id,
-    )
-    stats = strategy_stats(ctx, patient.id)[strategy_id]
-    return {
-        "id": use.id,
-        "strategy_id": strategy_id,
-        "helped": helped,
-        "note": ctx.keys.open(use, "note"),
-        "used_at": use.used_at,
-        **stats,
-    }
-
-
-def all_strategy_uses(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
-    """Every use with its note, oldest first (for the export)."""
-    rows = ctx.session.scalars(
-        select(StrategyUse).where(StrategyUse.patient_id == patient_id).order_by(StrategyUse.used_at)
-    )
-    return [
-        {
-            "id": u.id,
-            "strategy_id": u.strategy_id,
-            "helped": u.helped,
-            "note": ctx.keys.open(u, "note"),
-            "used_at": u.used_at,
-        }
-        for u in rows
-    ]

@@ -13,7 +13,7 @@ from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.resources.me import EmergencyNumberOut
 from api.schemas import PageArgs, page_of
-from muli import pdf, plans
+from muli import mastery, pdf, plans
 from muli.plans import MAX_ITEM_CHARS, MAX_ITEMS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TEXT_CHARS
 
 blp = Blueprint("me_plans", __name__, url_prefix="/api/v1/me", description="My crisis plan and mastery plan")
@@ -270,14 +270,14 @@ class MasteryPlan(MethodView):
     @blp.alt_response(304, description="Not modified (If-None-Match)")
     def get(self):
         """My mastery plan: strategies (how often tried, how much they helped) and goals."""
-        return plan_answer(plans.my_mastery_plan(current_ctx()))
+        return plan_answer(mastery.my_mastery_plan(current_ctx()))
 
     @blp.doc(parameters=[IF_MATCH_DOC])
     @blp.arguments(MasteryPlanIn)
     @blp.response(200, MasteryPlanOut)
     def put(self, data):
         """Save my mastery plan (If-Match required). Keep `id` on strategies you keep."""
-        return plan_answer(plans.save_my_mastery_plan(current_ctx(), data, if_match()))
+        return plan_answer(mastery.save_my_mastery_plan(current_ctx(), data, if_match()))
 
 
 @blp.route("/mastery-plan/strategies/<uuid:strategy_id>/uses")
@@ -288,4 +288,4 @@ class StrategyUses(MethodView):
     @blp.response(201, UseOut)
     def post(self, data, strategy_id):
         """I tried this: how much it helped, 0 (not at all) to 4 (a lot)."""
-        return plans.record_strategy_use(current_ctx(), strategy_id, data["helped"], data["note"])
+        return mastery.record_strategy_use(current_ctx(), strategy_id, data["helped"], data["note"])

@@ -20,7 +20,7 @@ from api.resources.me_plans import (
 )
 from api.resources.me_record import jsonable
 from api.schemas import PageArgs
-from muli import diary, patient_record, pdf, plans
+from muli import diary, mastery, patient_record, pdf, plans
 
 blp = Blueprint(
     "staff_patient_record",
@@ -140,7 +140,7 @@ class MasteryPlan(MethodView):
     @blp.alt_response(304, description="Not modified (If-None-Match)")
     def get(self, patient_id):
         """The patient's mastery plan (mastery_plan consent)."""
-        return plan_answer(plans.staff_mastery_plan(current_ctx(), patient_id))
+        return plan_answer(mastery.staff_mastery_plan(current_ctx(), patient_id))
 
 
 @blp.route("/<uuid:patient_id>/diary")
