@@ -7,7 +7,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, request
 from flask_babel import get_babel
 
-from staff_portal.errors import error_page
+from staff_portal.errors import PORTAL_CSP, error_page
 
 __all__ = ["bp", "error_page", "init_app"]
 
@@ -22,13 +22,6 @@ bp = Blueprint(
     static_url_path="/static",
 )
 _built = False
-
-# Pages load only our own scripts, styles and images; no third party, no inline script.
-PORTAL_CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "media-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
 
 
 def _page_headers(response):

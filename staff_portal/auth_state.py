@@ -120,7 +120,9 @@ def login_required(view: Callable | None = None, *, touch: bool = True, json: bo
                 if json:
                     return {"signed_in": False}, 401
                 extra = {"expired": 1} if g.get("portal_expired") else {}
-                return redirect(url_for("portal.login", next=request.full_path.rstrip("?"), **extra))
+                # After signing in, go back to the page; a form's target only takes POST.
+                back = request.full_path.rstrip("?") if request.method == "GET" else url_for("portal.home")
+                return redirect(url_for("portal.login", next=back, **extra))
             return fn(*args, **kwargs)
 
         return wrapper

@@ -23,10 +23,4 @@ AREAS = (
 
 def register(bp: Blueprint) -> None:
     for name in AREAS:
-        try:
-            module = importlib.import_module(f"staff_portal.views.{name}")
-        except ModuleNotFoundError as missing:
-            if missing.name != f"staff_portal.views.{name}":
-                raise
-            continue
-        module.register(bp)
+        importlib.import_module(f"staff_portal.views.{name}").register(bp)

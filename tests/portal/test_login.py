@@ -179,3 +179,35 @@ def test_a_portal_404_is_an_html_page_and_the_api_keeps_problem_json(client):
     assert "text/html" in page.content_type
     api = client.get("/api/v1/no-such-thing")
     assert api.content_type == "application/problem+json"
+
+
+def test_portal_pages_allow_only_their_own_scripts_and_styles(client):
+    for path in ("/portal/login", "/portal/no-such-page"):
+        csp = client.get(path).headers["Content-Security-Policy"]
+        assert "script-src 'self'" in csp
+        assert "frame-ancestors 'none'" in csp
+
+
+def test_the_portal_makes_no_third_party_requests():
+    from pathlib import Path
+
+    import staff_portal
+
+    root = Path(staff_portal.__file__).parent
+    for path in [*root.glob("templates/**/*.html"), *root.glob("static/*")]:
+        text = path.read_text()
+        assert "http://" not in text and "https://" not in text, path
+
+
+def test_an_expired_session_on_a_form_post_returns_to_the_start_page_after_sign_in(world, portal_as, clock):
+    care = world.care_team()
+    portal = portal_as(care.member)
+    page = portal.text("/portal/")
+    clock.advance(minutes=31)
+    response = portal.client.post(
+        "/portal/queue/00000000-0000-0000-0000-000000000000/acknowledge",
+        data={"csrf_token": csrf_token(page)},
+    )
+    assert response.status_code == 302
+    assert "next=/portal/" in response.headers["Location"].replace("%2F", "/")
+    assert "acknowledge" not in response.headers["Location"]
