@@ -93,6 +93,7 @@ def test_actions_system_issues_signing_and_addenda(world, portal_as):
     assert "rutiner som kolliderer" in leaders
     patient_page = portal.text(f"/portal/patients/{care.patient.id}")
     assert "rutiner som kolliderer" not in patient_page
+    assert "Time hos psykiater innen fredag" in patient_page  # the patient's open action
     assert portal.post(f"{path}/sign", token_from=path).status_code == 302
     signed = portal.text(path)
     assert "Låst" in signed
