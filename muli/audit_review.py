@@ -90,7 +90,8 @@ def search(
     if staff_id is not None:
         account_id = ctx.session.scalar(select(Staff.account_id).where(Staff.id == staff_id))
         # An unknown staff id matches nothing (not the events without an account).
-        query = query.where(AuditEvent.actor_account_id == account_id) if account_id else query.where(false())
+        matches = AuditEvent.actor_account_id == account_id if account_id else false()
+        query = query.where(matches)
     if from_ is not None:
         query = query.where(AuditEvent.occurred_at >= from_)
     if to is not None:
@@ -191,8 +192,8 @@ def _item(event: AuditEvent, names: dict) -> AuditItem:
 
 
 def _emergency_view(ctx: Ctx, row: EmergencyAccess) -> EmergencyAccessView:
-    staff = ctx.session.get(Staff, row.staff_id)
-    patient = ctx.session.get(Patient, row.patient_id)
+    staff = ctx.session.scalars(select(Staff).where(Staff.id == row.staff_id)).one()
+    patient = ctx.session.scalars(select(Patient).where(Patient.id == row.patient_id)).one()
     reviewer = ctx.session.get(Staff, row.reviewed_by_id) if row.reviewed_by_id else None
     during = ctx.session.scalars(
         select(AuditEvent)
@@ -212,7 +213,7 @@ def _emergency_view(ctx: Ctx, row: EmergencyAccess) -> EmergencyAccessView:
         staff_id=staff.id,
         staff_name=staff.display_name,
         staff_agency_name=staff.agency.name,
-        reason=ctx.keys.open(row, "reason"),
+        reason=ctx.keys.open(row, "reason") or "",
         starts_at=row.starts_at,
         ends_at=row.ends_at,
         reviewed_at=row.reviewed_at,

@@ -353,8 +353,9 @@ def _contact_figures(ctx: Ctx, team_id: uuid.UUID, patient_ids: list[uuid.UUID])
 
 
 def _withdrawals(ctx: Ctx, patient_ids: list[uuid.UUID]) -> int:
-    return ctx.session.scalar(
+    count = ctx.session.scalar(
         select(func.count())
         .select_from(ConsentChange)
         .where(ConsentChange.patient_id.in_(patient_ids), ConsentChange.state == "withdrawn")
     )
+    return count or 0

@@ -79,18 +79,18 @@ def get_meeting(ctx: Ctx, meeting_id: uuid.UUID) -> MeetingView:
         .where(ActionItem.meeting_id == meeting.id)
         .order_by(ActionItem.created_at, ActionItem.id)
     ).all()
-    carried = [
-        c.action
-        for c in ctx.session.scalars(
-            select(CarriedAction).where(CarriedAction.meeting_id == meeting.id)
-        ).all()
-    ]
+    carried = ctx.session.scalars(
+        select(ActionItem)
+        .join(CarriedAction, CarriedAction.action_id == ActionItem.id)
+        .where(CarriedAction.meeting_id == meeting.id)
+        .order_by(ActionItem.due_on, ActionItem.created_at, ActionItem.id)
+    ).all()
     addenda = ctx.session.scalars(
         select(Addendum).where(Addendum.meeting_id == meeting.id).order_by(Addendum.created_at, Addendum.id)
     ).all()
-    patient_ids = {i.patient_id for i in items} | {
-        a.patient_id for a in (*actions, *carried, *addenda) if a.patient_id
-    }
+    patient_ids = {i.patient_id for i in items}
+    patient_ids |= {a.patient_id for a in (*actions, *carried) if a.patient_id}
+    patient_ids |= {a.patient_id for a in addenda if a.patient_id}
     grants = {pid: lookup.note_grant(ctx, pid) for pid in patient_ids}
 
     entries = []
@@ -139,7 +139,12 @@ def get_meeting(ctx: Ctx, meeting_id: uuid.UUID) -> MeetingView:
 
 
 def sign_meeting(ctx: Ctx, meeting_id: uuid.UUID) -> Meeting:
-    """Sign and lock the meeting (coordinator of its team); signing twice is 409."""
+    """Sign and lock the meeting (coordinator of its team); signing twice is 409.
+
+    The role is checked before the meeting is looked up, as on every coordinator route: a
+    member gets 403 whatever the id, and an id of another team answers like no id (404).
+    """
+    access.require_role(ctx, "coordinator")
     meeting = lookup.find_meeting(ctx, meeting_id)
     access.coordinator_of(ctx, meeting.team_id)
     lookup.require_unsigned(meeting)
@@ -160,7 +165,7 @@ def set_attendees(
         on_team = ctx.session.get(TeamMembership, (meeting.team_id, staff_id))
         if on_team is None:
             raise ValidationFailed(f"staff_ids.{i}", "Not a member of this team.")
-        people.append(ctx.session.get(Staff, staff_id))
+        people.append(ctx.session.scalars(select(Staff).where(Staff.id == staff_id)).one())
     for old in ctx.session.scalars(select(Attendee).where(Attendee.meeting_id == meeting.id)).all():
         ctx.session.delete(old)
     ctx.session.flush()

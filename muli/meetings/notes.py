@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy import update
+from sqlalchemy import CursorResult, update
 from sqlalchemy.exc import IntegrityError
 
 from muli import audit
@@ -69,7 +69,7 @@ def save_note(
             raise lookup.stale()
         agenda.ensure_on_agenda(ctx, meeting, patient_id)
     else:
-        done = ctx.session.execute(
+        done: CursorResult = ctx.session.execute(  # type: ignore[assignment]
             update(MeetingNote)
             .where(MeetingNote.id == note.id, MeetingNote.version == current)
             .values(

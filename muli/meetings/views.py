@@ -172,7 +172,7 @@ def attendees(ctx: Ctx, meeting_id: uuid.UUID) -> list[AttendeeView]:
     views = [
         AttendeeView(
             staff_id=a.staff_id,
-            name=a.staff.display_name if a.staff else a.guest_name,
+            name=a.staff.display_name if a.staff else (a.guest_name or ""),
             agency_id=a.agency_id,
             agency_name=a.agency_name,
             guest=a.staff_id is None,

@@ -229,3 +229,23 @@ def test_the_staff_overview_lists_the_patients_open_actions(client, care, meetin
     assert [a["description"] for a in overview["open_meeting_actions"]] == [
         "DPS: time hos psykiater innen fredag"
     ]
+
+
+def test_another_teams_action_answers_404(client, world, care, meeting):
+    action = client.post(
+        f"/api/v1/staff/meetings/{meeting['id']}/actions", json=action_body(care), headers=care.member.headers
+    ).json
+    stranger = world.care_team()
+    answer = client.patch(
+        f"/api/v1/staff/actions/{action['id']}", json={"status": "done"}, headers=stranger.member.headers
+    )
+    assert answer.status_code == 404
+
+
+def test_an_action_for_another_teams_patient_answers_404(client, world, care, meeting):
+    stranger = world.care_team()
+    body = action_body(care, patient_id=str(stranger.patient.id))
+    answer = client.post(
+        f"/api/v1/staff/meetings/{meeting['id']}/actions", json=body, headers=care.member.headers
+    )
+    assert answer.status_code == 404
