@@ -145,3 +145,15 @@ class TeamHandoverOut(Schema):
     since = Instant()
     until = Instant()
     patients = fields.List(fields.Nested(TeamHandoverPatientOut))
+
+
+class AvailabilityPersonOut(Schema):
+    name = fields.String()
+    agency = fields.String()
+
+
+class AvailabilityOut(Schema):
+    status = fields.String(metadata={"description": "office, on_call or none: who answers right now"})
+    next_change_at = Instant(allow_none=True, metadata={"description": "when that changes (within 14 days)"})
+    next_status = fields.String(allow_none=True)
+    on_call = fields.Nested(AvailabilityPersonOut, allow_none=True)

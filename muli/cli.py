@@ -180,7 +180,7 @@ def escalate(at: str | None, send: bool) -> None:
     ctx = system_ctx()
     report = escalation.run_pass(ctx, now=_parse_instant(at), commit=db.session.commit)
     click.echo(
-        f"escalated: {report.backup} to backup, {report.team} to the team; {report.reminders} reminders"
+        f"escalated: {report.backup} to backup, {report.team} to the team; {report.reminder} reminders"
     )
     if send:
         _send_outbox(ctx)

@@ -17,29 +17,35 @@ queueing on each other's rows; SQLite serialises writers with BEGIN IMMEDIATE. T
 
 from __future__ import annotations
 
+import random
+import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import OperationalError
 
 from muli import audit, contact_requests, notifications, on_call
 from muli.context import SYSTEM, Ctx
 from muli.models.contact import ContactEscalation, ContactRequest
 
-BATCH = 50
+BATCH = 20
+# A busy database (SQLite's one writer, a PostgreSQL lock timeout) makes a batch fail; it is
+# simply tried again: the claims make a retried batch do nothing twice.
+RETRIES = 20
 
 
 @dataclass
 class PassReport:
     backup: int = 0
     team: int = 0
-    reminders: int = 0
+    reminder: int = 0
 
     @property
     def total(self) -> int:
-        return self.backup + self.team + self.reminders
+        return self.backup + self.team + self.reminder
 
 
 def _due(ctx: Ctx, query):
@@ -53,29 +59,44 @@ def run_pass(ctx: Ctx, *, now: datetime | None = None, commit: Callable[[], None
     ctx = ctx.acting_as(SYSTEM)
     now = now or ctx.now()
     report = PassReport()
-    while True:
-        rows = _due(
-            ctx,
-            select(ContactRequest.id, ContactRequest.escalation_level, ContactRequest.escalate_at)
-            .where(ContactRequest.state == "open", ContactRequest.escalate_at <= now)
-            .order_by(ContactRequest.escalate_at, ContactRequest.id),
-        )
-        done = sum(_escalate(ctx, row.id, row.escalation_level, row.escalate_at, now, report) for row in rows)
-        commit()
-        if not rows or not done:
-            break
-    while True:
-        rows = _due(
-            ctx,
-            select(ContactRequest.id, ContactRequest.remind_at)
-            .where(ContactRequest.state == "acknowledged", ContactRequest.remind_at <= now)
-            .order_by(ContactRequest.remind_at, ContactRequest.id),
-        )
-        done = sum(_remind(ctx, row.id, row.remind_at, now, report) for row in rows)
-        commit()
-        if not rows or not done:
-            break
+    escalate = (
+        select(ContactRequest.id, ContactRequest.escalation_level, ContactRequest.escalate_at)
+        .where(ContactRequest.state == "open", ContactRequest.escalate_at <= now)
+        .order_by(ContactRequest.escalate_at, ContactRequest.id)
+    )
+    remind = (
+        select(ContactRequest.id)
+        .where(ContactRequest.state == "acknowledged", ContactRequest.remind_at <= now)
+        .order_by(ContactRequest.remind_at, ContactRequest.id)
+    )
+    for query, step in (
+        (escalate, lambda r: _escalate(ctx, r.id, r.escalation_level, r.escalate_at, now)),
+        (remind, lambda r: _remind(ctx, r.id, now)),
+    ):
+        while True:
+            rows, done = _batch(ctx, commit, query, step)
+            for kind in done:
+                setattr(report, kind, getattr(report, kind) + 1)
+            if not rows or not done:
+                break
     return report
+
+
+def _batch(ctx: Ctx, commit: Callable[[], None], query, step) -> tuple[list, list[str]]:
+    """Claim and handle one batch in one transaction; answers the rows seen and the steps taken."""
+    for attempt in range(RETRIES):
+        try:
+            rows = _due(ctx, query)
+            done = [kind for kind in (step(row) for row in rows) if kind]
+            commit()
+        except OperationalError:
+            ctx.session.rollback()
+            time.sleep(random.uniform(0.05, 0.2) * (attempt + 1))  # noqa: S311 - jitter, not secrecy
+            continue
+        # Let another worker take the database between batches (SQLite's lock is not fair).
+        time.sleep(0.01)
+        return rows, done
+    raise RuntimeError("the database stayed busy; the next pass will try again")
 
 
 def _claim(ctx: Ctx, request_id: uuid.UUID, where, values) -> bool:
@@ -90,11 +111,9 @@ def _claim(ctx: Ctx, request_id: uuid.UUID, where, values) -> bool:
     )
 
 
-def _escalate(
-    ctx: Ctx, request_id: uuid.UUID, level: int, due_at: datetime, now: datetime, report: PassReport
-) -> bool:
+def _escalate(ctx: Ctx, request_id: uuid.UUID, level: int, due_at: datetime, now: datetime) -> str | None:
     if level >= 2:
-        return False
+        return None
     request = ctx.session.get(ContactRequest, request_id)
     window = timedelta(minutes=request.acknowledge_within_minutes)
     new_level = level + 1
@@ -107,19 +126,17 @@ def _escalate(
         {"escalation_level": new_level, "escalate_at": next_at, "escalated_at": now},
     )
     if not won:
-        return False
+        return None
     ctx.session.refresh(request)
     team = request.patient.team
     if new_level == 1:
         kind = "backup"
         backup = on_call.availability(ctx, team, now).backup
         recipients = [backup, *contact_requests.team_staff(ctx, team.id, ("coordinator",))]
-        report.backup += 1
     else:
         kind = "team"
         contact_requests._add_message(ctx, request, "system", contact_requests.ESCALATION_ADVICE, at=now)
         recipients = contact_requests.team_staff(ctx, team.id)
-        report.team += 1
     sent = notifications.enqueue(ctx, recipients, f"escalation-{kind}", request.id)
     ctx.session.add(
         ContactEscalation(request_id=request.id, kind=kind, level=new_level, occurred_at=now, notified=sent)
@@ -133,10 +150,10 @@ def _escalate(
         resource_id=request.id,
     )
     ctx.session.flush()
-    return True
+    return kind
 
 
-def _remind(ctx: Ctx, request_id: uuid.UUID, remind_at: datetime, now: datetime, report: PassReport) -> bool:
+def _remind(ctx: Ctx, request_id: uuid.UUID, now: datetime) -> str | None:
     won = _claim(
         ctx,
         request_id,
@@ -144,7 +161,7 @@ def _remind(ctx: Ctx, request_id: uuid.UUID, remind_at: datetime, now: datetime,
         {"remind_at": None},
     )
     if not won:
-        return False
+        return None
     request = ctx.session.get(ContactRequest, request_id, populate_existing=True)
     sent = notifications.enqueue(ctx, [request.acknowledged_by], "reminder", request.id)
     ctx.session.add(
@@ -165,5 +182,4 @@ def _remind(ctx: Ctx, request_id: uuid.UUID, remind_at: datetime, now: datetime,
         resource_id=request.id,
     )
     ctx.session.flush()
-    report.reminders += 1
-    return True
+    return "reminder"

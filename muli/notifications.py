@@ -129,47 +129,53 @@ def _claimable(now: datetime):
     )
 
 
-def send_due(ctx: Ctx, transport, *, commit: Callable[[], None], limit: int = 100) -> SendReport:
-    """Send what is due: claim a row, commit, send, mark it sent. Safe with many workers."""
+def send_due(ctx: Ctx, transport, *, commit: Callable[[], None], batch: int = 100) -> SendReport:
+    """Send everything due: claim a row, commit, send, mark it sent. Safe with many workers."""
     report = SendReport()
-    now = ctx.now()
-    ids = list(
-        ctx.session.scalars(
-            select(OutboxMessage.id)
-            .where(_claimable(now))
-            .order_by(OutboxMessage.next_attempt_at)
-            .limit(limit)
+    while True:
+        ids = list(
+            ctx.session.scalars(
+                select(OutboxMessage.id)
+                .where(_claimable(ctx.now()))
+                .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
+                .limit(batch)
+            )
         )
-    )
+        commit()
+        if not ids:
+            return report
+        if not sum(_send_one(ctx, transport, message_id, commit, report) for message_id in ids):
+            return report  # every one was taken by another worker meanwhile
+
+
+def _send_one(ctx: Ctx, transport, message_id: uuid.UUID, commit, report: SendReport) -> bool:
+    now = ctx.now()
+    claimed = ctx.session.execute(
+        update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, _claimable(now))
+        .values(state="sending", claimed_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     commit()
-    for message_id in ids:
-        now = ctx.now()
-        claimed = ctx.session.execute(
-            update(OutboxMessage)
-            .where(OutboxMessage.id == message_id, _claimable(now))
-            .values(state="sending", claimed_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
-            .execution_options(synchronize_session=False)
-        ).rowcount
+    if claimed != 1:
+        return False  # another worker has it
+    message = ctx.session.get(OutboxMessage, message_id, populate_existing=True)
+    try:
+        transport.send(message, now)
+    except Exception as error:  # any failure is retried later
+        message.last_error = f"{type(error).__name__}: {error}"[:500]
+        if message.attempts >= MAX_ATTEMPTS:
+            message.state = "failed"
+            report.failed += 1
+            log.error("email %s given up after %s attempts", message.id, message.attempts)
+        else:
+            message.state = "pending"
+            message.next_attempt_at = now + backoff(message.attempts)
+            report.retried += 1
+        message.claimed_until = None
         commit()
-        if claimed != 1:
-            continue  # another worker has it
-        message = ctx.session.get(OutboxMessage, message_id, populate_existing=True)
-        try:
-            transport.send(message, now)
-        except Exception as error:  # any failure is retried later
-            message.last_error = f"{type(error).__name__}: {error}"[:500]
-            if message.attempts >= MAX_ATTEMPTS:
-                message.state = "failed"
-                report.failed += 1
-                log.error("email %s given up after %s attempts", message.id, message.attempts)
-            else:
-                message.state = "pending"
-                message.next_attempt_at = now + backoff(message.attempts)
-                report.retried += 1
-            message.claimed_until = None
-            commit()
-            continue
-        message.state, message.sent_at, message.claimed_until = "sent", ctx.now(), None
-        commit()
-        report.sent += 1
-    return report
+        return True
+    message.state, message.sent_at, message.claimed_until = "sent", ctx.now(), None
+    commit()
+    report.sent += 1
+    return True

@@ -6,6 +6,7 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from api.contact_schemas import AvailabilityOut
 from api.context import current_ctx, require_kind
 from muli import profile
 
@@ -36,6 +37,7 @@ class ProfileOut(Schema):
     team = fields.Nested(TeamRefOut)
     trusted_contact = fields.Nested(TrustedContactOut, allow_none=True)
     emergency_numbers = fields.List(fields.Nested(EmergencyNumberOut))
+    availability = fields.Nested(AvailabilityOut)
 
 
 @blp.route("")

@@ -103,7 +103,7 @@ def test_acknowledged_but_not_closed_after_twelve_hours_reminds_the_responder_on
     request_id = ask(client, night.patient).json["id"]
     client.post(f"{URL}/{request_id}/acknowledge", headers=night.ola.headers)
     first, second = run(app, 12 * 60 + 1), run(app, 12 * 60 + 5)
-    assert (first.reminders, second.reminders) == (1, 0)
+    assert (first.reminder, second.reminder) == (1, 0)
     reminded = [m.recipient for m in outbox(app) if m.dedupe_key.startswith("reminder")]
     assert reminded == [night.ola.staff.email]
 
@@ -111,7 +111,7 @@ def test_acknowledged_but_not_closed_after_twelve_hours_reminds_the_responder_on
 def test_a_closed_request_gets_no_reminder(app, client, night):
     request_id = ask(client, night.patient).json["id"]
     client.post(f"{URL}/{request_id}/close", json={"outcome": "talked"}, headers=night.ola.headers)
-    assert run(app, 13 * 60).reminders == 0
+    assert run(app, 13 * 60).reminder == 0
 
 
 def test_a_late_acknowledgement_still_stops_further_escalation(app, client, night):

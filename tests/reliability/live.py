@@ -1,0 +1,158 @@
+"""Real processes for the reliability tests: a gunicorn server, `flask muli` commands, an SMTP sink."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from email import message_from_bytes, policy
+from pathlib import Path
+
+import requests
+from aiosmtpd.controller import Controller
+
+from muli.config import TestingConfig
+from tests.conftest import TEST_DATA_KEYS, TEST_INDEX_KEY
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def environment(app, tmp_path, **extra) -> dict:
+    """The app's settings as the environment a separate process reads them from."""
+    env = dict(os.environ)
+    env.update(
+        MULI_ENV="testing",
+        MULI_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        MULI_DATA_KEYS=TEST_DATA_KEYS,
+        MULI_BLIND_INDEX_KEY=TEST_INDEX_KEY,
+        MULI_INSTANCE_DIR=str(tmp_path),
+        MULI_JWT_SECRET=TestingConfig.JWT_SECRET_KEY,
+        MULI_SECRET_KEY=TestingConfig.SECRET_KEY,
+        MULI_LOG_LEVEL="WARNING",
+        MULI_PUBLIC_URL="https://muli.invalid",
+    )
+    env.update(extra)
+    return env
+
+
+class Server:
+    """gunicorn on 127.0.0.1 in its own process group, so SIGKILL takes master and workers at once."""
+
+    def __init__(self, env: dict, log: Path, workers: int = 2, threads: int = 4):
+        self.env, self.log_path, self.workers, self.threads = env, log, workers, threads
+        self.port = free_port()
+        self.proc: subprocess.Popen | None = None
+        self.starts = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self, timeout: float = 30) -> None:
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                [
+                    str(BIN / "gunicorn"),
+                    "--bind",
+                    f"127.0.0.1:{self.port}",
+                    "--workers",
+                    str(self.workers),
+                    "--threads",
+                    str(self.threads),
+                    "--timeout",
+                    "30",
+                    "--preload",  # import once in the master: a restart after a kill is quicker
+                    "wsgi:app",
+                ],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.starts += 1
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                if requests.get(self.url + "/healthz", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                pass
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"gunicorn exited; see {self.log_path}")
+            time.sleep(0.05)
+        self.kill()
+        raise RuntimeError(f"gunicorn did not come up; see {self.log_path}")
+
+    def kill_workers(self) -> int:
+        """SIGKILL the worker processes only (mid-request); the master forks new ones at once."""
+        if self.proc is None:
+            return 0
+        children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text().split()
+        for pid in children:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(int(pid), signal.SIGKILL)
+        return len(children)
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: no graceful shutdown, no finished transactions."""
+        if self.proc is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+
+def run_cli(env: dict, *args: str, timeout: float = 120) -> subprocess.Popen:
+    return subprocess.Popen(
+        [str(BIN / "flask"), "--app", "wsgi", "muli", *args],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+
+
+class Sink:
+    """aiosmtpd handler that keeps every message it receives."""
+
+    def __init__(self):
+        self.messages: list = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        with self._lock:
+            self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
+        return "250 OK"
+
+
+class SmtpServer:
+    def __init__(self):
+        self.sink = Sink()
+        self.port = free_port()
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def __enter__(self):
+        self.controller.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.controller.stop()

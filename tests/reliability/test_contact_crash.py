@@ -1,0 +1,148 @@
+"""500 contact requests while gunicorn is killed with SIGKILL at random moments: none lost, none doubled."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+from datetime import timedelta
+
+import pytest
+import requests
+from sqlalchemy import func, select, text
+
+from muli import audit
+from muli.extensions import db
+from muli.models.base import utcnow
+from muli.models.contact import ContactRequest
+from muli.models.idempotency import IdempotencyRecord
+from muli.models.outbox import OutboxMessage
+from tests.contact_support import put_on_call
+from tests.reliability.live import Server, environment
+
+pytestmark = [pytest.mark.reliability, pytest.mark.slow]
+
+TOTAL = int(os.environ.get("MULI_CRASH_TOTAL", "500"))
+CLIENTS = 8
+DEADLINE = 420  # seconds: a hard stop; see the printed figures for the usual time
+
+
+@pytest.fixture
+def night(app, world):
+    """No office hours and a primary on call for the next hour: every request routes the same way."""
+    team = world.team(office_hours={})
+    ola = world.staff(team, name="Ola Vakt")
+    patient = world.patient(team, name="Kari Testesen")
+    now = utcnow()
+    put_on_call(app, team, ola, now - timedelta(minutes=5), now + timedelta(hours=1))
+    return patient, ola
+
+
+@pytest.fixture
+def server(app, tmp_path):
+    live = Server(environment(app, tmp_path), tmp_path / "gunicorn.log")
+    live.start()
+    yield live
+    live.kill()
+
+
+def _send_until_answered(server, patient, key: str, stats: Counter, stop: threading.Event) -> str | None:
+    """The phone's outbox: the same key and body again until the server answers 201."""
+    body = {
+        "kind": "call_me",
+        "urgency": "crisis",
+        "message": "får ikke sove",
+        "callback_phone": "+4791234567",
+    }
+    headers = {**patient.headers, "Idempotency-Key": key}
+    while not stop.is_set():
+        stats["attempts"] += 1
+        try:
+            response = requests.post(
+                server.url + "/api/v1/me/contact-requests", json=body, headers=headers, timeout=20
+            )
+        except requests.RequestException as error:
+            stats["connection_errors"] += 1
+            stats[type(error).__name__] += 1
+            time.sleep(random.uniform(0.02, 0.15))
+            continue
+        if response.status_code == 201:
+            if response.headers.get("Idempotent-Replayed") == "true":
+                stats["replayed"] += 1
+            return response.json()["id"]
+        stats[f"status_{response.status_code}"] += 1  # 409 in progress, 503 busy: try again
+        time.sleep(random.uniform(0.02, 0.15))
+    return None  # out of time: counted as lost below
+
+
+def _killer(server, stop: threading.Event, stats: Counter) -> None:
+    """Every 2-6 s a SIGKILL: usually the workers mid-request (the master forks new ones), every
+    eighth time the whole server, master included, which is then started again (slow: seconds)."""
+    while not stop.wait(random.uniform(2.0, 6.0)):
+        if stats["kills"] % 8 == 3:
+            server.kill()
+            stats["server_kills"] += 1
+            if not stop.is_set():
+                server.start()
+        else:
+            stats["worker_kills"] += server.kill_workers()
+        stats["kills"] += 1
+
+
+def test_five_hundred_requests_survive_random_sigkills_exactly_once(app, night, server):
+    patient, _ola = night
+    keys = [str(uuid.uuid4()) for _ in range(TOTAL)]
+    stats: Counter = Counter()
+    stop = threading.Event()
+    started = time.monotonic()
+    killer = threading.Thread(target=_killer, args=(server, stop, stats), daemon=True)
+    killer.start()
+    timer = threading.Timer(DEADLINE, stop.set)
+    timer.start()
+    try:
+        with ThreadPoolExecutor(CLIENTS) as pool:
+            answered = list(pool.map(lambda k: _send_until_answered(server, patient, k, stats, stop), keys))
+    finally:
+        stop.set()
+        timer.cancel()
+        killer.join(60)
+    elapsed = time.monotonic() - started
+    if server.proc is None:
+        server.start()  # the killer may have stopped between a kill and a restart
+
+    with app.app_context():
+        stored = set(
+            db.session.scalars(select(ContactRequest.id).where(ContactRequest.patient_id == patient.id))
+        )
+        outbox = list(db.session.scalars(select(OutboxMessage.dedupe_key)))
+        idempotency = db.session.scalar(select(func.count()).select_from(IdempotencyRecord))
+        breaks = list(audit.verify(db.session))
+        integrity = (
+            db.session.execute(text("PRAGMA integrity_check")).scalar()
+            if db.engine.dialect.name == "sqlite"
+            else "ok"
+        )
+        db.session.remove()
+
+    answered_ids = {uuid.UUID(i) for i in answered if i}
+    notified = Counter(key.split(":")[1] for key in outbox)
+    print(
+        f"\ncrash test ({app.config['SQLALCHEMY_DATABASE_URI'].split(':')[0]}): {TOTAL} requests in "
+        f"{elapsed:.1f} s, {stats['kills']} kill rounds ({stats['server_kills']} whole server), "
+        f"{stats['attempts']} attempts, "
+        f"{stats['replayed']} replayed, {stats['connection_errors']} connection errors, "
+        f"stored {len(stored)}, lost {len(answered_ids - stored)}, "
+        f"duplicated {len(stored) - len(answered_ids)}, outbox {len(outbox)}; {dict(stats)}"
+    )
+    assert stats["kills"] >= 5, "the server must actually have been killed during the run"
+    assert None not in answered and len(answered_ids) == TOTAL
+    assert stored == answered_ids  # none lost, none extra
+    assert idempotency == TOTAL
+    assert len(outbox) == TOTAL and set(notified.values()) == {1}
+    assert {uuid.UUID(i) for i in notified} == stored
+    assert integrity == "ok"
+    assert breaks == []
