@@ -15,6 +15,7 @@ from muli.context import Ctx
 from muli.meetings.demo import seed_demo_meeting
 from muli.models.accounts import Account
 from muli.models.people import Patient, Staff
+from muli.on_call import seed_demo_rota
 
 TEAM = "MULI Fjordvik"
 AGENCIES = [
@@ -171,3 +172,6 @@ EXTENSIONS.append(_kari_plans)
 
 # Last week's signed meeting with its open action (muli.meetings.demo).
 EXTENSIONS.append(seed_demo_meeting)
+
+# Ola (DPS) on call every night for the next 7 days, Per (PAM) as backup (muli.on_call).
+EXTENSIONS.append(seed_demo_rota)

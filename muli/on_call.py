@@ -225,3 +225,40 @@ def list_shifts(ctx: Ctx, team_id: uuid.UUID, *, after: datetime | None, cursor:
     return keyset(
         ctx.session, query, ctx.keys, OnCallShift.starts_at, OnCallShift.id, cursor=cursor, limit=limit
     )
+
+
+def seed_demo_rota(ctx: Ctx, team: Team, patient, members: dict[str, Staff]) -> None:
+    """Demo: Ola (DPS) primary and Per (PAM) backup every evening, night and weekend for 7 days.
+
+    Idempotent: a night that already has a primary shift is left as it is.
+    """
+    ola, per = members.get("ola"), members.get("per")
+    if ola is None or per is None:
+        return
+    tz = zone(team)
+    today = ctx.now().astimezone(tz).date()
+    for offset in range(7):
+        day = today + timedelta(days=offset)
+        office = office_intervals(team, day)
+        starts = office[-1][1] if office else datetime.combine(day, time(8), tzinfo=tz).astimezone(UTC)
+        following = office_intervals(team, day + timedelta(days=1))
+        ends = (
+            following[0][0]
+            if following
+            else datetime.combine(day + timedelta(days=1), time(8), tzinfo=tz).astimezone(UTC)
+        )
+        taken = ctx.session.scalars(
+            select(OnCallShift.id).where(
+                OnCallShift.team_id == team.id,
+                OnCallShift.level == "primary",
+                OnCallShift.starts_at < ends,
+                OnCallShift.ends_at > starts,
+            )
+        ).first()
+        if taken is not None:
+            continue
+        for person, level in ((ola, "primary"), (per, "backup")):
+            ctx.session.add(
+                OnCallShift(team_id=team.id, staff_id=person.id, starts_at=starts, ends_at=ends, level=level)
+            )
+    ctx.session.flush()

@@ -1,0 +1,36 @@
+"""The demo rota: Ola (DPS) on call every night of the coming week, seeded once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from muli import on_call
+from muli.extensions import db
+from muli.models.on_call import OnCallShift
+from muli.models.people import Team
+
+
+def test_seeding_the_demo_twice_gives_one_rota_of_seven_nights(app, runner):
+    runner.invoke(args=["muli", "seed-demo"])
+    runner.invoke(args=["muli", "seed-demo"])
+    with app.app_context():
+        levels = dict(
+            db.session.execute(select(OnCallShift.level, func.count()).group_by(OnCallShift.level)).all()
+        )
+        db.session.remove()
+    assert levels == {"primary": 7, "backup": 7}
+
+
+def test_tomorrow_night_ola_is_the_primary_on_call(app, runner, ctx):
+    runner.invoke(args=["muli", "seed-demo"])
+    team = ctx.session.scalars(select(Team)).one()
+    tomorrow_night = ctx.now() + timedelta(days=1)
+    tomorrow_night = tomorrow_night.replace(hour=1, minute=0)  # 02:00 or 03:00 in Oslo
+    now = on_call.availability(ctx, team, tomorrow_night)
+    assert (now.status, now.primary.display_name, now.backup.display_name) == (
+        "on_call",
+        "Ola Vakt",
+        "Per Akutt",
+    )
