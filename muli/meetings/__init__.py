@@ -77,9 +77,9 @@ def _export_section(ctx, patient) -> tuple[str, dict]:
 
 
 def _overview_section(ctx, patient, visible_scopes) -> tuple[str, list | None]:
-    return "open_meeting_actions", open_actions_summary(
-        ctx, patient.id
-    ) if NOTE_SCOPE in visible_scopes else None
+    if NOTE_SCOPE not in visible_scopes:
+        return "open_meeting_actions", None
+    return "open_meeting_actions", open_actions_summary(ctx, patient.id)
 
 
 # The patient's export and the staff overview include the meeting data (never system issues).

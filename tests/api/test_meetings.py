@@ -2,6 +2,9 @@
 
 import pytest
 
+from muli.extensions import db
+from muli.models.consent import Consent
+
 NOTE = "/api/v1/staff/meetings/{}/notes/{}"
 
 
@@ -249,3 +252,20 @@ def test_an_action_for_another_teams_patient_answers_404(client, world, care, me
         f"/api/v1/staff/meetings/{meeting['id']}/actions", json=body, headers=care.member.headers
     )
     assert answer.status_code == 404
+
+
+def test_the_staff_overview_withholds_open_actions_without_meeting_notes_consent(
+    client, world, care, meeting
+):
+    client.post(
+        f"/api/v1/staff/meetings/{meeting['id']}/actions", json=action_body(care), headers=care.member.headers
+    )
+    ward = world.agency(kind="acute_ward")
+    nurse = world.staff(care.team, agency=ward)
+    with world.app.app_context():
+        db.session.add(
+            Consent(patient_id=care.patient.id, agency_id=ward.id, scope="crisis_plan", state="granted")
+        )
+        db.session.commit()
+    overview = client.get(f"/api/v1/staff/patients/{care.patient.id}", headers=nurse.headers).json
+    assert overview["open_meeting_actions"] is None
