@@ -6,6 +6,7 @@ No tests here; the test_patient_app_*.py modules import these.
 from __future__ import annotations
 
 import itertools
+import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -84,10 +85,20 @@ def put_crisis_plan(client, headers: dict, plan: dict = KARI_PLAN) -> None:
     assert response.status_code == 200, response.get_json()
 
 
+def wait_until(page, expression: str, timeout: float = 10.0) -> None:
+    """Poll a JS expression until it is true. (wait_for_function evaluates strings, which the
+    app's CSP rightly forbids; evaluate goes through the DevTools protocol instead.)"""
+    deadline = time.monotonic() + timeout
+    while not page.evaluate(expression):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout}s: {expression}")
+        time.sleep(0.2)
+
+
 def wait_for_worker(page) -> None:
     """The service worker is installed, has cached the shell and controls the page."""
-    page.wait_for_function("navigator.serviceWorker && navigator.serviceWorker.controller !== null")
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    wait_until(page, "navigator.serviceWorker.controller !== null")
 
 
 def on_call_tonight(client, enrolled: Enrolled, now) -> None:

@@ -35,7 +35,7 @@ export function on(listener) {
 }
 
 function emit(event) {
-  for (const listener of listeners) listener(event);
+  for (const listener of [...listeners]) listener(event);
 }
 
 function setOnline(value) {

@@ -199,6 +199,7 @@ async function boot() {
   if (store.get("session")) {
     route();
     resume();
+    outbox.flush(); // what waited when the app was closed goes now, or at the next retry
     return;
   }
   // No one signed in on this device as far as we know; the cookie may still hold a session.

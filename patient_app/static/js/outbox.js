@@ -18,7 +18,7 @@ function all() {
 
 function save(items) {
   store.set("outbox", items);
-  for (const listener of listeners) listener(items);
+  for (const listener of [...listeners]) listener(items);
 }
 
 function owner() {
@@ -78,7 +78,7 @@ async function run() {
       const answer = await api.post(item.path, item.body, { "Idempotency-Key": item.key });
       results.set(item.key, answer.data);
       save(all().filter((i) => i.key !== item.key));
-      for (const listener of sentListeners) listener(item, answer.data);
+      for (const listener of [...sentListeners]) listener(item, answer.data);
     } catch (error) {
       if (error instanceof api.OfflineError) return;
       if (!(error instanceof api.ApiError)) return;

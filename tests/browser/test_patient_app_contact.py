@@ -1,0 +1,108 @@
+"""Contact requests from the app: the state live (sent → seen by → closed), messages both
+ways, "I'm OK now", and the plain answer when nobody is on call."""
+
+from __future__ import annotations
+
+import re
+
+from tests.browser.test_patient_app_support import activate, enrol, on_call_tonight, token
+
+
+def _ask_for_a_call(phone, message="får ikke sove, stemmene er sterke"):
+    phone.get_by_role("link", name="Når du vil snakke med noen").click()
+    phone.get_by_label("Vil du si noe?").fill(message)
+    phone.get_by_role("button", name="Ring meg").click()
+    phone.locator("#contact-state").wait_for()
+
+
+def _only_request(client, kari):
+    items = client.get("/api/v1/me/contact-requests", headers=token(client, kari)).get_json()["items"]
+    assert len(items) == 1
+    return items[0]
+
+
+def test_a_staff_acknowledgement_shows_up_without_reload(
+    live_server, phone, world, client, clock, screenshot
+):
+    kari = enrol(world, client)
+    on_call_tonight(client, kari, clock.now)
+    activate(phone, live_server, kari)
+    _ask_for_a_call(phone)
+    phone.get_by_text("På vakt nå: Ola Nordmann").wait_for()
+    screenshot(phone, "sent")
+    request = _only_request(client, kari)
+    assert request["routed_to"] == "on_call"
+
+    clock.advance(minutes=6)
+    answer = client.post(
+        f"/api/v1/staff/contact-requests/{request['id']}/acknowledge", headers=kari.member.headers
+    )
+    assert answer.status_code == 200, answer.get_json()
+    # 00:46 UTC is 01:46 in Oslo (the clock says 21 November, so the date is shown too).
+    seen = re.compile(rf"Sett av Ola Nordmann \({kari.agency.name}\) .*01:46")
+    phone.get_by_text(seen).wait_for()
+    assert phone.locator("#contact-state").get_attribute("data-state") == "acknowledged"
+    screenshot(phone, "seen")
+
+
+def test_messages_go_both_ways(live_server, phone, world, client, clock):
+    kari = enrol(world, client)
+    on_call_tonight(client, kari, clock.now)
+    activate(phone, live_server, kari)
+    _ask_for_a_call(phone)
+    request = _only_request(client, kari)
+    client.post(f"/api/v1/staff/contact-requests/{request['id']}/acknowledge", headers=kari.member.headers)
+    sent = client.post(
+        f"/api/v1/staff/contact-requests/{request['id']}/messages",
+        json={"body": "Jeg ringer deg om to minutter."},
+        headers=kari.member.headers,
+    )
+    assert sent.status_code in (200, 201), sent.get_json()
+    phone.get_by_text("Jeg ringer deg om to minutter.").wait_for()
+    phone.get_by_label("Skriv en melding").fill("Takk, jeg venter.")
+    phone.get_by_role("button", name="Send").click()
+    phone.locator(".message.from-patient", has_text="Takk, jeg venter.").wait_for()
+    bodies = [m["body"] for m in _only_request(client, kari)["messages"]]
+    assert bodies.count("Takk, jeg venter.") == 1
+
+
+def test_im_ok_now_cancels_the_request(live_server, phone, world, client, clock):
+    kari = enrol(world, client)
+    on_call_tonight(client, kari, clock.now)
+    activate(phone, live_server, kari)
+    _ask_for_a_call(phone)
+    phone.get_by_role("button", name="Jeg har det OK nå").click()
+    phone.get_by_text("Du sa at du har det OK").wait_for()
+    assert _only_request(client, kari)["state"] == "cancelled"
+
+
+def test_the_closed_request_shows_as_closed(live_server, phone, world, client, clock):
+    kari = enrol(world, client)
+    on_call_tonight(client, kari, clock.now)
+    activate(phone, live_server, kari)
+    _ask_for_a_call(phone)
+    request = _only_request(client, kari)
+    client.post(f"/api/v1/staff/contact-requests/{request['id']}/acknowledge", headers=kari.member.headers)
+    closed = client.post(
+        f"/api/v1/staff/contact-requests/{request['id']}/close",
+        json={"outcome": "talked", "note": "snakket, avtalt ny kontakt i morgen"},
+        headers=kari.member.headers,
+    )
+    assert closed.status_code == 200, closed.get_json()
+    phone.get_by_text("Avsluttet").wait_for()
+    assert phone.locator("#contact-state").get_attribute("data-state") == "closed"
+    assert phone.get_by_role("link", name="Ny forespørsel").is_visible()
+
+
+def test_when_nobody_is_on_call_the_app_says_so_and_shows_the_numbers(
+    live_server, phone, world, client, clock, screenshot
+):
+    kari = enrol(world, client)
+    activate(phone, live_server, kari)
+    _ask_for_a_call(phone)
+    phone.get_by_role("heading", name="Ingen er på vakt akkurat nå").wait_for()
+    card = phone.locator(".card.numbers")
+    assert card.locator("a[href='tel:116117']").is_visible()
+    assert card.locator("a[href='tel:113']").is_visible()
+    assert _only_request(client, kari)["routed_to"] == "none"
+    screenshot(phone, "nobody-on-call")
