@@ -8,8 +8,10 @@ import re
 from tests.browser.test_patient_app_support import activate, enrol, on_call_tonight, token
 
 
-def _ask_for_a_call(phone, message="får ikke sove, stemmene er sterke"):
+def _ask_for_a_call(phone, message="får ikke sove, stemmene er sterke", before=None):
     phone.get_by_role("link", name="Når du vil snakke med noen").click()
+    if before:
+        phone.get_by_text(before).first.wait_for()
     phone.get_by_label("Vil du si noe?").fill(message)
     phone.get_by_role("button", name="Ring meg").click()
     phone.locator("#contact-state").wait_for()
@@ -27,7 +29,8 @@ def test_a_staff_acknowledgement_shows_up_without_reload(
     kari = enrol(world, client)
     on_call_tonight(client, kari, clock.now)
     activate(phone, live_server, kari)
-    _ask_for_a_call(phone)
+    assert phone.get_by_text("På vakt nå: Ola Nordmann").is_visible()
+    _ask_for_a_call(phone, before="På vakt nå: Ola Nordmann")
     phone.get_by_text("På vakt nå: Ola Nordmann").wait_for()
     screenshot(phone, "sent")
     request = _only_request(client, kari)
@@ -99,7 +102,7 @@ def test_when_nobody_is_on_call_the_app_says_so_and_shows_the_numbers(
 ):
     kari = enrol(world, client)
     activate(phone, live_server, kari)
-    _ask_for_a_call(phone)
+    _ask_for_a_call(phone, before="Ingen er på vakt akkurat nå. Ring 116 117 eller 113")
     phone.get_by_role("heading", name="Ingen er på vakt akkurat nå").wait_for()
     card = phone.locator(".card.numbers")
     assert card.locator("a[href='tel:116117']").is_visible()

@@ -8,6 +8,7 @@ import * as store from "../store.js";
 import { formatTime, h, replace } from "../ui.js";
 import { alertBox, field, problemText } from "./common.js";
 import { numbersCard } from "./crisis.js";
+import { availabilityText } from "./home.js";
 
 const POLL_MS = 4000;
 const LIVE = ["open", "acknowledged"];
@@ -106,8 +107,15 @@ function drawForm(app) {
       app.redraw();
     }
   };
+  const whoAnswers = h("div", { id: "who-answers" });
+  drawAvailability(whoAnswers, store.get("me")?.availability);
+  app.loadMe().then(
+    (me) => drawAvailability(whoAnswers, me.availability),
+    () => {},
+  );
   replace(
     app.main,
+    whoAnswers,
     h("p", { class: "lead" }, t("contact.lead")),
     h(
       "div",
@@ -124,6 +132,22 @@ function drawForm(app) {
       h("button", { type: "button", class: "big primary", id: "ask-chat", onclick: ask("chat") }, t("contact.chat")),
     ),
     h("p", { class: "hint" }, t("contact.emergency_hint")),
+  );
+}
+
+// Before asking: who answers now (or, plainly, that nobody does).
+function drawAvailability(el, availability) {
+  if (!availability) return;
+  replace(
+    el,
+    availability.status === "none"
+      ? h(
+          "div",
+          { class: "card alert-none", role: "status" },
+          h("p", {}, t("availability.none")),
+          h("p", {}, t("contact.none_still_send")),
+        )
+      : h("p", { class: "availability" }, availabilityText(availability)),
   );
 }
 

@@ -13,14 +13,19 @@ const TILES = [
   ["#/diary", "diary", "tile.diary", "tile.diary_sub"],
 ];
 
-// availability: {now: "office" | "on_call" | "none", next_change_at?, ...} (or just the word).
+// GET /me availability: {status: "office" | "on_call" | "none", next_change_at, next_status,
+// on_call: {name, agency} | null}. "På vakt nå: Ola (DPS)" when someone is on call.
 export function availabilityText(availability) {
-  if (!availability) return null;
-  const now = typeof availability === "string" ? availability : availability.now || availability.state;
-  if (!now) return null;
-  const next = availability.next_change_at || availability.next_change?.at;
-  const text = t(`availability.${now}`);
-  return next ? `${text} ${t("availability.until", { when: formatTime(next, lang) })}` : text;
+  if (!availability?.status) return null;
+  const person = availability.on_call;
+  const text =
+    availability.status === "on_call" && person
+      ? t("availability.on_call_person", { name: person.name, agency: person.agency })
+      : t(`availability.${availability.status}`);
+  const next = availability.next_change_at;
+  return next && availability.status !== "none"
+    ? `${text} ${t("availability.until", { when: formatTime(next, lang) })}`
+    : text;
 }
 
 export async function home(app) {
