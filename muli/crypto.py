@@ -15,10 +15,11 @@ import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 FORMAT = "v1"
@@ -80,10 +81,15 @@ class KeyRing:
     def current_kid(self) -> str:
         return self.keys[0][0]
 
+    @cached_property
+    def _ciphers(self) -> dict[str, AESGCM]:
+        """One AESGCM per key, made once (making one costs as much as a short encryption)."""
+        return {kid: AESGCM(key) for kid, key in self.keys}
+
     def encrypt(self, plaintext: str, aad: str) -> str:
-        kid, key = self.keys[0]
+        kid = self.keys[0][0]
         nonce = os.urandom(12)
-        sealed = AESGCM(key).encrypt(nonce, plaintext.encode(), aad.encode())
+        sealed = self._ciphers[kid].encrypt(nonce, plaintext.encode(), aad.encode())
         return f"{FORMAT}.{kid}.{_b64(nonce + sealed)}"
 
     def decrypt(self, token: str, aad: str) -> str:
@@ -94,11 +100,11 @@ class KeyRing:
             raise DecryptionError("malformed ciphertext")
         if version != FORMAT:
             raise DecryptionError(f"unknown format {version!r}")
-        key = dict(self.keys).get(kid)
-        if key is None:
+        cipher = self._ciphers.get(kid)
+        if cipher is None:
             raise DecryptionError(f"no key {kid!r} in the key ring")
         try:
-            return AESGCM(key).decrypt(raw[:12], raw[12:], aad.encode()).decode()
+            return cipher.decrypt(raw[:12], raw[12:], aad.encode()).decode()
         except (InvalidTag, ValueError):
             raise DecryptionError("ciphertext does not match its key or place")
 
@@ -152,31 +158,47 @@ def rotate(
 
     Each batch is committed by `after_batch`, so an interrupted run loses at most one batch
     and a re-run carries on where it stopped: rows already under the newest key are skipped.
+    Rows are read and written as plain columns (no ORM objects), and each update names the
+    ciphertext it replaces, so a value changed meanwhile is left for the next run.
     """
     done = 0
     prefix = f"{FORMAT}.{keyring.current_kid}.%"
     for model in models:
-        columns = [getattr(model, f"{name}_enc") for name in model.__encrypted__]
+        table, names = model.__table__, model.__encrypted__
+        columns = [getattr(model, f"{name}_enc") for name in names]
         stale = [col.is_not(None) & col.not_like(prefix) for col in columns]
         condition = stale[0]
         for extra in stale[1:]:
             condition = condition | extra
         last_id = None
         while True:
-            query = select(model).where(condition).order_by(model.id).limit(batch_size)
+            query = select(model.id, *columns).where(condition).order_by(model.id).limit(batch_size)
             if last_id is not None:
                 query = query.where(model.id > last_id)
-            rows = session.scalars(query).all()
+            rows = session.execute(query).all()
             if not rows:
                 break
-            for row in rows:
-                for name in model.__encrypted__:
-                    token = getattr(row, f"{name}_enc")
+            # One executemany per set of stale columns (usually one set per table).
+            changes: dict[tuple[str, ...], list[dict]] = {}
+            for row_id, *tokens in rows:
+                params: dict = {"row_id": row_id}
+                for name, token in zip(names, tokens, strict=True):
                     if token is not None and not keyring.is_current(token):
-                        keyring.seal(row, name, keyring.open(row, name))
-            last_id = rows[-1].id
+                        aad = f"{model.__tablename__}|{name}|{row_id}"
+                        params[f"old_{name}"] = token
+                        params[f"new_{name}"] = keyring.encrypt(keyring.decrypt(token, aad), aad)
+                key = tuple(name for name in names if f"new_{name}" in params)
+                changes.setdefault(key, []).append(params)
+            for key, params in changes.items():
+                statement = (
+                    update(table)
+                    .where(table.c.id == bindparam("row_id"))
+                    .where(*(table.c[f"{name}_enc"] == bindparam(f"old_{name}") for name in key))
+                    .values({f"{name}_enc": bindparam(f"new_{name}") for name in key})
+                )
+                session.execute(statement, params)
+            last_id = rows[-1][0]
             done += len(rows)
-            session.flush()
             if after_batch:
                 after_batch(done)
     return done
