@@ -9,6 +9,8 @@ from tests.browser.test_patient_app_support import (
     enrol,
     put_crisis_plan,
     token,
+    wait_for_worker,
+    wait_until,
 )
 
 
@@ -185,3 +187,41 @@ def test_the_app_is_served_with_a_strict_content_security_policy(client):
     worker = client.get("/app/sw.js")
     assert worker.headers["Service-Worker-Allowed"] == "/app/"
     assert "__SHELL__" not in worker.get_data(as_text=True)
+
+
+def test_a_proposal_not_approved_leaves_the_plan_as_it_was(live_server, phone, world, client):
+    kari = enrol(world, client)
+    activate(phone, live_server, kari)
+    client.post(
+        f"/api/v1/staff/patients/{kari.patient_id}/crisis-plan/proposals",
+        json=KARI_PLAN,
+        headers=kari.member.headers,
+    )
+    phone.get_by_role("link", name="Når det er krise").click()
+    phone.get_by_text("Nytt forslag til kriseplan.").click()
+    phone.get_by_role("button", name="Ikke godkjenn").click()
+    phone.get_by_text("forslag fra teamet").wait_for()
+    assert phone.get_by_role("button", name="Godkjenn", exact=True).count() == 0
+    phone.get_by_role("link", name="Tilbake").click()
+    phone.get_by_role("link", name="Endre kriseplanen").wait_for()
+    assert phone.get_by_text("Nytt forslag til kriseplan.").count() == 0
+    plan = client.get("/api/v1/me/crisis-plan", headers=token(client, kari)).get_json()
+    assert plan["version"] == 0
+
+
+def test_logging_out_with_no_network_revokes_the_session_when_back(live_server, phone, world, client):
+    kari = enrol(world, client)
+    activate(phone, live_server, kari)
+    wait_for_worker(phone)
+    phone.context.set_offline(True)
+    phone.get_by_role("link", name="Innstillinger").first.click()
+    phone.get_by_role("button", name="Logg ut").click()
+    phone.get_by_role("heading", name="Logg inn").wait_for()
+    assert phone.evaluate("localStorage.getItem('muli.logout_pending')") == "true"
+    phone.context.set_offline(False)
+    phone.reload()
+    phone.get_by_role("heading", name="Logg inn").wait_for()
+    wait_until(phone, "localStorage.getItem('muli.logout_pending') === null")
+    assert "muli_refresh" not in {c["name"] for c in phone.context.cookies()}
+    phone.reload()
+    phone.get_by_role("heading", name="Logg inn").wait_for()

@@ -14,7 +14,7 @@ from tests.browser.test_patient_app_support import (
     wait_until,
 )
 
-BACK_ONLINE_MS = 25_000
+BACK_ONLINE_MS = 45_000
 
 
 def _offline_with_plan(live_server, phone, world, client):
@@ -90,6 +90,6 @@ def test_a_reload_while_waiting_keeps_the_queue_and_still_sends_once(live_server
     phone.reload()
     phone.get_by_text("Skrevet på bussen uten dekning.").wait_for()
     phone.context.set_offline(False)
-    wait_until(phone, "JSON.parse(localStorage.getItem('muli.outbox') || '[]').length === 0", 25)
+    wait_until(phone, "JSON.parse(localStorage.getItem('muli.outbox') || '[]').length === 0", 45)
     diary = client.get("/api/v1/me/diary", headers=token(client, kari)).get_json()["items"]
     assert [e["text"] for e in diary] == ["Skrevet på bussen uten dekning."]

@@ -34,6 +34,7 @@ export const app = {
   },
   loadMe,
   signedIn(me) {
+    store.remove("logout_pending");
     store.set("session", { id: me.id, name: me.display_name, since: new Date().toISOString() });
     outbox.keepOnly(me.id);
     outbox.flush();
@@ -200,6 +201,17 @@ async function boot() {
     route();
     resume();
     outbox.flush(); // what waited when the app was closed goes now, or at the next retry
+    return;
+  }
+  if (store.get("logout_pending")) {
+    // Signed out with no network: revoke the session now instead of resuming it.
+    try {
+      await api.logout();
+      store.remove("logout_pending");
+    } catch {
+      // still offline, or the session already ended: try again next start
+    }
+    route();
     return;
   }
   // No one signed in on this device as far as we know; the cookie may still hold a session.

@@ -200,6 +200,7 @@ export async function crisisVersions(app) {
         { class: "card version proposed" },
         head,
         h("p", {}, t("crisis.proposal_explain")),
+        h("p", { class: "hint" }, t("crisis.reject_explain")),
         h("div", { class: "proposal" }, drawPlan(v.sections || {})),
         h("div", { class: "actions" }, approve, reject),
       );

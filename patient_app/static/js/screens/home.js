@@ -111,12 +111,16 @@ export function settings(app) {
   const out = h("button", { class: "secondary wide", type: "button" }, t("settings.logout"));
   out.addEventListener("click", async () => {
     out.disabled = true;
+    let offline = false;
     try {
       await api.logout();
     } catch (error) {
-      if (!(error instanceof api.OfflineError)) replace(message, alertBox(problemText(error)));
+      offline = error instanceof api.OfflineError;
+      if (!offline) replace(message, alertBox(problemText(error)));
     }
     store.clearPersonal();
+    // The cookie could not be revoked with no network: do it at the next start, before anything.
+    if (offline) store.set("logout_pending", true);
     if ("caches" in window) {
       // Nothing personal is in the worker's cache, but be thorough on a shared phone.
       const names = await caches.keys();
