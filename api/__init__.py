@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
@@ -56,6 +56,30 @@ def _register_jwt_errors() -> None:
     jwt.token_verification_failed_loader(lambda header, payload: _jwt_problem("The token is not valid."))
 
 
+def _refuse_undeclared_body():
+    """Unknown JSON fields are 422 (API.md), also on a POST that takes no body at all:
+    `{"approved": true}` sent to /acknowledge must not look accepted. Runs after the
+    blueprint's account-kind guard, so a stranger still gets 401/403 first."""
+    if request.method not in ("POST", "PUT", "PATCH"):
+        return None
+    body = request.get_json(silent=True)
+    if not body:
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    method = getattr(getattr(view, "view_class", None), request.method.lower(), None)
+    declared = getattr(method, "_apidoc", {}).get("arguments", {}).get("parameters", [])
+    if any(p.get("in") == "json" for p in declared):
+        return None
+    fields = [str(f) for f in body] if isinstance(body, dict) else ["_"]
+    return problem.problem(
+        422,
+        "unprocessable-entity",
+        "Unprocessable Entity",
+        "This request takes no body.",
+        {field: ["Unknown field."] for field in fields},
+    )
+
+
 def init_app(app: Flask) -> None:
     """Register the API's blueprints, docs and error handling on the app."""
     app.config.setdefault("API_SPEC_OPTIONS", SPEC_OPTIONS)
@@ -63,6 +87,10 @@ def init_app(app: Flask) -> None:
     for module in _resource_modules():
         # Bearer tokens, not cookies, authenticate the API: CSRF does not apply.
         csrf.exempt(module.blp)
+        if not getattr(module.blp, "_muli_body_guard", False):
+            # Blueprints are made once per process and cannot change once registered.
+            module.blp.before_request(_refuse_undeclared_body)
+            module.blp._muli_body_guard = True
         api.register_blueprint(module.blp)
     _register_jwt_errors()
     from api import docs, health
