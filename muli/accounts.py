@@ -280,7 +280,15 @@ def revoke_refresh_token(ctx: Ctx, jti: str, account_id: uuid.UUID) -> None:
 
 def token_is_revoked(ctx: Ctx, payload: dict) -> bool:
     """True when a presented token must not count: revoked, spent, or its account disabled."""
-    account = ctx.session.get(Account, uuid.UUID(payload["sub"]))
+    # A token must expire and name its account and itself. One that does not (minted by
+    # mistake without an expiry, say) never counts, rather than counting forever.
+    if not all(payload.get(claim) for claim in ("exp", "iat", "jti", "sub")):
+        return True
+    try:
+        account_id = uuid.UUID(str(payload["sub"]))
+    except ValueError:
+        return True
+    account = ctx.session.get(Account, account_id)
     if account is None or account.disabled_at is not None:
         return True
     issued = datetime.fromtimestamp(payload["iat"], tz=ctx.now().tzinfo)
