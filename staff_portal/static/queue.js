@@ -1,5 +1,7 @@
-// The on-call queue: polls for open requests and, when a new one arrives, reloads the list
-// (not the page), shows a banner and plays a short tone. No library; same-origin only.
+// The on-call queue: polls for open requests and, when the set changes, reloads the list
+// (not the page); a new one also shows a banner and plays a short tone. Waiting minutes are
+// updated from the poll, so the cards (each an audited read) are fetched only on a change.
+// No library; same-origin only.
 (function () {
   "use strict";
   var status = document.getElementById("live-status");
@@ -7,7 +9,6 @@
   var banner = document.getElementById("new-banner");
   if (!status || !live) { return; }
   var POLL_MS = 4000;
-  var REFRESH_MS = 60000;
   var known = new Set(currentIds());
   var lastSet = Array.from(known).sort().join(",");
   var audio = null;
@@ -82,6 +83,10 @@
       .then(function (data) {
         if (!data) { return; }
         var ids = data.open.map(function (item) { return item.id; });
+        data.open.forEach(function (item) {
+          var span = document.querySelector('[data-minutes="' + item.id + '"]');
+          if (span) { span.textContent = String(item.waiting_minutes); }
+        });
         var fresh = ids.filter(function (id) { return !known.has(id); });
         var set = ids.slice().sort().join(",");
         ids.forEach(function (id) { known.add(id); });
@@ -104,5 +109,4 @@
     if (!document.hidden) { document.title = baseTitle; }
   });
   var pollTimer = setInterval(poll, POLL_MS);
-  setInterval(function () { refresh([]); }, REFRESH_MS);
 })();

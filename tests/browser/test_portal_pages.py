@@ -15,7 +15,7 @@ __all__ = ["portal_catalogues"]  # autouse: compiles the message catalogues
 
 def _api(live_server, method, path, login, **kwargs):
     response = requests.request(
-        method, f"{live_server}/api/v1{path}", headers=login.headers, timeout=10, **kwargs
+        method, f"{live_server}/api/v1{path}", headers=login.headers, timeout=30, **kwargs
     )
     assert response.status_code < 300, response.text
     return response
@@ -35,7 +35,7 @@ def _kari(live_server, care):
         f"{live_server}/api/v1/me/crisis-plan",
         json=plan,
         headers={**patient.headers, "If-Match": etag},
-        timeout=10,
+        timeout=30,
     )
     assert response.status_code == 200, response.text
     for mood, sleep, text in ((3, 4, "tung dag"), (5, 6, "litt bedre"), (7, 8, "god tur rundt vannet")):

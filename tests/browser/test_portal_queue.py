@@ -21,7 +21,7 @@ def test_a_request_made_through_the_api_appears_without_reload_and_is_taken_and_
     made = contact_request(live_server, care.patient, "får ikke sove, stemmene er sterke")
 
     card = tablet.locator(f"#r-{made['id']}")
-    expect(card).to_be_visible(timeout=15_000)
+    expect(card).to_be_visible(timeout=30_000)
     expect(card).to_contain_text("får ikke sove, stemmene er sterke")
     expect(tablet.locator("#new-banner")).to_be_visible()
     assert tablet.evaluate("window.__loaded") is True, "the page reloaded"

@@ -30,7 +30,7 @@ def contact_request(live_server: str, patient, message: str) -> dict:
         f"{live_server}/api/v1/me/contact-requests",
         json={"kind": "call_me", "urgency": "crisis", "message": message, "callback_phone": "+4790000001"},
         headers={**patient.headers, "Idempotency-Key": str(uuid.uuid4())},
-        timeout=10,
+        timeout=30,
     )
     assert response.status_code == 201, response.text
     return response.json()
