@@ -426,8 +426,9 @@ def _oldest_first(ctx: Ctx, query, cursor: str | None, limit: int):
 
             raise BadRequest("The cursor is not valid.", code="invalid-cursor")
         query = query.where(
+            ContactRequest.created_at >= at,  # implied, but lets the index range start at the cursor
             (ContactRequest.created_at > at)
-            | ((ContactRequest.created_at == at) & (ContactRequest.id > row_id))
+            | ((ContactRequest.created_at == at) & (ContactRequest.id > row_id)),
         )
     rows = ctx.session.scalars(
         query.order_by(ContactRequest.created_at, ContactRequest.id).limit(limit + 1)
