@@ -258,7 +258,9 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PUT", "/api/v1/staff/meetings/<uuid:meeting_id>/notes/<uuid:patient_id>"): Row(
         staff(200, mate=403), lambda s, k: {"text": "notat"}, _note_etag
     ),
-    ("POST", "/api/v1/staff/meetings/<uuid:meeting_id>/sign"): Row(staff(200, allowed=("coordinator",))),
+    ("POST", "/api/v1/staff/meetings/<uuid:meeting_id>/sign"): Row(
+        staff(200, allowed=("coordinator",), role_first=True)
+    ),
     ("PATCH", "/api/v1/staff/actions/<uuid:action_id>"): Row(staff(200), lambda s, k: {"status": "done"}),
     ("GET", "/api/v1/staff/teams/<uuid:team_id>/outcomes"): Row(staff(200)),
     # The privacy officer: the access log and the review of break-the-glass access.
