@@ -208,8 +208,9 @@ async function boot() {
     try {
       await api.logout();
       store.remove("logout_pending");
-    } catch {
-      // still offline, or the session already ended: try again next start
+    } catch (error) {
+      // Refused: the session had already ended. Offline: try again at the next start.
+      if (error instanceof api.ApiError) store.remove("logout_pending");
     }
     route();
     return;
