@@ -224,6 +224,17 @@ class Server:
                 pids.append(int(entry.name))
         return pids
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU of the master and its workers so far (not the database server's)."""
+        total = 0
+        for pid in [self.proc.pid, *self.worker_pids()] if self.proc else []:
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
+        return total / os.sysconf("SC_CLK_TCK")
+
     def worker_rss_mb(self) -> list[float]:
         out = []
         for pid in self.worker_pids():
@@ -505,6 +516,9 @@ def summarise(runs: list[dict]) -> dict:
         "p99_ms": statistics.mean(r["latency_us"]["p99"] for r in runs) / 1000,
         "mean_ms": statistics.mean(r["latency_us"]["mean"] for r in runs) / 1000,
         "requests": sum(r["requests"] for r in runs),
+        "cpu_ms_per_request": (
+            sum(r.get("cpu_s", 0) for r in runs) * 1000 / max(1, sum(r["requests"] for r in runs))
+        ),
         "bad": sum(r["bad"] for r in runs),
         "statuses": _merge(r["statuses"] for r in runs),
         "rounds": [
@@ -517,6 +531,14 @@ def summarise(runs: list[dict]) -> dict:
             for r in runs
         ],
     }
+
+
+def measure(server: Server, *args) -> dict:
+    """wrk against `server`, with the server's CPU seconds spent during the run."""
+    before = server.cpu_seconds()
+    result = wrk(*args)
+    result["cpu_s"] = server.cpu_seconds() - before
+    return result
 
 
 def _merge(dicts) -> dict:
@@ -548,11 +570,15 @@ def throughput(db: Database, results: dict) -> None:
             svc_runs, ceil_runs = [], []
             for r in range(ROUNDS):
                 spy = profile(service, f"{db.kind}-{key}") if PROFILE and r == 0 else None
-                svc_runs.append(wrk(service.url(path), token, method, body, idem, DURATION, CONNECTIONS))
+                svc_runs.append(
+                    measure(service, service.url(path), token, method, body, idem, DURATION, CONNECTIONS)
+                )
                 if spy:
                     spy.wait(30)
                 ceil_runs.append(
-                    wrk(ceiling.url(ceiling_path), token, method, body, False, DURATION, CONNECTIONS)
+                    measure(
+                        ceiling, ceiling.url(ceiling_path), token, method, body, False, DURATION, CONNECTIONS
+                    )
                 )
                 log(
                     f"[{db.kind}] {label} round {r + 1}: muli {svc_runs[-1]['rps']:.0f}/s "
@@ -683,7 +709,8 @@ def growth(kind: str, sizes: dict, results: dict) -> None:
             for _ in range(ROUNDS):
                 for name in sizes:
                     # One connection: the latency of one request at a time, not of a queue.
-                    run_ = wrk(
+                    run_ = measure(
+                        servers[name],
                         servers[name].url(paths[name]),
                         sessions[name].token_for(who),
                         "GET",
@@ -794,8 +821,9 @@ def table(results: dict) -> str:
         f"end {results['loadavg_end']:.2f}.",
         "",
         "| db | endpoint | MULI req/s | ceiling req/s | ratio (target) | MULI p50 / p99 ms "
-        "| ceiling p50 / p99 ms | p99 x ceiling (target) | non-2xx + errors | met |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| ceiling p50 / p99 ms | p99 x ceiling (target) | non-2xx + errors "
+        "| CPU ms/request MULI / ceiling | met |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for t in results.get("throughput", []):
         mu, ce = t["muli"], t["ceiling"]
@@ -814,15 +842,16 @@ def table(results: dict) -> str:
             f"| {t['db']} | {t['label']} | {mu['rps']:.0f} | {ce['rps']:.0f} "
             f"| {ratio:.2f} (≥ {t['target_ratio']:g}) | {mu['p50_ms']:.1f} / {mu['p99_ms']:.1f} "
             f"| {ce['p50_ms']:.1f} / {ce['p99_ms']:.1f} | {p99_cell} "
-            f"| {mu['bad']} | {_ok(met)} |"
+            f"| {mu['bad']} | {mu['cpu_ms_per_request']:.1f} / {ce['cpu_ms_per_request']:.2f} | {_ok(met)} |"
         )
     if results.get("growth"):
         lines += [
             "",
             "Growth (one request at a time; p50 latency; ratio = 10^6 / 10^3; target ≤ 1.3):",
             "",
-            "| db | endpoint | p50 / p99 ms, small | p50 / p99 ms, large | p50 ratio | met |",
-            "| --- | --- | ---: | ---: | ---: | --- |",
+            "| db | endpoint | p50 / p99 ms, small | p50 / p99 ms, large | p50 ratio "
+            "| CPU ms/request small / large | met |",
+            "| --- | --- | ---: | ---: | ---: | ---: | --- |",
         ]
         for g in results["growth"]:
             small, large = g["small"], g["large"]
@@ -832,11 +861,12 @@ def table(results: dict) -> str:
                 lines.append(
                     f"| {g['db']} | {s['label']} "
                     f"| {s['p50_ms']:.2f} / {s['p99_ms']:.2f} | {big['p50_ms']:.2f} / {big['p99_ms']:.2f} "
-                    f"| {ratio:.2f} | {_ok(ratio <= 1.3)} |"
+                    f"| {ratio:.2f} | {s['cpu_ms_per_request']:.1f} / {big['cpu_ms_per_request']:.1f} "
+                    f"| {_ok(ratio <= 1.3)} |"
                 )
             lines.append(
                 f"| {g['db']} | *rows: small {small['counts']}, large {large['counts']}; "
-                f"filled in {small['fill_seconds']:.0f} + {large['fill_seconds']:.0f} s* | | | | |"
+                f"filled in {small['fill_seconds']:.0f} + {large['fill_seconds']:.0f} s* | | | | | |"
             )
     if results.get("memory"):
         lines += [
