@@ -75,9 +75,14 @@ def find_plan(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Plan | None:
     return ctx.session.scalars(select(Plan).where(Plan.patient_id == patient_id, Plan.kind == kind)).first()
 
 
+MAX_VERSION_NUMBER = 2**31 - 1
+
+
 def version_of(ctx: Ctx, plan: Plan | None, number: int) -> PlanVersion | None:
     """One version by number (0, the empty plan, has no row)."""
-    if plan is None or number == 0:
+    # A number past the column's range names no version, and must not reach the database
+    # (SQLite and PostgreSQL both fail on it: a URL like /versions/10**20/approve was a 500).
+    if plan is None or not 1 <= number <= MAX_VERSION_NUMBER:
         return None
     return ctx.session.scalars(
         select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == number)
@@ -319,7 +324,8 @@ def approve_my_crisis_plan_version(ctx: Ctx, number: int) -> PlanDoc:
     """The patient approves a staff proposal; it becomes the current plan."""
     patient = access.own_patient(ctx)
     plan = find_plan(ctx, patient.id, "crisis")
-    pv = version_of(ctx, plan, number)
+    # A number beyond what the column holds is simply not a version (not a database error).
+    pv = version_of(ctx, plan, number) if 0 < number < 2**31 else None
     if plan is None or pv is None:
         raise NotFound("No such version of your crisis plan.")
     if pv.author_kind != "staff" or pv.approved_at is not None:

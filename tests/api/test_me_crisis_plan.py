@@ -196,6 +196,11 @@ def test_approving_a_version_that_does_not_exist_is_404(client, care):
     assert client.post(f"{PLAN}/versions/7/approve", headers=care.patient.headers).status_code == 404
 
 
+def test_approving_a_version_number_too_big_for_the_database_is_404(client, care):
+    response = client.post(f"{PLAN}/versions/94522789052552167424/approve", headers=care.patient.headers)
+    assert response.status_code == 404
+
+
 def test_the_version_list_says_who_wrote_each_version_and_whether_it_is_approved(client, care):
     _save(client, care.patient, {"what_helps": "mine"})
     client.post(
