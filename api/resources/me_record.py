@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, post_dump, post_load, validate
+from marshmallow import INCLUDE, Schema, fields, post_dump, post_load, validate
 
 from api.context import current_ctx, require_kind
 from api.resources.me_plans import Instant
@@ -89,6 +89,10 @@ class AccessLogItemOut(Schema):
 
 
 class ExportOut(Schema):
+    class Meta:
+        # Other capabilities add sections (kept by the post_dump below): the document says so.
+        unknown = INCLUDE
+
     schema_version = fields.Integer()
     exported_at = fields.String()
     patient = fields.Raw()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 from flask import request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -37,7 +39,10 @@ NOTE_MAX = 20_000
 
 
 class MeetingIn(Schema):
-    held_on = fields.Date(required=True)
+    # The agenda looks a week back from the date: year 1 made that a 500 (found by fuzzing).
+    held_on = fields.Date(
+        required=True, validate=validate.Range(min=date(2000, 1, 1), max=date(2999, 12, 31))
+    )
 
 
 class MeetingSummaryOut(Schema):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, fields, post_dump, post_load, validate
+from marshmallow import INCLUDE, Schema, fields, post_dump, post_load, validate
 
 from api.context import current_ctx, require_kind
 from api.resources.me_diary import EntryPage
@@ -80,6 +80,10 @@ class PlanSummaryOut(Schema):
 
 
 class OverviewOut(Schema):
+    class Meta:
+        # Other capabilities add sections (kept by the post_dump below): the document says so.
+        unknown = INCLUDE
+
     patient = fields.Raw()
     trusted_contact = fields.Raw(allow_none=True)
     consent = fields.Raw(
