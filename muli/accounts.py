@@ -238,28 +238,49 @@ def remember_refresh_token(
     ctx.session.add(RefreshToken(jti=jti, account_id=account_id, family_id=family_id, expires_at=expires_at))
 
 
+# A phone on one bar of signal may send a refresh and never see the answer; it can only
+# retry with the token it still has. Within this window, and only while the lost child has
+# not been used, the retry gets a fresh pair instead of ending the session.
+REFRESH_RETRY_GRACE = timedelta(seconds=60)
+
+
 def spend_refresh_token(ctx: Ctx, jti: str) -> RefreshToken:
-    """Mark a refresh token used. A second use revokes its whole family (it was stolen)."""
+    """Mark a refresh token used. A second use revokes its whole family (it was stolen),
+    unless it is a prompt retry after a lost answer (see REFRESH_RETRY_GRACE)."""
     token = ctx.session.get(RefreshToken, jti, with_for_update=True)
-    if token is None or token.revoked_at is not None or token.expires_at <= ctx.now():
+    now = ctx.now()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise AuthenticationFailed("This refresh token is no longer valid.")
-    if token.used_at is not None:
+    if token.used_at is None:
+        token.used_at = now
+        return token
+    family = (RefreshToken.family_id == token.family_id) & RefreshToken.revoked_at.is_(None)
+    child_used = ctx.session.scalars(
+        select(RefreshToken.jti).where(family, RefreshToken.used_at > token.used_at).limit(1)
+    ).first()
+    if now - token.used_at <= REFRESH_RETRY_GRACE and child_used is None:
+        # The unseen child is retired; the caller issues a new pair in the same family.
         ctx.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == token.family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=ctx.now())
+            update(RefreshToken).where(family, RefreshToken.used_at.is_(None)).values(revoked_at=now)
         )
         audit.record(
             ctx.session,
             ctx.actor,
-            "auth.refresh_reuse",
-            outcome="revoked_family",
+            "auth.refresh_retry",
             resource="refresh_token_family",
             resource_id=token.family_id,
         )
-        raise AuthenticationFailed("This refresh token was already used; its sessions are ended.")
-    token.used_at = ctx.now()
-    return token
+        return token
+    ctx.session.execute(update(RefreshToken).where(family).values(revoked_at=now))
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "auth.refresh_reuse",
+        outcome="revoked_family",
+        resource="refresh_token_family",
+        resource_id=token.family_id,
+    )
+    raise AuthenticationFailed("This refresh token was already used; its sessions are ended.")
 
 
 def revoke_access_token(ctx: Ctx, jti: str, expires_at: datetime) -> None:

@@ -196,13 +196,33 @@ def test_refresh_gives_a_new_pair_and_spends_the_old_token(client, staff_tokens)
     assert r.json["refresh_token"] != staff_tokens["refresh_token"]
 
 
-def test_reusing_a_spent_refresh_token_revokes_the_whole_family(client, staff_tokens):
-    first = client.post("/api/v1/auth/refresh", headers=bearer(staff_tokens["refresh_token"]))
-    reuse = client.post("/api/v1/auth/refresh", headers=bearer(staff_tokens["refresh_token"]))
-    assert reuse.status_code == 401
+def refresh(client, token):
+    return client.post("/api/v1/auth/refresh", headers=bearer(token))
+
+
+def test_reusing_a_spent_refresh_token_later_revokes_the_whole_family(client, clock, nurse):
+    clock.set(datetime.now(UTC))
+    tokens = login(client, nurse.account.username, totp=pyotp.TOTP(nurse.totp_secret).now()).json
+    first = refresh(client, tokens["refresh_token"])
+    clock.advance(seconds=61)
+    assert refresh(client, tokens["refresh_token"]).status_code == 401
     # The thief's reuse ends the legitimate newer token too.
-    later = client.post("/api/v1/auth/refresh", headers=bearer(first.json["refresh_token"]))
-    assert later.status_code == 401
+    assert refresh(client, first.json["refresh_token"]).status_code == 401
+
+
+def test_reuse_after_the_newer_token_was_used_revokes_the_family_at_once(client, staff_tokens):
+    first = refresh(client, staff_tokens["refresh_token"])
+    second = refresh(client, first.json["refresh_token"])
+    assert refresh(client, staff_tokens["refresh_token"]).status_code == 401
+    assert refresh(client, second.json["refresh_token"]).status_code == 401
+
+
+def test_a_prompt_retry_after_a_lost_answer_gets_a_new_pair_and_retires_the_unseen_one(client, staff_tokens):
+    lost = refresh(client, staff_tokens["refresh_token"])  # the phone never saw this answer
+    retry = refresh(client, staff_tokens["refresh_token"])
+    assert retry.status_code == 200
+    assert refresh(client, lost.json["refresh_token"]).status_code == 401
+    assert refresh(client, retry.json["refresh_token"]).status_code == 200
 
 
 def test_an_access_token_cannot_refresh(client, staff_tokens):
