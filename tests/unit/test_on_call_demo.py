@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from sqlalchemy import func, select
 
@@ -26,9 +26,10 @@ def test_seeding_the_demo_twice_gives_one_rota_of_seven_nights(app, runner):
 def test_tomorrow_night_ola_is_the_primary_on_call(app, runner, ctx):
     runner.invoke(args=["muli", "seed-demo"])
     team = ctx.session.scalars(select(Team)).one()
-    tomorrow_night = ctx.now() + timedelta(days=1)
-    tomorrow_night = tomorrow_night.replace(hour=1, minute=0)  # 02:00 or 03:00 in Oslo
-    now = on_call.availability(ctx, team, tomorrow_night)
+    tz = on_call.zone(team)
+    today = ctx.now().astimezone(tz).date()
+    tonight = datetime.combine(today + timedelta(days=1), time(2), tzinfo=tz)  # 02:00 after today
+    now = on_call.availability(ctx, team, tonight)
     assert (now.status, now.primary.display_name, now.backup.display_name) == (
         "on_call",
         "Ola Vakt",
