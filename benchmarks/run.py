@@ -659,9 +659,9 @@ def fill(db: Database, size: int) -> dict:
             progress=lambda n: progress(n, "audit"),
         )
         if db.kind == "postgresql":
-            with engine.connect() as conn:
-                conn.exec_driver_sql("ANALYZE")
-                conn.commit()
+            # Vacuum now, so autovacuum does not wake up on these tables during a later phase.
+            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+                conn.exec_driver_sql("VACUUM ANALYZE")
         counts = {"diary": bulk.count_diary(engine, patient_id), "audit": bulk.count_audit(engine)}
         cursor = bulk.deep_cursor(engine, keys, patient_id, counts["diary"] // 2)
     finally:
@@ -968,6 +968,9 @@ def main() -> int:
             shutil.rmtree(workdir, ignore_errors=True)
         else:
             log(f"kept {workdir}")
+        if sys.exc_info()[0] is not None:
+            with contextlib.suppress(Exception):
+                print("\nPartial results (the run failed):\n" + table(results))
     text = table(results)
     (OUT / "latest.md").write_text(text)
     print("\n" + text)
