@@ -37,12 +37,21 @@ class DayOrInstant(fields.Field):
             if len(text) == 10:
                 day = date.fromisoformat(text)
                 # `to` a date includes that whole day.
-                return datetime.combine(day + timedelta(days=1 if self.end else 0), time(0), tzinfo=OSLO)
+                return self._in_range(
+                    datetime.combine(day + timedelta(days=1 if self.end else 0), time(0), tzinfo=OSLO)
+                )
             instant = datetime.fromisoformat(text.replace("Z", "+00:00"))
-        except ValueError:
+        except (ValueError, OverflowError):
             raise ValidationError("A date (YYYY-MM-DD) or an ISO 8601 time with offset.")
         if instant.tzinfo is None:
             raise ValidationError("Give the time zone offset (or Z).")
+        return self._in_range(instant)
+
+    @staticmethod
+    def _in_range(instant: datetime) -> datetime:
+        # Far-off years overflow when converted to UTC; nothing in the log is that old or new.
+        if not 1900 <= instant.year <= 2999:
+            raise ValidationError("A year between 1900 and 2999.")
         return instant
 
 

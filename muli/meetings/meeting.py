@@ -24,6 +24,9 @@ from muli.models.meetings import (
 from muli.models.people import Patient, Staff, TeamMembership
 from muli.pagination import Page, keyset
 
+# Dates far outside these overflow the agenda's date arithmetic; no meeting is that old or new.
+MIN_YEAR, MAX_YEAR = 1900, 2999
+
 
 def list_meetings(ctx: Ctx, team_id: uuid.UUID, *, cursor: str | None = None, limit: int = 20) -> Page:
     """The team's meetings (Meeting rows), newest first; for any clinical member of the team."""
@@ -40,6 +43,8 @@ def create_meeting(ctx: Ctx, team_id: uuid.UUID, held_on: date) -> Meeting:
     `meeting-exists` when the team already has a meeting that day.
     """
     team = access.coordinator_of(ctx, team_id)
+    if not MIN_YEAR <= held_on.year <= MAX_YEAR:
+        raise ValidationFailed("held_on", f"A year between {MIN_YEAR} and {MAX_YEAR}.")
     if ctx.session.scalars(
         select(Meeting.id).where(Meeting.team_id == team.id, Meeting.held_on == held_on)
     ).first():

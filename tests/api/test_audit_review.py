@@ -1,10 +1,15 @@
 """The privacy officer's access log and the break-the-glass review queue."""
 
+from datetime import date
+
 import pytest
 
 AUDIT = "/api/v1/staff/audit"
 QUEUE = "/api/v1/staff/audit/emergency-access"
 REASON = "Pasienten er i akutt krise og vi trenger kriseplanen nå"
+
+# The app runs on the real clock: meet today.
+HELD_ON = date.today().isoformat()
 
 
 @pytest.fixture
@@ -84,7 +89,7 @@ def test_the_log_is_paginated_by_cursor_without_repeats(client, care, officer):
 def test_the_log_shows_no_clinical_content(client, care, officer):
     meeting = client.post(
         f"/api/v1/staff/teams/{care.team.id}/meetings",
-        json={"held_on": "2026-11-23"},
+        json={"held_on": HELD_ON},
         headers=care.coordinator.headers,
     ).json
     url = f"/api/v1/staff/meetings/{meeting['id']}/notes/{care.patient.id}"
@@ -140,3 +145,11 @@ def test_the_patient_sees_that_the_privacy_officer_reviewed_the_access(client, c
     client.post(f"{QUEUE}/{glass_broken['id']}/review", headers=officer.headers)
     log = client.get("/api/v1/me/access-log", headers=care.patient.headers).json["items"]
     assert "emergency_access.review" in [e["action"] for e in log]
+
+
+@pytest.mark.parametrize("bound", ["0001-01-01", "9999-12-31", "0001-01-01T00:00:00Z"])
+def test_a_search_bound_out_of_range_answers_422(client, officer, bound):
+    assert (
+        client.get(AUDIT, query_string={"from": bound, "to": bound}, headers=officer.headers).status_code
+        == 422
+    )

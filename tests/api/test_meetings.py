@@ -1,11 +1,16 @@
 """The meeting API: creating, reading, notes with If-Match, actions, signing, addenda."""
 
+from datetime import date
+
 import pytest
 
 from muli.extensions import db
 from muli.models.consent import Consent
 
 NOTE = "/api/v1/staff/meetings/{}/notes/{}"
+
+# The app runs on the real clock: meet today.
+HELD_ON = date.today().isoformat()
 
 
 @pytest.fixture
@@ -17,7 +22,7 @@ def care(world):
 def meeting(client, care):
     answer = client.post(
         f"/api/v1/staff/teams/{care.team.id}/meetings",
-        json={"held_on": "2026-11-23"},
+        json={"held_on": HELD_ON},
         headers=care.coordinator.headers,
     )
     assert answer.status_code == 201
@@ -46,7 +51,7 @@ def test_a_coordinator_creates_a_meeting_with_its_agenda(client, care, meeting):
 def test_a_member_cannot_create_a_meeting(client, care):
     answer = client.post(
         f"/api/v1/staff/teams/{care.team.id}/meetings",
-        json={"held_on": "2026-11-23"},
+        json={"held_on": HELD_ON},
         headers=care.member.headers,
     )
     assert answer.status_code == 403
@@ -269,3 +274,12 @@ def test_the_staff_overview_withholds_open_actions_without_meeting_notes_consent
         db.session.commit()
     overview = client.get(f"/api/v1/staff/patients/{care.patient.id}", headers=nurse.headers).json
     assert overview["open_meeting_actions"] is None
+
+
+def test_a_meeting_date_far_from_today_answers_422(client, care):
+    answer = client.post(
+        f"/api/v1/staff/teams/{care.team.id}/meetings",
+        json={"held_on": "0001-01-01"},
+        headers=care.coordinator.headers,
+    )
+    assert (answer.status_code, list(answer.json["errors"])) == (422, ["held_on"])

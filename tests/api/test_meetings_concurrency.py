@@ -1,10 +1,14 @@
 """Two people saving the same meeting note at the same moment: one wins, the rest get 412."""
 
 import threading
+from datetime import date
 
 import pytest
 
 SAVERS = 8
+
+# The app runs on the real clock: meet today.
+HELD_ON = date.today().isoformat()
 
 
 @pytest.fixture
@@ -16,7 +20,7 @@ def care(world):
 def note_url(client, care):
     meeting = client.post(
         f"/api/v1/staff/teams/{care.team.id}/meetings",
-        json={"held_on": "2026-11-23"},
+        json={"held_on": HELD_ON},
         headers=care.coordinator.headers,
     ).json
     return f"/api/v1/staff/meetings/{meeting['id']}/notes/{care.patient.id}"
