@@ -8,7 +8,7 @@ import time
 from flask import Flask, g, redirect, request
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, ServiceUnavailable
 
 from muli import config as config_module
 from muli.context import Settings
@@ -175,6 +175,21 @@ def register_errorhandlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         return error_page(error) if _portal() else problem.from_http(error)
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        # SQLite busy past its timeout, or PostgreSQL unreachable: the client should retry.
+        db.session.rollback()
+        log.warning("database unavailable: %s", type(error.orig).__name__)
+        if _portal():
+            return error_page(ServiceUnavailable())
+        return problem.problem(
+            503,
+            "unavailable",
+            "Service Unavailable",
+            "The database is busy. Try again shortly.",
+            headers={"Retry-After": "2"},
+        )
 
     @app.errorhandler(Exception)
     def _unhandled(error: Exception):

@@ -1,6 +1,7 @@
 """Every error is problem+json with the right status, and a 500 shows no internals."""
 
 import pytest
+from sqlalchemy.exc import OperationalError
 
 from muli.app import create_app
 from tests.conftest import make_config
@@ -70,6 +71,10 @@ def crashing_app(tmp_path_factory):
     def boom():
         raise RuntimeError("secret internals: /etc/passwd at line 42")
 
+    @application.get("/api/v1/busy")
+    def busy():
+        raise OperationalError("BEGIN IMMEDIATE", {}, Exception("database is locked"))
+
     return application
 
 
@@ -98,3 +103,10 @@ def test_the_openapi_document_and_docs_are_served(client):
     assert "/api/docs/static/swagger-ui-bundle.js" in docs.get_data(as_text=True)
     with client.get("/api/docs/static/swagger-ui-bundle.js") as bundle:
         assert bundle.status_code == 200
+
+
+def test_a_database_that_stays_busy_is_a_503_with_retry_after(crashing_app):
+    r = crashing_app.test_client().get("/api/v1/busy")
+    assert_problem(r, 503)
+    assert r.headers["Retry-After"] == "2"
+    assert "locked" not in r.get_data(as_text=True)
