@@ -2,21 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from marshmallow import Schema, fields, validate
 
+from api.schemas import Instant
 from muli.contact_requests import MAX_MESSAGE
 from muli.models.contact import OUTCOMES, REQUEST_KINDS, URGENCIES
-
-
-class Instant(fields.DateTime):
-    """An instant in UTC written with `Z`, as API.md asks."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class ContactRequestIn(Schema):

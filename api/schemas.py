@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC
+
 from marshmallow import Schema, fields, validate
 
 from muli.pagination import DEFAULT_LIMIT, MAX_LIMIT
+
+
+class Instant(fields.DateTime):
+    """An instant in UTC written with `Z`, as API.md asks of every timestamp."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        if value is None:
+            return None
+        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class PageArgs(Schema):

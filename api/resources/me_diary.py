@@ -8,8 +8,7 @@ from marshmallow import Schema, fields, post_load, validate
 
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
-from api.resources.me_plans import Instant
-from api.schemas import PageArgs, page_of
+from api.schemas import Instant, PageArgs, page_of
 from muli import diary
 
 blp = Blueprint("me_diary", __name__, url_prefix="/api/v1/me/diary", description="My diary")

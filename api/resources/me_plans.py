@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC
-
 from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
@@ -12,7 +10,7 @@ from marshmallow import Schema, fields, pre_load, validate
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.resources.me import EmergencyNumberOut
-from api.schemas import PageArgs, page_of
+from api.schemas import Instant, PageArgs, page_of
 from muli import mastery, pdf, plans
 from muli.plans import MAX_ITEM_CHARS, MAX_ITEMS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TEXT_CHARS
 
@@ -27,15 +25,6 @@ IF_MATCH_DOC = {
     "schema": {"type": "string"},
 }
 PDF_RESPONSE = {200: {"description": "The plan on one A4 page", "content": {"application/pdf": {}}}}
-
-
-class Instant(fields.DateTime):
-    """An instant in UTC written with `Z`, as API.md asks."""
-
-    def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _item(max_chars: int = MAX_ITEM_CHARS):

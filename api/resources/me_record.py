@@ -10,8 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields, post_dump, post_load, validate
 
 from api.context import current_ctx, require_kind
-from api.resources.me_plans import Instant
-from api.schemas import PageArgs, page_of
+from api.schemas import Instant, PageArgs, page_of
 from muli import consent, patient_record
 from muli.models.consent import CONSENT_SCOPES, CONSENT_STATES
 

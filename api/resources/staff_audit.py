@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields
 
 from api.context import current_ctx, require_kind
-from api.schemas import PageArgs, page_of
+from api.schemas import Instant, PageArgs, page_of
 from muli import audit_review
 
 blp = Blueprint(
@@ -66,7 +66,7 @@ class AuditSearchArgs(PageArgs):
 
 class AuditEventOut(Schema):
     seq = fields.Integer()
-    occurred_at = fields.DateTime()
+    occurred_at = Instant()
     action = fields.String()
     outcome = fields.String()
     actor_kind = fields.String(allow_none=True)
@@ -88,7 +88,7 @@ class EmergencyQueueArgs(PageArgs):
 
 
 class EmergencyActionOut(Schema):
-    at = fields.DateTime()
+    at = Instant()
     action = fields.String()
     resource = fields.String(allow_none=True)
     emergency = fields.Boolean()
@@ -104,10 +104,10 @@ class EmergencyAccessReviewOut(Schema):
     reason = fields.String(
         metadata={"description": "The stated reason: access metadata, shown to the reviewer"}
     )
-    starts_at = fields.DateTime()
-    ends_at = fields.DateTime()
+    starts_at = Instant()
+    ends_at = Instant()
     reviewed = fields.Boolean()
-    reviewed_at = fields.DateTime(allow_none=True)
+    reviewed_at = Instant(allow_none=True)
     reviewed_by_name = fields.String(allow_none=True)
     actions_during = fields.List(fields.Nested(EmergencyActionOut))
 

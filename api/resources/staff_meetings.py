@@ -10,7 +10,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.context import current_ctx, require_kind
-from api.schemas import PageArgs, page_of
+from api.schemas import Instant, PageArgs, page_of
 from muli import meetings
 from muli.models.meetings import ACTION_STATUSES
 
@@ -49,9 +49,9 @@ class MeetingSummaryOut(Schema):
     id = fields.UUID()
     team_id = fields.UUID()
     held_on = fields.Date()
-    events_since = fields.DateTime()
-    created_at = fields.DateTime()
-    signed_at = fields.DateTime(allow_none=True)
+    events_since = Instant()
+    created_at = Instant()
+    signed_at = Instant(allow_none=True)
 
 
 class MeetingNoteIn(Schema):
@@ -65,7 +65,7 @@ class MeetingNoteOut(Schema):
     version = fields.Integer(metadata={"description": "0 until someone writes the note"})
     etag = fields.String(metadata={"description": "Send as If-Match when saving"})
     hidden = fields.Boolean(metadata={"description": "Your agency has no meeting_notes consent"})
-    updated_at = fields.DateTime(allow_none=True)
+    updated_at = Instant(allow_none=True)
     updated_by_name = fields.String(allow_none=True)
     updated_by_agency = fields.String(allow_none=True)
 
@@ -99,8 +99,8 @@ class MeetingActionOut(Schema):
     due_on = fields.Date()
     status = fields.String()
     system_issue = fields.Boolean()
-    created_at = fields.DateTime()
-    done_at = fields.DateTime(allow_none=True)
+    created_at = Instant()
+    done_at = Instant(allow_none=True)
 
 
 class SystemIssueArgs(PageArgs):
@@ -139,7 +139,7 @@ class MeetingAddendumOut(Schema):
     patient_id = fields.UUID(allow_none=True)
     text = fields.String(allow_none=True)
     hidden = fields.Boolean()
-    created_at = fields.DateTime()
+    created_at = Instant()
     created_by_name = fields.String(allow_none=True)
 
 
@@ -161,9 +161,9 @@ class MeetingOut(Schema):
     id = fields.UUID()
     team_id = fields.UUID()
     held_on = fields.Date()
-    events_since = fields.DateTime()
+    events_since = Instant()
     signed = fields.Boolean()
-    signed_at = fields.DateTime(allow_none=True)
+    signed_at = Instant(allow_none=True)
     signed_by_name = fields.String(allow_none=True)
     agenda = fields.List(fields.Nested(MeetingAgendaEntryOut))
     actions = fields.List(fields.Nested(MeetingActionOut), metadata={"description": "Agreed in this meeting"})

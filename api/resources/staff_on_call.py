@@ -8,9 +8,9 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from api.contact_schemas import Instant, TeamHandoverOut
+from api.contact_schemas import TeamHandoverOut
 from api.context import current_ctx, require_kind
-from api.schemas import PageArgs, page_of
+from api.schemas import Instant, PageArgs, page_of
 from muli import handover, on_call
 from muli.models.on_call import SHIFT_LEVELS
 
