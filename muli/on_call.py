@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from muli import access, audit
 from muli.context import Ctx
-from muli.errors import Conflict, ValidationFailed
+from muli.errors import Conflict, NotFound, ValidationFailed
 from muli.models.on_call import SHIFT_LEVELS, OnCallShift
 from muli.models.people import CLINICAL_ROLES, Staff, Team, TeamMembership
 from muli.pagination import keyset
@@ -215,6 +215,36 @@ def create_shift(ctx: Ctx, team_id: uuid.UUID, data: NewShift) -> OnCallShift:
     ctx.session.flush()
     audit.record(ctx.session, ctx.actor, "on_call.create", resource="on_call_shift", resource_id=shift.id)
     return shift
+
+
+def coordinated_shift(ctx: Ctx, shift_id: uuid.UUID) -> OnCallShift:
+    """A shift on a team the actor coordinates; anyone else's does not exist (404)."""
+    shift = ctx.session.get(OnCallShift, shift_id)
+    access.require_role(ctx, "coordinator")
+    if shift is None or shift.team_id not in ctx.actor.team_ids:
+        raise NotFound("No such shift on your teams.")
+    return shift
+
+
+def remove_shift(ctx: Ctx, shift_id: uuid.UUID) -> None:
+    """Take a shift off the rota (coordinator of its team)."""
+    shift = coordinated_shift(ctx, shift_id)
+    access.coordinator_of(ctx, shift.team_id)
+    audit.record(ctx.session, ctx.actor, "on_call.remove", resource="on_call_shift", resource_id=shift.id)
+    ctx.session.delete(shift)
+    ctx.session.flush()
+
+
+def change_shift(ctx: Ctx, shift_id: uuid.UUID, data: NewShift) -> OnCallShift:
+    """Change who, when or which level: the old shift gives way to the new one, checked for
+    overlaps like any new shift, in one transaction (a refused change leaves the old one)."""
+    shift = coordinated_shift(ctx, shift_id)
+    team_id = shift.team_id
+    ctx.session.delete(shift)
+    ctx.session.flush()
+    changed = create_shift(ctx, team_id, data)
+    audit.record(ctx.session, ctx.actor, "on_call.change", resource="on_call_shift", resource_id=changed.id)
+    return changed
 
 
 def list_shifts(ctx: Ctx, team_id: uuid.UUID, *, after: datetime | None, cursor: str | None, limit: int):

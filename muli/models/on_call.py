@@ -9,7 +9,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from muli.models.base import Base, CreatedMixin, IdMixin
-from muli.models.people import Staff
+from muli.models.people import Staff, Team
 
 SHIFT_LEVELS = ("primary", "backup")
 
@@ -32,3 +32,4 @@ class OnCallShift(IdMixin, CreatedMixin, Base):
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
 
     staff: Mapped[Staff] = relationship(foreign_keys=[staff_id], lazy="joined")
+    team: Mapped[Team] = relationship()

@@ -103,14 +103,8 @@ def rota():
 def _add(ctx, team, form: ShiftForm, tz) -> int:
     if not form.validate_on_submit():
         return 400
-    data = on_call.NewShift(
-        staff_id=uuid.UUID(form.staff_id.data),
-        starts_at=form.starts_at.data.replace(tzinfo=tz),
-        ends_at=form.ends_at.data.replace(tzinfo=tz),
-        level=form.level.data,
-    )
     try:
-        on_call.create_shift(ctx, team.id, data)
+        on_call.create_shift(ctx, team.id, _shift_data(form, tz))
     except MuliError as error:
         db.session.rollback()
         if not form_errors(form, error):
@@ -120,5 +114,71 @@ def _add(ctx, team, form: ShiftForm, tz) -> int:
     return 302
 
 
+def _shift_data(form: ShiftForm, tz) -> on_call.NewShift:
+    return on_call.NewShift(
+        staff_id=uuid.UUID(form.staff_id.data),
+        starts_at=form.starts_at.data.replace(tzinfo=tz),
+        ends_at=form.ends_at.data.replace(tzinfo=tz),
+        level=form.level.data,
+    )
+
+
+@login_required
+def change(shift_id: uuid.UUID):
+    """Change a shift (coordinator): who, level, start or end; refused overlaps keep the old one."""
+    ctx = portal_ctx()
+    shift = on_call.coordinated_shift(ctx, shift_id)
+    team = shift.team
+    tz = on_call.zone(team)
+    back = url_for("portal.rota", team=team.id, week=_monday_of(shift.starts_at.astimezone(tz).date()))
+    form = ShiftForm()
+    form.staff_id.choices = choices(
+        (s.id, f"{s.display_name} ({s.agency.name})") for s in contact_requests.team_staff(ctx, team.id)
+    )
+    status = 200
+    if request.method == "GET":
+        form.staff_id.data = str(shift.staff_id)
+        form.level.data = shift.level
+        form.starts_at.data = shift.starts_at.astimezone(tz).replace(tzinfo=None)
+        form.ends_at.data = shift.ends_at.astimezone(tz).replace(tzinfo=None)
+    elif not form.validate_on_submit():
+        status = 400
+    else:
+        try:
+            on_call.change_shift(ctx, shift.id, _shift_data(form, tz))
+        except MuliError as error:
+            db.session.rollback()  # the old shift stays as it was
+            if not form_errors(form, error):
+                flash(error.detail or error.title, "error")
+            status = error.status
+        else:
+            flash(_("The shift is changed."), "success")
+            return redirect(back)
+    return render_template(
+        "staff_portal/rota_shift.html", form=form, shift=shift, team=team, tz=tz, back=back
+    ), status
+
+
+@login_required
+def remove(shift_id: uuid.UUID):
+    """Take a shift off the rota (coordinator)."""
+    ctx = portal_ctx()
+    shift = on_call.coordinated_shift(ctx, shift_id)
+    team_id, day = shift.team_id, shift.starts_at.astimezone(on_call.zone(shift.team)).date()
+    on_call.remove_shift(ctx, shift.id)
+    flash(_("The shift is removed from the rota."), "success")
+    return redirect(url_for("portal.rota", team=team_id, week=_monday_of(day)))
+
+
+def _monday_of(day: date) -> str:
+    return (day - timedelta(days=day.weekday())).isoformat()
+
+
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/rota/", view_func=rota, endpoint="rota", methods=["GET", "POST"])
+    bp.add_url_rule(
+        "/rota/shifts/<uuid:shift_id>", view_func=change, endpoint="rota_shift", methods=["GET", "POST"]
+    )
+    bp.add_url_rule(
+        "/rota/shifts/<uuid:shift_id>/remove", view_func=remove, endpoint="rota_remove", methods=["POST"]
+    )

@@ -51,8 +51,15 @@ _nids = national_id.synthetic_numbers(date(1975, 3, 3), start=200)
 
 
 # Bookkeeping a refused call may (and should) write: the audit trail, throttles, tokens.
-BOOKKEEPING = {"audit_event", "audit_head", "login_throttle", "revoked_token", "idempotency_record",
-               "refresh_token", "account"}  # fmt: skip
+BOOKKEEPING = {
+    "audit_event",
+    "audit_head",
+    "login_throttle",
+    "revoked_token",
+    "idempotency_record",
+    "refresh_token",
+    "account",
+}
 
 
 def fingerprint(app) -> dict[str, list[str]]:
@@ -163,8 +170,12 @@ class Scene:
 
     def _seed(self, owner: str, side: Side) -> None:
         h = side.patient.headers
-        self.call("PUT", "/api/v1/me/crisis-plan", {**h, "If-Match": "*"},
-                  {"what_helps": CONTENT[owner], "coping_strategies": [CONTENT[owner]]})  # fmt: skip
+        self.call(
+            "PUT",
+            "/api/v1/me/crisis-plan",
+            {**h, "If-Match": "*"},
+            {"what_helps": CONTENT[owner], "coping_strategies": [CONTENT[owner]]},
+        )
         self.diary(owner, shared=True)
         self.diary(owner, shared=False)
         self.contact_request(owner)
@@ -201,9 +212,12 @@ class Scene:
         side = self.sides[owner]
         meeting_id = self.meeting(owner)
         about = OWN if owner == MATE else owner  # P2 gave no consent: an action needs it
-        body = {"patient_id": str(self.sides[about].patient.id),
-                "description": f"call {CONTENT[about]}", "responsible_agency_id": str(side.agency.id),
-                "due_on": later_day().isoformat()}  # fmt: skip
+        body = {
+            "patient_id": str(self.sides[about].patient.id),
+            "description": f"call {CONTENT[about]}",
+            "responsible_agency_id": str(side.agency.id),
+            "due_on": later_day().isoformat(),
+        }
         url = f"/api/v1/staff/meetings/{meeting_id}/actions"
         action_id = self.call("POST", url, side.coordinator.headers, body).get_json()["id"]
         self.meetings_of_actions[action_id] = meeting_id
@@ -218,6 +232,18 @@ class Scene:
         return self.call(
             "POST", url, side.coordinator.headers, {"reason": "ingen svarer, i krise"}
         ).get_json()["id"]
+
+    def shift(self, owner: str) -> str:
+        side = self.sides[owner]
+        starts_at, ends_at = self.shift_window()
+        url = f"/api/v1/staff/teams/{side.team.id}/on-call-shifts"
+        body = {
+            "staff_id": str(side.coordinator.id),
+            "starts_at": starts_at,
+            "ends_at": ends_at,
+            "level": "backup",
+        }
+        return self.call("POST", url, side.coordinator.headers, body).get_json()["id"]
 
     def make(self, param: str, kind: str):
         """A fresh value for the path parameter `param` naming a resource of `kind`."""
@@ -235,6 +261,7 @@ class Scene:
             "meeting_id": lambda: self.meeting(owner),
             "action_id": lambda: self.action(owner),
             "access_id": lambda: self.emergency_access(owner),
+            "shift_id": lambda: self.shift(owner),
         }
         return makers[param]()
 

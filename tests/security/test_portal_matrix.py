@@ -77,8 +77,22 @@ def coordinator_form(role, kind):
 
 def _shift_form(s: Scene, kind: str) -> dict:
     day = later_day().isoformat()
-    return {"staff_id": str(s.staff["member"].id), "level": "backup",
-            "starts_at": f"{day}T08:00", "ends_at": f"{day}T16:00"}  # fmt: skip
+    return {
+        "staff_id": str(s.staff["member"].id),
+        "level": "backup",
+        "starts_at": f"{day}T08:00",
+        "ends_at": f"{day}T16:00",
+    }
+
+
+def _changed_shift(s: Scene) -> dict:
+    day = later_day().isoformat()
+    return {
+        "staff_id": str(s.staff["coordinator"].id),
+        "level": "backup",
+        "starts_at": f"{day}T09:00",
+        "ends_at": f"{day}T17:00",
+    }
 
 
 NO_IDS = ("none",)
@@ -138,6 +152,15 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/portal/outcomes/"): Row(clinical_team_page, kinds=TEAM_KINDS),
     ("GET", "/portal/rota/"): Row(clinical_team_page, kinds=TEAM_KINDS),
     ("POST", "/portal/rota/"): Row(coordinator_form, _shift_form, kinds=TEAM_KINDS),
+    ("GET", "/portal/rota/shifts/<uuid:shift_id>"): Row(
+        page(staff(200, allowed=COORDINATOR, role_first=True))
+    ),
+    ("POST", "/portal/rota/shifts/<uuid:shift_id>"): Row(
+        form(staff(200, allowed=COORDINATOR, role_first=True)), lambda s, k: _changed_shift(s)
+    ),
+    ("POST", "/portal/rota/shifts/<uuid:shift_id>/remove"): Row(
+        form(staff(200, allowed=COORDINATOR, role_first=True))
+    ),
     ("GET", "/portal/meetings/"): Row(clinical_team_page, kinds=TEAM_KINDS),
     ("POST", "/portal/meetings/"): Row(
         coordinator_form, lambda s, k: {"held_on": later_day().isoformat()}, kinds=TEAM_KINDS
