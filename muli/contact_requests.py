@@ -416,6 +416,38 @@ def queue(ctx: Ctx, *, state: str, cursor: str | None, limit: int):
     return out, next_cursor
 
 
+def open_digest(ctx: Ctx, limit: int = 200) -> list[dict]:
+    """The open requests of my teams as the queue's poll needs them: id, wait, urgency and
+    escalation, oldest first, with no patient and no text.
+
+    Not audited: it names nobody and holds no content, and the portal polls it every few
+    seconds, which would bury the patients' access logs. Who it is and what they wrote are
+    read (and audited) through `queue` when the cards load.
+    """
+    access.require_clinical_staff(ctx)
+    rows = ctx.session.execute(
+        select(
+            ContactRequest.id,
+            ContactRequest.created_at,
+            ContactRequest.urgency,
+            ContactRequest.escalation_level,
+        )
+        .where(ContactRequest.team_id.in_(ctx.actor.team_ids), ContactRequest.state == "open")
+        .order_by(ContactRequest.created_at, ContactRequest.id)
+        .limit(limit)
+    ).all()
+    now = ctx.now()
+    return [
+        {
+            "id": row.id,
+            "waiting_minutes": max(0, int((now - row.created_at).total_seconds() // 60)),
+            "urgency": row.urgency,
+            "escalation_level": row.escalation_level,
+        }
+        for row in rows
+    ]
+
+
 def _oldest_first(ctx: Ctx, query, cursor: str | None, limit: int):
     if cursor:
         at, row_id = decode(ctx.keys, cursor)

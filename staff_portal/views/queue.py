@@ -67,19 +67,8 @@ def open_fragment():
 @login_required(touch=False, json=True)
 def poll():
     """Which requests are open now: polled every few seconds (does not extend the session)."""
-    items, _next = contact_requests.queue(portal_ctx(), state="open", cursor=None, limit=100)
-    return {
-        "signed_in": True,
-        "open": [
-            {
-                "id": str(i["id"]),
-                "waiting_minutes": i["waiting_minutes"],
-                "urgency": i["urgency"],
-                "escalation_level": i["escalation"]["level"],
-            }
-            for i in items
-        ],
-    }
+    items = contact_requests.open_digest(portal_ctx())
+    return {"signed_in": True, "open": [{**i, "id": str(i["id"])} for i in items]}
 
 
 def _attempt(action, done_message: str):

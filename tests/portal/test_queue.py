@@ -20,6 +20,33 @@ def test_the_poll_answers_the_open_request_ids(world, app, portal_as):
     assert ids == [made["id"]]
 
 
+def test_the_poll_names_nobody_and_leaves_no_trace_in_the_access_log(world, app, portal_as):
+    from sqlalchemy import func, select
+
+    from muli.extensions import db
+    from muli.models.audit import AuditEvent
+
+    care = world.care_team()
+    contact_request(app.test_client(), care.patient, "stemmene er sterke")
+    portal = portal_as(care.member)
+
+    def reads():
+        with app.app_context():
+            return db.session.scalar(
+                select(func.count())
+                .select_from(AuditEvent)
+                .where(AuditEvent.patient_id == care.patient.id, AuditEvent.actor_kind == "staff")
+            )
+
+    before = reads()
+    body = portal.get("/portal/queue/poll").get_data(as_text=True)
+    assert reads() == before
+    assert care.patient.patient.display_name not in body
+    assert "stemmene" not in body
+    portal.text("/portal/queue/")  # the cards name the patient: that read is audited
+    assert reads() > before
+
+
 def test_polling_does_not_keep_an_idle_session_alive(world, portal_as, clock):
     care = world.care_team()
     portal = portal_as(care.member)
