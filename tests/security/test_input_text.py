@@ -1,0 +1,39 @@
+"""Text the database cannot hold is refused at the door, the same on SQLite and PostgreSQL.
+
+PostgreSQL refuses NUL in text columns; contract fuzzing reached that with an
+emergency-access reason (a 500 there, while SQLite stored it). Now: 422 naming the field.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.security.scene import changed_tables, fingerprint
+
+pytestmark = pytest.mark.security
+
+
+def test_a_nul_character_in_any_text_is_422_naming_the_field_and_changes_nothing(app, client, world):
+    care = world.care_team()
+    tries = [
+        (care.coordinator.headers, f"/api/v1/staff/patients/{care.patient.id}/emergency-access",
+         {"reason": "ingen svarer\x00 i krise"}, "reason"),
+        (care.patient.headers, "/api/v1/me/diary", {"text": "i dag", "tags": ["søvn\x00"]}, "tags"),
+        (care.patient.headers, "/api/v1/me/diary", {"text": "ok", "\x00": 1}, "\x00"),
+    ]  # fmt: skip
+    for headers, url, body, field in tries:
+        before = fingerprint(app)
+        r = client.post(url, headers=headers, json=body)
+        assert r.status_code == 422, (url, r.get_json())
+        assert field in r.get_json()["errors"]
+        assert not changed_tables(before, fingerprint(app))
+
+
+def test_text_without_nul_still_goes_through(client, world):
+    care = world.care_team()
+    r = client.post(
+        f"/api/v1/staff/patients/{care.patient.id}/emergency-access",
+        headers=care.coordinator.headers,
+        json={"reason": "ingen svarer, i krise nå"},
+    )
+    assert r.status_code == 201
