@@ -116,9 +116,10 @@ def test_the_emails_the_workers_send_hold_no_name_and_no_health_text(app, overdu
     when = (overdue + timedelta(minutes=25)).isoformat()
     with SmtpServer() as smtp:
         worker = run_cli(environment(app, tmp_path, MULI_SMTP_URL=smtp.url), "escalate", "--now", when)
-        worker.communicate(timeout=300)
+        output = worker.communicate(timeout=300)[0].decode()
         received = list(smtp.sink.messages)
-    assert len(received) == 2 * REQUESTS
+    assert worker.returncode == 0, output
+    assert len(received) == 2 * REQUESTS, output
     for mail in received:
         text = mail["Subject"] + "\n" + mail.get_body(("plain",)).get_content()
         assert NAME not in text and "Kari" not in text
