@@ -24,7 +24,12 @@ fi
 cleanup() { if [ -n "$started" ]; then ./scripts/stop-postgres.sh || true; fi; }
 trap cleanup EXIT
 
-echo "== SQLite"
-MULI_TEST_DB=sqlite "$VENV/bin/pytest" -n 2 --dist loadgroup "$@"
-echo "== PostgreSQL"
-MULI_TEST_DB=postgresql "$VENV/bin/pytest" -n 2 --dist loadgroup "$@"
+# The reliability suite (real servers, SIGKILL, worker processes) runs in a pytest process
+# of its own: after the rest of the suite in the same process, its escalation subprocesses
+# have been seen to find nothing to do (cause not yet found; see tests/reliability).
+for db in sqlite postgresql; do
+  echo "== $db"
+  MULI_TEST_DB=$db "$VENV/bin/pytest" -n 2 --dist loadgroup --ignore=tests/reliability "$@"
+  echo "== $db: reliability"
+  MULI_TEST_DB=$db "$VENV/bin/pytest" -n 2 --dist loadgroup tests/reliability "$@"
+done
