@@ -9,6 +9,7 @@ from flask import Flask, g, redirect, request
 from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from muli import config as config_module
 from muli.context import Settings
@@ -55,6 +56,11 @@ def create_app(config: config_module.Config | None = None) -> Flask:
     register_errorhandlers(app)
     register_request_hooks(app)
     register_commands(app)
+    proxies = config.MULI_TRUSTED_PROXIES
+    if proxies:
+        # Behind nginx the client's address (rate limits, logs) and scheme come from the
+        # proxy's X-Forwarded-* headers; only as many hops as configured are believed.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app
 
 

@@ -70,6 +70,9 @@ class Config:
         self.MULI_MAIL_FROM = env("MULI_MAIL_FROM", "muli@localhost")
         self.MULI_LOG_LEVEL = env("MULI_LOG_LEVEL", "INFO")
         self.RATELIMIT_STORAGE_URI = env("MULI_RATELIMIT_STORAGE_URL", "memory://")
+        # How many reverse proxies (nginx) stand in front of the app and set X-Forwarded-*:
+        # 0 (default) trusts none of those headers; behind one nginx set 1.
+        self.MULI_TRUSTED_PROXIES = int(env("MULI_TRUSTED_PROXIES", "0"))
 
     SECRET_KEY: str | None = None
     JWT_SECRET_KEY: str | None = None
