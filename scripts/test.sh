@@ -10,10 +10,7 @@ PORT="${MULI_PG_PORT:-54329}"
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
 
-if [ ! -x /usr/bin/chromium ]; then
-  echo "installing chromium (Debian package) for the browser tests..."
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium >/dev/null
-fi
+./scripts/ensure-debian-packages.sh
 
 started=""
 if [ -z "${MULI_TEST_PG_URL:-}" ]; then
