@@ -223,6 +223,21 @@ def _rate_limit(cluster: Cluster) -> dict:
     return {"statuses": statuses, "remaining": remaining, "upstreams": upstreams, "redis_keys": len(keys)}
 
 
+def _taken_back(cluster: Cluster, timeout: float = 60) -> float | None:
+    """Seconds until nginx sends requests to the restarted instance again (its
+    fail_timeout over), seen in nginx's log as a /readyz answered 200 by that instance."""
+    address = f"127.0.0.1:{cluster.apps[0].port}"
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        with contextlib.suppress(requests.RequestException):
+            requests.get(cluster.nginx.url + "/readyz", timeout=10)
+        time.sleep(0.2)
+        for line in cluster.nginx.access_log.read_text().splitlines():
+            if "GET /readyz" in line and f"upstream={address} upstream_status=200" in line:
+                return time.monotonic() - started
+    return None
+
+
 def _settle(app, cluster: Cluster, deadline: float) -> int:
     """Wait until the workers have escalated and sent everything; answers how many leases
     of the killed worker were expired.
@@ -299,6 +314,7 @@ def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(ap
         timer.cancel()
     expired = _settle(app, cluster, time.monotonic() + SETTLE)
     elapsed = time.monotonic() - started
+    back_after = _taken_back(cluster)
 
     with app.app_context():
         stored = {
@@ -315,6 +331,11 @@ def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(ap
         breaks = list(audit.verify(db.session))
         db.session.remove()
     received = Counter(str(message["Message-ID"]) for message in cluster.smtp.sink.messages)
+    served = Counter(  # which instance answered each contact request, as nginx saw it
+        re.search(r"upstream=(.*) upstream_status=(.*) rt=", line).groups()
+        for line in cluster.nginx.access_log.read_text().splitlines()
+        if "/api/v1/me/contact-requests" in line
+    )
 
     answered_ids = {uuid.UUID(i) for i in answered if i}
     purposes = Counter((key.split(":")[0], key.split(":")[1]) for _id, key, _state in outbox)
@@ -341,11 +362,14 @@ def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(ap
         f"emails received {sum(received.values())}, distinct Message-IDs {len(received)} "
         f"(escalation {len(escalation_ids & set(received))}), duplicates (same Message-ID) {duplicates}; "
         f"leases of the killed worker expired {expired}; kills {kills}; "
+        f"restarted instance taken back by nginx after {back_after and round(back_after, 1)} s; "
+        f"nginx (upstream, status): {dict(served)}; "
         f"rate limit: statuses {limits['statuses']}, upstreams {dict(limits['upstreams'])}; "
         f"{dict(stats.counts)}"
     )
 
     assert {"worker", "app", "app_restart"} <= set(cluster.kills), "both kills must have happened mid-run"
+    assert back_after is not None, "nginx never sent a request to the restarted instance"
     # 0 lost, 0 duplicated: every key answered, one stored request and one record per key.
     assert None not in answered and len(answered_ids) == TOTAL
     assert set(stored) == answered_ids
