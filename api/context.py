@@ -36,8 +36,8 @@ def anonymous_ctx() -> Ctx:
 def current_ctx() -> Ctx:
     """The unit of work of an authenticated request (the JWT was checked before the view)."""
     if "muli_ctx" not in g:
-        verify_jwt_in_request()
-        account = db.session.get(accounts.Account, uuid.UUID(get_jwt()["sub"]))
+        verify_jwt_in_request()  # checks revocation, which loads the account (muli/app.py)
+        account = g.get("muli_token_account") or db.session.get(accounts.Account, uuid.UUID(get_jwt()["sub"]))
         base = anonymous_ctx()
         g.muli_ctx = base.acting_as(
             accounts.actor_for(base, account, ip=request.remote_addr, request_id=request_id())

@@ -14,6 +14,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
 
 from muli import audit
 from muli.context import Actor, Ctx
@@ -149,7 +150,9 @@ def actor_for(ctx: Ctx, account: Account, *, ip: str | None = None, request_id: 
     ip = ip or ctx.actor.ip
     request_id = request_id or ctx.actor.request_id
     if account.kind == "staff":
-        staff = ctx.session.scalars(select(Staff).where(Staff.account_id == account.id)).one()
+        staff = account.staff  # loaded with the account by `token_account`, else one query
+        if staff is None:  # an account whose person was never made: it cannot act
+            raise AuthenticationFailed("The account is not in use.")
         return Actor(
             kind="staff",
             account_id=account.id,
@@ -162,7 +165,9 @@ def actor_for(ctx: Ctx, account: Account, *, ip: str | None = None, request_id: 
             ip=ip,
             request_id=request_id,
         )
-    patient = ctx.session.scalars(select(Patient).where(Patient.account_id == account.id)).one()
+    patient = account.patient
+    if patient is None:
+        raise AuthenticationFailed("The account is not in use.")
     return Actor(
         kind="patient",
         account_id=account.id,
@@ -301,24 +306,45 @@ def revoke_refresh_token(ctx: Ctx, jti: str, account_id: uuid.UUID) -> None:
 
 def token_is_revoked(ctx: Ctx, payload: dict) -> bool:
     """True when a presented token must not count: revoked, spent, or its account disabled."""
+    return token_account(ctx, payload) is None
+
+
+def token_account(ctx: Ctx, payload: dict) -> Account | None:
+    """The account a presented token speaks for, or None when the token must not count.
+
+    One query loads the account, its patient or staff record (for the request's Actor) and
+    whether an access token was revoked: this runs on every authenticated request.
+    """
     # A token must expire and name its account and itself. One that does not (minted by
     # mistake without an expiry, say) never counts, rather than counting forever.
     if not all(payload.get(claim) for claim in ("exp", "iat", "jti", "sub")):
-        return True
+        return None
     try:
         account_id = uuid.UUID(str(payload["sub"]))
     except ValueError:
-        return True
-    account = ctx.session.get(Account, account_id)
-    if account is None or account.disabled_at is not None:
-        return True
+        return None
+    refresh = payload.get("type") == "refresh"
+    # The `kind` claim only chooses what to load along; the account row decides the kind.
+    person = (
+        joinedload(Account.staff).selectinload(Staff.memberships)
+        if payload.get("kind") == "staff"
+        else joinedload(Account.patient)
+    )
+    query = select(Account, RevokedToken.jti).options(person).where(Account.id == account_id)
+    query = query.outerjoin(RevokedToken, RevokedToken.jti == str(payload["jti"]))
+    row = ctx.session.execute(query).unique().first()
+    if row is None:
+        return None
+    account, revoked_jti = row
+    if account.disabled_at is not None:
+        return None
     issued = datetime.fromtimestamp(payload["iat"], tz=ctx.now().tzinfo)
     if account.tokens_valid_after is not None and issued < account.tokens_valid_after.replace(microsecond=0):
-        return True
-    if payload.get("type") == "refresh":
+        return None
+    if refresh:
         token = ctx.session.get(RefreshToken, payload["jti"])
-        return token is None or token.revoked_at is not None
-    return ctx.session.get(RevokedToken, payload["jti"]) is not None
+        return account if token is not None and token.revoked_at is None else None
+    return account if revoked_jti is None else None
 
 
 def disable_account(ctx: Ctx, account: Account) -> None:

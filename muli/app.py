@@ -6,12 +6,12 @@ import logging
 import time
 
 from flask import Flask, g, redirect, request
-from sqlalchemy import event
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from muli import config as config_module
+from muli import sqlite
 from muli.context import Settings
 from muli.errors import MuliError
 from muli.extensions import babel, csrf, db, jwt, limiter, migrate
@@ -95,37 +95,11 @@ def register_secrets(app: Flask, config: config_module.Config) -> None:
     app.extensions["muli.clock"] = utcnow
 
 
-def _sqlite_pragmas(engine) -> None:
-    """WAL, foreign keys, full sync, a busy timeout, secure delete; BEGIN IMMEDIATE for writers.
-
-    Almost every request writes (every read of patient data is audited), so transactions
-    take the write lock up front instead of failing to upgrade a stale read snapshot.
-    """
-
-    @event.listens_for(engine, "connect")
-    def _connect(dbapi_connection, _record):
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        for pragma in (
-            "journal_mode=WAL",
-            "foreign_keys=ON",
-            "synchronous=FULL",
-            "busy_timeout=15000",
-            "secure_delete=ON",
-        ):
-            cursor.execute(f"PRAGMA {pragma}")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
 def register_extensions(app: Flask) -> None:
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
-            _sqlite_pragmas(db.engine)
+            app.extensions["muli.sqlite_writers"] = sqlite.configure(db.engine)
     migrate.init_app(
         app, db, directory=str(config_module.Path(__file__).resolve().parent.parent / "migrations")
     )
@@ -137,9 +111,12 @@ def register_extensions(app: Flask) -> None:
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload):
         from api.context import anonymous_ctx
-        from muli.accounts import token_is_revoked
+        from muli.accounts import token_account
 
-        return token_is_revoked(anonymous_ctx(), payload)
+        # Kept for the request (a strong reference, so the session's identity map keeps the
+        # account and its patient or staff row): api.context builds the Actor from it.
+        g.muli_token_account = token_account(anonymous_ctx(), payload)
+        return g.muli_token_account is None
 
 
 LOCALES = ("nb", "en")

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from sqlalchemy import event, select
+from sqlalchemy import event, insert, select, update
 from sqlalchemy.orm import Session, scoped_session
 
 from muli.context import Actor
@@ -99,18 +99,24 @@ def _chain(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
-    head = session.scalars(select(AuditHead).where(AuditHead.id == 1).with_for_update()).first()
+    # Plain statements, not ORM objects: this runs inside every audited request's commit,
+    # while the chain head is locked, so it is kept as short as it can be.
+    head = session.execute(
+        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    ).first()
     if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
+        session.execute(insert(AuditHead.__table__).values(id=1, seq=0, hash=GENESIS))
+        seq, prev = 0, GENESIS
+    else:
+        seq, prev = head
     for values in pending:
         # Microsecond precision is what both databases keep, so the hash survives a round trip.
-        values["seq"] = head.seq + 1
-        values["prev_hash"] = head.hash
-        values["hash"] = event_hash(values)
-        session.add(AuditEvent(**values))
-        head.seq, head.hash = values["seq"], values["hash"]
-    session.flush()
+        seq += 1
+        values["seq"] = seq
+        values["prev_hash"] = prev
+        values["hash"] = prev = event_hash(values)
+    session.execute(insert(AuditEvent.__table__), pending)
+    session.execute(update(AuditHead.__table__).where(AuditHead.id == 1).values(seq=seq, hash=prev))
 
 
 @event.listens_for(Session, "before_commit")

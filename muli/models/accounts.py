@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from muli.models.base import Base, CreatedMixin, IdMixin
+
+if TYPE_CHECKING:
+    from muli.models.people import Patient, Staff
 
 ACCOUNT_KINDS = ("staff", "patient")
 
@@ -27,6 +31,10 @@ class Account(IdMixin, CreatedMixin, Base):
     # Tokens issued before this instant no longer count (disabling, password change).
     tokens_valid_after: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+
+    # The person behind the account, loaded with it when a request authenticates (one query).
+    patient: Mapped[Patient | None] = relationship(back_populates="account", uselist=False, viewonly=True)
+    staff: Mapped[Staff | None] = relationship(back_populates="account", uselist=False, viewonly=True)
 
 
 class RefreshToken(CreatedMixin, Base):

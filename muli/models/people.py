@@ -62,7 +62,7 @@ class Staff(IdMixin, CreatedMixin, Base):
     role: Mapped[str] = mapped_column(String(20))
 
     agency: Mapped[Agency] = relationship(lazy="joined")
-    account: Mapped[Account] = relationship(lazy="joined")
+    account: Mapped[Account] = relationship(lazy="joined", back_populates="staff")
     memberships: Mapped[list[TeamMembership]] = relationship(back_populates="staff")
 
     @property
@@ -99,7 +99,7 @@ class Patient(IdMixin, CreatedMixin, Base):
 
     team: Mapped[Team] = relationship(lazy="joined")
     trusted_contact: Mapped[Staff | None] = relationship(foreign_keys=[trusted_contact_id])
-    account: Mapped[Account | None] = relationship()
+    account: Mapped[Account | None] = relationship(back_populates="patient")
 
 
 class Admission(IdMixin, CreatedMixin, Base):
