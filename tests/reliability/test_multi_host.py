@@ -204,9 +204,10 @@ def _killer(app, cluster: Cluster, stats: Stats, stop: threading.Event, started:
 
 def _rate_limit(cluster: Cluster) -> dict:
     """22 wrong logins through nginx from one client (each with a different forged
-    X-Forwarded-For): the instances count them together in Redis."""
-    statuses, remaining = [], []
-    for n in range(22):
+    X-Forwarded-For), 4 at a time so that a slow machine stays well inside the limit's
+    minute: the instances count them together in Redis."""
+
+    def login(n: int) -> tuple[int, str | None]:
         response = requests.post(
             cluster.nginx.url + "/api/v1/auth/token",
             # A name of its own each time: the per-name lockout (5 failures) stays out of it.
@@ -214,15 +215,27 @@ def _rate_limit(cluster: Cluster) -> dict:
             headers={"X-Forwarded-For": f"198.51.100.{n}"},
             timeout=30,
         )
-        statuses.append(response.status_code)
-        remaining.append(response.headers.get("X-RateLimit-Remaining"))
+        return response.status_code, response.headers.get("X-RateLimit-Remaining")
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(login, range(22)))
+    took = time.monotonic() - started
+    statuses = [status for status, _ in answers]
+    remaining = [left for _, left in answers]
     time.sleep(0.5)  # nginx writes the last line after the answer has gone
     lines = [
         line for line in cluster.nginx.access_log.read_text().splitlines() if "/api/v1/auth/token" in line
     ]
     upstreams = Counter(re.search(r"upstream=(\S+)", line).group(1) for line in lines)
     keys = redis.Redis.from_url(cluster.redis.url).keys("*")
-    return {"statuses": statuses, "remaining": remaining, "upstreams": upstreams, "redis_keys": len(keys)}
+    return {
+        "statuses": statuses,
+        "remaining": remaining,
+        "upstreams": upstreams,
+        "redis_keys": len(keys),
+        "seconds": round(took, 1),
+    }
 
 
 def _taken_back(cluster: Cluster, timeout: float = 60) -> float | None:
@@ -287,11 +300,9 @@ def _settle(app, cluster: Cluster, deadline: float) -> int:
 def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(app, night, cluster):
     patients = night
     limits = _rate_limit(cluster)
-    # Shared storage: the counter falls 19, 18 ... 0 whichever instance answers; with
-    # memory:// each gunicorn process (2 per instance) would count on its own.
-    assert limits["statuses"][:20] == [401] * 20, limits
-    assert limits["statuses"][20:] == [429, 429], limits
-    assert limits["remaining"][:20] == [str(n) for n in range(19, -1, -1)], limits
+    # Shared storage: exactly 20 pass whichever instance answers; with memory:// each of
+    # the 4 gunicorn processes (2 per instance) would count on its own and let all 22 by.
+    assert Counter(limits["statuses"]) == {401: 20, 429: 2}, limits
     assert len(limits["upstreams"]) == 2, limits  # both instances answered
     assert limits["redis_keys"] >= 1
 
@@ -366,7 +377,7 @@ def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(ap
         f"leases of the killed worker expired {expired}; kills {kills}; "
         f"restarted instance taken back by nginx after {back_after and round(back_after, 1)} s; "
         f"nginx (upstream, status): {dict(served)}; "
-        f"rate limit: statuses {limits['statuses']}, upstreams {dict(limits['upstreams'])}; "
+        f"rate limit: {limits}; "
         f"{dict(stats.counts)}"
     )
 
