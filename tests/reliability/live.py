@@ -116,6 +116,92 @@ class Server:
         self.proc = None
 
 
+# What a separate process sees of the escalation work: printed when a reliability test fails,
+# so "the worker found nothing" shows whether it looked at another database, another time,
+# or rows it cannot see.
+_VIEW = r"""
+import os, sys
+from sqlalchemy import func, select, text
+from muli.app import create_app
+from muli.extensions import db
+from muli.models.base import utcnow
+from muli.models.contact import ContactRequest
+from muli.models.on_call import OnCallShift
+
+app = create_app()
+now = utcnow()
+with app.app_context():
+    print("pid", os.getpid(), "now", now.isoformat(), "url", app.config["SQLALCHEMY_DATABASE_URI"])
+    print("MULI_* env", sorted(k for k in os.environ if k.startswith("MULI_")), "TZ", os.environ.get("TZ"))
+    by_state = select(ContactRequest.state, func.count()).group_by(ContactRequest.state)
+    print("requests by state", dict(db.session.execute(by_state).all()))
+    due = db.session.scalar(
+        select(func.count()).select_from(ContactRequest).where(
+            ContactRequest.state == "open", ContactRequest.escalate_at <= now
+        )
+    )
+    print("open and due now", due)
+    raw = "SELECT state, escalation_level, escalate_at, {t} FROM contact_request ORDER BY escalate_at LIMIT 5"
+    t = "typeof(escalate_at)" if db.engine.dialect.name == "sqlite" else "pg_typeof(escalate_at)"
+    for row in db.session.execute(text(raw.format(t=t))):
+        print("  row", tuple(row))
+    for shift in db.session.scalars(select(OnCallShift)):
+        print("  shift", shift.level, shift.starts_at.isoformat(), shift.ends_at.isoformat())
+    if db.engine.dialect.name == "sqlite":
+        print("journal", db.session.execute(text("PRAGMA journal_mode")).scalar())
+    db.session.rollback()
+"""
+
+
+def subprocess_view(env: dict, timeout: float = 60) -> str:
+    """Run a small script with `env` that prints the open requests, their due times, its own
+    now, its database URL and the on-call shifts: a failed test's answer to "why nothing?"."""
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", _VIEW],
+            cwd=ROOT,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            timeout=timeout,
+        )
+        return done.stdout.decode(errors="replace")
+    except subprocess.TimeoutExpired as exc:
+        return f"the view timed out after {timeout} s (a held database lock?): {exc.output!r}"
+
+
+def test_process_view(app) -> str:
+    """The same questions asked in the test process, for comparison with subprocess_view."""
+    from sqlalchemy import func, select
+
+    from muli.extensions import db
+    from muli.models.base import utcnow
+    from muli.models.contact import ContactRequest
+
+    now = utcnow()
+    with app.app_context():
+        by_state = select(ContactRequest.state, func.count()).group_by(ContactRequest.state)
+        states = dict(db.session.execute(by_state).all())
+        due = db.session.scalar(
+            select(func.count())
+            .select_from(ContactRequest)
+            .where(ContactRequest.state == "open", ContactRequest.escalate_at <= now)
+        )
+        clock = app.extensions["muli.clock"]
+        db.session.remove()
+    return (
+        f"test process {os.getpid()}: now {now.isoformat()}, url {app.config['SQLALCHEMY_DATABASE_URI']}, "
+        f"requests by state {states}, open and due now {due}, app clock {clock!r}"
+    )
+
+
+def explain(app, env: dict, output: str) -> str:
+    """A failed assertion's message: the process's own output, and both views of the database."""
+    return f"{output}\n--- {test_process_view(app)}\n--- a fresh process with the same environment:\n" + (
+        subprocess_view(env)
+    )
+
+
 def run_cli(env: dict, *args: str, timeout: float = 120) -> subprocess.Popen:
     return subprocess.Popen(
         [str(BIN / "flask"), "--app", "wsgi", "muli", *args],

@@ -19,7 +19,7 @@ from muli.models.base import utcnow
 from muli.models.contact import ContactEscalation, ContactMessage
 from muli.models.outbox import OutboxMessage
 from tests.contact_support import ask, put_on_call
-from tests.reliability.live import Server, SmtpServer, environment, run_cli
+from tests.reliability.live import Server, SmtpServer, environment, explain, run_cli
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -105,7 +105,7 @@ def test_two_workers_escalate_and_email_every_overdue_request_exactly_once(app, 
         f"({sum(n > 1 for n in message_ids.values())} duplicated), outbox {dict(states)}; "
         + " | ".join(o.strip().replace("\n", "; ") for o in outputs)
     )
-    assert steps == {"backup": REQUESTS, "team": REQUESTS}
+    assert steps == {"backup": REQUESTS, "team": REQUESTS}, explain(app, env, "\n".join(outputs))
     assert set(per_request.values()) == {1}
     assert system_messages == REQUESTS
     assert states == {"sent": 2 * REQUESTS}
@@ -115,11 +115,12 @@ def test_two_workers_escalate_and_email_every_overdue_request_exactly_once(app, 
 def test_the_emails_the_workers_send_hold_no_name_and_no_health_text(app, overdue, tmp_path):
     when = (overdue + timedelta(minutes=25)).isoformat()
     with SmtpServer() as smtp:
-        worker = run_cli(environment(app, tmp_path, MULI_SMTP_URL=smtp.url), "escalate", "--now", when)
+        env = environment(app, tmp_path, MULI_SMTP_URL=smtp.url)
+        worker = run_cli(env, "escalate", "--now", when)
         output = worker.communicate(timeout=300)[0].decode()
         received = list(smtp.sink.messages)
     assert worker.returncode == 0, output
-    assert len(received) == 2 * REQUESTS, output
+    assert len(received) == 2 * REQUESTS, explain(app, env, output)
     for mail in received:
         text = mail["Subject"] + "\n" + mail.get_body(("plain",)).get_content()
         assert NAME not in text and "Kari" not in text

@@ -17,7 +17,7 @@ from muli.models.base import utcnow
 from muli.models.contact import ContactEscalation
 from muli.models.outbox import OutboxMessage
 from tests.contact_support import put_on_call
-from tests.reliability.live import SmtpServer, environment, run_cli
+from tests.reliability.live import SmtpServer, environment, explain, run_cli
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -45,7 +45,8 @@ def test_the_worker_escalates_and_emails_what_is_overdue_then_stops_on_sigterm(a
     put_on_call(app, team, kristin, utcnow() - timedelta(hours=1), utcnow() + timedelta(hours=1), "backup")
 
     with SmtpServer() as smtp:
-        worker = run_cli(environment(app, tmp_path, MULI_SMTP_URL=smtp.url), "worker", "--interval", "1")
+        env = environment(app, tmp_path, MULI_SMTP_URL=smtp.url)
+        worker = run_cli(env, "worker", "--interval", "1")
         try:
             deadline = time.monotonic() + 180
             while time.monotonic() < deadline and len(smtp.sink.messages) < 10:
@@ -59,5 +60,5 @@ def test_the_worker_escalates_and_emails_what_is_overdue_then_stops_on_sigterm(a
 
     steps = _count(app, select(func.count()).select_from(ContactEscalation))
     sent = _count(app, select(func.count()).where(OutboxMessage.state == "sent"))
-    assert (steps, sent, received) == (10, 10, 10), output
+    assert (steps, sent, received) == (10, 10, 10), explain(app, env, output)
     assert worker.returncode == 0 and "worker stopped" in output
