@@ -12,8 +12,10 @@ import json
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
-from sqlalchemy import event, insert, select, update
+from sqlalchemy import Table, event, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, scoped_session
 
 from muli.context import Actor
@@ -21,6 +23,8 @@ from muli.models.audit import AuditEvent, AuditHead
 from muli.models.base import utcnow
 
 GENESIS = "0" * 64
+_EVENTS = cast(Table, AuditEvent.__table__)
+_HEAD = cast(Table, AuditHead.__table__)
 _PENDING = "muli_audit_pending"
 
 _HASHED = (
@@ -101,22 +105,29 @@ def _chain(session: Session) -> None:
         return
     # Plain statements, not ORM objects: this runs inside every audited request's commit,
     # while the chain head is locked, so it is kept as short as it can be.
-    head = session.execute(
-        select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    ).first()
+    locked_head = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    head = session.execute(locked_head).first()
     if head is None:
-        session.execute(insert(AuditHead.__table__).values(id=1, seq=0, hash=GENESIS))
-        seq, prev = 0, GENESIS
-    else:
-        seq, prev = head
+        # The very first event. Two first commits at once must not both create the head:
+        # the second one's insert waits for the first, then does nothing, and it locks the
+        # head the first one made.
+        session.execute(_insert_if_absent(session, id=1, seq=0, hash=GENESIS))
+        head = session.execute(locked_head).one()
+    seq, prev = head
     for values in pending:
         # Microsecond precision is what both databases keep, so the hash survives a round trip.
         seq += 1
         values["seq"] = seq
         values["prev_hash"] = prev
         values["hash"] = prev = event_hash(values)
-    session.execute(insert(AuditEvent.__table__), pending)
-    session.execute(update(AuditHead.__table__).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    session.execute(insert(_EVENTS), pending)
+    session.execute(update(_HEAD).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+
+
+def _insert_if_absent(session: Session, **values):
+    dialect = session.get_bind().dialect.name
+    insert_for = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    return insert_for(_HEAD).values(**values).on_conflict_do_nothing(index_elements=["id"])
 
 
 @event.listens_for(Session, "before_commit")

@@ -76,3 +76,48 @@ def test_verify_audit_exits_non_zero_on_an_edited_row(five_events, runner):
     result = runner.invoke(args=["muli", "verify-audit"])
     assert result.exit_code == 1
     assert "BROKEN" in result.output
+
+
+def test_two_first_events_committed_at_once_both_land_in_one_chain(app):
+    """Nobody has written to an empty database yet; two requests commit their first events
+    at the same moment. Both must land, one after the other, and not fail on the chain head."""
+    import contextlib
+    import threading
+
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+
+    both_looked = threading.Barrier(2)
+
+    def wait_for_the_other(_conn, _cursor, statement, *_args):
+        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_HEAD"):
+            # Both have found no head. (On SQLite the second cannot even look until the
+            # first commits, BEGIN IMMEDIATE serialises them; the barrier then times out.)
+            with contextlib.suppress(threading.BrokenBarrierError):
+                both_looked.wait(timeout=2)
+
+    errors = []
+
+    def first_event(n: int) -> None:
+        try:
+            with app.app_context(), Session(db.engine) as session:
+                audit.record(session, NURSE, "crisis_plan.read", resource="crisis_plan", resource_id=n)
+                session.commit()
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    with app.app_context():
+        event.listen(db.engine, "before_cursor_execute", wait_for_the_other)
+        try:
+            threads = [threading.Thread(target=first_event, args=(n,)) for n in (1, 2)]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join(timeout=60)
+        finally:
+            event.remove(db.engine, "before_cursor_execute", wait_for_the_other)
+        assert errors == []
+        events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
+        assert [e.seq for e in events] == [1, 2]
+        assert list(audit.verify(db.session)) == []
+        db.session.remove()
