@@ -71,9 +71,10 @@ def new_totp_secret() -> str:
 
 def _totp_step(ctx: Ctx, account: Account, code: str | None) -> int | None:
     """The time step the code belongs to, or None; a step once used is not accepted again."""
-    if not code or not account.totp_secret_enc:
+    secret = ctx.keys.open(account, "totp_secret")
+    if not code or not secret:
         return None
-    totp = pyotp.TOTP(ctx.keys.open(account, "totp_secret"))
+    totp = pyotp.TOTP(secret)
     now = ctx.now()
     for offset in (0, -1, 1):
         at = now + timedelta(seconds=30 * offset)
@@ -115,12 +116,12 @@ def authenticate(ctx: Ctx, username: str, password: str, totp: str | None) -> Ac
     account = ctx.session.scalars(select(Account).where(Account.username == username)).first()
     ok = _password_matches(account, password)
     step = None
-    if ok and account.kind == "staff":
+    if ok and account is not None and account.kind == "staff":
         step = _totp_step(ctx, account, totp)
         ok = step is not None
-    if ok and account.disabled_at is not None:
+    if ok and account is not None and account.disabled_at is not None:
         ok = False
-    if not ok:
+    if not ok or account is None:
         _count_failure(ctx, username, throttle)
         audit.record(
             ctx.session,
@@ -219,7 +220,7 @@ def activate(ctx: Ctx, code: str, username: str, password: str) -> Account:
     if row is None or row.used_at is not None or row.expires_at <= ctx.now():
         audit.record(ctx.session, ctx.actor, "auth.activate", outcome="failed")
         raise BadRequest("This activation code is used, expired or unknown.", code="activation-code-invalid")
-    patient = ctx.session.get(Patient, row.patient_id)
+    patient = ctx.session.get_one(Patient, row.patient_id)
     if patient.account_id is not None:
         raise BadRequest("This patient already has an account.", code="activation-code-invalid")
     check_password_policy(password, username)

@@ -29,6 +29,14 @@ def _tool(name: str) -> str:
     return path
 
 
+def _sqlite3_of(raw) -> sqlite3.Connection:
+    """The sqlite3 connection under SQLAlchemy's pooled one (for the online backup API)."""
+    connection = raw.driver_connection
+    if not isinstance(connection, sqlite3.Connection):
+        raise BackupError("not an SQLite connection")
+    return connection
+
+
 def backup(engine: Engine, path: Path) -> Path:
     """Write a consistent copy of the database to `path` while the service keeps running."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -36,7 +44,7 @@ def backup(engine: Engine, path: Path) -> Path:
         target = sqlite3.connect(path)
         raw = engine.raw_connection()
         try:
-            raw.driver_connection.backup(target)
+            _sqlite3_of(raw).backup(target)
         finally:
             raw.close()
             target.close()
@@ -53,7 +61,7 @@ def restore(engine: Engine, path: Path) -> None:
         source = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
         raw = engine.raw_connection()
         try:
-            source.backup(raw.driver_connection)
+            source.backup(_sqlite3_of(raw))
         finally:
             raw.close()
             source.close()

@@ -23,7 +23,7 @@ muli_cli = AppGroup("muli", help="MULI operations.")
 
 def system_ctx() -> Ctx:
     ext = current_app.extensions
-    return Ctx(db.session, ext["muli.keys"], SYSTEM, ext["muli.settings"], ext["muli.clock"])
+    return Ctx(db.session(), ext["muli.keys"], SYSTEM, ext["muli.settings"], ext["muli.clock"])
 
 
 @muli_cli.command("seed-demo")
@@ -89,13 +89,12 @@ def rotate_keys(batch_size: int) -> None:
     """Re-encrypt every field under the newest key in MULI_DATA_KEYS (resumable)."""
     ctx = system_ctx()
     models = crypto.encrypted_models(Base)
-    done = crypto.rotate(
-        ctx.session,
-        ctx.keys,
-        models,
-        batch_size=batch_size,
-        after_batch=lambda n: (db.session.commit(), click.echo(f"re-encrypted {n} rows")),
-    )
+
+    def committed(n: int) -> None:
+        db.session.commit()
+        click.echo(f"re-encrypted {n} rows")
+
+    done = crypto.rotate(ctx.session, ctx.keys, models, batch_size=batch_size, after_batch=committed)
     db.session.commit()
     click.echo(f"done: {done} rows re-encrypted under key {ctx.keys.current_kid!r}")
 
@@ -103,7 +102,7 @@ def rotate_keys(batch_size: int) -> None:
 @muli_cli.command("verify-audit")
 def verify_audit() -> None:
     """Walk the audit chain; exit 1 on any edited, removed or reordered event."""
-    breaks = list(audit.verify(db.session))
+    breaks = list(audit.verify(db.session()))
     if breaks:
         for b in breaks[:50]:
             click.echo(f"audit event {b.seq}: {b.problem}", err=True)

@@ -69,6 +69,14 @@ def _text(field: str, value: str | None, *, required: bool) -> str | None:
     return value
 
 
+def _message_text(field: str, value: str | None) -> str:
+    """A message body: some text, not too long."""
+    text = _text(field, value, required=True)
+    if text is None:  # _text raised already; this tells the type checker
+        raise ValidationFailed(field, "Write something.")
+    return text
+
+
 def team_staff(ctx: Ctx, team_id: uuid.UUID, roles=CLINICAL_ROLES) -> list[Staff]:
     return list(
         ctx.session.scalars(
@@ -270,7 +278,7 @@ def patient_message(ctx: Ctx, request_id: uuid.UUID, body: str) -> dict:
     """The patient writes in an open or acknowledged request."""
     patient, request = _mine(ctx, request_id)
     _require_live(request)
-    text = _text("body", body, required=True)
+    text = _message_text("body", body)
     message = _add_message(ctx, request, "patient", text, at=ctx.now())
     # The responder (or, while nobody has it, whoever it was routed to) hears that something waits.
     target = request.acknowledged_by or request.routed_staff
@@ -291,12 +299,12 @@ def cancel(ctx: Ctx, request_id: uuid.UUID) -> dict:
     """ "I'm OK now": no escalation, no reminder; staff still see it in the hand-over."""
     patient, request = _mine(ctx, request_id)
     now = ctx.now()
-    done = ctx.session.execute(
+    done = ctx.rows_changed(
         update(ContactRequest)
         .where(ContactRequest.id == request.id, ContactRequest.state.in_(("open", "acknowledged")))
         .values(state="cancelled", cancelled_at=now, escalate_at=None, remind_at=None)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     ctx.session.refresh(request)
     if done != 1:
         _require_live(request)
@@ -452,7 +460,7 @@ def _oldest_first(ctx: Ctx, query, cursor: str | None, limit: int):
     if cursor:
         at, row_id = decode(ctx.keys, cursor)
         try:
-            row_id = uuid.UUID(row_id)
+            row_uuid = uuid.UUID(row_id)
         except ValueError:
             from muli.errors import BadRequest
 
@@ -460,7 +468,7 @@ def _oldest_first(ctx: Ctx, query, cursor: str | None, limit: int):
         query = query.where(
             ContactRequest.created_at >= at,  # implied, but lets the index range start at the cursor
             (ContactRequest.created_at > at)
-            | ((ContactRequest.created_at == at) & (ContactRequest.id > row_id)),
+            | ((ContactRequest.created_at == at) & (ContactRequest.id > row_uuid)),
         )
     rows = ctx.session.scalars(
         query.order_by(ContactRequest.created_at, ContactRequest.id).limit(limit + 1)
@@ -474,7 +482,7 @@ def acknowledge(ctx: Ctx, request_id: uuid.UUID) -> dict:
     """Take the request. Exactly one responder wins; the others get 409 naming who has it."""
     request = _for_staff(ctx, request_id)
     now = ctx.now()
-    won = ctx.session.execute(
+    won = ctx.rows_changed(
         update(ContactRequest)
         .where(ContactRequest.id == request.id, ContactRequest.state == "open")
         .values(
@@ -485,14 +493,15 @@ def acknowledge(ctx: Ctx, request_id: uuid.UUID) -> dict:
             remind_at=now + REMIND_AFTER,
         )
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     ctx.session.refresh(request)
     if won != 1:
-        if request.state == "acknowledged" and request.acknowledged_by is not None:
+        acknowledged_at = request.acknowledged_at
+        if request.state == "acknowledged" and request.acknowledged_by is not None and acknowledged_at:
             who = request.acknowledged_by
             raise Conflict(
                 f"{who.display_name} ({who.agency.name}) has this request since "
-                f"{request.acknowledged_at.isoformat()}.",
+                f"{acknowledged_at.isoformat()}.",
                 code="already-acknowledged",
             )
         raise InvalidState(f"This request is {request.state}.")
@@ -511,7 +520,7 @@ def staff_message(ctx: Ctx, request_id: uuid.UUID, body: str) -> dict:
     """A responder writes to the patient (shown in the app)."""
     request = _for_staff(ctx, request_id)
     _require_live(request)
-    text = _text("body", body, required=True)
+    text = _message_text("body", body)
     _add_message(ctx, request, "staff", text, at=ctx.now(), staff_id=ctx.actor.staff_id)
     ctx.session.flush()
     audit.record(
@@ -540,12 +549,12 @@ def close(ctx: Ctx, request_id: uuid.UUID, outcome: str, note: str | None) -> di
         escalate_at=None,
         remind_at=None,
     )
-    done = ctx.session.execute(
+    done = ctx.rows_changed(
         update(ContactRequest)
         .where(ContactRequest.id == request.id, ContactRequest.state.in_(("open", "acknowledged")))
         .values(**values)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     ctx.session.refresh(request)
     if done != 1:
         _require_live(request)

@@ -6,7 +6,9 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, Executable
 from sqlalchemy.orm import Session
 
 from muli.crypto import KeyRing
@@ -65,6 +67,10 @@ class Ctx:
 
     def now(self) -> datetime:
         return self.clock()
+
+    def rows_changed(self, statement: Executable) -> int:
+        """Run an UPDATE or DELETE and answer how many rows it changed (compare-and-set)."""
+        return cast("CursorResult[Any]", self.session.execute(statement)).rowcount
 
     def acting_as(self, actor: Actor) -> Ctx:
         return Ctx(self.session, self.keys, actor, self.settings, self.clock)

@@ -13,9 +13,10 @@ import hmac
 import os
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from typing import Any
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
@@ -153,7 +154,7 @@ def aad_for(obj, name: str) -> str:
     return f"{obj.__tablename__}|{name}|{obj.id}"
 
 
-def encrypted_models(base) -> list[type]:
+def encrypted_models(base) -> list[Any]:
     """Every mapped class that declares encrypted fields."""
     return sorted(
         (m.class_ for m in base.registry.mappers if m.class_.__dict__.get("__encrypted__")),
@@ -164,7 +165,7 @@ def encrypted_models(base) -> list[type]:
 def rotate(
     session: Session,
     keyring: KeyRing,
-    models: Iterable[type],
+    models: Iterable[Any],
     *,
     batch_size: int = 2000,
     after_batch: Callable[[int], None] | None = None,
@@ -197,7 +198,9 @@ def rotate(
         last_id = None
         while True:
             params = {"prefix": f"{current}%", "last": last_id}
-            rows = connection.exec_driver_sql(first if last_id is None else after, params).all()
+            rows: Sequence[Any] = connection.exec_driver_sql(
+                first if last_id is None else after, params
+            ).all()
             if not rows:
                 break
             # Nonces are drawn from the OS in one call per batch rather than one per field.

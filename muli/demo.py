@@ -57,6 +57,7 @@ def seed(ctx: Ctx) -> dict:
         account = ctx.session.scalars(select(Account).where(Account.username == username)).first()
         if account is None:
             teams = [] if role in ("privacy_officer", "admin") else [team.id]
+            secret: str | None
             person, secret = staff.create_staff(
                 ctx,
                 staff.NewStaff(
@@ -160,6 +161,8 @@ KARI_MASTERY_PLAN = {
 
 def _kari_plans(ctx: Ctx, team, patient: Patient, members) -> None:
     """Kari writes her crisis plan and mastery plan herself (once)."""
+    if patient.account is None:  # not yet activated: nothing she could have written
+        return
     kari = _ctx_as(ctx, patient.account)
     if plans.current_summary(ctx, patient.id, "crisis") is None:
         reviewed = ctx.now().date() - timedelta(days=4)

@@ -30,6 +30,7 @@ from sqlalchemy.exc import OperationalError
 from muli import audit, contact_requests, notifications, on_call
 from muli.context import SYSTEM, Ctx
 from muli.models.contact import ContactEscalation, ContactRequest
+from muli.models.people import Staff
 
 BATCH = 20
 # A busy database (SQLite's one writer, a PostgreSQL lock timeout) makes a batch fail; it is
@@ -100,21 +101,19 @@ def _batch(ctx: Ctx, commit: Callable[[], None], query, step) -> tuple[list, lis
 
 
 def _claim(ctx: Ctx, request_id: uuid.UUID, where, values) -> bool:
-    return (
-        ctx.session.execute(
-            update(ContactRequest)
-            .where(ContactRequest.id == request_id, *where)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        ).rowcount
-        == 1
+    changed = ctx.rows_changed(
+        update(ContactRequest)
+        .where(ContactRequest.id == request_id, *where)
+        .values(**values)
+        .execution_options(synchronize_session=False)
     )
+    return changed == 1
 
 
 def _escalate(ctx: Ctx, request_id: uuid.UUID, level: int, due_at: datetime, now: datetime) -> str | None:
     if level >= 2:
         return None
-    request = ctx.session.get(ContactRequest, request_id)
+    request = ctx.session.get_one(ContactRequest, request_id)
     window = timedelta(minutes=request.acknowledge_within_minutes)
     new_level = level + 1
     # The second window runs from the first deadline, not from when the worker got round to it.
@@ -129,6 +128,7 @@ def _escalate(ctx: Ctx, request_id: uuid.UUID, level: int, due_at: datetime, now
         return None
     ctx.session.refresh(request)
     team = request.patient.team
+    recipients: list[Staff | None]
     if new_level == 1:
         kind = "backup"
         backup = on_call.availability(ctx, team, now).backup
@@ -136,7 +136,7 @@ def _escalate(ctx: Ctx, request_id: uuid.UUID, level: int, due_at: datetime, now
     else:
         kind = "team"
         contact_requests._add_message(ctx, request, "system", contact_requests.ESCALATION_ADVICE, at=now)
-        recipients = contact_requests.team_staff(ctx, team.id)
+        recipients = list(contact_requests.team_staff(ctx, team.id))
     sent = notifications.enqueue(ctx, recipients, f"escalation-{kind}", request.id)
     ctx.session.add(
         ContactEscalation(request_id=request.id, kind=kind, level=new_level, occurred_at=now, notified=sent)
@@ -162,7 +162,7 @@ def _remind(ctx: Ctx, request_id: uuid.UUID, now: datetime) -> str | None:
     )
     if not won:
         return None
-    request = ctx.session.get(ContactRequest, request_id, populate_existing=True)
+    request = ctx.session.get_one(ContactRequest, request_id, populate_existing=True)
     sent = notifications.enqueue(ctx, [request.acknowledged_by], "reminder", request.id)
     ctx.session.add(
         ContactEscalation(

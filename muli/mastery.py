@@ -9,6 +9,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection
 from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select
 
@@ -192,7 +193,7 @@ def all_strategy_uses(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
 
 
 def strategy_stats(ctx: Ctx, patient_id: uuid.UUID) -> dict[uuid.UUID, dict]:
-    rows = ctx.session.execute(
+    rows: Any = ctx.session.execute(
         select(
             StrategyUse.strategy_id,
             func.count(StrategyUse.id),

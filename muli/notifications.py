@@ -51,8 +51,9 @@ def body_text(link: str) -> str:
     )
 
 
-def enqueue(ctx: Ctx, recipients: Iterable[Staff], purpose: str, ref: uuid.UUID) -> int:
-    """Queue one email per recipient with an address; the dedupe key makes each notification unique."""
+def enqueue(ctx: Ctx, recipients: Iterable[Staff | None], purpose: str, ref: uuid.UUID) -> int:
+    """Queue one email per recipient with an address; the dedupe key makes each notification unique.
+    A None (nobody on call) is skipped."""
     link = queue_link(ctx)
     queued, seen = 0, set()
     for person in recipients:
@@ -150,16 +151,16 @@ def send_due(ctx: Ctx, transport, *, commit: Callable[[], None], batch: int = 10
 
 def _send_one(ctx: Ctx, transport, message_id: uuid.UUID, commit, report: SendReport) -> bool:
     now = ctx.now()
-    claimed = ctx.session.execute(
+    claimed = ctx.rows_changed(
         update(OutboxMessage)
         .where(OutboxMessage.id == message_id, _claimable(now))
         .values(state="sending", claimed_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     commit()
     if claimed != 1:
         return False  # another worker has it
-    message = ctx.session.get(OutboxMessage, message_id, populate_existing=True)
+    message = ctx.session.get_one(OutboxMessage, message_id, populate_existing=True)
     try:
         transport.send(message, now)
     except Exception as error:  # any failure is retried later

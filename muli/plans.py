@@ -99,7 +99,7 @@ def document_of(ctx: Ctx, kind: str, pv: PlanVersion | None) -> dict:
     """The decrypted document of a version, every part present."""
     if pv is None:
         return EMPTY[kind]()
-    return {**EMPTY[kind](), **json.loads(ctx.keys.open(pv, "document"))}
+    return {**EMPTY[kind](), **json.loads(ctx.keys.open(pv, "document") or "{}")}
 
 
 def written_by(pv: PlanVersion) -> dict:
@@ -189,7 +189,7 @@ def normalise_crisis(document: dict) -> dict:
         items = document.get(name) or []
         if len(items) > MAX_ITEMS:
             raise ValidationFailed(name, f"At most {MAX_ITEMS} items.")
-        cleaned = []
+        cleaned: list[dict | str] = []
         for i, item in enumerate(items):
             if isinstance(item, dict):
                 item = {k: (v.strip() if isinstance(v, str) else v) or None for k, v in item.items()}
@@ -330,12 +330,12 @@ def approve_my_crisis_plan_version(ctx: Ctx, number: int) -> PlanDoc:
         raise NotFound("No such version of your crisis plan.")
     if pv.author_kind != "staff" or pv.approved_at is not None:
         raise InvalidState("Only a proposal from the team that is not yet approved can be approved.")
-    moved = ctx.session.execute(
+    moved = ctx.rows_changed(
         update(Plan)
         .where(Plan.id == plan.id, Plan.current_version == plan.current_version)
         .values(current_version=pv.version)
         .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if moved != 1:
         raise PreconditionFailed("The plan was changed elsewhere. Reload it and try again.")
     ctx.session.expire(plan)

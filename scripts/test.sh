@@ -9,6 +9,7 @@ PORT="${MULI_PG_PORT:-54329}"
 
 "$VENV/bin/ruff" check .
 "$VENV/bin/ruff" format --check .
+"$VENV/bin/mypy"  # muli/, as set in pyproject.toml
 
 ./scripts/ensure-debian-packages.sh
 
