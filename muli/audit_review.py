@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import false, select
 
 from muli import access, audit
+from muli.consent import emergency_reasons
 from muli.context import Ctx
 from muli.errors import InvalidState, NotFound
 from muli.models.audit import AuditEvent
@@ -108,7 +109,8 @@ def search(
     )
     names = _patient_names(ctx, {e.patient_id for e in page.items if e.patient_id})
     _audit_reads(ctx, "audit.search", names)
-    return Page([_item(e, names) for e in page.items], page.next_cursor)
+    reasons = emergency_reasons(ctx, page.items)
+    return Page([_item(e, names, reasons.get(e.seq)) for e in page.items], page.next_cursor)
 
 
 def emergency_accesses(
@@ -170,7 +172,7 @@ def _audit_reads(ctx: Ctx, action: str, patients: dict) -> None:
         audit.record(ctx.session, ctx.actor, action, patient_id=patient_id, resource="audit_event")
 
 
-def _item(event: AuditEvent, names: dict) -> AuditItem:
+def _item(event: AuditEvent, names: dict, reason: str | None) -> AuditItem:
     return AuditItem(
         seq=event.seq,
         occurred_at=event.occurred_at,
@@ -185,7 +187,7 @@ def _item(event: AuditEvent, names: dict) -> AuditItem:
         resource=event.resource,
         resource_id=event.resource_id,
         emergency=event.emergency,
-        reason=event.reason,
+        reason=reason if event.emergency else event.reason,
         ip=event.ip,
         request_id=event.request_id,
     )

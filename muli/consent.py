@@ -7,6 +7,7 @@ here takes effect on the very next staff request.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,7 +16,8 @@ from muli import access, audit
 from muli.context import Ctx
 from muli.enrolment import team_agency_ids
 from muli.errors import ValidationFailed
-from muli.models.consent import CONSENT_SCOPES, CONSENT_STATES, Consent, ConsentChange
+from muli.models.audit import AuditEvent
+from muli.models.consent import CONSENT_SCOPES, CONSENT_STATES, Consent, ConsentChange, EmergencyAccess
 from muli.models.people import Agency, Staff
 
 
@@ -26,12 +28,49 @@ class ConsentSetting:
     state: str
 
 
+# An emergency event's audit row names the break-the-glass window it happened under; the
+# reason itself (free text, often clinical) stays encrypted in that window's row.
+EMERGENCY_REF = "emergency_access:"
+
+
+def emergency_ref(window_id: uuid.UUID) -> str:
+    return f"{EMERGENCY_REF}{window_id}"
+
+
+def emergency_reasons(ctx: Ctx, events: Iterable[AuditEvent]) -> dict[int, str]:
+    """The reason given for each emergency event (by seq), read from its window's row."""
+    refs: dict[int, uuid.UUID] = {}
+    reasons: dict[int, str] = {}
+    for event in events:
+        if not event.emergency or not event.reason:
+            continue
+        if event.reason.startswith(EMERGENCY_REF):
+            try:
+                refs[event.seq] = uuid.UUID(event.reason.removeprefix(EMERGENCY_REF))
+            except ValueError:
+                continue
+        else:
+            reasons[event.seq] = event.reason  # written before reasons moved out of the trail
+    if refs:
+        windows = {
+            w.id: w
+            for w in ctx.session.scalars(
+                select(EmergencyAccess).where(EmergencyAccess.id.in_(set(refs.values())))
+            )
+        }
+        for seq, window_id in refs.items():
+            window = windows.get(window_id)
+            if window is not None:
+                reasons[seq] = ctx.keys.open(window, "reason") or ""
+    return reasons
+
+
 def record_access(ctx: Ctx, grant: access.Grant, action: str, resource: str, resource_id=None) -> None:
-    """Audit a staff read or change under `grant`; emergency access carries its reason."""
+    """Audit a staff read or change under `grant`; emergency access names its window."""
     reason = None
     if grant.emergency:
         window = access.active_emergency_access(ctx, grant.patient.id)
-        reason = ctx.keys.open(window, "reason") if window is not None else None
+        reason = emergency_ref(window.id) if window is not None else None
     audit.record(
         ctx.session,
         ctx.actor,

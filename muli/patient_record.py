@@ -41,7 +41,12 @@ def _by_others(patient: Patient):
     )
 
 
-def _log_item(ev: AuditEvent) -> dict:
+def _log_items(ctx: Ctx, events) -> list[dict]:
+    reasons = consent_service.emergency_reasons(ctx, events)
+    return [_log_item(ev, reasons.get(ev.seq)) for ev in events]
+
+
+def _log_item(ev: AuditEvent, reason: str | None) -> dict:
     return {
         "at": ev.occurred_at,
         "who": {
@@ -55,7 +60,7 @@ def _log_item(ev: AuditEvent) -> dict:
         "resource_id": ev.resource_id,
         "outcome": ev.outcome,
         "emergency": ev.emergency,
-        "reason": ev.reason if ev.emergency else None,
+        "reason": reason if ev.emergency else None,
     }
 
 
@@ -75,7 +80,7 @@ def access_log(ctx: Ctx, *, cursor: str | None, limit: int) -> Page:
     rows = rows[:limit]
     next_cursor = encode(ctx.keys, rows[-1].occurred_at, rows[-1].seq) if more else None
     audit.record(ctx.session, ctx.actor, "access_log.read", patient_id=patient.id, resource="audit_event")
-    return Page([_log_item(ev) for ev in rows], next_cursor)
+    return Page(_log_items(ctx, rows), next_cursor)
 
 
 # --- the export ----------------------------------------------------------------------------
@@ -138,7 +143,7 @@ def export(ctx: Ctx) -> dict:
         "consents": consent_service.state_of(ctx, patient),
         "admissions": _admissions(ctx, patient.id),
         "emergency_accesses": _emergency_accesses(ctx, patient.id),
-        "access_log": [_log_item(ev) for ev in log],
+        "access_log": _log_items(ctx, log),
     }
     for section in EXPORT_SECTIONS:
         key, value = section(ctx, patient)
@@ -255,7 +260,7 @@ def start_emergency_access(ctx: Ctx, patient_id: uuid.UUID, reason: str) -> dict
         resource="emergency_access",
         resource_id=window.id,
         emergency=True,
-        reason=reason,
+        reason=consent_service.emergency_ref(window.id),
     )
     return {
         "id": window.id,

@@ -91,3 +91,30 @@ def test_a_tampered_access_log_cursor_is_400(client, care):
     cursor = _log(client, care.patient, limit=1)["next_cursor"]
     response = client.get(f"{LOG}?limit=1&cursor=x{cursor[1:]}", headers=care.patient.headers)
     assert response.status_code == 400
+
+
+def test_the_reason_for_emergency_access_is_kept_encrypted_not_in_the_audit_trail(client, app, world):
+    team = world.team()
+    member = world.staff(team)
+    patient = world.patient(team)
+    reason = "Politiet ringte, pasienten på brua"
+    client.post(
+        f"/api/v1/staff/patients/{patient.id}/emergency-access",
+        json={"reason": reason},
+        headers=member.headers,
+    )
+    client.get(f"/api/v1/staff/patients/{patient.id}/crisis-plan", headers=member.headers)
+    with app.app_context():
+        from sqlalchemy import select
+
+        from muli.extensions import db
+        from muli.models.audit import AuditEvent
+        from muli.models.consent import EmergencyAccess
+
+        window = db.session.scalars(select(EmergencyAccess)).one()
+        stored = db.session.scalars(select(AuditEvent.reason).where(AuditEvent.emergency)).all()
+        assert reason not in window.reason_enc
+        db.session.remove()
+    # The trail names the window (hashed into the chain); the words stay in its encrypted row.
+    assert stored == [f"emergency_access:{window.id}"] * 2
+    assert [i["reason"] for i in _log(client, patient)["items"]] == [reason, reason]
