@@ -90,9 +90,19 @@ def version_of(ctx: Ctx, plan: Plan | None, number: int) -> PlanVersion | None:
 
 
 def current(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> tuple[Plan | None, PlanVersion | None]:
-    """The plan and its current version (either may be None)."""
-    plan = find_plan(ctx, patient_id, kind)
-    return plan, version_of(ctx, plan, plan.current_version if plan else 0)
+    """The plan and its current version (either may be None), in one query: every read of a
+    plan (the crisis plan above all) starts here."""
+    row = ctx.session.execute(
+        select(Plan, PlanVersion)
+        .outerjoin(
+            PlanVersion, (PlanVersion.plan_id == Plan.id) & (PlanVersion.version == Plan.current_version)
+        )
+        .where(Plan.patient_id == patient_id, Plan.kind == kind)
+    ).first()
+    if row is None:
+        return None, None
+    plan, version = row
+    return plan, version
 
 
 def document_of(ctx: Ctx, kind: str, pv: PlanVersion | None) -> dict:
