@@ -45,6 +45,10 @@ class Config:
 
     RATELIMIT_HEADERS_ENABLED = True
     RATELIMIT_ENABLED = True
+    # Redis down must not lock a patient out at 2 a.m.: count in this process meanwhile
+    # (the per-username lockout is in the database and does not depend on it).
+    RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
+    RATELIMIT_SWALLOW_ERRORS = True
 
     BABEL_DEFAULT_LOCALE = "nb"
     BABEL_DEFAULT_TIMEZONE = "Europe/Oslo"

@@ -240,6 +240,19 @@ def _rate_limit(cluster: Cluster) -> dict:
     }
 
 
+def _logins_without_redis(cluster: Cluster) -> list[int]:
+    """Kill Redis, then log in (wrongly) through nginx: answered, not 500."""
+    cluster.redis.kill()
+    return [
+        requests.post(
+            cluster.nginx.url + "/api/v1/auth/token",
+            json={"username": f"uten-redis-{n}", "password": "feil passord"},
+            timeout=30,
+        ).status_code
+        for n in range(4)
+    ]
+
+
 def _taken_back(cluster: Cluster, timeout: float = 60) -> float | None:
     """Seconds until nginx sends requests to the restarted instance again (its
     fail_timeout over), seen in nginx's log as a /readyz answered 200 by that instance."""
@@ -330,6 +343,7 @@ def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(ap
     expired = _settle(app, cluster, time.monotonic() + SETTLE)
     elapsed = time.monotonic() - started
     back_after = _taken_back(cluster)
+    redis_gone = _logins_without_redis(cluster)
 
     with app.app_context():
         stored = {
@@ -379,7 +393,7 @@ def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(ap
         f"leases of the killed worker expired {expired}; kills {kills}; "
         f"restarted instance taken back by nginx after {back_after and round(back_after, 1)} s; "
         f"nginx (upstream, status): {dict(served)}; "
-        f"rate limit: {limits}; "
+        f"rate limit: {limits}; logins with Redis killed: {redis_gone}; "
         f"{dict(stats.counts)}"
     )
 
@@ -403,3 +417,5 @@ def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(ap
     assert len(escalation_ids) == 3 * TOTAL
     assert duplicates <= 1
     assert breaks == []
+    # Redis down: a patient can still log in; the instances count in memory meanwhile.
+    assert redis_gone == [401] * 4
