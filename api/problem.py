@@ -39,28 +39,31 @@ def _slug(name: str) -> str:
 
 
 def _flatten(messages) -> dict:
-    """webargs messages are keyed by location ({"json": {...}}); the body is what clients send."""
+    """webargs messages are keyed by location ({"json": {...}}); the body is what clients send.
+    Nested fields get dotted paths, as the services name them: `strategies.0.title`."""
     if not isinstance(messages, dict):
         return {"_": messages}
     flat: dict = {}
     for location, fields in messages.items():
+        prefix = "" if location == "json" else f"{location}."
         if isinstance(fields, dict):
             for field, errs in fields.items():
-                key = field if location == "json" else f"{location}.{field}"
-                flat[key] = _leaves(errs)
+                _collect(flat, f"{prefix}{field}", errs)
         else:
-            flat[location] = _leaves(fields)
+            flat[location] = _messages(fields)
     return flat
 
 
-def _leaves(errs):
+def _collect(flat: dict, path: str, errs) -> None:
     if isinstance(errs, dict):
-        out = []
         for sub, value in errs.items():
-            for msg in _leaves(value) if not isinstance(value, str) else [value]:
-                out.append(f"{sub}: {msg}")
-        return out
-    return list(errs) if isinstance(errs, (list, tuple)) else [str(errs)]
+            _collect(flat, f"{path}.{sub}", value)
+    else:
+        flat.setdefault(path, []).extend(_messages(errs))
+
+
+def _messages(errs) -> list[str]:
+    return [str(e) for e in errs] if isinstance(errs, (list, tuple)) else [str(errs)]
 
 
 def from_http(error: HTTPException):

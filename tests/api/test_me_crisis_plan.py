@@ -130,7 +130,7 @@ def test_a_list_item_that_is_too_long_is_422_naming_the_section(client, care):
     etag = _get(client, care.patient).headers["ETag"]
     response = _put(client, care.patient, {"warning_signs": [{"sign": "x" * 501}]}, etag)
     assert response.status_code == 422
-    assert "warning_signs" in response.json["errors"]
+    assert list(response.json["errors"]) == ["warning_signs.0.sign"]  # the path to the item
 
 
 def test_an_unknown_section_is_422(client, care):
