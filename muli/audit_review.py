@@ -29,7 +29,7 @@ from muli.context import Ctx
 from muli.errors import InvalidState, NotFound
 from muli.models.audit import AuditEvent
 from muli.models.consent import EmergencyAccess
-from muli.models.people import Patient, Staff
+from muli.models.people import Agency, Patient, Staff
 from muli.pagination import Page, keyset
 
 
@@ -71,6 +71,36 @@ class EmergencyAccessView:
     @property
     def reviewed(self) -> bool:
         return self.reviewed_at is not None
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: uuid.UUID
+    label: str
+
+
+def search_choices(ctx: Ctx) -> tuple[list[Choice], list[Choice]]:
+    """Whom the privacy officer can search for, by name: every patient, every staff member.
+
+    Names only (no record is read), audited as one event, not one per patient.
+    """
+    access.require_privacy_officer(ctx)
+    patients = [
+        Choice(pid, name)
+        for pid, name in ctx.session.execute(
+            select(Patient.id, Patient.display_name).order_by(Patient.display_name, Patient.id)
+        )
+    ]
+    staff = [
+        Choice(sid, f"{name} ({agency})")
+        for sid, name, agency in ctx.session.execute(
+            select(Staff.id, Staff.display_name, Agency.name)
+            .join(Agency, Agency.id == Staff.agency_id)
+            .order_by(Staff.display_name, Staff.id)
+        )
+    ]
+    audit.record(ctx.session, ctx.actor, "audit.search_choices", resource="people")
+    return patients, staff
 
 
 def search(

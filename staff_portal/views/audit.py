@@ -56,7 +56,10 @@ def audit_log():
         limit=PAGE_SIZE,
     )
     filters = {"patient_id": patient_raw, "staff_id": staff_raw, "from": from_raw, "to": to_raw}
-    return render_template("staff_portal/audit/log.html", page=page, filters=filters)
+    patients, staff = audit_review.search_choices(ctx)
+    return render_template(
+        "staff_portal/audit/log.html", page=page, filters=filters, patients=patients, staff=staff
+    )
 
 
 @login_required
