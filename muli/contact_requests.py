@@ -424,6 +424,28 @@ def queue(ctx: Ctx, *, state: str, cursor: str | None, limit: int):
     return out, next_cursor
 
 
+def history_for_patient(ctx: Ctx, patient_id: uuid.UUID, limit: int = 10) -> list[dict]:
+    """A team patient's latest requests, newest first: when, how, who took it, how long it
+    took and how it ended. No free text (that needs consent); visible to the team's clinicians
+    like the queue is."""
+    patient = access.team_patient(ctx, patient_id)
+    rows = ctx.session.scalars(
+        select(ContactRequest)
+        .where(ContactRequest.patient_id == patient.id)
+        .order_by(ContactRequest.created_at.desc(), ContactRequest.id.desc())
+        .limit(limit)
+    ).all()
+    if rows:
+        action = "contact_request.history"
+        audit.record(ctx.session, ctx.actor, action, patient_id=patient.id, resource="contact_request")
+    out = []
+    for request in rows:
+        view = base_view(ctx, request)
+        view.pop("emergency_numbers")
+        out.append(view)
+    return out
+
+
 def open_digest(ctx: Ctx, limit: int = 200) -> list[dict]:
     """The open requests of my teams as the queue's poll needs them: id, wait, urgency and
     escalation, oldest first, with no patient and no text.

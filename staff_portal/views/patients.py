@@ -8,7 +8,7 @@ from flask import Blueprint, render_template, request
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 
-from muli import diary, enrolment, meetings, patient_record, plans
+from muli import contact_requests, diary, enrolment, meetings, patient_record, plans
 from muli.errors import ConsentRequired
 from muli.meetings import agenda
 from staff_portal import charts
@@ -16,9 +16,11 @@ from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import SCOPE_NAMES, my_teams, parse_id
 from staff_portal.views.meetings import EVENT_NAMES
 from staff_portal.views.patient_forms import AdmissionForm, EmergencyForm, ProposalForm, prefill_proposal
+from staff_portal.views.queue import KINDS, OUTCOMES
 
 PAGE_SIZE = 50
 DIARY_SHOWN = 10
+CONTACTS_SHOWN = 10
 
 
 @login_required
@@ -72,6 +74,7 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
     timeline = charts.admissions(
         view["admissions"], p["enrolled_on"], ctx.now().date(), lambda d: format_date(d, "MMM yy")
     )
+    contacts = contact_requests.history_for_patient(ctx, pid, limit=CONTACTS_SHOWN)
     forms = forms or {}
     proposal = forms.get("proposal") or ProposalForm(formdata=None)
     if "proposal" not in forms and view["crisis_plan"]:
@@ -85,6 +88,9 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
         entries=entries,
         chart=chart,
         timeline=timeline,
+        contacts=contacts,
+        kinds=KINDS,
+        outcomes=OUTCOMES,
         proposal=proposal,
         admission_form=forms.get("admission") or AdmissionForm(formdata=None),
         emergency_form=forms.get("emergency") or EmergencyForm(formdata=None),

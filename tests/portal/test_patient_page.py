@@ -77,3 +77,23 @@ def test_another_teams_patient_does_not_exist_for_me(world, portal_as):
     care = world.care_team()
     other = world.care_team()
     assert portal_as(care.member).get(f"/portal/patients/{other.patient.id}").status_code == 404
+
+
+def test_the_patient_page_shows_the_contact_requests_without_their_text(world, app, portal_as):
+    from tests.contact_support import ask
+
+    care = world.care_team()
+    api = app.test_client()
+    text = "klarer ikke mer i kveld"
+    first = ask(api, care.patient, {"kind": "chat", "urgency": "crisis", "message": text})
+    assert ask(api, care.patient, {"kind": "call_me", "urgency": "talk"}).status_code == 201
+    acknowledge = f"/api/v1/staff/contact-requests/{first.json['id']}/acknowledge"
+    taken = api.post(acknowledge, headers=care.member.headers)
+    assert taken.status_code == 200
+    page = portal_as(care.coordinator).text(f"/portal/patients/{care.patient.id}")
+    contacts = page.split('id="contacts"', 1)[1].split("</section>", 1)[0]
+    assert contacts.count("<tr>") == 3  # the head and two requests, newest first
+    assert contacts.index("Ring meg") < contacts.index("Chat")
+    assert care.member.staff.display_name in contacts and "etter 0 min" in contacts
+    assert "Ingen ennå" in contacts  # the second one: nobody has taken it
+    assert text not in contacts
