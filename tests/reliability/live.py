@@ -149,6 +149,19 @@ with app.app_context():
         print("  shift", shift.level, shift.starts_at.isoformat(), shift.ends_at.isoformat())
     if db.engine.dialect.name == "sqlite":
         print("journal", db.session.execute(text("PRAGMA journal_mode")).scalar())
+    else:
+        # The worker reads FOR UPDATE SKIP LOCKED: rows another transaction holds are skipped
+        # without a word. Count what this process could lock, and who else is connected.
+        lockable = db.session.execute(
+            text("SELECT id FROM contact_request WHERE state = 'open' FOR UPDATE SKIP LOCKED")
+        ).all()
+        print("open and lockable (not held by another transaction)", len(lockable))
+        others = text(
+            "SELECT pid, state, now() - xact_start, left(query, 120) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        for row in db.session.execute(others):
+            print("  other connection", tuple(row))
     db.session.rollback()
 """
 
