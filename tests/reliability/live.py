@@ -209,10 +209,13 @@ def test_process_view(app) -> str:
 
 
 def explain(app, env: dict, output: str) -> str:
-    """A failed assertion's message: the process's own output, and both views of the database."""
-    return f"{output}\n--- {test_process_view(app)}\n--- a fresh process with the same environment:\n" + (
-        subprocess_view(env)
-    )
+    """A failed assertion's message: the process's own output, and both views of the database.
+    Never raises: a view that fails (a locked database, say) is itself the answer."""
+    try:
+        here = test_process_view(app)
+    except Exception as error:  # a diagnostic must not hide the failure it explains
+        here = f"test process {os.getpid()}: the view failed: {error!r}"
+    return f"{output}\n--- {here}\n--- a fresh process with the same environment:\n" + subprocess_view(env)
 
 
 def run_cli(env: dict, *args: str, timeout: float = 120) -> subprocess.Popen:
