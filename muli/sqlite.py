@@ -2,18 +2,22 @@
 
 Almost every request writes (every read of patient data is audited), so every transaction
 takes SQLite's write lock up front with BEGIN IMMEDIATE instead of failing later to upgrade
-a stale read snapshot. Threads of one process first queue on a `WriterQueue`: a waiting
-thread is woken the moment the writer before it returns its connection, instead of polling
-in SQLite's busy handler, which sleeps 1, 2, 5 ... 100 ms between tries (measured: +25-30 %
-requests per second and a p99 cut by a third or more under 8 connections; benchmarks/README.md).
-Other processes (gunicorn workers, `muli worker`) still meet in the busy handler.
+a stale read snapshot. Writers first queue on a `WriterQueue`: threads of one process on a
+lock that wakes the next one the moment the writer before it returns its connection, and
+processes (gunicorn workers, `muli worker`) on an flock of a file beside the database,
+tried every half millisecond. Without it they meet in SQLite's busy handler, which sleeps
+1, 2, 5 ... 100 ms between tries: the lock sits free while waiters sleep, and a writer
+that keeps losing waits for seconds (benchmarks/README.md has the figures).
 """
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import os
 import threading
+import time
+from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -32,8 +36,8 @@ _HOLDS = "muli_writer_queue"
 
 
 class WriterQueue:
-    """A process-wide turn to write. Taken when a connection begins a transaction and given
-    back when that connection returns to the pool (or is invalidated), so whatever ended the
+    """The turn to write. Taken when a connection begins a transaction and given back when
+    that connection returns to the pool (or is invalidated), so whatever ended the
     transaction — commit, rollback, an error, the pool's reset — the turn is not kept.
 
     A turn not given within the busy timeout is not waited for further: the transaction then
@@ -41,28 +45,56 @@ class WriterQueue:
     queue, so a fault here can only cost speed, never block the process.
     """
 
-    def __init__(self, timeout: float = BUSY_TIMEOUT_SECONDS):
+    POLL_SECONDS = 0.0005
+
+    def __init__(self, lock_path: Path | None = None, timeout: float = BUSY_TIMEOUT_SECONDS):
         self.timeout = timeout
+        self.lock_path = lock_path  # None: this process's threads only (an in-memory database)
         self._lock = threading.Lock()
+        self._fd: int | None = None
         # A lock copied into a forked child (gunicorn --preload) may be held by a thread that
-        # does not exist there: the child starts with a fresh one.
+        # does not exist there, and an inherited file shares its flock with the parent: the
+        # child starts with a fresh lock and opens the file itself.
         os.register_at_fork(after_in_child=self._reset)
 
     def _reset(self) -> None:
         self._lock = threading.Lock()
+        if self._fd is not None:
+            os.close(self._fd)  # the parent's flock stays the parent's
+        self._fd = None
 
     def take(self, info: dict) -> None:
         if info.get(_HOLDS):
             return  # this connection already has the turn
-        if self._lock.acquire(timeout=self.timeout):
-            info[_HOLDS] = self._lock
-        else:
+        deadline = time.monotonic() + self.timeout
+        if not self._lock.acquire(timeout=self.timeout):
             log.warning("no writer turn within %s s; going on to SQLite's busy handler", self.timeout)
+            return
+        file_held = self._take_file(deadline)
+        info[_HOLDS] = (self._lock, file_held)
+
+    def _take_file(self, deadline: float) -> bool:
+        if self.lock_path is None:
+            return False
+        if self._fd is None:
+            self._fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+        while True:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return True
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    log.warning("another process kept the writer turn; going on to SQLite's busy handler")
+                    return False
+                time.sleep(self.POLL_SECONDS)
 
     def give_back(self, info: dict) -> None:
-        lock = info.pop(_HOLDS, None)
-        if lock is not None and lock is self._lock:
-            lock.release()
+        held = info.pop(_HOLDS, None)
+        if held is None or held[0] is not self._lock:
+            return  # not taken, or taken before a fork by a thread that is not here
+        if held[1] and self._fd is not None:
+            fcntl.flock(self._fd, fcntl.LOCK_UN)
+        self._lock.release()
 
     @property
     def busy(self) -> bool:
@@ -71,7 +103,9 @@ class WriterQueue:
 
 def configure(engine: Engine) -> WriterQueue:
     """Set MULI's pragmas on every new connection and make every transaction a writer."""
-    queue = WriterQueue()
+    database = engine.url.database
+    in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
+    queue = WriterQueue(None if in_memory else Path(f"{database}.writer-lock"))
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record):

@@ -117,3 +117,50 @@ def test_a_forked_child_starts_with_a_free_turn(engine):
         _, status = os.waitpid(pid, 0)
         session.rollback()
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_processes_take_turns_too_and_lose_no_update(engine):
+    """Two processes (as two gunicorn workers), four threads each, read-modify-write."""
+
+    def add(times: int) -> None:
+        for _ in range(times):
+            with Session(engine) as session:
+                n = session.execute(text("SELECT n FROM counter")).scalar_one()
+                session.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
+                session.commit()
+
+    def four_threads() -> None:
+        threads = [threading.Thread(target=add, args=(20,)) for _ in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+
+    engine.dispose()  # no pooled connection crosses the fork
+    pid = os.fork()
+    if pid == 0:
+        try:
+            four_threads()
+        finally:
+            os._exit(0)
+    four_threads()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 160
+
+
+def test_while_one_process_writes_another_cannot_take_the_turn(engine):
+    import fcntl
+
+    with Session(engine) as session:
+        session.execute(text("UPDATE counter SET n = n + 1"))  # this process has the turn
+        fd = os.open(engine.writers.lock_path, os.O_RDWR)
+        try:  # another open file stands for another process
+            with pytest.raises(BlockingIOError):
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            session.commit()
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # given back with the connection
+            fcntl.flock(fd, fcntl.LOCK_UN)
+        finally:
+            os.close(fd)
