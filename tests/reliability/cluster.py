@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import signal
 import subprocess
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import redis
 import requests
 
-from tests.reliability.live import BIN, ROOT, free_port
+from tests.reliability.live import BIN, ROOT, free_port, kill_group
 
 NGINX = "/usr/sbin/nginx"
 REDIS_SERVER = "/usr/bin/redis-server"
@@ -57,11 +56,7 @@ class Group:
         return self.proc is not None and self.proc.poll() is None
 
     def kill(self) -> None:
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        kill_group(self.proc)
         self.proc = None
 
     def log(self) -> str:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import random
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from email import message_from_bytes, policy
 from pathlib import Path
 
@@ -21,6 +23,56 @@ from tests.conftest import TEST_DATA_KEYS, TEST_INDEX_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
+
+
+class Stats:
+    """Counters shared by the client threads of a run (attempts, statuses, kills...)."""
+
+    def __init__(self):
+        self.counts: Counter = Counter()
+        self._lock = threading.Lock()
+
+    def add(self, name: str, n: int = 1) -> None:
+        with self._lock:
+            self.counts[name] += n
+
+    def __getitem__(self, name: str) -> int:
+        return self.counts[name]
+
+
+CONTACT_REQUEST = {
+    "kind": "call_me",
+    "urgency": "crisis",
+    "message": "får ikke sove",
+    "callback_phone": "+4791234567",
+}
+
+
+def send_until_answered(url: str, patient, key: str, stats: Stats, stop: threading.Event) -> str | None:
+    """The phone's outbox: the same key and body again until the service answers 201
+    (a refused connection, a 502 from a proxy whose instance died, a 409 while the first
+    attempt runs, a 503 busy: all are tried again). Answers the request's id, or None if
+    `stop` came first (counted as lost by the caller)."""
+    headers = {**patient.headers, "Idempotency-Key": key}
+    while not stop.is_set():
+        stats.add("attempts")
+        try:
+            response = requests.post(
+                url + "/api/v1/me/contact-requests", json=CONTACT_REQUEST, headers=headers, timeout=20
+            )
+        except requests.RequestException as error:
+            stats.add("connection_errors")
+            stats.add(type(error).__name__)
+            time.sleep(random.uniform(0.02, 0.15))
+            continue
+        stats.add(f"status_{response.status_code}")
+        if response.status_code == 201:
+            stats.add("answered")
+            if response.headers.get("Idempotent-Replayed") == "true":
+                stats.add("replayed")
+            return response.json()["id"]
+        time.sleep(random.uniform(0.02, 0.15))
+    return None
 
 
 def free_port() -> int:
@@ -108,11 +160,7 @@ class Server:
 
     def kill(self) -> None:
         """SIGKILL the whole process group: no graceful shutdown, no finished transactions."""
-        if self.proc is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
+        kill_group(self.proc)
         self.proc = None
 
 
@@ -216,6 +264,15 @@ def explain(app, env: dict, output: str) -> str:
     except Exception as error:  # a diagnostic must not hide the failure it explains
         here = f"test process {os.getpid()}: the view failed: {error!r}"
     return f"{output}\n--- {here}\n--- a fresh process with the same environment:\n" + subprocess_view(env)
+
+
+def kill_group(proc: subprocess.Popen | None) -> None:
+    """SIGKILL a process started with start_new_session=True, and everything it started."""
+    if proc is None:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=10)
 
 
 def run_cli(env: dict, *args: str, timeout: float = 120) -> subprocess.Popen:

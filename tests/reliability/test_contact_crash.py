@@ -12,7 +12,6 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-import requests
 from sqlalchemy import func, select, text
 
 from muli import audit
@@ -22,7 +21,7 @@ from muli.models.contact import ContactRequest
 from muli.models.idempotency import IdempotencyRecord
 from muli.models.outbox import OutboxMessage
 from tests.contact_support import put_on_call
-from tests.reliability.live import Server, environment
+from tests.reliability.live import Server, Stats, environment, send_until_answered
 
 pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
@@ -50,37 +49,7 @@ def server(app, tmp_path):
     live.kill()
 
 
-def _send_until_answered(server, patient, key: str, stats: Counter, stop: threading.Event) -> str | None:
-    """The phone's outbox: the same key and body again until the server answers 201."""
-    body = {
-        "kind": "call_me",
-        "urgency": "crisis",
-        "message": "får ikke sove",
-        "callback_phone": "+4791234567",
-    }
-    headers = {**patient.headers, "Idempotency-Key": key}
-    while not stop.is_set():
-        stats["attempts"] += 1
-        try:
-            response = requests.post(
-                server.url + "/api/v1/me/contact-requests", json=body, headers=headers, timeout=20
-            )
-        except requests.RequestException as error:
-            stats["connection_errors"] += 1
-            stats[type(error).__name__] += 1
-            time.sleep(random.uniform(0.02, 0.15))
-            continue
-        if response.status_code == 201:
-            stats["answered"] += 1
-            if response.headers.get("Idempotent-Replayed") == "true":
-                stats["replayed"] += 1
-            return response.json()["id"]
-        stats[f"status_{response.status_code}"] += 1  # 409 in progress, 503 busy: try again
-        time.sleep(random.uniform(0.02, 0.15))
-    return None  # out of time: counted as lost below
-
-
-def _killer(server, stop: threading.Event, stats: Counter) -> None:
+def _killer(server, stop: threading.Event, stats: Stats) -> None:
     """SIGKILL at random points of the request stream: after every 25-60 answered requests
     (and a random fraction of a second, to land mid-request). Usually the workers (the master
     forks new ones); every fourth time the whole server, master included, which is then
@@ -93,19 +62,19 @@ def _killer(server, stop: threading.Event, stats: Counter) -> None:
         time.sleep(random.uniform(0, 0.3))
         if stats["kills"] % 4 == 3:
             server.kill()
-            stats["server_kills"] += 1
+            stats.add("server_kills")
             if not stop.is_set():
                 server.start()
         else:
-            stats["worker_kills"] += server.kill_workers()
-        stats["kills"] += 1
+            stats.add("worker_kills", server.kill_workers())
+        stats.add("kills")
         next_at = stats["answered"] + random.randint(25, 60)
 
 
 def test_five_hundred_requests_survive_random_sigkills_exactly_once(app, night, server):
     patient, _ola = night
     keys = [str(uuid.uuid4()) for _ in range(TOTAL)]
-    stats: Counter = Counter()
+    stats = Stats()
     stop = threading.Event()
     started = time.monotonic()
     killer = threading.Thread(target=_killer, args=(server, stop, stats), daemon=True)
@@ -114,7 +83,9 @@ def test_five_hundred_requests_survive_random_sigkills_exactly_once(app, night, 
     timer.start()
     try:
         with ThreadPoolExecutor(CLIENTS) as pool:
-            answered = list(pool.map(lambda k: _send_until_answered(server, patient, k, stats, stop), keys))
+            answered = list(
+                pool.map(lambda k: send_until_answered(server.url, patient, k, stats, stop), keys)
+            )
     finally:
         stop.set()
         timer.cancel()
@@ -145,7 +116,7 @@ def test_five_hundred_requests_survive_random_sigkills_exactly_once(app, night, 
         f"{stats['attempts']} attempts, "
         f"{stats['replayed']} replayed, {stats['connection_errors']} connection errors, "
         f"stored {len(stored)}, lost {len(answered_ids - stored)}, "
-        f"duplicated {len(stored) - len(answered_ids)}, outbox {len(outbox)}; {dict(stats)}"
+        f"duplicated {len(stored) - len(answered_ids)}, outbox {len(outbox)}; {dict(stats.counts)}"
     )
     assert stats["kills"] >= 5, "the server must actually have been killed during the run"
     assert None not in answered and len(answered_ids) == TOTAL

@@ -37,7 +37,7 @@ from muli.notifications import LEASE
 from tests.conftest import database_kind
 from tests.contact_support import put_on_call
 from tests.reliability.cluster import Group, Nginx, Redis, worker
-from tests.reliability.live import Server, SmtpServer, environment
+from tests.reliability.live import Server, SmtpServer, Stats, environment, send_until_answered
 
 pytestmark = [
     pytest.mark.reliability,
@@ -114,49 +114,6 @@ def night(app, world):
     put_on_call(app, team, ola, now - timedelta(minutes=5), now + timedelta(hours=1))
     put_on_call(app, team, kristin, now - timedelta(minutes=5), now + timedelta(hours=1), "backup")
     return patients
-
-
-class Stats:
-    def __init__(self):
-        self.counts: Counter = Counter()
-        self._lock = threading.Lock()
-
-    def add(self, name: str, n: int = 1) -> None:
-        with self._lock:
-            self.counts[name] += n
-
-    def __getitem__(self, name: str) -> int:
-        return self.counts[name]
-
-
-def _send_until_answered(url: str, patient, key: str, stats: Stats, stop: threading.Event) -> str | None:
-    """The phone's outbox: the same key and body again until the service answers 201."""
-    body = {
-        "kind": "call_me",
-        "urgency": "crisis",
-        "message": "får ikke sove",
-        "callback_phone": "+4791234567",
-    }
-    headers = {**patient.headers, "Idempotency-Key": key}
-    while not stop.is_set():
-        stats.add("attempts")
-        try:
-            response = requests.post(
-                url + "/api/v1/me/contact-requests", json=body, headers=headers, timeout=20
-            )
-        except requests.RequestException as error:
-            stats.add("connection_errors")
-            stats.add(type(error).__name__)
-            time.sleep(random.uniform(0.02, 0.15))
-            continue
-        stats.add(f"status_{response.status_code}")
-        if response.status_code == 201:
-            stats.add("answered")
-            if response.headers.get("Idempotent-Replayed") == "true":
-                stats.add("replayed")
-            return response.json()["id"]
-        time.sleep(random.uniform(0.02, 0.15))  # 502 instance gone, 409 in progress, 503 busy
-    return None  # out of time: counted as lost below
 
 
 def _in_transaction(app, name: str, timeout: float = 20) -> str:
@@ -333,7 +290,7 @@ def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(ap
     try:
         with ThreadPoolExecutor(CLIENTS) as pool:
             answered = list(
-                pool.map(lambda k: _send_until_answered(cluster.nginx.url, owner[k], k, stats, stop), keys)
+                pool.map(lambda k: send_until_answered(cluster.nginx.url, owner[k], k, stats, stop), keys)
             )
         requests_done = time.monotonic() - started
         killer.join(180)  # the restart of the killed instance may still be under way
