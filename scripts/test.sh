@@ -23,11 +23,13 @@ cleanup() { if [ -n "$started" ]; then ./scripts/stop-postgres.sh || true; fi; }
 trap cleanup EXIT
 
 # The reliability suite (real servers, SIGKILL, worker processes) runs in a pytest process
-# of its own: after the rest of the suite in the same process, its escalation subprocesses
-# have been seen to find nothing to do (cause not yet found; see tests/reliability).
+# of its own: after the rest of the suite in the same process its escalation subprocesses
+# were seen to find nothing to do (3 of 4 runs on 2026-11-22, before these tests shared one
+# xdist worker; not reproduced since in 6 runs). On a failure they now print what a fresh
+# process sees (tests/reliability/live.py). -rP prints each run's figures (lost, duplicated...).
 for db in sqlite postgresql; do
   echo "== $db"
   MULI_TEST_DB=$db "$VENV/bin/pytest" -n 2 --dist loadgroup --ignore=tests/reliability "$@"
   echo "== $db: reliability"
-  MULI_TEST_DB=$db "$VENV/bin/pytest" -n 2 --dist loadgroup tests/reliability "$@"
+  MULI_TEST_DB=$db "$VENV/bin/pytest" -n 2 --dist loadgroup -rP tests/reliability "$@"
 done
