@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.browser.test_patient_app_support import activate, enrol, on_call_tonight, token
 
 
@@ -21,6 +23,23 @@ def _only_request(client, kari):
     items = client.get("/api/v1/me/contact-requests", headers=token(client, kari)).get_json()["items"]
     assert len(items) == 1
     return items[0]
+
+
+@pytest.fixture
+def kari_asked(live_server, phone, world, client, clock):
+    """Kari, signed in on her phone with someone on call, has just asked for a call."""
+    kari = enrol(world, client)
+    on_call_tonight(client, kari, clock.now)
+    activate(phone, live_server, kari)
+    _ask_for_a_call(phone)
+    return kari
+
+
+def _acknowledged(client, kari) -> dict:
+    """Her request, taken by the nurse on call."""
+    request = _only_request(client, kari)
+    client.post(f"/api/v1/staff/contact-requests/{request['id']}/acknowledge", headers=kari.member.headers)
+    return request
 
 
 def test_a_staff_acknowledgement_shows_up_without_reload(
@@ -48,13 +67,9 @@ def test_a_staff_acknowledgement_shows_up_without_reload(
     screenshot(phone, "seen")
 
 
-def test_messages_go_both_ways(live_server, phone, world, client, clock):
-    kari = enrol(world, client)
-    on_call_tonight(client, kari, clock.now)
-    activate(phone, live_server, kari)
-    _ask_for_a_call(phone)
-    request = _only_request(client, kari)
-    client.post(f"/api/v1/staff/contact-requests/{request['id']}/acknowledge", headers=kari.member.headers)
+def test_messages_go_both_ways(phone, client, kari_asked):
+    kari = kari_asked
+    request = _acknowledged(client, kari)
     sent = client.post(
         f"/api/v1/staff/contact-requests/{request['id']}/messages",
         json={"body": "Jeg ringer deg om to minutter."},
@@ -69,23 +84,16 @@ def test_messages_go_both_ways(live_server, phone, world, client, clock):
     assert bodies.count("Takk, jeg venter.") == 1
 
 
-def test_im_ok_now_cancels_the_request(live_server, phone, world, client, clock):
-    kari = enrol(world, client)
-    on_call_tonight(client, kari, clock.now)
-    activate(phone, live_server, kari)
-    _ask_for_a_call(phone)
+def test_im_ok_now_cancels_the_request(phone, client, kari_asked):
+    kari = kari_asked
     phone.get_by_role("button", name="Jeg har det OK nå").click()
     phone.get_by_text("Du sa at du har det OK").wait_for()
     assert _only_request(client, kari)["state"] == "cancelled"
 
 
-def test_the_closed_request_shows_as_closed(live_server, phone, world, client, clock):
-    kari = enrol(world, client)
-    on_call_tonight(client, kari, clock.now)
-    activate(phone, live_server, kari)
-    _ask_for_a_call(phone)
-    request = _only_request(client, kari)
-    client.post(f"/api/v1/staff/contact-requests/{request['id']}/acknowledge", headers=kari.member.headers)
+def test_the_closed_request_shows_as_closed(phone, client, kari_asked):
+    kari = kari_asked
+    request = _acknowledged(client, kari)
     closed = client.post(
         f"/api/v1/staff/contact-requests/{request['id']}/close",
         json={"outcome": "talked", "note": "snakket, avtalt ny kontakt i morgen"},

@@ -64,19 +64,25 @@ def test_the_turn_is_given_back_however_the_transaction_ends(engine, ending):
     assert not engine.writers.busy
 
 
-def test_threads_writing_at_once_all_get_their_turn_and_lose_no_update(engine):
-    def add(times: int) -> None:
+def _add_in_threads(engine, threads: int, times: int) -> None:
+    """Read-modify-write the counter `times` times in each of `threads` threads at once."""
+
+    def add() -> None:
         for _ in range(times):
             with Session(engine) as session:
                 n = session.execute(text("SELECT n FROM counter")).scalar_one()
                 session.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
                 session.commit()
 
-    threads = [threading.Thread(target=add, args=(25,)) for _ in range(8)]
-    for t in threads:
+    running = [threading.Thread(target=add) for _ in range(threads)]
+    for t in running:
         t.start()
-    for t in threads:
+    for t in running:
         t.join(timeout=120)
+
+
+def test_threads_writing_at_once_all_get_their_turn_and_lose_no_update(engine):
+    _add_in_threads(engine, threads=8, times=25)
     with engine.connect() as conn:
         assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 200
     assert not engine.writers.busy
@@ -121,29 +127,14 @@ def test_a_forked_child_starts_with_a_free_turn(engine):
 
 def test_processes_take_turns_too_and_lose_no_update(engine):
     """Two processes (as two gunicorn workers), four threads each, read-modify-write."""
-
-    def add(times: int) -> None:
-        for _ in range(times):
-            with Session(engine) as session:
-                n = session.execute(text("SELECT n FROM counter")).scalar_one()
-                session.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
-                session.commit()
-
-    def four_threads() -> None:
-        threads = [threading.Thread(target=add, args=(20,)) for _ in range(4)]
-        for t in threads:
-            t.start()
-        for t in threads:
-            t.join(timeout=120)
-
     engine.dispose()  # no pooled connection crosses the fork
     pid = os.fork()
     if pid == 0:
         try:
-            four_threads()
+            _add_in_threads(engine, threads=4, times=20)
         finally:
             os._exit(0)
-    four_threads()
+    _add_in_threads(engine, threads=4, times=20)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     with engine.connect() as conn:
