@@ -11,8 +11,8 @@ from werkzeug.exceptions import HTTPException
 
 from api import problem
 from api.resources import __path__ as _resources_path
-from muli.errors import AuthenticationFailed
 from muli.extensions import csrf, jwt
+from muli.platform.errors import AuthenticationFailed
 
 # Order of the resource modules in the OpenAPI document; any others follow alphabetically.
 FIRST = ("auth", "me", "staff_patients")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas import Instant
-from muli.contact_requests import MAX_MESSAGE
+from muli.contact.requests import MAX_MESSAGE
 from muli.models.contact import OUTCOMES, REQUEST_KINDS, URGENCIES
 
 

@@ -7,10 +7,10 @@ import uuid
 from flask import current_app, g, request
 from flask_jwt_extended import get_jwt, verify_jwt_in_request
 
-from muli import accounts
-from muli.context import ANONYMOUS, Actor, Ctx
-from muli.errors import Forbidden
 from muli.extensions import db
+from muli.platform.context import ANONYMOUS, Actor, Ctx
+from muli.platform.errors import Forbidden
+from muli.trust import accounts
 
 
 def request_id() -> str:

@@ -15,8 +15,8 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
 from api.context import current_ctx
-from muli.errors import BadRequest, Conflict, MuliError
 from muli.models.idempotency import IdempotencyRecord
+from muli.platform.errors import BadRequest, Conflict, MuliError
 
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"

@@ -7,7 +7,7 @@ import logging
 from flask import json, make_response
 from werkzeug.exceptions import HTTPException
 
-from muli.errors import MuliError
+from muli.platform.errors import MuliError
 
 log = logging.getLogger("muli.api")
 

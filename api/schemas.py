@@ -6,7 +6,7 @@ from datetime import UTC
 
 from marshmallow import Schema, fields, validate
 
-from muli.pagination import DEFAULT_LIMIT, MAX_LIMIT
+from muli.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
 class Instant(fields.DateTime):

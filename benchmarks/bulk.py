@@ -16,10 +16,10 @@ from types import SimpleNamespace
 from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 
-from muli import audit
-from muli.crypto import KeyRing, aad_for
 from muli.models.audit import AuditEvent, AuditHead
 from muli.models.diary import DiaryEntry
+from muli.platform.crypto import KeyRing, aad_for
+from muli.trust import audit
 
 BATCH = 10_000
 
@@ -160,10 +160,10 @@ def add_audit(
 def deep_cursor(engine: Engine, keys: KeyRing, patient_id: uuid.UUID, position: int) -> str:
     """The cursor a client holds after paging to `position` of the diary (newest first).
 
-    Made with the app's own cursor encoding (`muli.pagination.encode`, keyed by the same
+    Made with the app's own cursor encoding (`muli.platform.pagination.encode`, keyed by the same
     index key), exactly what the service would have handed out on the page before.
     """
-    from muli.pagination import encode
+    from muli.platform.pagination import encode
 
     with engine.connect() as conn:
         row = conn.execute(

@@ -22,10 +22,10 @@ import time
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from sqlalchemy import select
 
-from muli import crypto
 from muli.app import create_app
 from muli.extensions import db
 from muli.models import Base
+from muli.platform import crypto
 
 
 def stale_fields(keys: crypto.KeyRing) -> list[tuple[str, bytes, bytes]]:

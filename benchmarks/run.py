@@ -278,7 +278,7 @@ def run(cmd: list[str], env: dict, **kw) -> subprocess.CompletedProcess:
 
 
 def new_key() -> str:
-    from muli.crypto import new_key as make
+    from muli.platform.crypto import new_key as make
 
     return make()
 
@@ -387,7 +387,7 @@ class Database:
         return create_engine(self.url)
 
     def keyring(self, data_keys: str | None = None):
-        from muli.crypto import KeyRing
+        from muli.platform.crypto import KeyRing
 
         return KeyRing.parse(data_keys or self.keys, self.index_key)
 

@@ -11,13 +11,13 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from muli import config as config_module
-from muli import sqlite
-from muli.context import Settings
-from muli.errors import MuliError
 from muli.extensions import babel, csrf, db, jwt, limiter, migrate
-from muli.keys import load_dev_secret, load_keyring
-from muli.log import configure as configure_logging
 from muli.models.base import utcnow
+from muli.platform import sqlite
+from muli.platform.context import Settings
+from muli.platform.errors import MuliError
+from muli.platform.log import configure as configure_logging
+from muli.trust.keys import load_dev_secret, load_keyring
 
 log = logging.getLogger("muli.request")
 
@@ -111,7 +111,7 @@ def register_extensions(app: Flask) -> None:
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload):
         from api.context import anonymous_ctx
-        from muli.accounts import token_account
+        from muli.trust.accounts import token_account
 
         # Kept for the request (a strong reference, so the session's identity map keeps the
         # account and its patient or staff row): api.context builds the Actor from it.

@@ -12,11 +12,14 @@ from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from muli import audit, backup, crypto, demo, staff
-from muli.context import SYSTEM, Ctx
+from muli import demo
 from muli.extensions import db
 from muli.models import Base
 from muli.models.people import AGENCY_KINDS, STAFF_ROLES, Agency, Team
+from muli.platform import backup, crypto
+from muli.platform.context import SYSTEM, Ctx
+from muli.team import staff
+from muli.trust import audit
 
 muli_cli = AppGroup("muli", help="MULI operations.")
 
@@ -158,7 +161,7 @@ def _parse_instant(value: str | None):
 
 
 def _send_outbox(ctx: Ctx) -> None:
-    from muli import notifications
+    from muli.contact import notifications
 
     url = current_app.config.get("MULI_SMTP_URL")
     if not url:
@@ -174,7 +177,7 @@ def _send_outbox(ctx: Ctx) -> None:
 @click.option("--send/--no-send", default=True, help="Also send due emails (needs MULI_SMTP_URL).")
 def escalate(at: str | None, send: bool) -> None:
     """One pass of the escalation rules (and of the outbox)."""
-    from muli import escalation
+    from muli.contact import escalation
 
     ctx = system_ctx()
     report = escalation.run_pass(ctx, now=_parse_instant(at), commit=db.session.commit)
@@ -193,7 +196,7 @@ def worker(interval: float) -> None:
     import signal
     import threading
 
-    from muli import escalation
+    from muli.contact import escalation
 
     log = logging.getLogger("muli.worker")
     stop = threading.Event()

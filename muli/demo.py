@@ -10,12 +10,14 @@ from datetime import date, timedelta
 
 from sqlalchemy import select
 
-from muli import accounts, enrolment, mastery, national_id, plans, staff
-from muli.context import Ctx
-from muli.meetings.demo import seed_demo_meeting
+from muli.contact.on_call import seed_demo_rota
 from muli.models.accounts import Account
 from muli.models.people import Patient, Staff
-from muli.on_call import seed_demo_rota
+from muli.patient import mastery, plans
+from muli.platform.context import Ctx
+from muli.team import enrolment, staff
+from muli.team.meetings.demo import seed_demo_meeting
+from muli.trust import accounts, national_id
 
 TEAM = "MULI Fjordvik"
 AGENCIES = [
@@ -173,8 +175,8 @@ def _kari_plans(ctx: Ctx, team, patient: Patient, members) -> None:
 
 EXTENSIONS.append(_kari_plans)
 
-# Last week's signed meeting with its open action (muli.meetings.demo).
+# Last week's signed meeting with its open action (muli.team.meetings.demo).
 EXTENSIONS.append(seed_demo_meeting)
 
-# Ola (DPS) on call every night for the next 7 days, Per (PAM) as backup (muli.on_call).
+# Ola (DPS) on call every night for the next 7 days, Per (PAM) as backup (muli.contact.on_call).
 EXTENSIONS.append(seed_demo_rota)

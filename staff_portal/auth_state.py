@@ -13,10 +13,10 @@ from functools import wraps
 
 from flask import current_app, g, redirect, request, session, url_for
 
-from muli import accounts
-from muli.context import Actor, Ctx
 from muli.extensions import db
 from muli.models.accounts import Account
+from muli.platform.context import Actor, Ctx
+from muli.trust import accounts
 
 IDLE_SECONDS = 30 * 60
 ABSOLUTE_SECONDS = 10 * 60 * 60

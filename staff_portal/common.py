@@ -8,10 +8,10 @@ from flask import abort, request
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
-from muli import access
-from muli.context import Ctx
-from muli.errors import MuliError
 from muli.models.people import Team
+from muli.platform.context import Ctx
+from muli.platform.errors import MuliError
+from muli.trust import access
 
 SCOPE_NAMES = {
     "crisis_plan": _l("Crisis plan"),

@@ -1,14 +1,14 @@
 """After-hours coverage: the stretches outside office hours with nobody on primary call.
 
-Pure display arithmetic over the shifts `muli.on_call.list_shifts` answered (which made the
-access decision) and the team's office hours as `muli.on_call` defines them.
+Pure display arithmetic over the shifts `muli.contact.on_call.list_shifts` answered (which made the
+access decision) and the team's office hours as `muli.contact.on_call` defines them.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from muli import on_call
+from muli.contact import on_call
 
 Interval = tuple[datetime, datetime]
 

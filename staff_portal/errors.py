@@ -8,7 +8,7 @@ from flask import render_template, request
 from flask_babel import gettext as _
 from werkzeug.exceptions import HTTPException
 
-from muli.errors import MuliError, TooManyAttempts
+from muli.platform.errors import MuliError, TooManyAttempts
 
 log = logging.getLogger("muli.portal")
 

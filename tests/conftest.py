@@ -12,8 +12,8 @@ from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
 from muli.config import TestingConfig
-from muli.crypto import new_key
 from muli.extensions import db, limiter
+from muli.platform.crypto import new_key
 from tests import factories
 
 TEST_DATA_KEYS = f"test1:{new_key()}"

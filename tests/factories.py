@@ -15,13 +15,13 @@ from functools import cache
 from flask_jwt_extended import create_access_token
 from sqlalchemy import select
 
-from muli import accounts, national_id
 from muli.cli import system_ctx
 from muli.extensions import db
 from muli.models.accounts import Account
 from muli.models.base import utcnow
 from muli.models.consent import CONSENT_SCOPES, Consent, ConsentChange
 from muli.models.people import Agency, Patient, Staff, Team, TeamMembership
+from muli.trust import accounts, national_id
 
 PASSWORD = "correct-horse-battery-staple-7"
 _counter = itertools.count(1)

@@ -25,9 +25,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.context import anonymous_ctx, current_ctx
-from muli import accounts
-from muli.errors import AuthenticationFailed
 from muli.extensions import limiter
+from muli.platform.errors import AuthenticationFailed
+from muli.trust import accounts
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Activation, login and tokens")
 PUBLIC = {"security": []}

@@ -8,7 +8,8 @@ from marshmallow import Schema, fields
 
 from api.contact_schemas import AvailabilityOut
 from api.context import current_ctx, require_kind
-from muli import profile
+from muli.contact import on_call
+from muli.patient import profile
 
 blp = Blueprint("me", __name__, url_prefix="/api/v1/me", description="The patient's profile")
 blp.before_request(lambda: require_kind("patient"))
@@ -45,4 +46,4 @@ class Me(MethodView):
     @blp.response(200, ProfileOut)
     def get(self):
         """My profile, my team, my trusted contact and the emergency numbers (always present)."""
-        return profile.profile(current_ctx())
+        return profile.profile(current_ctx(), on_call.availability_view)

@@ -11,8 +11,8 @@ from api.contact_schemas import ContactMessageIn, ContactRequestIn, PatientReque
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import PageArgs, page_of
-from muli import contact_requests
-from muli.pagination import Page
+from muli.contact import requests as contact_requests
+from muli.platform.pagination import Page
 
 blp = Blueprint(
     "me_contact",

@@ -9,7 +9,7 @@ from marshmallow import Schema, fields, post_load, validate
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import Instant, PageArgs, page_of
-from muli import diary
+from muli.patient import diary
 
 blp = Blueprint("me_diary", __name__, url_prefix="/api/v1/me/diary", description="My diary")
 blp.before_request(lambda: require_kind("patient"))

@@ -11,8 +11,8 @@ from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.resources.me import EmergencyNumberOut
 from api.schemas import Instant, PageArgs, page_of
-from muli import mastery, pdf, plans
-from muli.plans import MAX_ITEM_CHARS, MAX_ITEMS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TEXT_CHARS
+from muli.patient import mastery, pdf, plans
+from muli.patient.plans import MAX_ITEM_CHARS, MAX_ITEMS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TEXT_CHARS
 
 blp = Blueprint("me_plans", __name__, url_prefix="/api/v1/me", description="My crisis plan and mastery plan")
 blp.before_request(lambda: require_kind("patient"))

@@ -11,8 +11,9 @@ from marshmallow import INCLUDE, Schema, fields, post_dump, post_load, validate
 
 from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of
-from muli import consent, patient_record
 from muli.models.consent import CONSENT_SCOPES, CONSENT_STATES
+from muli.patient import consent
+from muli.patient import record as patient_record
 
 blp = Blueprint(
     "me_record", __name__, url_prefix="/api/v1/me", description="My consents, access log and export"

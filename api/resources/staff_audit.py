@@ -11,7 +11,7 @@ from marshmallow import Schema, ValidationError, fields
 
 from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of
-from muli import audit_review
+from muli.trust import audit_review
 
 blp = Blueprint(
     "staff_audit",

@@ -12,7 +12,7 @@ from api.contact_schemas import ContactCloseIn, ContactMessageIn, ContactQueueIt
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import PageArgs, page_of
-from muli import contact_requests
+from muli.contact import requests as contact_requests
 
 blp = Blueprint(
     "staff_contact",

@@ -11,8 +11,8 @@ from marshmallow import Schema, fields, validate
 
 from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of
-from muli import meetings
 from muli.models.meetings import ACTION_STATUSES
+from muli.team import meetings
 
 blp = Blueprint(
     "staff_meetings",

@@ -11,7 +11,7 @@ from marshmallow import Schema, fields, validate
 from api.contact_schemas import TeamHandoverOut
 from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of
-from muli import handover, on_call
+from muli.contact import handover, on_call
 from muli.models.on_call import SHIFT_LEVELS
 
 blp = Blueprint(

@@ -7,7 +7,7 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
 from api.context import current_ctx, require_kind
-from muli import outcomes
+from muli.team import outcomes
 
 blp = Blueprint(
     "staff_outcomes",

@@ -20,7 +20,8 @@ from api.resources.me_plans import (
 )
 from api.resources.me_record import jsonable
 from api.schemas import PageArgs
-from muli import diary, mastery, patient_record, pdf, plans
+from muli.patient import diary, mastery, pdf, plans
+from muli.patient import record as patient_record
 
 blp = Blueprint(
     "staff_patient_record",

@@ -9,8 +9,8 @@ from marshmallow import Schema, fields, post_load, validate
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import PageArgs, page_of
-from muli import enrolment
 from muli.models.consent import CONSENT_SCOPES
+from muli.team import enrolment
 
 blp = Blueprint(
     "staff_patients",

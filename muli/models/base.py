@@ -48,7 +48,7 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: UTCDateTime, uuid.UUID: Uuid}
 
-    # Names of fields stored encrypted as `<name>_enc` (see muli.crypto).
+    # Names of fields stored encrypted as `<name>_enc` (see muli.platform.crypto).
     __encrypted__: tuple[str, ...] = ()
 
 

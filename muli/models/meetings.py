@@ -25,7 +25,7 @@ class Meeting(IdMixin, CreatedMixin, Base):
 
     team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"))
     held_on: Mapped[date]
-    # Events since this instant put a patient first on the agenda (see muli.meetings).
+    # Events since this instant put a patient first on the agenda (see muli.team.meetings).
     events_since: Mapped[datetime]
     created_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     signed_at: Mapped[datetime | None]

@@ -10,9 +10,9 @@ from flask import Blueprint, current_app, flash, redirect, render_template, requ
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from muli import audit_review
-from muli.errors import MuliError
 from muli.extensions import db
+from muli.platform.errors import MuliError
+from muli.trust import audit_review
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id
 

@@ -9,9 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length, Regexp
 
-from muli import accounts
-from muli.errors import AuthenticationFailed, TooManyAttempts
 from muli.extensions import db
+from muli.platform.errors import AuthenticationFailed, TooManyAttempts
+from muli.trust import accounts
 from staff_portal.auth_state import base_ctx, login_required, portal_ctx, safe_next, sign_in, sign_out
 from staff_portal.errors import error_page
 

@@ -10,9 +10,11 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, FieldList, HiddenField, SelectField, StringField
 from wtforms.validators import InputRequired, Length, Optional, Regexp
 
-from muli import access, contact_requests, enrolment
-from muli.errors import Conflict, ValidationFailed
+from muli.contact import requests as contact_requests
 from muli.models.people import Agency
+from muli.platform.errors import Conflict, ValidationFailed
+from muli.team import enrolment
+from muli.trust import access
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import SCOPE_NAMES, choices, chosen_team, form_errors, my_teams
 
@@ -46,7 +48,7 @@ def enrol():
     team = chosen_team(ctx, my_teams(ctx))
     access.coordinator_of(ctx, team.id)
     agencies = sorted(
-        (ctx.session.get(Agency, a) for a in enrolment.team_agency_ids(ctx, team.id)), key=lambda a: a.name
+        (ctx.session.get(Agency, a) for a in access.team_agency_ids(ctx, team.id)), key=lambda a: a.name
     )
     form = EnrolForm(team=str(team.id))
     form.trusted_contact_id.choices = choices(

@@ -6,7 +6,7 @@ from datetime import date
 
 from flask import Blueprint, render_template, request
 
-from muli import handover as handover_service
+from muli.contact import handover as handover_service
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import chosen_team, my_teams
 from staff_portal.views.queue import KINDS, OUTCOMES

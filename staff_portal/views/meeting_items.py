@@ -9,9 +9,9 @@ from flask import Blueprint, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_wtf import FlaskForm
 
-from muli import meetings
-from muli.errors import MuliError, PreconditionFailed
 from muli.extensions import db
+from muli.platform.errors import MuliError, PreconditionFailed
+from muli.team import meetings
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id
 from staff_portal.views.meetings import meeting as meeting_page

@@ -11,10 +11,12 @@ from flask_wtf import FlaskForm
 from wtforms import DateField
 from wtforms.validators import InputRequired
 
-from muli import contact_requests, enrolment, meetings
-from muli.errors import MuliError
+from muli.contact import requests as contact_requests
 from muli.extensions import db
 from muli.models.people import Agency
+from muli.platform.errors import MuliError
+from muli.team import meetings
+from muli.trust import access
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import chosen_team, my_teams, parse_id
 
@@ -52,7 +54,7 @@ def meeting_list():
 def _people(ctx, team_id):
     staff = contact_requests.team_staff(ctx, team_id)
     agencies = sorted(
-        (ctx.session.get(Agency, a) for a in enrolment.team_agency_ids(ctx, team_id)), key=lambda a: a.name
+        (ctx.session.get(Agency, a) for a in access.team_agency_ids(ctx, team_id)), key=lambda a: a.name
     )
     return staff, agencies
 

@@ -6,7 +6,7 @@ from flask import Blueprint, render_template
 from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 
-from muli import outcomes as outcome_service
+from muli.team import outcomes as outcome_service
 from staff_portal import charts
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import chosen_team, my_teams

@@ -9,9 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, DateField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
 
-from muli import patient_record, pdf, plans
-from muli.errors import ValidationFailed
 from muli.extensions import db
+from muli.patient import pdf, plans
+from muli.patient import record as patient_record
+from muli.platform.errors import ValidationFailed
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import form_errors, parse_id
 

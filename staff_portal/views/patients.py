@@ -8,9 +8,12 @@ from flask import Blueprint, render_template, request
 from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 
-from muli import contact_requests, diary, enrolment, meetings, patient_record, plans
-from muli.errors import ConsentRequired
-from muli.meetings import agenda
+from muli.contact import requests as contact_requests
+from muli.patient import diary, plans
+from muli.patient import record as patient_record
+from muli.platform.errors import ConsentRequired
+from muli.team import enrolment, meetings
+from muli.team.meetings import agenda
 from staff_portal import charts
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import SCOPE_NAMES, my_teams, parse_id

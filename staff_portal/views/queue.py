@@ -9,9 +9,9 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
-from muli import contact_requests
-from muli.errors import MuliError
+from muli.contact import requests as contact_requests
 from muli.extensions import db
+from muli.platform.errors import MuliError
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import choices, parse_id
 

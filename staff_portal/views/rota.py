@@ -12,9 +12,10 @@ from flask_wtf import FlaskForm
 from wtforms import DateTimeLocalField, SelectField
 from wtforms.validators import InputRequired
 
-from muli import contact_requests, on_call
-from muli.errors import MuliError
+from muli.contact import on_call
+from muli.contact import requests as contact_requests
 from muli.extensions import db
+from muli.platform.errors import MuliError
 from staff_portal import coverage
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import choices, chosen_team, form_errors, my_teams

@@ -6,9 +6,9 @@ import jwt as pyjwt
 import pyotp
 import pytest
 
-from muli import national_id
 from muli.extensions import db
 from muli.models.accounts import Account
+from muli.trust import national_id
 from tests.factories import PASSWORD, bearer
 
 TOKEN = "/api/v1/auth/token"
@@ -242,8 +242,8 @@ def test_logout_revokes_the_access_token_and_the_refresh_token(client, staff_tok
 
 
 def test_disabling_an_account_stops_its_tokens_at_once(client, app, staff_tokens, nurse):
-    from muli import accounts
     from muli.cli import system_ctx
+    from muli.trust import accounts
 
     with app.app_context():
         ctx = system_ctx()

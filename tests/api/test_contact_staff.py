@@ -131,13 +131,13 @@ def test_without_contact_request_consent_the_responder_can_still_acknowledge(cli
 
 
 def test_the_responder_sees_what_helps_from_the_crisis_plan(app, client, care):
-    from muli import plans
     from muli.cli import system_ctx
     from muli.extensions import db
+    from muli.patient import plans
 
     with app.app_context():
-        from muli import accounts
         from muli.models.accounts import Account
+        from muli.trust import accounts
 
         ctx = system_ctx()
         actor = accounts.actor_for(ctx, db.session.get(Account, care.patient.account.id))

@@ -6,10 +6,10 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from muli import national_id
 from muli.extensions import db
 from muli.models.consent import Consent
 from muli.models.people import Admission, Patient
+from muli.trust import national_id
 
 URL = "/api/v1/staff/patients"
 _numbers = national_id.synthetic_numbers(date(1979, 9, 9))

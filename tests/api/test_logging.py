@@ -3,7 +3,7 @@
 import json
 import logging
 
-from muli.log import configure
+from muli.platform.log import configure
 
 
 def test_request_logs_carry_the_request_id_and_no_secrets(client, world, caplog):

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from muli import national_id
+from muli.trust import national_id
 
 PASSWORD = "stille-vann-rundt-fjellet"
 BROWSER_TIMEOUT_MS = 30_000

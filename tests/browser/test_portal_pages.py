@@ -7,7 +7,7 @@ from datetime import date
 import requests
 from playwright.sync_api import expect
 
-from muli.national_id import synthetic_numbers
+from muli.trust.national_id import synthetic_numbers
 from tests.browser.test_portal_support import contact_request, portal_catalogues, sign_in, sign_out
 
 __all__ = ["portal_catalogues"]  # autouse: compiles the message catalogues

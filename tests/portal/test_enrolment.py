@@ -1,6 +1,6 @@
 import re
 
-from muli.national_id import synthetic_numbers
+from muli.trust.national_id import synthetic_numbers
 from tests.portal.conftest import csrf_token
 
 NID = next(synthetic_numbers(__import__("datetime").date(1985, 3, 4), start=300))

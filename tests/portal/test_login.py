@@ -74,10 +74,10 @@ def test_a_patient_cannot_sign_in_to_the_portal(world, portal):
 
 
 def test_a_disabled_account_cannot_sign_in(app, world, portal):
-    from muli import accounts
     from muli.cli import system_ctx
     from muli.extensions import db
     from muli.models.accounts import Account
+    from muli.trust import accounts
 
     care = world.care_team()
     with app.app_context():
@@ -87,10 +87,10 @@ def test_a_disabled_account_cannot_sign_in(app, world, portal):
 
 
 def test_disabling_an_account_ends_its_portal_session(app, world, portal_as, clock):
-    from muli import accounts
     from muli.cli import system_ctx
     from muli.extensions import db
     from muli.models.accounts import Account
+    from muli.trust import accounts
 
     care = world.care_team()
     portal = portal_as(care.member)

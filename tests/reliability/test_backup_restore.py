@@ -4,10 +4,10 @@ field reads back equal."""
 import pytest
 from sqlalchemy import inspect, select
 
-from muli import crypto
 from muli.app import create_app
 from muli.extensions import db
 from muli.models import Base
+from muli.platform import crypto
 from tests.conftest import database_kind, database_url_for, drop_postgres_database, make_config
 
 pytestmark = pytest.mark.reliability

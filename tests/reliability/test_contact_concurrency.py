@@ -11,13 +11,14 @@ import pytest
 import requests
 from sqlalchemy import select
 
-from muli import accounts, contact_requests
 from muli.cli import system_ctx
+from muli.contact import requests as contact_requests
 from muli.extensions import db
 from muli.models.accounts import Account
 from muli.models.base import utcnow
 from muli.models.contact import ContactEscalation, ContactMessage
 from muli.models.outbox import OutboxMessage
+from muli.trust import accounts
 from tests.contact_support import ask, put_on_call
 from tests.reliability.live import Server, SmtpServer, environment, explain, run_cli
 

@@ -14,12 +14,12 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select, text
 
-from muli import audit
 from muli.extensions import db
 from muli.models.base import utcnow
 from muli.models.contact import ContactRequest
 from muli.models.idempotency import IdempotencyRecord
 from muli.models.outbox import OutboxMessage
+from muli.trust import audit
 from tests.contact_support import put_on_call
 from tests.reliability.live import Server, Stats, environment, send_until_answered
 

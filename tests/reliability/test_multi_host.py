@@ -27,13 +27,13 @@ import redis
 import requests
 from sqlalchemy import func, select, text, update
 
-from muli import audit
+from muli.contact.notifications import LEASE
 from muli.extensions import db
 from muli.models.base import utcnow
 from muli.models.contact import ContactEscalation, ContactRequest
 from muli.models.idempotency import IdempotencyRecord
 from muli.models.outbox import OutboxMessage
-from muli.notifications import LEASE
+from muli.trust import audit
 from tests.conftest import database_kind
 from tests.contact_support import put_on_call
 from tests.reliability.cluster import Group, Nginx, Redis, worker
@@ -67,7 +67,7 @@ class Cluster:
 @pytest.fixture
 def cluster(app, tmp_path):
     # No audit chain head yet: the first logins through both instances at once create it
-    # (muli/audit.py makes that safe; this run found the race).
+    # (muli/trust/audit.py makes that safe; this run found the race).
     with contextlib.ExitStack() as stack:
         smtp = stack.enter_context(SmtpServer())
         store = Redis(tmp_path)

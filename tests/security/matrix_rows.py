@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from muli.meetings.views import note_etag
+from muli.team.meetings.views import note_etag
 from tests.security.scene import ID_KINDS, OWNER, Scene, later_day, new_national_id
 
 PATIENTS = ("patient", "other_patient")

@@ -19,8 +19,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from muli import national_id
 from muli.extensions import db
+from muli.trust import national_id
 from tests.factories import World
 
 OWN, MATE, OTHER = "kq1own", "kq2mate", "kq3other"

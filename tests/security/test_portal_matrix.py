@@ -14,7 +14,7 @@ import uuid
 
 import pytest
 
-from muli.meetings.views import note_etag
+from muli.team.meetings.views import note_etag
 from tests.portal.conftest import CSRF, Portal, compile_catalogues
 from tests.security.matrix_rows import CLINICAL, PATIENTS, Row, privacy, staff
 from tests.security.scene import ROLES, Scene, changed_tables, fingerprint, later_day, new_national_id

@@ -1,0 +1,610 @@
+"""Contact requests ("Når du vil snakke med noen"): never refused, never lost, answered once.
+
+Who sees what on the staff side (a deliberate choice, see docs/contact-requests.md):
+every clinician on the patient's team sees that a request exists, its kind, urgency,
+state, waiting time and the callback number, because the on-call responder must be able
+to answer whatever the consents say (the patient asked to be contacted). The free text
+(the messages and the closing note) is clinical content and needs the `contact_requests`
+consent for the reader's agency, or break-the-glass access. The crisis-plan summary
+beside a request needs the `crisis_plan` consent. Every read is audited.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select, update
+
+from muli.contact import notifications, on_call
+from muli.models.contact import (
+    OUTCOMES,
+    REQUEST_KINDS,
+    URGENCIES,
+    ContactEscalation,
+    ContactMessage,
+    ContactRequest,
+)
+from muli.models.people import CLINICAL_ROLES, Patient, Staff, TeamMembership
+from muli.patient import profile
+from muli.platform.context import Ctx
+from muli.platform.errors import Conflict, ConsentRequired, InvalidState, NotFound, ValidationFailed
+from muli.platform.pagination import decode, encode, keyset
+from muli.trust import access, audit
+
+MAX_MESSAGE = 2000
+REMIND_AFTER = timedelta(hours=12)
+QUEUE_STATES = {"open": ("open",), "acknowledged": ("acknowledged",), "closed": ("closed", "cancelled")}
+_PHONE = re.compile(r"^\+[1-9]\d{6,14}$")
+
+
+@dataclass(frozen=True)
+class NewRequest:
+    kind: str
+    urgency: str
+    message: str | None = None
+    callback_phone: str | None = None
+
+
+def normalise_phone(raw: str) -> str:
+    """E.164: `+` and 7-15 digits; an 8-digit Norwegian number gets +47. Spaces and dashes ignored."""
+    phone = re.sub(r"[\s\-().]", "", raw)
+    if phone.startswith("00"):
+        phone = "+" + phone[2:]
+    if re.fullmatch(r"\d{8}", phone):
+        phone = "+47" + phone
+    if not _PHONE.match(phone):
+        raise ValidationFailed("callback_phone", "Not a phone number: use +47 and 8 digits, or E.164.")
+    return phone
+
+
+def _text(field: str, value: str | None, *, required: bool) -> str | None:
+    value = (value or "").strip()
+    if not value:
+        if required:
+            raise ValidationFailed(field, "Write something.")
+        return None
+    if len(value) > MAX_MESSAGE:
+        raise ValidationFailed(field, f"At most {MAX_MESSAGE} characters.")
+    return value
+
+
+def _message_text(field: str, value: str | None) -> str:
+    """A message body: some text, not too long."""
+    text = _text(field, value, required=True)
+    if text is None:  # _text raised already; this tells the type checker
+        raise ValidationFailed(field, "Write something.")
+    return text
+
+
+def team_staff(ctx: Ctx, team_id: uuid.UUID, roles=CLINICAL_ROLES) -> list[Staff]:
+    return list(
+        ctx.session.scalars(
+            select(Staff)
+            .join(TeamMembership, TeamMembership.staff_id == Staff.id)
+            .where(TeamMembership.team_id == team_id, Staff.role.in_(roles))
+            .order_by(Staff.display_name)
+        )
+    )
+
+
+def _first_recipients(ctx: Ctx, patient: Patient, routed_to: str, responder: Staff | None) -> list[Staff]:
+    if routed_to == "on_call":
+        return [responder] if responder else []
+    if routed_to == "office":
+        trusted = [patient.trusted_contact] if patient.trusted_contact else []
+        return trusted + team_staff(ctx, patient.team_id, ("coordinator",))
+    return []  # nobody is reachable: the escalation rules alert the coordinators after one window
+
+
+def create(ctx: Ctx, data: NewRequest) -> ContactRequest:
+    """Store a request, its message, deadline, notification and audit event in one transaction."""
+    patient = access.own_patient(ctx)
+    if data.kind not in REQUEST_KINDS:
+        raise ValidationFailed("kind", f"One of: {', '.join(REQUEST_KINDS)}.")
+    if data.urgency not in URGENCIES:
+        raise ValidationFailed("urgency", f"One of: {', '.join(URGENCIES)}.")
+    message = _text("message", data.message, required=False)
+    phone = normalise_phone(data.callback_phone) if data.callback_phone else None
+    now = ctx.now()
+    team = patient.team
+    routed_to, responder = on_call.responder_now(ctx, team, now)
+    window = team.acknowledge_window_minutes
+    request = ContactRequest(
+        patient_id=patient.id,
+        team_id=team.id,
+        kind=data.kind,
+        urgency=data.urgency,
+        state="open",
+        routed_to=routed_to,
+        routed_staff_id=responder.id if responder else None,
+        acknowledge_within_minutes=window,
+        escalation_level=0,
+        escalate_at=now + timedelta(minutes=window),
+        created_at=now,
+    )
+    ctx.keys.seal(request, "callback_phone", phone)
+    ctx.session.add(request)
+    ctx.session.flush()  # the message and the outbox row refer to it
+    if message:
+        _add_message(ctx, request, "patient", message, at=now)
+    notifications.enqueue(ctx, _first_recipients(ctx, patient, routed_to, responder), "request", request.id)
+    ctx.session.flush()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "contact_request.create",
+        patient_id=patient.id,
+        resource="contact_request",
+        resource_id=request.id,
+    )
+    return request
+
+
+def _add_message(
+    ctx: Ctx, request: ContactRequest, author: str, body: str, *, at: datetime, staff_id=None
+) -> ContactMessage:
+    message = ContactMessage(
+        request_id=request.id, author_kind=author, author_staff_id=staff_id, created_at=at
+    )
+    ctx.keys.seal(message, "body", body)
+    ctx.session.add(message)
+    return message
+
+
+def messages(ctx: Ctx, request: ContactRequest) -> list[dict]:
+    rows = ctx.session.scalars(
+        select(ContactMessage)
+        .where(ContactMessage.request_id == request.id)
+        .order_by(ContactMessage.created_at, ContactMessage.id)
+    )
+    out = []
+    for m in rows:
+        staff = m.author_staff
+        out.append(
+            {
+                "id": m.id,
+                "author": m.author_kind,
+                "name": staff.display_name if staff else ("MULI" if m.author_kind == "system" else None),
+                "agency": staff.agency.name if staff else None,
+                "body": ctx.keys.open(m, "body"),
+                "created_at": m.created_at,
+            }
+        )
+    return out
+
+
+def _person(staff: Staff | None) -> dict | None:
+    return (
+        None if staff is None else {"id": staff.id, "name": staff.display_name, "agency": staff.agency.name}
+    )
+
+
+ESCALATION_ADVICE = (
+    "Ingen i teamet har svart ennå. Hvis det haster: ring legevakten på 116 117, "
+    "eller 113 hvis livet er i fare. Forespørselen din er ikke glemt."
+)
+
+
+def escalation_view(request: ContactRequest) -> dict:
+    return {
+        "level": request.escalation_level,
+        "label": ("none", "backup_and_coordinators", "whole_team")[min(request.escalation_level, 2)],
+        "escalated_at": request.escalated_at,
+        "next_at": request.escalate_at if request.state == "open" else None,
+        "advice": ESCALATION_ADVICE if request.escalation_level >= 2 else None,
+    }
+
+
+def _waiting_minutes(ctx: Ctx, request: ContactRequest) -> int:
+    until = request.acknowledged_at or request.closed_at or request.cancelled_at or ctx.now()
+    return max(0, int((until - request.created_at).total_seconds() // 60))
+
+
+def base_view(ctx: Ctx, request: ContactRequest) -> dict:
+    """What both sides see about a request (no free text)."""
+    return {
+        "id": request.id,
+        "kind": request.kind,
+        "urgency": request.urgency,
+        "state": request.state,
+        "routed_to": request.routed_to,
+        "responder": _person(request.routed_staff),
+        "acknowledge_within_minutes": None
+        if request.routed_to == "none"
+        else request.acknowledge_within_minutes,
+        "created_at": request.created_at,
+        "waiting_minutes": _waiting_minutes(ctx, request),
+        "acknowledged_by": _person(request.acknowledged_by),
+        "acknowledged_at": request.acknowledged_at,
+        "closed_at": request.closed_at,
+        "cancelled_at": request.cancelled_at,
+        "outcome": request.outcome,
+        "escalation": escalation_view(request),
+        "emergency_numbers": profile.emergency_numbers(request.patient.team),
+    }
+
+
+# --- the patient's side ---------------------------------------------------------------
+
+
+def _mine(ctx: Ctx, request_id: uuid.UUID) -> tuple[Patient, ContactRequest]:
+    patient = access.own_patient(ctx)
+    request = ctx.session.get(ContactRequest, request_id)
+    if request is None or request.patient_id != patient.id:
+        raise NotFound("No such contact request.")
+    return patient, request
+
+
+def patient_view(ctx: Ctx, request: ContactRequest) -> dict:
+    view = base_view(ctx, request)
+    view["callback_phone"] = ctx.keys.open(request, "callback_phone")
+    view["messages"] = messages(ctx, request)
+    return view
+
+
+def list_mine(ctx: Ctx, *, cursor: str | None, limit: int):
+    """My requests, newest first."""
+    patient = access.own_patient(ctx)
+    query = select(ContactRequest).where(ContactRequest.patient_id == patient.id)
+    page = keyset(
+        ctx.session, query, ctx.keys, ContactRequest.created_at, ContactRequest.id, cursor=cursor, limit=limit
+    )
+    audit.record(
+        ctx.session, ctx.actor, "contact_request.list", patient_id=patient.id, resource="contact_request"
+    )
+    return type(page)([patient_view(ctx, r) for r in page.items], page.next_cursor)
+
+
+def get_mine(ctx: Ctx, request_id: uuid.UUID) -> dict:
+    patient, request = _mine(ctx, request_id)
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "contact_request.read",
+        patient_id=patient.id,
+        resource="contact_request",
+        resource_id=request.id,
+    )
+    return patient_view(ctx, request)
+
+
+def _require_live(request: ContactRequest) -> None:
+    if request.state not in ("open", "acknowledged"):
+        raise InvalidState(f"This request is {request.state}; start a new one if you want to talk.")
+
+
+def patient_message(ctx: Ctx, request_id: uuid.UUID, body: str) -> dict:
+    """The patient writes in an open or acknowledged request."""
+    patient, request = _mine(ctx, request_id)
+    _require_live(request)
+    text = _message_text("body", body)
+    message = _add_message(ctx, request, "patient", text, at=ctx.now())
+    # The responder (or, while nobody has it, whoever it was routed to) hears that something waits.
+    target = request.acknowledged_by or request.routed_staff
+    notifications.enqueue(ctx, [target] if target else [], "message", message.id)
+    ctx.session.flush()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "contact_request.message",
+        patient_id=patient.id,
+        resource="contact_request",
+        resource_id=request.id,
+    )
+    return patient_view(ctx, request)
+
+
+def cancel(ctx: Ctx, request_id: uuid.UUID) -> dict:
+    """ "I'm OK now": no escalation, no reminder; staff still see it in the hand-over."""
+    patient, request = _mine(ctx, request_id)
+    now = ctx.now()
+    done = ctx.rows_changed(
+        update(ContactRequest)
+        .where(ContactRequest.id == request.id, ContactRequest.state.in_(("open", "acknowledged")))
+        .values(state="cancelled", cancelled_at=now, escalate_at=None, remind_at=None)
+        .execution_options(synchronize_session=False)
+    )
+    ctx.session.refresh(request)
+    if done != 1:
+        _require_live(request)
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "contact_request.cancel",
+        patient_id=patient.id,
+        resource="contact_request",
+        resource_id=request.id,
+    )
+    return patient_view(ctx, request)
+
+
+# --- the staff side ---------------------------------------------------------------------
+
+
+def _for_staff(ctx: Ctx, request_id: uuid.UUID) -> ContactRequest:
+    """A request of a patient on my teams; others do not exist (404)."""
+    access.require_clinical_staff(ctx)
+    request = ctx.session.get(ContactRequest, request_id)
+    if request is None:
+        raise NotFound("No such contact request.")
+    access.team_patient(ctx, request.patient_id)
+    return request
+
+
+def _content_grant(ctx: Ctx, patient_id: uuid.UUID, scope: str) -> access.Grant | None:
+    try:
+        return access.staff_patient(ctx, patient_id, scope)
+    except ConsentRequired:
+        return None
+
+
+def _responder_summary(ctx: Ctx, patient: Patient) -> dict | None:
+    try:
+        from muli.patient import plans  # written in parallel (issue 4); absent until then
+    except ImportError:
+        return None
+    summary = getattr(plans, "responder_summary", None)
+    return summary(ctx, patient) if summary else None
+
+
+def staff_view(ctx: Ctx, request: ContactRequest) -> dict:
+    """The responder's view: the request, how to reach the patient, and what helps them."""
+    patient = request.patient
+    view = base_view(ctx, request)
+    view["patient"] = {"id": patient.id, "display_name": patient.display_name}
+    view["callback_phone"] = ctx.keys.open(request, "callback_phone")
+    view["trusted_contact"] = _person(patient.trusted_contact)
+    if patient.trusted_contact:
+        view["trusted_contact"]["phone"] = patient.trusted_contact.phone
+    grant = _content_grant(ctx, patient.id, "contact_requests")
+    view["content_visible"] = grant is not None
+    view["messages"] = messages(ctx, request) if grant else []
+    view["close_note"] = ctx.keys.open(request, "close_note") if grant else None
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "contact_request.read",
+        patient_id=patient.id,
+        resource="contact_request",
+        resource_id=request.id,
+        emergency=bool(grant and grant.emergency),
+    )
+    view["crisis_plan"] = None
+    plan_grant = _content_grant(ctx, patient.id, "crisis_plan")
+    if plan_grant is not None:
+        view["crisis_plan"] = _responder_summary(ctx, patient)
+        if view["crisis_plan"] is not None:
+            audit.record(
+                ctx.session,
+                ctx.actor,
+                "crisis_plan.read",
+                patient_id=patient.id,
+                resource="crisis_plan",
+                reason="beside a contact request",
+                emergency=plan_grant.emergency,
+            )
+    return view
+
+
+def get_for_staff(ctx: Ctx, request_id: uuid.UUID) -> dict:
+    return staff_view(ctx, _for_staff(ctx, request_id))
+
+
+def queue(ctx: Ctx, *, state: str, cursor: str | None, limit: int):
+    """My teams' requests in a state. Open ones oldest first (longest wait on top), others newest first."""
+    access.require_clinical_staff(ctx)
+    states = QUEUE_STATES[state]
+    query = select(ContactRequest).where(
+        ContactRequest.team_id.in_(ctx.actor.team_ids), ContactRequest.state.in_(states)
+    )
+    if state == "open":
+        items, next_cursor = _oldest_first(ctx, query, cursor, limit)
+    else:
+        page = keyset(
+            ctx.session,
+            query,
+            ctx.keys,
+            ContactRequest.created_at,
+            ContactRequest.id,
+            cursor=cursor,
+            limit=limit,
+        )
+        items, next_cursor = page.items, page.next_cursor
+    out = []
+    for request in items:
+        view = base_view(ctx, request)
+        view["patient"] = {"id": request.patient.id, "display_name": request.patient.display_name}
+        view.pop("emergency_numbers")
+        out.append(view)
+    for patient_id in sorted({r.patient_id for r in items}, key=str):
+        audit.record(
+            ctx.session, ctx.actor, "contact_request.queue", patient_id=patient_id, resource="contact_request"
+        )
+    return out, next_cursor
+
+
+def history_for_patient(ctx: Ctx, patient_id: uuid.UUID, limit: int = 10) -> list[dict]:
+    """A team patient's latest requests, newest first: when, how, who took it, how long it
+    took and how it ended. No free text (that needs consent); visible to the team's clinicians
+    like the queue is."""
+    patient = access.team_patient(ctx, patient_id)
+    rows = ctx.session.scalars(
+        select(ContactRequest)
+        .where(ContactRequest.patient_id == patient.id)
+        .order_by(ContactRequest.created_at.desc(), ContactRequest.id.desc())
+        .limit(limit)
+    ).all()
+    if rows:
+        action = "contact_request.history"
+        audit.record(ctx.session, ctx.actor, action, patient_id=patient.id, resource="contact_request")
+    out = []
+    for request in rows:
+        view = base_view(ctx, request)
+        view.pop("emergency_numbers")
+        out.append(view)
+    return out
+
+
+def open_digest(ctx: Ctx, limit: int = 200) -> list[dict]:
+    """The open requests of my teams as the queue's poll needs them: id, wait, urgency and
+    escalation, oldest first, with no patient and no text.
+
+    Not audited: it names nobody and holds no content, and the portal polls it every few
+    seconds, which would bury the patients' access logs. Who it is and what they wrote are
+    read (and audited) through `queue` when the cards load.
+    """
+    access.require_clinical_staff(ctx)
+    rows = ctx.session.execute(
+        select(
+            ContactRequest.id,
+            ContactRequest.created_at,
+            ContactRequest.urgency,
+            ContactRequest.escalation_level,
+        )
+        .where(ContactRequest.team_id.in_(ctx.actor.team_ids), ContactRequest.state == "open")
+        .order_by(ContactRequest.created_at, ContactRequest.id)
+        .limit(limit)
+    ).all()
+    now = ctx.now()
+    return [
+        {
+            "id": row.id,
+            "waiting_minutes": max(0, int((now - row.created_at).total_seconds() // 60)),
+            "urgency": row.urgency,
+            "escalation_level": row.escalation_level,
+        }
+        for row in rows
+    ]
+
+
+def _oldest_first(ctx: Ctx, query, cursor: str | None, limit: int):
+    if cursor:
+        at, row_id = decode(ctx.keys, cursor)
+        try:
+            row_uuid = uuid.UUID(row_id)
+        except ValueError:
+            from muli.platform.errors import BadRequest
+
+            raise BadRequest("The cursor is not valid.", code="invalid-cursor")
+        query = query.where(
+            ContactRequest.created_at >= at,  # implied, but lets the index range start at the cursor
+            (ContactRequest.created_at > at)
+            | ((ContactRequest.created_at == at) & (ContactRequest.id > row_uuid)),
+        )
+    rows = ctx.session.scalars(
+        query.order_by(ContactRequest.created_at, ContactRequest.id).limit(limit + 1)
+    ).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (encode(ctx.keys, rows[-1].created_at, rows[-1].id) if more else None)
+
+
+def acknowledge(ctx: Ctx, request_id: uuid.UUID) -> dict:
+    """Take the request. Exactly one responder wins; the others get 409 naming who has it."""
+    request = _for_staff(ctx, request_id)
+    now = ctx.now()
+    won = ctx.rows_changed(
+        update(ContactRequest)
+        .where(ContactRequest.id == request.id, ContactRequest.state == "open")
+        .values(
+            state="acknowledged",
+            acknowledged_by_id=ctx.actor.staff_id,
+            acknowledged_at=now,
+            escalate_at=None,
+            remind_at=now + REMIND_AFTER,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    ctx.session.refresh(request)
+    if won != 1:
+        acknowledged_at = request.acknowledged_at
+        if request.state == "acknowledged" and request.acknowledged_by is not None and acknowledged_at:
+            who = request.acknowledged_by
+            raise Conflict(
+                f"{who.display_name} ({who.agency.name}) has this request since "
+                f"{acknowledged_at.isoformat()}.",
+                code="already-acknowledged",
+            )
+        raise InvalidState(f"This request is {request.state}.")
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "contact_request.acknowledge",
+        patient_id=request.patient_id,
+        resource="contact_request",
+        resource_id=request.id,
+    )
+    return staff_view(ctx, request)
+
+
+def staff_message(ctx: Ctx, request_id: uuid.UUID, body: str) -> dict:
+    """A responder writes to the patient (shown in the app)."""
+    request = _for_staff(ctx, request_id)
+    _require_live(request)
+    text = _message_text("body", body)
+    _add_message(ctx, request, "staff", text, at=ctx.now(), staff_id=ctx.actor.staff_id)
+    ctx.session.flush()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "contact_request.message",
+        patient_id=request.patient_id,
+        resource="contact_request",
+        resource_id=request.id,
+    )
+    return staff_view(ctx, request)
+
+
+def close(ctx: Ctx, request_id: uuid.UUID, outcome: str, note: str | None) -> dict:
+    """Record the outcome. Closing an open request also counts as taking it."""
+    request = _for_staff(ctx, request_id)
+    if outcome not in OUTCOMES:
+        raise ValidationFailed("outcome", f"One of: {', '.join(OUTCOMES)}.")
+    note = _text("note", note, required=False)
+    now = ctx.now()
+    values = dict(
+        state="closed",
+        closed_by_id=ctx.actor.staff_id,
+        closed_at=now,
+        outcome=outcome,
+        escalate_at=None,
+        remind_at=None,
+    )
+    done = ctx.rows_changed(
+        update(ContactRequest)
+        .where(ContactRequest.id == request.id, ContactRequest.state.in_(("open", "acknowledged")))
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    ctx.session.refresh(request)
+    if done != 1:
+        _require_live(request)
+    if request.acknowledged_at is None:
+        request.acknowledged_at, request.acknowledged_by_id = now, ctx.actor.staff_id
+    ctx.keys.seal(request, "close_note", note)
+    ctx.session.flush()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "contact_request.close",
+        patient_id=request.patient_id,
+        resource="contact_request",
+        resource_id=request.id,
+    )
+    return staff_view(ctx, request)
+
+
+def escalations(ctx: Ctx, request_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[ContactEscalation]]:
+    by_request: dict[uuid.UUID, list[ContactEscalation]] = {}
+    if not request_ids:
+        return by_request
+    for row in ctx.session.scalars(
+        select(ContactEscalation)
+        .where(ContactEscalation.request_id.in_(request_ids))
+        .order_by(ContactEscalation.occurred_at)
+    ):
+        by_request.setdefault(row.request_id, []).append(row)
+    return by_request

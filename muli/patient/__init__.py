@@ -1,0 +1,1 @@
+"""The patient's own material: crisis and mastery plans, diary, consents, profile, record and PDF."""

@@ -1,0 +1,208 @@
+"""The diary: private by default, shared with the team only entry by entry, deleted for good.
+
+Deleting removes the row (SQLite runs with `secure_delete`, so the freed bytes are zeroed)
+and also forgets any stored idempotent answer that repeated the entry's text.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+
+from muli.models.diary import DiaryEntry
+from muli.models.idempotency import IdempotencyRecord
+from muli.patient.consent import record_access
+from muli.platform.context import Ctx
+from muli.platform.errors import NotFound, ValidationFailed
+from muli.platform.pagination import Page, keyset
+from muli.trust import access, audit
+
+MAX_TEXT_CHARS = 20_000
+MAX_TAGS = 20
+MAX_TAG_CHARS = 40
+EDITABLE = ("text", "mood", "sleep_hours", "tags", "shared_with_team")
+
+
+@dataclass
+class NewEntry:
+    text: str
+    mood: int | None = None
+    sleep_hours: float | None = None
+    tags: list[str] = field(default_factory=list)
+    shared_with_team: bool = False
+
+
+def _check(values: dict) -> dict:
+    """The domain's own limits, whatever door the values came through."""
+    if "text" in values:
+        text = (values["text"] or "").strip()
+        if not text:
+            raise ValidationFailed("text", "Write something first.")
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValidationFailed("text", f"At most {MAX_TEXT_CHARS} characters.")
+        values["text"] = text
+    mood = values.get("mood")
+    if mood is not None and not 0 <= mood <= 10:
+        raise ValidationFailed("mood", "From 0 to 10.")
+    sleep = values.get("sleep_hours")
+    if sleep is not None and not 0 <= sleep <= 24:
+        raise ValidationFailed("sleep_hours", "From 0 to 24 hours.")
+    if "tags" in values:
+        tags = [t.strip() for t in values["tags"] or [] if t and t.strip()]
+        if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
+            raise ValidationFailed("tags", f"At most {MAX_TAGS} tags of {MAX_TAG_CHARS} characters.")
+        values["tags"] = list(dict.fromkeys(tags))
+    return values
+
+
+def to_dict(ctx: Ctx, entry: DiaryEntry) -> dict:
+    tags = ctx.keys.open(entry, "tags")
+    return {
+        "id": entry.id,
+        "text": ctx.keys.open(entry, "text"),
+        "mood": entry.mood,
+        "sleep_hours": entry.sleep_hours,
+        "tags": json.loads(tags) if tags else [],
+        "shared_with_team": entry.shared_with_team,
+        "created_at": entry.created_at,
+        "updated_at": entry.updated_at,
+    }
+
+
+def _seal(ctx: Ctx, entry: DiaryEntry, values: dict) -> None:
+    if "text" in values:
+        ctx.keys.seal(entry, "text", values["text"])
+    if "tags" in values:
+        ctx.keys.seal(entry, "tags", json.dumps(values["tags"], ensure_ascii=False))
+    for name in ("mood", "sleep_hours", "shared_with_team"):
+        if name in values:
+            setattr(entry, name, values[name])
+
+
+def write(ctx: Ctx, data: NewEntry) -> dict:
+    """A new entry; private unless `shared_with_team`."""
+    patient = access.own_patient(ctx)
+    values = _check(dict(data.__dict__))
+    entry = DiaryEntry(patient_id=patient.id, created_at=ctx.now())
+    _seal(ctx, entry, values)
+    ctx.session.add(entry)
+    ctx.session.flush()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "diary.create",
+        patient_id=patient.id,
+        resource="diary_entry",
+        resource_id=entry.id,
+    )
+    return to_dict(ctx, entry)
+
+
+def _own_entry(ctx: Ctx, entry_id: uuid.UUID) -> DiaryEntry:
+    patient = access.own_patient(ctx)
+    entry = ctx.session.get(DiaryEntry, entry_id)
+    if entry is None or entry.patient_id != patient.id:
+        raise NotFound("No such diary entry.")
+    return entry
+
+
+def read(ctx: Ctx, entry_id: uuid.UUID) -> dict:
+    entry = _own_entry(ctx, entry_id)
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "diary.read",
+        patient_id=entry.patient_id,
+        resource="diary_entry",
+        resource_id=entry.id,
+    )
+    return to_dict(ctx, entry)
+
+
+def edit(ctx: Ctx, entry_id: uuid.UUID, changes: dict) -> dict:
+    """Change some fields of an entry (sharing included)."""
+    entry = _own_entry(ctx, entry_id)
+    unknown = set(changes) - set(EDITABLE)
+    if unknown:
+        raise ValidationFailed(sorted(unknown)[0], "Not a field of a diary entry.")
+    _seal(ctx, entry, _check(dict(changes)))
+    entry.updated_at = ctx.now()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "diary.update",
+        patient_id=entry.patient_id,
+        resource="diary_entry",
+        resource_id=entry.id,
+    )
+    return to_dict(ctx, entry)
+
+
+def delete(ctx: Ctx, entry_id: uuid.UUID) -> None:
+    """Delete for good, and scrub any stored idempotent answer that repeated its text."""
+    entry = _own_entry(ctx, entry_id)
+    marker = str(entry.id).encode()
+    for record in ctx.session.scalars(
+        select(IdempotencyRecord).where(IdempotencyRecord.account_id == ctx.actor.account_id)
+    ):
+        if record.body and marker in record.body:
+            # Keep the key (a late retry must not write the entry again) but not the text.
+            record.body = json.dumps({"id": str(entry.id), "deleted": True}).encode()
+    ctx.session.delete(entry)
+    ctx.session.flush()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "diary.delete",
+        patient_id=entry.patient_id,
+        resource="diary_entry",
+        resource_id=entry_id,
+    )
+
+
+def _page(ctx: Ctx, query, cursor: str | None, limit: int) -> Page:
+    page = keyset(
+        ctx.session, query, ctx.keys, DiaryEntry.created_at, DiaryEntry.id, cursor=cursor, limit=limit
+    )
+    return Page([to_dict(ctx, e) for e in page.items], page.next_cursor)
+
+
+def my_entries(ctx: Ctx, *, cursor: str | None, limit: int) -> Page:
+    """The patient's diary, newest first."""
+    patient = access.own_patient(ctx)
+    page = _page(ctx, select(DiaryEntry).where(DiaryEntry.patient_id == patient.id), cursor, limit)
+    audit.record(ctx.session, ctx.actor, "diary.list", patient_id=patient.id, resource="diary_entry")
+    return page
+
+
+def shared_entries(ctx: Ctx, patient_id: uuid.UUID, *, cursor: str | None, limit: int) -> Page:
+    """Staff: only the entries the patient shared, and only with `shared_diary` consent."""
+    grant = access.staff_patient(ctx, patient_id, "shared_diary")
+    query = select(DiaryEntry).where(DiaryEntry.patient_id == grant.patient.id, DiaryEntry.shared_with_team)
+    page = _page(ctx, query, cursor, limit)
+    record_access(ctx, grant, "diary.list_shared", "diary_entry")
+    return page
+
+
+def shared_points(ctx: Ctx, patient_id: uuid.UUID, limit: int = 365) -> list[dict]:
+    """Mood and sleep of shared entries over time, oldest first (caller checks access)."""
+    rows = ctx.session.execute(
+        select(DiaryEntry.created_at, DiaryEntry.mood, DiaryEntry.sleep_hours)
+        .where(DiaryEntry.patient_id == patient_id, DiaryEntry.shared_with_team)
+        .order_by(DiaryEntry.created_at.desc(), DiaryEntry.id.desc())
+        .limit(limit)
+    ).all()
+    return [{"at": at, "mood": mood, "sleep_hours": sleep} for at, mood, sleep in reversed(rows)]
+
+
+def all_entries(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
+    """Every entry, oldest first (for the export)."""
+    rows = ctx.session.scalars(
+        select(DiaryEntry)
+        .where(DiaryEntry.patient_id == patient_id)
+        .order_by(DiaryEntry.created_at, DiaryEntry.id)
+    )
+    return [to_dict(ctx, e) for e in rows]

@@ -1,0 +1,416 @@
+"""The crisis plan ("Når det er krise"), and the versions both plans are kept in.
+
+Each plan is a chain of versions. The patient's edits become current at once, guarded by an
+ETag (`If-Match`): the `plan` row's `current_version` moves only by a compare-and-set update,
+so of two devices editing at once one wins and the other gets 412. Staff write proposals,
+which become current only when the patient approves them.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from muli.models.people import Patient
+from muli.models.plans import Plan, PlanVersion
+from muli.patient.consent import record_access
+from muli.patient.profile import emergency_numbers
+from muli.platform.context import Ctx
+from muli.platform.errors import (
+    InvalidState,
+    NotFound,
+    PreconditionFailed,
+    PreconditionRequired,
+    ValidationFailed,
+)
+from muli.platform.pagination import Page, keyset
+from muli.trust import access, audit
+
+# Crisis plan sections: lists of items, or one text in the patient's words.
+CRISIS_LIST_SECTIONS = (
+    "warning_signs",  # {sign, action?}
+    "coping_strategies",  # text items
+    "distractions",  # text items: people and places
+    "people_to_ask",  # {name, phone}
+    "professionals",  # {service, phone, when_reachable?}
+    "safe_environment",  # text items
+    "reasons_to_live",  # text items
+)
+CRISIS_TEXT_SECTIONS = ("how_i_want_to_be_met", "what_helps", "what_does_not_help", "treatment_preferences")
+CRISIS_SECTIONS = CRISIS_LIST_SECTIONS + CRISIS_TEXT_SECTIONS
+RESPONDER_SECTIONS = CRISIS_TEXT_SECTIONS
+
+# Limits, shared with the API schemas so both doors refuse the same input.
+MAX_ITEMS = 30
+MAX_ITEM_CHARS = 500
+MAX_TEXT_CHARS = 2000
+MAX_NAME_CHARS = 200
+MAX_PHONE_CHARS = 32
+
+
+def empty_crisis_document() -> dict:
+    return {**{s: [] for s in CRISIS_LIST_SECTIONS}, **{s: None for s in CRISIS_TEXT_SECTIONS}}
+
+
+def empty_mastery_document() -> dict:
+    return {"strategies": [], "goals": []}
+
+
+EMPTY = {"crisis": empty_crisis_document, "mastery": empty_mastery_document}
+
+
+@dataclass(frozen=True)
+class PlanDoc:
+    """A plan as the API answers it, and its ETag."""
+
+    body: dict
+    etag: str
+
+
+# --- versions, shared by both plans (the mastery plan is in muli.patient.mastery) ---------------------
+
+
+def find_plan(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Plan | None:
+    """The patient's plan of this kind, if it was ever written or proposed."""
+    return ctx.session.scalars(select(Plan).where(Plan.patient_id == patient_id, Plan.kind == kind)).first()
+
+
+MAX_VERSION_NUMBER = 2**31 - 1
+
+
+def version_of(ctx: Ctx, plan: Plan | None, number: int) -> PlanVersion | None:
+    """One version by number (0, the empty plan, has no row)."""
+    # A number past the column's range names no version, and must not reach the database
+    # (SQLite and PostgreSQL both fail on it: a URL like /versions/10**20/approve was a 500).
+    if plan is None or not 1 <= number <= MAX_VERSION_NUMBER:
+        return None
+    return ctx.session.scalars(
+        select(PlanVersion).where(PlanVersion.plan_id == plan.id, PlanVersion.version == number)
+    ).first()
+
+
+def current(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> tuple[Plan | None, PlanVersion | None]:
+    """The plan and its current version (either may be None), in one query: every read of a
+    plan (the crisis plan above all) starts here."""
+    row = ctx.session.execute(
+        select(Plan, PlanVersion)
+        .outerjoin(
+            PlanVersion, (PlanVersion.plan_id == Plan.id) & (PlanVersion.version == Plan.current_version)
+        )
+        .where(Plan.patient_id == patient_id, Plan.kind == kind)
+    ).first()
+    if row is None:
+        return None, None
+    plan, version = row
+    return plan, version
+
+
+def document_of(ctx: Ctx, kind: str, pv: PlanVersion | None) -> dict:
+    """The decrypted document of a version, every part present."""
+    if pv is None:
+        return EMPTY[kind]()
+    return {**EMPTY[kind](), **json.loads(ctx.keys.open(pv, "document") or "{}")}
+
+
+def written_by(pv: PlanVersion) -> dict:
+    """Who wrote a version: patient or staff, with name and agency."""
+    return {"kind": pv.author_kind, "name": pv.author_name, "agency": pv.author_agency_name}
+
+
+def plan_for_update(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Plan:
+    """The plan row, created at version 0 if the patient has none yet (race-safe)."""
+    plan = find_plan(ctx, patient_id, kind)
+    if plan is not None:
+        return plan
+    try:
+        with ctx.session.begin_nested():
+            plan = Plan(patient_id=patient_id, kind=kind, current_version=0, last_version=0)
+            ctx.session.add(plan)
+    except IntegrityError:
+        # Another request created it at this moment; whoever moves the version first wins.
+        plan = find_plan(ctx, patient_id, kind)
+        if plan is None:
+            raise
+    return plan
+
+
+def new_version(ctx: Ctx, plan: Plan, document: dict, *, make_current: bool, expected: int | None, **meta):
+    """Store a version under the next number; the patient's is made current if still `expected`."""
+    stmt = update(Plan).where(Plan.id == plan.id)
+    if make_current:
+        stmt = stmt.where(Plan.current_version == expected).values(
+            current_version=Plan.last_version + 1, last_version=Plan.last_version + 1
+        )
+    else:
+        stmt = stmt.values(last_version=Plan.last_version + 1)
+    number = ctx.session.execute(
+        stmt.returning(Plan.last_version).execution_options(synchronize_session=False)
+    ).scalar_one_or_none()
+    if number is None:
+        raise PreconditionFailed("The plan was changed elsewhere. Reload it and try again.")
+    ctx.session.expire(plan)
+    actor = ctx.actor
+    pv = PlanVersion(
+        plan_id=plan.id,
+        version=number,
+        author_kind="patient" if actor.is_patient else "staff",
+        author_account_id=actor.account_id,
+        author_name=actor.name,
+        author_agency_name=actor.agency_name,
+        approved_at=ctx.now() if make_current else None,
+        created_at=ctx.now(),
+        **meta,
+    )
+    ctx.keys.seal(pv, "document", json.dumps(document, ensure_ascii=False, default=str))
+    ctx.session.add(pv)
+    ctx.session.flush()
+    return pv
+
+
+def check_if_match(if_match: str | Collection[str] | None, current_etag: str) -> None:
+    """`if_match`: the ETag(s) the client sent, `*` for any; None when it sent none."""
+    if if_match is None:
+        raise PreconditionRequired("Send If-Match with the ETag of the plan you edited.")
+    tags = {if_match} if isinstance(if_match, str) else set(if_match)
+    if "*" not in tags and current_etag not in tags:
+        raise PreconditionFailed("The plan was changed elsewhere. Reload it and try again.")
+
+
+# --- the crisis plan -----------------------------------------------------------------------
+
+
+def crisis_etag(version: int) -> str:
+    return f"crisis-{version}"
+
+
+def normalise_crisis(document: dict) -> dict:
+    """Every section present, unknown sections refused, text trimmed, empty items dropped."""
+    unknown = set(document) - set(CRISIS_SECTIONS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed(name, "Not a section of the crisis plan.")
+    out = empty_crisis_document()
+    for name in CRISIS_TEXT_SECTIONS:
+        text = (document.get(name) or "").strip()
+        if len(text) > MAX_TEXT_CHARS:
+            raise ValidationFailed(name, f"At most {MAX_TEXT_CHARS} characters.")
+        out[name] = text or None
+    for name in CRISIS_LIST_SECTIONS:
+        items = document.get(name) or []
+        if len(items) > MAX_ITEMS:
+            raise ValidationFailed(name, f"At most {MAX_ITEMS} items.")
+        cleaned: list[dict | str] = []
+        for i, item in enumerate(items):
+            if isinstance(item, dict):
+                item = {k: (v.strip() if isinstance(v, str) else v) or None for k, v in item.items()}
+                if any(item.values()):
+                    cleaned.append(item)
+            elif isinstance(item, str) and item.strip():
+                if len(item.strip()) > MAX_ITEM_CHARS:
+                    raise ValidationFailed(f"{name}.{i}", f"At most {MAX_ITEM_CHARS} characters.")
+                cleaned.append(item.strip())
+        out[name] = cleaned
+    return out
+
+
+def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None) -> PlanDoc:
+    version = pv.version if pv else 0
+    body = {
+        **document_of(ctx, "crisis", pv),
+        "version": version,
+        "last_reviewed_with_team_on": pv.last_reviewed_with_team_on if pv else None,
+        "updated_at": pv.created_at if pv else None,
+        "written_by": written_by(pv) if pv else None,
+        "emergency_numbers": emergency_numbers(patient.team),
+    }
+    return PlanDoc(body, crisis_etag(version))
+
+
+def my_crisis_plan(ctx: Ctx) -> PlanDoc:
+    """The patient's current crisis plan (an empty version 0 if they have none yet)."""
+    patient = access.own_patient(ctx)
+    _, pv = current(ctx, patient.id, "crisis")
+    audit.record(ctx.session, ctx.actor, "crisis_plan.read", patient_id=patient.id, resource="crisis_plan")
+    return _crisis_doc(ctx, patient, pv)
+
+
+def staff_crisis_plan(ctx: Ctx, patient_id: uuid.UUID) -> PlanDoc:
+    grant = access.staff_patient(ctx, patient_id, "crisis_plan")
+    _, pv = current(ctx, grant.patient.id, "crisis")
+    record_access(ctx, grant, "crisis_plan.read", "crisis_plan")
+    return _crisis_doc(ctx, grant.patient, pv)
+
+
+def save_my_crisis_plan(
+    ctx: Ctx,
+    document: dict,
+    if_match: str | Collection[str] | None,
+    last_reviewed_with_team_on: date | None = None,
+) -> PlanDoc:
+    """The patient's edit: a new version, current at once, if nobody changed the plan meanwhile."""
+    patient = access.own_patient(ctx)
+    document = normalise_crisis(document)
+    plan = plan_for_update(ctx, patient.id, "crisis")
+    check_if_match(if_match, crisis_etag(plan.current_version))
+    previous = version_of(ctx, plan, plan.current_version)
+    reviewed = last_reviewed_with_team_on or (previous.last_reviewed_with_team_on if previous else None)
+    expected = plan.current_version
+    pv = new_version(
+        ctx,
+        plan,
+        document,
+        make_current=True,
+        expected=expected,
+        based_on_version=expected,
+        last_reviewed_with_team_on=reviewed,
+    )
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "crisis_plan.update",
+        patient_id=patient.id,
+        resource="crisis_plan",
+        resource_id=pv.version,
+    )
+    return _crisis_doc(ctx, patient, pv)
+
+
+def propose_crisis_plan(
+    ctx: Ctx, patient_id: uuid.UUID, document: dict, last_reviewed_with_team_on: date | None = None
+) -> dict:
+    """A staff proposal: a version that waits for the patient's approval."""
+    grant = access.staff_patient(ctx, patient_id, "crisis_plan")
+    document = normalise_crisis(document)
+    plan = plan_for_update(ctx, grant.patient.id, "crisis")
+    pv = new_version(
+        ctx,
+        plan,
+        document,
+        make_current=False,
+        expected=None,
+        based_on_version=plan.current_version,
+        last_reviewed_with_team_on=last_reviewed_with_team_on,
+    )
+    record_access(ctx, grant, "crisis_plan.propose", "crisis_plan", pv.version)
+    return _version_item(ctx, pv, plan.current_version)
+
+
+def _version_item(ctx: Ctx, pv: PlanVersion, current_number: int) -> dict:
+    if pv.version == current_number:
+        status = "current"
+    elif pv.approved_at is None:
+        status = "proposed"
+    else:
+        status = "superseded"
+    return {
+        "version": pv.version,
+        "written_at": pv.created_at,
+        "written_by": written_by(pv),
+        "approved": pv.approved_at is not None,
+        "approved_at": pv.approved_at,
+        "status": status,
+        "based_on_version": pv.based_on_version,
+        "last_reviewed_with_team_on": pv.last_reviewed_with_team_on,
+        "sections": document_of(ctx, "crisis", pv),
+    }
+
+
+def my_crisis_plan_versions(ctx: Ctx, *, cursor: str | None, limit: int):
+    """Every version, newest first: who wrote it, when, approved or not, and its sections."""
+    patient = access.own_patient(ctx)
+    plan = find_plan(ctx, patient.id, "crisis")
+    query = select(PlanVersion).where(PlanVersion.plan_id == (plan.id if plan else None))
+    page = keyset(
+        ctx.session, query, ctx.keys, PlanVersion.created_at, PlanVersion.id, cursor=cursor, limit=limit
+    )
+    audit.record(
+        ctx.session, ctx.actor, "crisis_plan.versions", patient_id=patient.id, resource="crisis_plan"
+    )
+    number = plan.current_version if plan else 0
+    return Page([_version_item(ctx, pv, number) for pv in page.items], page.next_cursor)
+
+
+def approve_my_crisis_plan_version(ctx: Ctx, number: int) -> PlanDoc:
+    """The patient approves a staff proposal; it becomes the current plan."""
+    patient = access.own_patient(ctx)
+    plan = find_plan(ctx, patient.id, "crisis")
+    # A number beyond what the column holds is simply not a version (not a database error).
+    pv = version_of(ctx, plan, number) if 0 < number < 2**31 else None
+    if plan is None or pv is None:
+        raise NotFound("No such version of your crisis plan.")
+    if pv.author_kind != "staff" or pv.approved_at is not None:
+        raise InvalidState("Only a proposal from the team that is not yet approved can be approved.")
+    moved = ctx.rows_changed(
+        update(Plan)
+        .where(Plan.id == plan.id, Plan.current_version == plan.current_version)
+        .values(current_version=pv.version)
+        .execution_options(synchronize_session=False)
+    )
+    if moved != 1:
+        raise PreconditionFailed("The plan was changed elsewhere. Reload it and try again.")
+    ctx.session.expire(plan)
+    pv.approved_at = ctx.now()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "crisis_plan.approve",
+        patient_id=patient.id,
+        resource="crisis_plan",
+        resource_id=pv.version,
+    )
+    return _crisis_doc(ctx, patient, pv)
+
+
+def responder_summary(ctx: Ctx, patient: Patient) -> dict | None:
+    """What the on-call responder sees beside a contact request, or None without a plan.
+
+    No access check and no audit here: the caller (the contact-request service) does both.
+    """
+    _, pv = current(ctx, patient.id, "crisis")
+    if pv is None:
+        return None
+    document = document_of(ctx, "crisis", pv)
+    return {name: document.get(name) for name in RESPONDER_SECTIONS}
+
+
+def crisis_plan_for_print(ctx: Ctx, patient: Patient) -> dict:
+    """The current plan for the PDF (caller checks access and audits)."""
+    _, pv = current(ctx, patient.id, "crisis")
+    return _crisis_doc(ctx, patient, pv).body
+
+
+def all_versions(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> list[dict]:
+    """Every version of a plan, oldest first, decrypted (for the export)."""
+    plan = find_plan(ctx, patient_id, kind)
+    if plan is None:
+        return []
+    rows = ctx.session.scalars(
+        select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.version)
+    )
+    out = []
+    for pv in rows:
+        item = _version_item(ctx, pv, plan.current_version)
+        item["document"] = item.pop("sections") if kind == "crisis" else document_of(ctx, kind, pv)
+        item.pop("sections", None)
+        out.append(item)
+    return out
+
+
+def current_summary(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> dict | None:
+    """The current version of a plan with its document (for the staff overview), or None."""
+    _, pv = current(ctx, patient_id, kind)
+    if pv is None:
+        return None
+    return {
+        "version": pv.version,
+        "updated_at": pv.created_at,
+        "written_by": written_by(pv),
+        "last_reviewed_with_team_on": pv.last_reviewed_with_team_on,
+        "document": document_of(ctx, kind, pv),
+    }

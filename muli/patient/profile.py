@@ -1,0 +1,61 @@
+"""The patient's own profile: who they are, their team, their trusted person, the emergency numbers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from muli.models.people import Team
+from muli.platform.context import Ctx
+from muli.trust import access, audit
+
+# Always shown, never removable: AMK (medical emergency) and legevakt (emergency GP service).
+NATIONAL_EMERGENCY_NUMBERS = (
+    {"number": "113", "label": "Medisinsk nødhjelp (AMK)", "kind": "emergency"},
+    {"number": "116 117", "label": "Legevakt", "kind": "emergency_gp"},
+)
+
+
+def emergency_numbers(team: Team | None) -> list[dict]:
+    """113, 116 117 and the team's own numbers, in that order."""
+    numbers = [dict(n) for n in NATIONAL_EMERGENCY_NUMBERS]
+    if team is not None:
+        if team.phone:
+            numbers.append({"number": team.phone, "label": f"{team.name} (dagtid)", "kind": "team"})
+        if team.on_call_phone:
+            numbers.append(
+                {"number": team.on_call_phone, "label": f"{team.name} (vakt)", "kind": "team_on_call"}
+            )
+    return numbers
+
+
+def trusted_contact(patient) -> dict | None:
+    """The named person on the team who knows the patient's story."""
+    person = patient.trusted_contact
+    if person is None:
+        return None
+    return {"name": person.display_name, "agency": person.agency.name, "phone": person.phone}
+
+
+def profile(ctx: Ctx, availability: Callable[[Ctx, Team], dict]) -> dict:
+    """GET /me: the patient, their team, trusted contact and emergency numbers.
+
+    ``availability`` answers who is on call for the team (the contact room's
+    ``on_call.availability_view``), passed in so the patient room needs no contact import.
+    """
+    patient = access.own_patient(ctx)
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "profile.read",
+        patient_id=patient.id,
+        resource="patient",
+        resource_id=patient.id,
+    )
+    return {
+        "id": patient.id,
+        "display_name": patient.display_name,
+        "team": {"id": patient.team.id, "name": patient.team.name},
+        "trusted_contact": trusted_contact(patient),
+        "emergency_numbers": emergency_numbers(patient.team),
+        "availability": availability(ctx, patient.team),
+    }

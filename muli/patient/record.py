@@ -1,0 +1,272 @@
+"""The patient's record as a whole: the access log, the export, the staff overview,
+admissions and break-the-glass access."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import or_, select
+
+from muli.models.audit import AuditEvent
+from muli.models.consent import CONSENT_SCOPES, EmergencyAccess
+from muli.models.people import Admission, Patient
+from muli.patient import consent as consent_service
+from muli.patient import diary, mastery, plans
+from muli.patient.consent import record_access
+from muli.patient.profile import trusted_contact
+from muli.platform.context import Ctx
+from muli.platform.errors import BadRequest, ValidationFailed
+from muli.platform.pagination import Page, decode, encode
+from muli.trust import access, audit, audit_review
+
+SCHEMA_VERSION = 1
+MIN_REASON_CHARS = 10
+MAX_REASON_CHARS = 500
+
+# Other capabilities add their part of the export here: fn(ctx, patient) -> (key, value).
+EXPORT_SECTIONS: list[Callable] = []
+# ... and of the staff overview: fn(ctx, patient, visible_scopes) -> (key, value).
+OVERVIEW_SECTIONS: list[Callable] = []
+
+
+# --- the access log ------------------------------------------------------------------------
+
+
+def _by_others(patient: Patient):
+    return select(AuditEvent).where(
+        AuditEvent.patient_id == patient.id,
+        or_(AuditEvent.actor_account_id.is_(None), AuditEvent.actor_account_id != patient.account_id),
+    )
+
+
+def _log_items(ctx: Ctx, events) -> list[dict]:
+    reasons = audit_review.emergency_reasons(ctx, events)
+    return [_log_item(ev, reasons.get(ev.seq)) for ev in events]
+
+
+def _log_item(ev: AuditEvent, reason: str | None) -> dict:
+    return {
+        "at": ev.occurred_at,
+        "who": {
+            "name": ev.actor_name,
+            "agency": ev.actor_agency_name,
+            "role": ev.actor_role,
+            "kind": ev.actor_kind,
+        },
+        "action": ev.action,
+        "resource": ev.resource,
+        "resource_id": ev.resource_id,
+        "outcome": ev.outcome,
+        "emergency": ev.emergency,
+        "reason": reason if ev.emergency else None,
+    }
+
+
+def access_log(ctx: Ctx, *, cursor: str | None, limit: int) -> Page:
+    """Every read or change of my data by anyone but me, newest first, from the audit trail."""
+    patient = access.own_patient(ctx)
+    query = _by_others(patient)
+    if cursor:
+        # The chain's sequence number orders events as they were committed, and never repeats.
+        _, seq = decode(ctx.keys, cursor)
+        try:
+            query = query.where(AuditEvent.seq < int(seq))
+        except ValueError:
+            raise BadRequest("The cursor is not valid.", code="invalid-cursor")
+    rows = ctx.session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit + 1)).all()
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode(ctx.keys, rows[-1].occurred_at, rows[-1].seq) if more else None
+    audit.record(ctx.session, ctx.actor, "access_log.read", patient_id=patient.id, resource="audit_event")
+    return Page(_log_items(ctx, rows), next_cursor)
+
+
+# --- the export ----------------------------------------------------------------------------
+
+
+def _admission(a: Admission) -> dict:
+    return {
+        "id": a.id,
+        "admitted_on": a.admitted_on,
+        "discharged_on": a.discharged_on,
+        "facility": a.facility,
+        "involuntary": a.involuntary,
+        "recorded_at": a.created_at,
+    }
+
+
+def _admissions(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
+    rows = ctx.session.scalars(
+        select(Admission)
+        .where(Admission.patient_id == patient_id)
+        .order_by(Admission.admitted_on, Admission.id)
+    )
+    return [_admission(a) for a in rows]
+
+
+def _emergency_accesses(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
+    rows = ctx.session.scalars(
+        select(EmergencyAccess)
+        .where(EmergencyAccess.patient_id == patient_id)
+        .order_by(EmergencyAccess.starts_at)
+    )
+    return [
+        {"id": e.id, "starts_at": e.starts_at, "ends_at": e.ends_at, "reason": ctx.keys.open(e, "reason")}
+        for e in rows
+    ]
+
+
+def export(ctx: Ctx) -> dict:
+    """Everything about me, decrypted, in one document (right of access and portability)."""
+    patient = access.own_patient(ctx)
+    log = ctx.session.scalars(_by_others(patient).order_by(AuditEvent.seq)).all()
+    document = {
+        "schema_version": SCHEMA_VERSION,
+        "exported_at": ctx.now(),
+        "patient": {
+            "id": patient.id,
+            "display_name": patient.display_name,
+            "national_id": ctx.keys.open(patient, "national_id"),
+            "status": patient.status,
+            "enrolled_on": patient.enrolled_on,
+            "team": {"id": patient.team.id, "name": patient.team.name},
+            "trusted_contact": trusted_contact(patient),
+        },
+        "crisis_plan": {"versions": plans.all_versions(ctx, patient.id, "crisis")},
+        "mastery_plan": {
+            "versions": plans.all_versions(ctx, patient.id, "mastery"),
+            "strategy_uses": mastery.all_strategy_uses(ctx, patient.id),
+        },
+        "diary": diary.all_entries(ctx, patient.id),
+        "consents": consent_service.state_of(ctx, patient),
+        "admissions": _admissions(ctx, patient.id),
+        "emergency_accesses": _emergency_accesses(ctx, patient.id),
+        "access_log": _log_items(ctx, log),
+    }
+    for section in EXPORT_SECTIONS:
+        key, value = section(ctx, patient)
+        document[key] = value
+    audit.record(ctx.session, ctx.actor, "patient.export", patient_id=patient.id, resource="patient")
+    return document
+
+
+# --- the staff side ------------------------------------------------------------------------
+
+
+def overview(ctx: Ctx, patient_id: uuid.UUID) -> dict:
+    """What the team sees of a patient: only the parts the patient consented to for my agency."""
+    grant = access.staff_patient(ctx, patient_id, None)
+    patient = grant.patient
+    consented = access.consented_scopes(ctx, patient.id, ctx.actor.agency_id)
+    window = access.active_emergency_access(ctx, patient.id)
+    visible = set(CONSENT_SCOPES) if window is not None else consented
+    emergency = window is not None and bool(visible - consented)
+    record_access(ctx, access.Grant(patient, emergency), "patient.overview", "patient", patient.id)
+    result = {
+        "patient": {
+            "id": patient.id,
+            "display_name": patient.display_name,
+            "status": patient.status,
+            "enrolled_on": patient.enrolled_on,
+            "team": {"id": patient.team.id, "name": patient.team.name},
+        },
+        "trusted_contact": trusted_contact(patient),
+        "consent": {
+            "my_agency_scopes": sorted(consented),
+            "emergency_access_until": window.ends_at if window else None,
+            "agencies": consent_service.state_of(ctx, patient)["consents"],
+        },
+        "withheld": sorted(set(CONSENT_SCOPES) - visible),
+        "crisis_plan": plans.current_summary(ctx, patient.id, "crisis") if "crisis_plan" in visible else None,
+        "mastery_plan": plans.current_summary(ctx, patient.id, "mastery")
+        if "mastery_plan" in visible
+        else None,
+        "diary_points": diary.shared_points(ctx, patient.id) if "shared_diary" in visible else None,
+        "admissions": _admissions(ctx, patient.id),
+    }
+    for section in OVERVIEW_SECTIONS:
+        key, value = section(ctx, patient, visible)
+        result[key] = value
+    return result
+
+
+@dataclass
+class NewAdmission:
+    admitted_on: date
+    facility: str
+    involuntary: bool = False
+    discharged_on: date | None = None
+
+
+def admissions(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
+    """A patient's admissions, newest first."""
+    grant = access.staff_patient(ctx, patient_id, None)
+    record_access(ctx, grant, "admission.list", "admission")
+    return list(reversed(_admissions(ctx, grant.patient.id)))
+
+
+def record_admission(ctx: Ctx, patient_id: uuid.UUID, data: NewAdmission) -> dict:
+    """Record an admission to the acute ward (the outcome the team is measured on)."""
+    grant = access.staff_patient(ctx, patient_id, None)
+    today = ctx.now().date()
+    if data.admitted_on > today:
+        raise ValidationFailed("admitted_on", "An admission cannot be in the future.")
+    if data.discharged_on is not None and data.discharged_on < data.admitted_on:
+        raise ValidationFailed("discharged_on", "Discharge cannot come before admission.")
+    facility = data.facility.strip()
+    if not facility:
+        raise ValidationFailed("facility", "Name the facility.")
+    admission = Admission(
+        patient_id=grant.patient.id,
+        admitted_on=data.admitted_on,
+        discharged_on=data.discharged_on,
+        facility=facility,
+        involuntary=data.involuntary,
+        recorded_by_id=ctx.actor.staff_id,
+        created_at=ctx.now(),
+    )
+    ctx.session.add(admission)
+    ctx.session.flush()
+    record_access(ctx, grant, "admission.create", "admission", admission.id)
+    return _admission(admission)
+
+
+def start_emergency_access(ctx: Ctx, patient_id: uuid.UUID, reason: str) -> dict:
+    """Break the glass: a time-boxed grant without consent, with a reason, shown to the patient."""
+    patient = access.team_patient(ctx, patient_id)
+    reason = (reason or "").strip()
+    if len(reason) < MIN_REASON_CHARS:
+        raise ValidationFailed("reason", f"Say why, in at least {MIN_REASON_CHARS} characters.")
+    if len(reason) > MAX_REASON_CHARS:
+        raise ValidationFailed("reason", f"At most {MAX_REASON_CHARS} characters.")
+    now = ctx.now()
+    window = EmergencyAccess(
+        staff_id=ctx.actor.staff_id,
+        patient_id=patient.id,
+        starts_at=now,
+        ends_at=now + timedelta(minutes=ctx.settings.emergency_access_minutes),
+        created_at=now,
+    )
+    ctx.keys.seal(window, "reason", reason)
+    ctx.session.add(window)
+    ctx.session.flush()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "emergency_access.start",
+        patient_id=patient.id,
+        resource="emergency_access",
+        resource_id=window.id,
+        emergency=True,
+        reason=audit_review.emergency_ref(window.id),
+    )
+    return {
+        "id": window.id,
+        "patient_id": patient.id,
+        "starts_at": now,
+        "ends_at": window.ends_at,
+        "reason": reason,
+    }

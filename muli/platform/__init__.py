@@ -1,0 +1,1 @@
+"""What every room stands on: the unit of work, errors, paging, SQLite, logs, backup, encryption."""

@@ -1,0 +1,1 @@
+"""The cross-agency team: enrolment, staff, the weekly meeting and outcomes."""

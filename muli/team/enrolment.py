@@ -1,0 +1,120 @@
+"""Enrolment: a coordinator brings a patient into the team, with the consents they gave."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import date
+
+from sqlalchemy import select
+
+from muli.models.consent import CONSENT_SCOPES, Consent, ConsentChange
+from muli.models.people import Admission, Agency, Patient, TeamMembership
+from muli.platform.context import Ctx
+from muli.platform.errors import Conflict, ValidationFailed
+from muli.platform.pagination import keyset
+from muli.trust import access, accounts, audit, national_id
+
+
+@dataclass
+class ConsentGiven:
+    agency_id: uuid.UUID
+    scopes: list[str]
+
+
+@dataclass
+class Enrolment:
+    display_name: str
+    national_id: str
+    team_id: uuid.UUID
+    admissions_last_12_months: list[date] = field(default_factory=list)
+    consents: list[ConsentGiven] = field(default_factory=list)
+    trusted_contact_id: uuid.UUID | None = None
+
+
+def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
+    """Create the patient, their baseline admissions and consents; answer the activation code."""
+    team = access.coordinator_of(ctx, data.team_id)
+    nid = data.national_id.strip()
+    if not national_id.is_valid(nid):
+        raise ValidationFailed("national_id", "Not a valid national identity number.")
+    index = ctx.keys.blind_index(nid)
+    if ctx.session.scalars(select(Patient.id).where(Patient.national_id_index == index)).first():
+        raise Conflict("This person is already enrolled.", code="already-enrolled")
+    today = ctx.now().date()
+    for i, admitted in enumerate(data.admissions_last_12_months):
+        if admitted > today:
+            raise ValidationFailed(f"admissions_last_12_months.{i}", "An admission cannot be in the future.")
+    agencies = access.team_agency_ids(ctx, team.id)
+    for i, given in enumerate(data.consents):
+        if given.agency_id not in agencies or ctx.session.get(Agency, given.agency_id) is None:
+            raise ValidationFailed(f"consents.{i}.agency_id", "Not an agency on this team.")
+    if data.trusted_contact_id is not None:
+        on_team = ctx.session.get(TeamMembership, (team.id, data.trusted_contact_id))
+        if on_team is None:
+            raise ValidationFailed("trusted_contact_id", "The trusted contact must be on the team.")
+
+    patient = Patient(
+        team_id=team.id,
+        display_name=data.display_name.strip(),
+        national_id_index=index,
+        enrolled_on=today,
+        enrolled_by_id=ctx.actor.staff_id,
+        trusted_contact_id=data.trusted_contact_id,
+    )
+    ctx.keys.seal(patient, "national_id", nid)
+    ctx.session.add(patient)
+    ctx.session.flush()
+    for admitted in sorted(data.admissions_last_12_months):
+        ctx.session.add(
+            Admission(
+                patient_id=patient.id, admitted_on=admitted, facility="PAM", recorded_by_id=ctx.actor.staff_id
+            )
+        )
+    now = ctx.now()
+    for given in data.consents:
+        for scope in sorted(set(given.scopes)):
+            ctx.session.add(
+                Consent(
+                    patient_id=patient.id,
+                    agency_id=given.agency_id,
+                    scope=scope,
+                    state="granted",
+                    changed_at=now,
+                )
+            )
+            ctx.session.add(
+                ConsentChange(
+                    patient_id=patient.id,
+                    agency_id=given.agency_id,
+                    scope=scope,
+                    state="granted",
+                    changed_at=now,
+                    changed_by_account_id=ctx.actor.account_id,
+                )
+            )
+    code = accounts.issue_activation_code(ctx, patient)
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "patient.enrol",
+        patient_id=patient.id,
+        resource="patient",
+        resource_id=patient.id,
+    )
+    if data.consents:
+        audit.record(ctx.session, ctx.actor, "consent.grant", patient_id=patient.id, resource="consent")
+    return patient, code
+
+
+def list_team_patients(ctx: Ctx, *, cursor: str | None, limit: int):
+    """The patients of the actor's teams, newest enrolment first."""
+    access.require_clinical_staff(ctx)
+    query = select(Patient).where(Patient.team_id.in_(ctx.actor.team_ids))
+    page = keyset(ctx.session, query, ctx.keys, Patient.created_at, Patient.id, cursor=cursor, limit=limit)
+    audit.record(ctx.session, ctx.actor, "patient.list", resource="patient")
+    return page
+
+
+def consent_scopes() -> tuple[str, ...]:
+    return CONSENT_SCOPES

@@ -1,0 +1,366 @@
+"""Accounts: passwords, the second factor, login throttling, activation, token bookkeeping."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import secrets
+import uuid
+from datetime import datetime, timedelta
+from functools import cache
+from importlib import resources
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, select, update
+from sqlalchemy.orm import joinedload
+
+from muli.models.accounts import Account, LoginThrottle, RefreshToken, RevokedToken
+from muli.models.people import ActivationCode, Patient, Staff
+from muli.platform.context import Actor, Ctx
+from muli.platform.errors import (
+    AuthenticationFailed,
+    BadRequest,
+    Conflict,
+    TooManyAttempts,
+    ValidationFailed,
+)
+from muli.trust import audit
+
+PASSWORD_MIN_LENGTH = 10
+_hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
+# Verified against unknown usernames so both paths cost the same time.
+_DUMMY_HASH = _hasher.hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+@cache
+def _common_passwords() -> frozenset[str]:
+    text = resources.files("muli.data").joinpath("common_passwords.txt").read_text()
+    return frozenset(
+        line.strip().casefold() for line in text.splitlines() if line and not line.startswith("#")
+    )
+
+
+def check_password_policy(password: str, username: str = "") -> None:
+    """Refuse short, common or username-based passwords (422 naming `password`)."""
+    if len(password) < PASSWORD_MIN_LENGTH:
+        raise ValidationFailed("password", f"Use at least {PASSWORD_MIN_LENGTH} characters.")
+    folded = password.casefold()
+    if folded in _common_passwords() or (username and username.casefold() in folded):
+        raise ValidationFailed("password", "This password is too easy to guess.")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def _password_matches(account: Account | None, password: str) -> bool:
+    try:
+        return (
+            _hasher.verify(account.password_hash if account else _DUMMY_HASH, password)
+            and account is not None
+        )
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+def new_totp_secret() -> str:
+    return pyotp.random_base32()
+
+
+def _totp_step(ctx: Ctx, account: Account, code: str | None) -> int | None:
+    """The time step the code belongs to, or None; a step once used is not accepted again."""
+    secret = ctx.keys.open(account, "totp_secret")
+    if not code or not secret:
+        return None
+    totp = pyotp.TOTP(secret)
+    now = ctx.now()
+    for offset in (0, -1, 1):
+        at = now + timedelta(seconds=30 * offset)
+        if secrets.compare_digest(totp.at(at), code.strip()):
+            step = totp.timecode(at)
+            if account.totp_last_step is not None and step <= account.totp_last_step:
+                return None
+            return step
+    return None
+
+
+def _throttle_key(username: str) -> str:
+    return hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+
+
+def _check_throttle(ctx: Ctx, username: str) -> LoginThrottle | None:
+    row = ctx.session.get(LoginThrottle, _throttle_key(username), with_for_update=True)
+    if row and row.locked_until and row.locked_until > ctx.now():
+        raise TooManyAttempts(math.ceil((row.locked_until - ctx.now()).total_seconds()))
+    return row
+
+
+def _count_failure(ctx: Ctx, username: str, row: LoginThrottle | None) -> None:
+    now, settings = ctx.now(), ctx.settings
+    window = timedelta(seconds=settings.login_lock_seconds)
+    if row is None:
+        row = LoginThrottle(key=_throttle_key(username), failures=0, window_started_at=now)
+        ctx.session.add(row)
+    if now - row.window_started_at > window:
+        row.failures, row.window_started_at, row.locked_until = 0, now, None
+    row.failures += 1
+    if row.failures >= settings.login_max_failures:
+        row.locked_until = now + window
+
+
+def authenticate(ctx: Ctx, username: str, password: str, totp: str | None) -> Account:
+    """Check credentials (and TOTP for staff). Every failure looks the same to the caller."""
+    throttle = _check_throttle(ctx, username)
+    account = ctx.session.scalars(select(Account).where(Account.username == username)).first()
+    ok = _password_matches(account, password)
+    step = None
+    if ok and account is not None and account.kind == "staff":
+        step = _totp_step(ctx, account, totp)
+        ok = step is not None
+    if ok and account is not None and account.disabled_at is not None:
+        ok = False
+    if not ok or account is None:
+        _count_failure(ctx, username, throttle)
+        audit.record(
+            ctx.session,
+            Actor(
+                kind="anonymous",
+                account_id=account.id if account else None,
+                ip=ctx.actor.ip,
+                request_id=ctx.actor.request_id,
+            ),
+            "auth.login",
+            outcome="failed",
+        )
+        raise AuthenticationFailed("Wrong username, password or code.")
+    if throttle is not None:
+        ctx.session.delete(throttle)
+    if step is not None:
+        account.totp_last_step = step
+    account.last_login_at = ctx.now()
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = hash_password(password)
+    audit.record(ctx.session, actor_for(ctx, account), "auth.login")
+    return account
+
+
+def actor_for(ctx: Ctx, account: Account, *, ip: str | None = None, request_id: str | None = None) -> Actor:
+    """The Actor behind an account: staff with agency and teams, or a patient."""
+    ip = ip or ctx.actor.ip
+    request_id = request_id or ctx.actor.request_id
+    if account.kind == "staff":
+        staff = account.staff  # loaded with the account by `token_account`, else one query
+        if staff is None:  # an account whose person was never made: it cannot act
+            raise AuthenticationFailed("The account is not in use.")
+        return Actor(
+            kind="staff",
+            account_id=account.id,
+            name=staff.display_name,
+            role=staff.role,
+            staff_id=staff.id,
+            agency_id=staff.agency_id,
+            agency_name=staff.agency.name,
+            team_ids=frozenset(staff.team_ids),
+            ip=ip,
+            request_id=request_id,
+        )
+    patient = account.patient
+    if patient is None:
+        raise AuthenticationFailed("The account is not in use.")
+    return Actor(
+        kind="patient",
+        account_id=account.id,
+        name=patient.display_name,
+        role="patient",
+        patient_id=patient.id,
+        team_ids=frozenset({patient.team_id}),
+        ip=ip,
+        request_id=request_id,
+    )
+
+
+def new_activation_code() -> str:
+    """Ten characters from an alphabet without look-alikes, grouped for reading aloud."""
+    alphabet = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
+    raw = "".join(secrets.choice(alphabet) for _ in range(10))
+    return f"{raw[:5]}-{raw[5:]}"
+
+
+def _normalise_code(code: str) -> str:
+    return code.replace("-", "").replace(" ", "").upper()
+
+
+def issue_activation_code(ctx: Ctx, patient: Patient) -> str:
+    """A new one-time code for the patient; earlier unused ones stop working."""
+    ctx.session.execute(
+        update(ActivationCode)
+        .where(ActivationCode.patient_id == patient.id, ActivationCode.used_at.is_(None))
+        .values(used_at=ctx.now())
+    )
+    code = new_activation_code()
+    ctx.session.add(
+        ActivationCode(
+            patient_id=patient.id,
+            code_hash=ctx.keys.keyed_hash("activation", _normalise_code(code)),
+            expires_at=ctx.now() + timedelta(days=ctx.settings.activation_days),
+        )
+    )
+    return code
+
+
+def activate(ctx: Ctx, code: str, username: str, password: str) -> Account:
+    """A patient sets credentials with the one-time code from enrolment."""
+    row = ctx.session.scalars(
+        select(ActivationCode)
+        .where(ActivationCode.code_hash == ctx.keys.keyed_hash("activation", _normalise_code(code)))
+        .with_for_update()
+    ).first()
+    if row is None or row.used_at is not None or row.expires_at <= ctx.now():
+        audit.record(ctx.session, ctx.actor, "auth.activate", outcome="failed")
+        raise BadRequest("This activation code is used, expired or unknown.", code="activation-code-invalid")
+    patient = ctx.session.get_one(Patient, row.patient_id)
+    if patient.account_id is not None:
+        raise BadRequest("This patient already has an account.", code="activation-code-invalid")
+    check_password_policy(password, username)
+    if ctx.session.scalars(select(Account.id).where(Account.username == username)).first():
+        raise Conflict("This username is taken.", code="username-taken")
+    account = Account(username=username, kind="patient", password_hash=hash_password(password))
+    ctx.session.add(account)
+    ctx.session.flush()
+    patient.account_id = account.id
+    row.used_at = ctx.now()
+    audit.record(ctx.session, actor_for(ctx, account), "auth.activate", patient_id=patient.id)
+    return account
+
+
+# Token bookkeeping. The tokens themselves are JWTs made by the web layer.
+
+
+def remember_refresh_token(
+    ctx: Ctx, account_id: uuid.UUID, jti: str, family_id: uuid.UUID, expires_at: datetime
+) -> None:
+    ctx.session.add(RefreshToken(jti=jti, account_id=account_id, family_id=family_id, expires_at=expires_at))
+
+
+# A phone on one bar of signal may send a refresh and never see the answer; it can only
+# retry with the token it still has. Within this window, and only while the lost child has
+# not been used, the retry gets a fresh pair instead of ending the session.
+REFRESH_RETRY_GRACE = timedelta(seconds=60)
+
+
+def spend_refresh_token(ctx: Ctx, jti: str) -> RefreshToken:
+    """Mark a refresh token used. A second use revokes its whole family (it was stolen),
+    unless it is a prompt retry after a lost answer (see REFRESH_RETRY_GRACE)."""
+    token = ctx.session.get(RefreshToken, jti, with_for_update=True)
+    now = ctx.now()
+    if token is None or token.revoked_at is not None or token.expires_at <= now:
+        raise AuthenticationFailed("This refresh token is no longer valid.")
+    if token.used_at is None:
+        token.used_at = now
+        return token
+    family = (RefreshToken.family_id == token.family_id) & RefreshToken.revoked_at.is_(None)
+    child_used = ctx.session.scalars(
+        select(RefreshToken.jti).where(family, RefreshToken.used_at > token.used_at).limit(1)
+    ).first()
+    if now - token.used_at <= REFRESH_RETRY_GRACE and child_used is None:
+        # The unseen child is retired; the caller issues a new pair in the same family.
+        ctx.session.execute(
+            update(RefreshToken).where(family, RefreshToken.used_at.is_(None)).values(revoked_at=now)
+        )
+        audit.record(
+            ctx.session,
+            ctx.actor,
+            "auth.refresh_retry",
+            resource="refresh_token_family",
+            resource_id=token.family_id,
+        )
+        return token
+    ctx.session.execute(update(RefreshToken).where(family).values(revoked_at=now))
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "auth.refresh_reuse",
+        outcome="revoked_family",
+        resource="refresh_token_family",
+        resource_id=token.family_id,
+    )
+    raise AuthenticationFailed("This refresh token was already used; its sessions are ended.")
+
+
+def revoke_access_token(ctx: Ctx, jti: str, expires_at: datetime) -> None:
+    if ctx.session.get(RevokedToken, jti) is None:
+        ctx.session.add(RevokedToken(jti=jti, expires_at=expires_at))
+
+
+def revoke_refresh_token(ctx: Ctx, jti: str, account_id: uuid.UUID) -> None:
+    """Logout: the refresh token (only the caller's own) and its family stop working."""
+    token = ctx.session.get(RefreshToken, jti)
+    if token is not None and token.account_id == account_id:
+        ctx.session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.family_id == token.family_id, RefreshToken.revoked_at.is_(None))
+            .values(revoked_at=ctx.now())
+        )
+
+
+def token_is_revoked(ctx: Ctx, payload: dict) -> bool:
+    """True when a presented token must not count: revoked, spent, or its account disabled."""
+    return token_account(ctx, payload) is None
+
+
+def token_account(ctx: Ctx, payload: dict) -> Account | None:
+    """The account a presented token speaks for, or None when the token must not count.
+
+    One query loads the account, its patient or staff record (for the request's Actor) and
+    whether an access token was revoked: this runs on every authenticated request.
+    """
+    # A token must expire and name its account and itself. One that does not (minted by
+    # mistake without an expiry, say) never counts, rather than counting forever.
+    if not all(payload.get(claim) for claim in ("exp", "iat", "jti", "sub")):
+        return None
+    try:
+        account_id = uuid.UUID(str(payload["sub"]))
+    except ValueError:
+        return None
+    refresh = payload.get("type") == "refresh"
+    # The `kind` claim only chooses what to load along; the account row decides the kind.
+    person = (
+        joinedload(Account.staff).selectinload(Staff.memberships)
+        if payload.get("kind") == "staff"
+        else joinedload(Account.patient)
+    )
+    query = select(Account, RevokedToken.jti).options(person).where(Account.id == account_id)
+    query = query.outerjoin(RevokedToken, RevokedToken.jti == str(payload["jti"]))
+    row = ctx.session.execute(query).unique().first()
+    if row is None:
+        return None
+    account, revoked_jti = row
+    if account.disabled_at is not None:
+        return None
+    issued = datetime.fromtimestamp(payload["iat"], tz=ctx.now().tzinfo)
+    if account.tokens_valid_after is not None and issued < account.tokens_valid_after.replace(microsecond=0):
+        return None
+    if refresh:
+        token = ctx.session.get(RefreshToken, payload["jti"])
+        return account if token is not None and token.revoked_at is None else None
+    return account if revoked_jti is None else None
+
+
+def disable_account(ctx: Ctx, account: Account) -> None:
+    """Disable an account: its tokens stop working at once."""
+    account.disabled_at = account.tokens_valid_after = ctx.now()
+    ctx.session.execute(
+        update(RefreshToken)
+        .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
+        .values(revoked_at=ctx.now())
+    )
+    audit.record(ctx.session, ctx.actor, "account.disable", resource="account", resource_id=account.id)
+
+
+def purge_expired(ctx: Ctx) -> None:
+    """Housekeeping: forget revocations and refresh tokens past their expiry."""
+    now = ctx.now()
+    ctx.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
+    ctx.session.execute(delete(RefreshToken).where(RefreshToken.expires_at < now))

@@ -1,0 +1,293 @@
+"""The privacy officer's view: the access log, and the review of break-the-glass access.
+
+What the privacy officer sees (decided here, since the design only says "audit only, no
+clinical content"):
+- audit events: who, role, agency, when, what action on which resource, for which
+  patient (id and display name), emergency or not, from where; never the content read;
+- break-the-glass access: who, for which patient, when, for how long, the actions taken
+  during the window, and the REASON, decrypted. The reason is the staff member's
+  justification for the access, i.e. access metadata the review exists to judge, not a
+  clinical record; the patient sees the same reason in their own access log;
+- every team: privacy officers are not team members, and the review covers the whole
+  installation (one joint data controller arrangement for the region's MULI teams).
+
+Reading the log or the queue is itself audited, once per patient shown, so a patient's
+access log also tells them when the privacy officer looked.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import false, select
+
+from muli.models.audit import AuditEvent
+from muli.models.consent import EmergencyAccess
+from muli.models.people import Agency, Patient, Staff
+from muli.platform.context import Ctx
+from muli.platform.errors import InvalidState, NotFound
+from muli.platform.pagination import Page, keyset
+from muli.trust import access, audit
+
+# An emergency event's audit row names the break-the-glass window it happened under; the
+# reason itself (free text, often clinical) stays encrypted in that window's row.
+EMERGENCY_REF = "emergency_access:"
+
+
+def emergency_ref(window_id: uuid.UUID) -> str:
+    return f"{EMERGENCY_REF}{window_id}"
+
+
+def emergency_reasons(ctx: Ctx, events: Iterable[AuditEvent]) -> dict[int, str]:
+    """The reason given for each emergency event (by seq), read from its window's row."""
+    refs: dict[int, uuid.UUID] = {}
+    reasons: dict[int, str] = {}
+    for event in events:
+        if not event.emergency or not event.reason:
+            continue
+        if event.reason.startswith(EMERGENCY_REF):
+            try:
+                refs[event.seq] = uuid.UUID(event.reason.removeprefix(EMERGENCY_REF))
+            except ValueError:
+                continue
+        else:
+            reasons[event.seq] = event.reason  # written before reasons moved out of the trail
+    if refs:
+        windows = {
+            w.id: w
+            for w in ctx.session.scalars(
+                select(EmergencyAccess).where(EmergencyAccess.id.in_(set(refs.values())))
+            )
+        }
+        for seq, window_id in refs.items():
+            window = windows.get(window_id)
+            if window is not None:
+                reasons[seq] = ctx.keys.open(window, "reason") or ""
+    return reasons
+
+
+@dataclass
+class AuditItem:
+    seq: int
+    occurred_at: datetime
+    action: str
+    outcome: str
+    actor_kind: str | None
+    actor_name: str | None
+    actor_role: str | None
+    actor_agency_name: str | None
+    patient_id: uuid.UUID | None
+    patient_display_name: str | None
+    resource: str | None
+    resource_id: str | None
+    emergency: bool
+    reason: str | None
+    ip: str | None
+    request_id: str | None
+
+
+@dataclass
+class EmergencyAccessView:
+    id: uuid.UUID
+    patient_id: uuid.UUID
+    patient_display_name: str
+    staff_id: uuid.UUID
+    staff_name: str
+    staff_agency_name: str
+    reason: str
+    starts_at: datetime
+    ends_at: datetime
+    reviewed_at: datetime | None
+    reviewed_by_name: str | None
+    actions_during: list[dict] = field(default_factory=list)
+
+    @property
+    def reviewed(self) -> bool:
+        return self.reviewed_at is not None
+
+
+@dataclass(frozen=True)
+class Choice:
+    id: uuid.UUID
+    label: str
+
+
+def search_choices(ctx: Ctx) -> tuple[list[Choice], list[Choice]]:
+    """Whom the privacy officer can search for, by name: every patient, every staff member.
+
+    Names only (no record is read), audited as one event, not one per patient.
+    """
+    access.require_privacy_officer(ctx)
+    patients = [
+        Choice(pid, name)
+        for pid, name in ctx.session.execute(
+            select(Patient.id, Patient.display_name).order_by(Patient.display_name, Patient.id)
+        )
+    ]
+    staff = [
+        Choice(sid, f"{name} ({agency})")
+        for sid, name, agency in ctx.session.execute(
+            select(Staff.id, Staff.display_name, Agency.name)
+            .join(Agency, Agency.id == Staff.agency_id)
+            .order_by(Staff.display_name, Staff.id)
+        )
+    ]
+    audit.record(ctx.session, ctx.actor, "audit.search_choices", resource="people")
+    return patients, staff
+
+
+def search(
+    ctx: Ctx,
+    *,
+    patient_id: uuid.UUID | None = None,
+    staff_id: uuid.UUID | None = None,
+    from_: datetime | None = None,
+    to: datetime | None = None,
+    cursor: str | None = None,
+    limit: int = 20,
+) -> Page:
+    """Audit events (AuditItems), newest first, by patient, staff member and time [from_, to)."""
+    access.require_privacy_officer(ctx)
+    query = select(AuditEvent)
+    if patient_id is not None:
+        query = query.where(AuditEvent.patient_id == patient_id)
+    if staff_id is not None:
+        account_id = ctx.session.scalar(select(Staff.account_id).where(Staff.id == staff_id))
+        # An unknown staff id matches nothing (not the events without an account).
+        matches = AuditEvent.actor_account_id == account_id if account_id else false()
+        query = query.where(matches)
+    if from_ is not None:
+        query = query.where(AuditEvent.occurred_at >= from_)
+    if to is not None:
+        query = query.where(AuditEvent.occurred_at < to)
+    page = keyset(
+        ctx.session,
+        query,
+        ctx.keys,
+        AuditEvent.occurred_at,
+        AuditEvent.seq,
+        cursor=cursor,
+        limit=limit,
+        id_type=int,
+    )
+    names = _patient_names(ctx, {e.patient_id for e in page.items if e.patient_id})
+    _audit_reads(ctx, "audit.search", names)
+    reasons = emergency_reasons(ctx, page.items)
+    return Page([_item(e, names, reasons.get(e.seq)) for e in page.items], page.next_cursor)
+
+
+def emergency_accesses(
+    ctx: Ctx, *, reviewed: bool | None = False, cursor: str | None = None, limit: int = 20
+) -> Page:
+    """Break-the-glass accesses (EmergencyAccessViews), newest first; by default those not reviewed."""
+    access.require_privacy_officer(ctx)
+    query = select(EmergencyAccess)
+    if reviewed is True:
+        query = query.where(EmergencyAccess.reviewed_at.is_not(None))
+    elif reviewed is False:
+        query = query.where(EmergencyAccess.reviewed_at.is_(None))
+    page = keyset(
+        ctx.session,
+        query,
+        ctx.keys,
+        EmergencyAccess.created_at,
+        EmergencyAccess.id,
+        cursor=cursor,
+        limit=limit,
+    )
+    views = [_emergency_view(ctx, e) for e in page.items]
+    _audit_reads(ctx, "emergency_access.review_list", {v.patient_id: v.patient_display_name for v in views})
+    return Page(views, page.next_cursor)
+
+
+def review_emergency_access(ctx: Ctx, access_id: uuid.UUID) -> EmergencyAccessView:
+    """Sign off one break-the-glass access as reviewed; reviewing it twice is 409."""
+    access.require_privacy_officer(ctx)
+    row = ctx.session.get(EmergencyAccess, access_id)
+    if row is None:
+        raise NotFound("No such emergency access.")
+    if row.reviewed_at is not None:
+        raise InvalidState("This emergency access has already been reviewed.", code="already-reviewed")
+    row.reviewed_at = ctx.now()
+    row.reviewed_by_id = ctx.actor.staff_id
+    ctx.session.flush()
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "emergency_access.review",
+        patient_id=row.patient_id,
+        resource="emergency_access",
+        resource_id=row.id,
+    )
+    return _emergency_view(ctx, row)
+
+
+def _patient_names(ctx: Ctx, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
+    if not ids:
+        return {}
+    return dict(
+        ctx.session.execute(select(Patient.id, Patient.display_name).where(Patient.id.in_(ids))).all()
+    )
+
+
+def _audit_reads(ctx: Ctx, action: str, patients: dict) -> None:
+    for patient_id in sorted(patients, key=str):
+        audit.record(ctx.session, ctx.actor, action, patient_id=patient_id, resource="audit_event")
+
+
+def _item(event: AuditEvent, names: dict, reason: str | None) -> AuditItem:
+    return AuditItem(
+        seq=event.seq,
+        occurred_at=event.occurred_at,
+        action=event.action,
+        outcome=event.outcome,
+        actor_kind=event.actor_kind,
+        actor_name=event.actor_name,
+        actor_role=event.actor_role,
+        actor_agency_name=event.actor_agency_name,
+        patient_id=event.patient_id,
+        patient_display_name=names.get(event.patient_id),
+        resource=event.resource,
+        resource_id=event.resource_id,
+        emergency=event.emergency,
+        reason=reason if event.emergency else event.reason,
+        ip=event.ip,
+        request_id=event.request_id,
+    )
+
+
+def _emergency_view(ctx: Ctx, row: EmergencyAccess) -> EmergencyAccessView:
+    staff = ctx.session.scalars(select(Staff).where(Staff.id == row.staff_id)).one()
+    patient = ctx.session.scalars(select(Patient).where(Patient.id == row.patient_id)).one()
+    reviewer = ctx.session.get(Staff, row.reviewed_by_id) if row.reviewed_by_id else None
+    during = ctx.session.scalars(
+        select(AuditEvent)
+        .where(
+            AuditEvent.patient_id == row.patient_id,
+            AuditEvent.actor_account_id == staff.account_id,
+            AuditEvent.occurred_at >= row.starts_at,
+            AuditEvent.occurred_at < row.ends_at,
+        )
+        .order_by(AuditEvent.seq)
+        .limit(200)
+    ).all()
+    return EmergencyAccessView(
+        id=row.id,
+        patient_id=row.patient_id,
+        patient_display_name=patient.display_name,
+        staff_id=staff.id,
+        staff_name=staff.display_name,
+        staff_agency_name=staff.agency.name,
+        reason=ctx.keys.open(row, "reason") or "",
+        starts_at=row.starts_at,
+        ends_at=row.ends_at,
+        reviewed_at=row.reviewed_at,
+        reviewed_by_name=reviewer.display_name if reviewer else None,
+        actions_during=[
+            {"at": e.occurred_at, "action": e.action, "resource": e.resource, "emergency": e.emergency}
+            for e in during
+        ],
+    )

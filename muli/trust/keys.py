@@ -1,0 +1,58 @@
+"""Where the key ring comes from: the environment, or in development a generated file."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from pathlib import Path
+
+from muli.platform.crypto import KeyRing, new_key
+
+log = logging.getLogger("muli.keys")
+DEV_KEY_FILE = "dev-keys.json"
+
+
+class MissingKeys(RuntimeError):
+    """Production without MULI_DATA_KEYS / MULI_BLIND_INDEX_KEY."""
+
+
+def load_keyring(
+    data_keys: str | None, index_key: str | None, *, instance_dir: Path, allow_generate: bool
+) -> KeyRing:
+    """The configured keys; in development, keys generated once into instance/ (with a warning)."""
+    if data_keys and index_key:
+        return KeyRing.parse(data_keys, index_key)
+    if not allow_generate:
+        raise MissingKeys("MULI_DATA_KEYS and MULI_BLIND_INDEX_KEY must be set")
+    path = instance_dir / DEV_KEY_FILE
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        content = {"MULI_DATA_KEYS": f"dev1:{new_key()}", "MULI_BLIND_INDEX_KEY": new_key()}
+        _write_once(path, json.dumps(content))
+        log.warning("generated development encryption keys in %s; never use them in production", path)
+    content = json.loads(path.read_text())
+    return KeyRing.parse(data_keys or content["MULI_DATA_KEYS"], index_key or content["MULI_BLIND_INDEX_KEY"])
+
+
+def load_dev_secret(instance_dir: Path, name: str) -> str:
+    """A random secret kept in instance/ so development sessions survive restarts."""
+    path = instance_dir / f"dev-{name}.secret"
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        _write_once(path, new_key() + new_key())
+    return path.read_text().strip()
+
+
+def _write_once(path: Path, text: str) -> None:
+    """Write a secret file readable only by us; whoever creates it first wins."""
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+    try:
+        os.link(tmp, path)  # atomic, and fails if another process got there first
+    except FileExistsError:
+        pass
+    finally:
+        tmp.unlink()
