@@ -88,8 +88,12 @@ def register_secrets(app: Flask, config: config_module.Config) -> None:
     )
     app.extensions["muli.settings"] = Settings(
         public_url=config.MULI_PUBLIC_URL,
-        login_max_failures=config.MULI_LOGIN_MAX_FAILURES,
-        login_lock_seconds=config.MULI_LOGIN_LOCK_SECONDS,
+        login_free_failures=config.MULI_LOGIN_FREE_FAILURES,
+        login_delay_cap_seconds=config.MULI_LOGIN_DELAY_CAP_SECONDS,
+        login_account_ceiling=config.MULI_LOGIN_ACCOUNT_CEILING,
+        login_ceiling_first_delay_seconds=config.MULI_LOGIN_CEILING_FIRST_DELAY_SECONDS,
+        login_window_seconds=config.MULI_LOGIN_WINDOW_SECONDS,
+        known_device_days=config.MULI_KNOWN_DEVICE_DAYS,
         emergency_access_minutes=config.MULI_EMERGENCY_ACCESS_MINUTES,
     )
     app.extensions["muli.clock"] = utcnow

@@ -19,9 +19,10 @@ from muli.models.people import AGENCY_KINDS, STAFF_ROLES, Agency, Team
 from muli.platform import backup, crypto
 from muli.platform.context import SYSTEM, Ctx
 from muli.team import staff
-from muli.trust import audit
+from muli.trust import audit, throttle
 
 muli_cli = AppGroup("muli", help="MULI operations.")
+PURGE_EVERY = 3600.0  # seconds between the worker's housekeeping passes
 
 
 def system_ctx() -> Ctx:
@@ -191,10 +192,12 @@ def escalate(at: str | None, send: bool) -> None:
 @muli_cli.command("worker")
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between passes.")
 def worker(interval: float) -> None:
-    """Escalate and send emails every `interval` seconds until stopped (SIGTERM or Ctrl-C)."""
+    """Escalate and send emails every `interval` seconds until stopped (SIGTERM or Ctrl-C);
+    once an hour also forget old login-throttle rows and unused devices (`throttle.purge`)."""
     import logging
     import signal
     import threading
+    import time
 
     from muli.contact import escalation
 
@@ -202,12 +205,18 @@ def worker(interval: float) -> None:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     click.echo(f"worker: a pass every {interval:g} s")
+    next_purge = 0.0
     try:
         while not stop.is_set():
             ctx = system_ctx()
             try:
                 escalation.run_pass(ctx, commit=db.session.commit)
                 _send_outbox(ctx)
+                if time.monotonic() >= next_purge:
+                    # Housekeeping, hourly: old login-throttle rows and long-unused devices.
+                    throttle.purge(ctx)
+                    db.session.commit()
+                    next_purge = time.monotonic() + PURGE_EVERY
             except Exception:
                 # A failed pass (database away, SMTP down) must not end the worker; try again later.
                 db.session.rollback()

@@ -15,8 +15,21 @@ class Config:
     ENV_NAME = "development"
     TESTING = False
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
-    MULI_LOGIN_MAX_FAILURES = 5
-    MULI_LOGIN_LOCK_SECONDS = 15 * 60
+    # Login throttling: no lock-out, growing waits per username and source (docs/authentication.md).
+    MULI_LOGIN_FREE_FAILURES = 5
+    MULI_LOGIN_DELAY_CAP_SECONDS = 300
+    MULI_LOGIN_ACCOUNT_CEILING = 20
+    MULI_LOGIN_CEILING_FIRST_DELAY_SECONDS = 30
+    MULI_LOGIN_WINDOW_SECONDS = 24 * 3600
+    MULI_KNOWN_DEVICE_DAYS = 180
+    LOGIN_THROTTLE_SETTINGS = (
+        "MULI_LOGIN_FREE_FAILURES",
+        "MULI_LOGIN_DELAY_CAP_SECONDS",
+        "MULI_LOGIN_ACCOUNT_CEILING",
+        "MULI_LOGIN_CEILING_FIRST_DELAY_SECONDS",
+        "MULI_LOGIN_WINDOW_SECONDS",
+        "MULI_KNOWN_DEVICE_DAYS",
+    )
     MULI_IDEMPOTENCY_TTL = timedelta(hours=48)
     MULI_EMERGENCY_ACCESS_MINUTES = 30
 
@@ -44,9 +57,13 @@ class Config:
     OPENAPI_SWAGGER_UI_URL = "/api/docs/static/"
 
     RATELIMIT_HEADERS_ENABLED = True
+    # Flask-Limiter would set Retry-After on every answer of a limited route, raised to the end
+    # of its window; its own 429s get theirs from muli/extensions.py instead, and the login
+    # throttle's 429s keep their exact wait.
+    RATELIMIT_HEADER_RETRY_AFTER = "X-RateLimit-Retry-After"
     RATELIMIT_ENABLED = True
     # Redis down must not lock a patient out at 2 a.m.: count in this process meanwhile
-    # (the per-username lockout is in the database and does not depend on it).
+    # (the per-username throttle is in the database and does not depend on it).
     RATELIMIT_IN_MEMORY_FALLBACK_ENABLED = True
     RATELIMIT_SWALLOW_ERRORS = True
 
@@ -77,6 +94,8 @@ class Config:
         # How many reverse proxies (nginx) stand in front of the app and set X-Forwarded-*:
         # 0 (default) trusts none of those headers; behind one nginx set 1.
         self.MULI_TRUSTED_PROXIES = int(env("MULI_TRUSTED_PROXIES", "0"))
+        for name in self.LOGIN_THROTTLE_SETTINGS:
+            setattr(self, name, int(env(name) or getattr(self, name)))
 
     SECRET_KEY: str | None = None
     JWT_SECRET_KEY: str | None = None

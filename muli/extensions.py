@@ -1,12 +1,17 @@
 """Flask extensions, created once here and bound to an app in create_app."""
 
+import math
+import time
+
+from flask import Response, current_app, request
 from flask_babel import Babel
 from flask_jwt_extended import JWTManager
-from flask_limiter import Limiter
+from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from itsdangerous import BadSignature, URLSafeSerializer
 
 from muli.models.base import Base
 
@@ -14,6 +19,65 @@ from muli.models.base import Base
 db = SQLAlchemy(metadata=Base.metadata)
 migrate = Migrate(render_as_batch=True, compare_type=True)
 jwt = JWTManager()
-limiter = Limiter(key_func=get_remote_address, default_limits=[])
+
+
+def _retry_after(limit: RequestLimit) -> Response:
+    """Flask-Limiter's own 429 says when its window frees up. Its header on other answers is
+    renamed (Config.RATELIMIT_HEADER_RETRY_AFTER): it would otherwise raise every answer's
+    `Retry-After`, the login throttle's 1, 2, 4 s included, to the end of its minute."""
+    response = current_app.response_class(status=429)
+    response.headers["Retry-After"] = str(max(1, math.ceil(limit.reset_at - time.time())))
+    return response
+
+
+limiter = Limiter(key_func=get_remote_address, default_limits=[], on_breach=_retry_after)
 babel = Babel()
 csrf = CSRFProtect()
+
+
+class DeviceCookie:
+    """The known-device cookie of both sign-in doors (the portal and /api/v1/auth/token).
+
+    It holds a random id, signed with the app's secret; the login throttle keeps only its
+    hash, per account, after a successful login (muli/trust/throttle.py). HttpOnly,
+    SameSite=Strict, path `/`, for `known_device_days`; in production Secure and named with
+    the `__Host-` prefix (one host, no Domain), as OWASP ASVS 5.0 3.3.1 and 3.3.3 ask.
+    """
+
+    NAME = "muli_device"
+    SALT = "muli-known-device"
+
+    def _secure(self) -> bool:
+        return bool(current_app.config.get("SESSION_COOKIE_SECURE"))
+
+    def name(self) -> str:
+        return ("__Host-" if self._secure() else "") + self.NAME
+
+    def _serializer(self) -> URLSafeSerializer:
+        return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=self.SALT)
+
+    def read(self) -> str | None:
+        """The device id the browser presented, or None (absent, or not signed by us)."""
+        raw = request.cookies.get(self.name())
+        if not raw or len(raw) > 200:
+            return None
+        try:
+            value = self._serializer().loads(raw)
+        except BadSignature:
+            return None
+        return value if isinstance(value, str) and 20 <= len(value) <= 100 else None
+
+    def set(self, response, device_id: str) -> None:
+        days = current_app.extensions["muli.settings"].known_device_days
+        response.set_cookie(
+            self.name(),
+            self._serializer().dumps(device_id),
+            max_age=days * 24 * 3600,
+            path="/",
+            httponly=True,
+            secure=self._secure(),
+            samesite="Strict",
+        )
+
+
+device_cookie = DeviceCookie()

@@ -6,6 +6,7 @@ import logging
 
 from flask import render_template, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from werkzeug.exceptions import HTTPException
 
 from muli.platform.errors import MuliError, TooManyAttempts
@@ -39,7 +40,13 @@ def _title(status: int) -> str:
 
 def _detail(error: Exception, status: int) -> str:
     if isinstance(error, TooManyAttempts):
-        minutes = max(1, round(error.retry_after / 60))
+        if error.retry_after < 90:
+            return ngettext(
+                "Too many failed attempts. Try again in %(num)d second.",
+                "Too many failed attempts. Try again in %(num)d seconds.",
+                error.retry_after,
+            )
+        minutes = round(error.retry_after / 60)
         return _("Too many failed attempts. Try again in %(minutes)d minutes.", minutes=minutes)
     if status == 400 and getattr(error, "description", "").lower().startswith("the csrf"):
         return _("The form had expired. Go back, reload the page and try again.")

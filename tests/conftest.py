@@ -160,6 +160,21 @@ def clock(app):
 
 
 @pytest.fixture
+def cheap_argon2(monkeypatch):
+    """For tests of what happens around the password check, a hundred checks at a time:
+    accounts made after this get a cheap Argon2 hash, checked by a cheap hasher (so no
+    rehash on login). Real cost stays everywhere else, and in the real-server tests."""
+    from argon2 import PasswordHasher
+
+    from muli.trust import accounts
+
+    cheap = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    monkeypatch.setattr(accounts, "_hasher", cheap)
+    monkeypatch.setattr(accounts, "_DUMMY_HASH", cheap.hash("not-a-real-password"))
+    monkeypatch.setattr(factories, "password_hash", lambda: cheap.hash(factories.PASSWORD))
+
+
+@pytest.fixture
 def world(app):
     """Builders for teams, staff and patients with ready-made auth headers."""
     return factories.World(app)

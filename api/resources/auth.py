@@ -4,6 +4,11 @@ Browsers may keep the refresh token in an HttpOnly cookie instead of in script-r
 storage: `{"cookie": true}` on /token or /refresh sets it (SameSite=Strict, Path=/api/v1/auth,
 Secure outside development) and leaves it out of the body; /refresh with that body and no
 Bearer reads it from the cookie; /logout revokes and clears it. Bearer clients are unchanged.
+
+Login is throttled per username and source, never locked (docs/authentication.md): a source
+that keeps failing gets 429 with `Retry-After` before its password is even checked. A
+successful /token also sets the known-device cookie (`muli_device`, HttpOnly): a browser
+that has signed in before is not slowed by anyone else's failures.
 """
 
 from __future__ import annotations
@@ -11,7 +16,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from flask import current_app, request
+from flask import after_this_request, current_app, request
 from flask.views import MethodView
 from flask_jwt_extended import (
     create_access_token,
@@ -25,9 +30,10 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from api.context import anonymous_ctx, current_ctx
-from muli.extensions import limiter
+from muli.contact import on_call
+from muli.extensions import device_cookie, limiter
 from muli.platform.errors import AuthenticationFailed
-from muli.trust import accounts
+from muli.trust import accounts, throttle
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Activation, login and tokens")
 PUBLIC = {"security": []}
@@ -163,9 +169,29 @@ class Token(MethodView):
     @blp.arguments(TokenIn)
     @blp.response(200, TokenOut)
     def post(self, data):
-        """Log in: username, password and (staff) a TOTP code give an access and refresh token."""
+        """Log in: username, password and (staff) a TOTP code give an access and refresh token.
+
+        Repeated failures from one source make that source wait: 429 with `Retry-After`,
+        the attempt not checked. A browser that has signed in before (its `muli_device`
+        cookie, set here on success) is not slowed by other sources' failures."""
         ctx = anonymous_ctx()
-        account = accounts.authenticate(ctx, data["username"], data["password"], data.get("totp"))
+        presented = device_cookie.read()
+        account = accounts.authenticate(
+            ctx,
+            data["username"],
+            data["password"],
+            data.get("totp"),
+            device_id=presented,
+            on_call=on_call.on_call_now,
+        )
+        device_id = throttle.remember_device(ctx, account, presented)
+
+        @after_this_request
+        def _remember(response):
+            if response.status_code < 400:
+                device_cookie.set(response, device_id)
+            return response
+
         return _answer(_issue_pair(ctx, account), data["cookie"])
 
 

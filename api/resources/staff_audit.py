@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 from flask.views import MethodView
 from flask_smorest import Blueprint
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import Schema, ValidationError, fields, validate
 
 from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of
@@ -17,7 +17,7 @@ blp = Blueprint(
     "staff_audit",
     __name__,
     url_prefix="/api/v1/staff/audit",
-    description="Privacy officer: access log and break-the-glass review",
+    description="Privacy officer: access log, break-the-glass review, failed logins",
 )
 blp.before_request(lambda: require_kind("staff"))
 
@@ -138,6 +138,34 @@ class EmergencyQueue(MethodView):
         return audit_review.emergency_accesses(
             current_ctx(), reviewed=args["reviewed"], cursor=args["cursor"], limit=args["limit"]
         )
+
+
+class LoginFailuresArgs(Schema):
+    hours = fields.Integer(load_default=24, validate=validate.Range(1, 24 * 31))
+
+
+class LoginSourceOut(Schema):
+    account_id = fields.UUID(allow_none=True, metadata={"description": "None: unknown usernames"})
+    account_kind = fields.String(allow_none=True)
+    account_label = fields.String(allow_none=True)
+    source_kind = fields.String(allow_none=True, metadata={"description": "address or device"})
+    source_tag = fields.String(allow_none=True, metadata={"description": "Start of the source's keyed hash"})
+    network = fields.String(allow_none=True, metadata={"description": "IPv4 /24 or IPv6 /48"})
+    failed = fields.Integer()
+    throttled = fields.Integer(metadata={"description": "Refused before the password was checked"})
+    succeeded = fields.Integer()
+    ceiling = fields.Boolean(metadata={"description": "The account went over its all-sources ceiling"})
+    first_at = Instant()
+    last_at = Instant()
+
+
+@blp.route("/login-failures")
+class LoginFailures(MethodView):
+    @blp.arguments(LoginFailuresArgs, location="query")
+    @blp.response(200, LoginSourceOut(many=True))
+    def get(self, args):
+        """Failed and throttled logins per account and source over the last `hours` (default 24)."""
+        return audit_review.login_failures(current_ctx(), hours=args["hours"])
 
 
 @blp.route("/emergency-access/<uuid:access_id>/review")

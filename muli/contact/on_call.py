@@ -169,6 +169,28 @@ def availability_view(ctx: Ctx, team: Team) -> dict:
     }
 
 
+# Someone about to go on call signs in before the shift starts.
+ON_CALL_LEAD = timedelta(hours=1)
+
+
+def on_call_now(ctx: Ctx, account_id: uuid.UUID) -> bool:
+    """Whether the account's person is on the rota (primary or backup) now, or within the
+    hour. The login throttle asks (handed in by the web layer): someone on call is never
+    slowed by the account-wide ceiling that strangers' failures raise."""
+    now = ctx.now()
+    found = ctx.session.scalars(
+        select(OnCallShift.id)
+        .join(Staff, Staff.id == OnCallShift.staff_id)
+        .where(
+            Staff.account_id == account_id,
+            OnCallShift.starts_at <= now + ON_CALL_LEAD,
+            OnCallShift.ends_at > now,
+        )
+        .limit(1)
+    ).first()
+    return found is not None
+
+
 def create_shift(ctx: Ctx, team_id: uuid.UUID, data: NewShift) -> OnCallShift:
     """Put someone on the rota (coordinator). Overlapping primary shifts are refused (409)."""
     team = access.coordinator_of(ctx, team_id)

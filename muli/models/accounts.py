@@ -60,11 +60,31 @@ class RevokedToken(CreatedMixin, Base):
 
 
 class LoginThrottle(Base):
-    """Failed logins per username, known or not, so both get the same answer."""
+    """Failed logins in a row for one username (known or not) from one source.
+
+    A source is a client address (an IPv6 client by its /64), or a browser that has signed in
+    to this account before (`KnownDevice`). Both keys are keyed hashes: the table names no one
+    and holds no address. A row lives while its source keeps failing; the worker purges it
+    `login_window_seconds` after its last failure (`muli.trust.throttle.purge`).
+    """
 
     __tablename__ = "login_throttle"
 
-    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    username_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_key: Mapped[str] = mapped_column(String(64), primary_key=True)
     failures: Mapped[int] = mapped_column(default=0)
-    window_started_at: Mapped[datetime]
-    locked_until: Mapped[datetime | None]
+    # Before this instant an attempt from this source for this username is not even checked.
+    next_try_at: Mapped[datetime | None]
+    updated_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class KnownDevice(Base):
+    """A browser that has signed in to this account (second factor included): only the hash
+    of the random id in its device cookie. Other sources' failures never slow it down."""
+
+    __tablename__ = "known_device"
+
+    account_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("account.id"), primary_key=True)
+    device_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    first_seen_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime] = mapped_column(index=True)

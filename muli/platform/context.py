@@ -49,8 +49,13 @@ class Settings:
     """The few settings the domain needs, handed in by the app."""
 
     public_url: str = "http://127.0.0.1:5000"
-    login_max_failures: int = 5
-    login_lock_seconds: int = 900
+    # Login throttling (muli/trust/throttle.py, docs/authentication.md).
+    login_free_failures: int = 5  # failures in a row from one source before it must wait
+    login_delay_cap_seconds: int = 300  # the longest wait: 1, 2, 4 ... up to this
+    login_account_ceiling: int = 20  # failures for one username, all sources, in the window
+    login_ceiling_first_delay_seconds: int = 30  # over the ceiling: unknown sources' first wait
+    login_window_seconds: int = 24 * 3600  # failures older than this are forgotten
+    known_device_days: int = 180  # a device not used for this long is forgotten
     emergency_access_minutes: int = 30
     activation_days: int = 7
 

@@ -45,7 +45,8 @@ class TooManyAttempts(MuliError):
 
     def __init__(self, retry_after: int):
         super().__init__(
-            "Too many failed attempts. Try again later.", headers={"Retry-After": str(retry_after)}
+            f"Too many failed attempts. Try again in {retry_after} s.",
+            headers={"Retry-After": str(retry_after)},
         )
         self.retry_after = retry_after
 

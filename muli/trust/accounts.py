@@ -1,9 +1,7 @@
-"""Accounts: passwords, the second factor, login throttling, activation, token bookkeeping."""
+"""Accounts: passwords, the second factor, logging in (throttled by `throttle`), activation, tokens."""
 
 from __future__ import annotations
 
-import hashlib
-import math
 import secrets
 import uuid
 from datetime import datetime, timedelta
@@ -16,7 +14,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import joinedload
 
-from muli.models.accounts import Account, LoginThrottle, RefreshToken, RevokedToken
+from muli.models.accounts import Account, RefreshToken, RevokedToken
 from muli.models.people import ActivationCode, Patient, Staff
 from muli.platform.context import Actor, Ctx
 from muli.platform.errors import (
@@ -26,7 +24,7 @@ from muli.platform.errors import (
     TooManyAttempts,
     ValidationFailed,
 )
-from muli.trust import audit
+from muli.trust import audit, throttle
 
 PASSWORD_MIN_LENGTH = 10
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -86,34 +84,45 @@ def _totp_step(ctx: Ctx, account: Account, code: str | None) -> int | None:
     return None
 
 
-def _throttle_key(username: str) -> str:
-    return hashlib.sha256(username.strip().casefold().encode()).hexdigest()
+def authenticate(
+    ctx: Ctx,
+    username: str,
+    password: str,
+    totp: str | None,
+    *,
+    device_id: str | None = None,
+    on_call: throttle.OnCall | None = None,
+) -> Account:
+    """Check credentials (and TOTP for staff). Every failure looks the same to the caller.
 
-
-def _check_throttle(ctx: Ctx, username: str) -> LoginThrottle | None:
-    row = ctx.session.get(LoginThrottle, _throttle_key(username), with_for_update=True)
-    if row and row.locked_until and row.locked_until > ctx.now():
-        raise TooManyAttempts(math.ceil((row.locked_until - ctx.now()).total_seconds()))
-    return row
-
-
-def _count_failure(ctx: Ctx, username: str, row: LoginThrottle | None) -> None:
-    now, settings = ctx.now(), ctx.settings
-    window = timedelta(seconds=settings.login_lock_seconds)
-    if row is None:
-        row = LoginThrottle(key=_throttle_key(username), failures=0, window_started_at=now)
-        ctx.session.add(row)
-    if now - row.window_started_at > window:
-        row.failures, row.window_started_at, row.locked_until = 0, now, None
-    row.failures += 1
-    if row.failures >= settings.login_max_failures:
-        row.locked_until = now + window
-
-
-def authenticate(ctx: Ctx, username: str, password: str, totp: str | None) -> Account:
-    """Check credentials (and TOTP for staff). Every failure looks the same to the caller."""
-    throttle = _check_throttle(ctx, username)
+    Throttled per username and source (`muli.trust.throttle`): an attempt during its
+    source's wait is refused (429) before the password is looked at. `device_id` is the id
+    from the browser's device cookie, if any; `on_call` answers whether an account's person
+    is on call now (handed in by the web layer). Failures, refusals and the ceiling being
+    crossed are audited, with the source as a keyed hash (`resource_id`).
+    """
     account = ctx.session.scalars(select(Account).where(Account.username == username)).first()
+    source = throttle.source_for(ctx, account, device_id)
+    anonymous = Actor(
+        kind="anonymous",
+        account_id=account.id if account else None,
+        ip=ctx.actor.ip,
+        request_id=ctx.actor.request_id,
+    )
+    ukey = throttle.username_key(ctx, username)
+    try:
+        gate = throttle.enter(ctx, ukey, source, account.id if account else None)
+    except TooManyAttempts as refused:
+        audit.record(
+            ctx.session,
+            anonymous,
+            "auth.login",
+            outcome="throttled",
+            resource=source.resource,
+            resource_id=source.key,
+            reason=f"not checked: wait {refused.retry_after} s",
+        )
+        raise
     ok = _password_matches(account, password)
     step = None
     if ok and account is not None and account.kind == "staff":
@@ -122,27 +131,41 @@ def authenticate(ctx: Ctx, username: str, password: str, totp: str | None) -> Ac
     if ok and account is not None and account.disabled_at is not None:
         ok = False
     if not ok or account is None:
-        _count_failure(ctx, username, throttle)
+        failure = throttle.count_failure(ctx, gate, on_call)
+        reason = None
+        if failure.wait_seconds:
+            ceiling = " (account over ceiling)" if failure.strict else ""
+            reason = f"next try in {failure.wait_seconds} s{ceiling}"
         audit.record(
             ctx.session,
-            Actor(
-                kind="anonymous",
-                account_id=account.id if account else None,
-                ip=ctx.actor.ip,
-                request_id=ctx.actor.request_id,
-            ),
+            anonymous,
             "auth.login",
             outcome="failed",
+            resource=source.resource,
+            resource_id=source.key,
+            reason=reason,
         )
+        if failure.crossed_ceiling:
+            audit.record(
+                ctx.session,
+                anonymous,
+                "auth.throttle",
+                outcome="ceiling",
+                resource=source.resource,
+                resource_id=source.key,
+                reason=f"{failure.account_failures} failures for this username in "
+                f"{ctx.settings.login_window_seconds // 3600} h: unknown sources slowed",
+            )
         raise AuthenticationFailed("Wrong username, password or code.")
-    if throttle is not None:
-        ctx.session.delete(throttle)
+    throttle.clear(ctx, gate)
     if step is not None:
         account.totp_last_step = step
     account.last_login_at = ctx.now()
     if _hasher.check_needs_rehash(account.password_hash):
         account.password_hash = hash_password(password)
-    audit.record(ctx.session, actor_for(ctx, account), "auth.login")
+    audit.record(
+        ctx.session, actor_for(ctx, account), "auth.login", resource=source.resource, resource_id=source.key
+    )
     return account
 
 

@@ -11,18 +11,27 @@ clinical content"):
 - every team: privacy officers are not team members, and the review covers the whole
   installation (one joint data controller arrangement for the region's MULI teams).
 
+- failed logins and throttling ("Mislykkede innlogginger og struping"): per account and
+  source over the last 24 hours, how many attempts failed, how many were refused unchecked
+  (throttled), how many succeeded, and whether the account went over its ceiling. The
+  source is shown coarse: an address as its network (IPv4 /24, IPv6 /48) plus a short tag
+  of its keyed hash (so two sources in one network stay apart), a known device as such.
+  The full address stays in each event (`ip`, as for every event) for an investigation.
+
 Reading the log or the queue is itself audited, once per patient shown, so a patient's
 access log also tells them when the privacy officer looked.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import false, select
+from sqlalchemy import case, false, func, select
 
 from muli.models.audit import AuditEvent
 from muli.models.consent import EmergencyAccess
@@ -291,3 +300,116 @@ def _emergency_view(ctx: Ctx, row: EmergencyAccess) -> EmergencyAccessView:
             for e in during
         ],
     )
+
+
+# -- failed logins and throttling ---------------------------------------------------------
+
+LOGIN_ACTIONS = ("auth.login", "auth.throttle")
+
+
+@dataclass
+class LoginSourceSummary:
+    """One account (or every unknown username together) and one source, over the period."""
+
+    account_id: uuid.UUID | None  # None: usernames that name no account
+    account_kind: str | None  # "staff", "patient", or None for unknown usernames
+    account_label: str | None  # the person's name (staff: with agency)
+    source_kind: str | None  # "address", "device", or None (events before sources were kept)
+    source_tag: str | None  # the first characters of the source's keyed hash
+    network: str | None  # the address's network (IPv4 /24, IPv6 /48)
+    failed: int
+    throttled: int  # refused before the password was checked
+    succeeded: int
+    ceiling: bool  # the account went over its all-sources ceiling in the period
+    first_at: datetime
+    last_at: datetime
+
+
+def coarse_network(address: str | None) -> str | None:
+    """An address as its network: enough to tell a ward's wifi from abroad, not a household."""
+    try:
+        ip = ipaddress.ip_address(address or "")
+    except ValueError:
+        return None
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network(f"{ip}/{prefix}", strict=False))
+
+
+def login_failures(ctx: Ctx, *, hours: int = 24) -> list[LoginSourceSummary]:
+    """Failed and throttled logins per account and source over the last `hours`, most first.
+
+    Only pairs with at least one failure or refusal; their successes are counted too (a
+    success after many failures from one source is the thing to look at).
+    """
+    access.require_privacy_officer(ctx)
+    since = ctx.now() - timedelta(hours=hours)
+
+    def login(outcome: str):
+        """How many of the group's events are logins with this outcome."""
+        matches = (AuditEvent.action == "auth.login") & (AuditEvent.outcome == outcome)
+        return func.sum(case((matches, 1), else_=0))
+
+    rows: list[Any] = ctx.session.execute(
+        select(
+            AuditEvent.actor_account_id,
+            AuditEvent.resource,
+            AuditEvent.resource_id,
+            login("failed"),
+            login("throttled"),
+            login("ok"),
+            func.sum(case((AuditEvent.action == "auth.throttle", 1), else_=0)),
+            func.min(AuditEvent.occurred_at),
+            func.max(AuditEvent.occurred_at),
+            func.max(AuditEvent.ip),
+        )
+        .where(AuditEvent.action.in_(LOGIN_ACTIONS), AuditEvent.occurred_at >= since)
+        .group_by(AuditEvent.actor_account_id, AuditEvent.resource, AuditEvent.resource_id)
+    ).all()  # type: ignore[assignment]
+    rows = [r for r in rows if r[3] or r[4]]
+    people = _account_people(ctx, {r[0] for r in rows if r[0] is not None})
+    ceilings = {r[0] for r in rows if r[6]}
+    out = []
+    for account_id, resource, resource_id, failed, throttled, ok, _, first, last, ip in rows:
+        kind, label, _patient = people.get(account_id, (None, None, None))
+        source_kind = resource.removeprefix("login_") if resource else None
+        out.append(
+            LoginSourceSummary(
+                account_id=account_id,
+                account_kind=kind,
+                account_label=label,
+                source_kind=source_kind,
+                source_tag=resource_id[:8] if resource_id else None,
+                network=coarse_network(ip) if source_kind != "device" else None,
+                failed=int(failed or 0),
+                throttled=int(throttled or 0),
+                succeeded=int(ok or 0),
+                ceiling=account_id in ceilings,
+                first_at=first,
+                last_at=last,
+            )
+        )
+    out.sort(key=lambda s: (-(s.failed + s.throttled), str(s.account_id), s.source_tag or ""))
+    audit.record(ctx.session, ctx.actor, "audit.login_failures", resource="audit_event")
+    shown = {p: people[a][1] for a, (_k, _l, p) in people.items() if p is not None}
+    _audit_reads(ctx, "audit.login_failures", shown)
+    return out
+
+
+def _account_people(ctx: Ctx, account_ids: set[uuid.UUID]) -> dict:
+    """account id -> (kind, label, patient id or None) for the accounts named."""
+    if not account_ids:
+        return {}
+    people: dict = {}
+    for account_id, name, agency in ctx.session.execute(
+        select(Staff.account_id, Staff.display_name, Agency.name)
+        .join(Agency, Agency.id == Staff.agency_id)
+        .where(Staff.account_id.in_(account_ids))
+    ):
+        people[account_id] = ("staff", f"{name} ({agency})", None)
+    for pid, patient_account_id, name in ctx.session.execute(
+        select(Patient.id, Patient.account_id, Patient.display_name).where(
+            Patient.account_id.in_(account_ids)
+        )
+    ):
+        people[patient_account_id] = ("patient", name, pid)
+    return people

@@ -1,4 +1,5 @@
-"""The privacy officer: search the access log, and review break-the-glass access."""
+"""The privacy officer: search the access log, review break-the-glass access, and see
+failed logins and throttling."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id
 
 PAGE_SIZE = 50
+LOGIN_HOURS = 24
 
 
 def _uuid_arg(name: str) -> tuple[uuid.UUID | None, str]:
@@ -73,6 +75,13 @@ def emergency_queue():
 
 
 @login_required
+def login_failures():
+    """Mislykkede innlogginger og struping: per account and source, the last 24 hours."""
+    rows = audit_review.login_failures(portal_ctx(), hours=LOGIN_HOURS)
+    return render_template("staff_portal/audit/logins.html", rows=rows, hours=LOGIN_HOURS)
+
+
+@login_required
 def review(access_id: str):
     ctx = portal_ctx()
     if FlaskForm().validate_on_submit():
@@ -89,6 +98,7 @@ def review(access_id: str):
 def register(bp: Blueprint) -> None:
     bp.add_url_rule("/audit/", view_func=audit_log, endpoint="audit")
     bp.add_url_rule("/audit/emergency-access", view_func=emergency_queue, endpoint="emergency_reviews")
+    bp.add_url_rule("/audit/logins", view_func=login_failures, endpoint="audit_logins")
     bp.add_url_rule(
         "/audit/emergency-access/<access_id>/review", view_func=review, endpoint="review", methods=["POST"]
     )

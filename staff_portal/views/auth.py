@@ -9,9 +9,10 @@ from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import InputRequired, Length, Regexp
 
-from muli.extensions import db
+from muli.contact import on_call
+from muli.extensions import db, device_cookie
 from muli.platform.errors import AuthenticationFailed, TooManyAttempts
-from muli.trust import accounts
+from muli.trust import accounts, throttle
 from staff_portal.auth_state import base_ctx, login_required, portal_ctx, safe_next, sign_in, sign_out
 from staff_portal.errors import error_page
 
@@ -40,10 +41,18 @@ def login():
         status = 400 if request.method == "POST" else 200
         return render_template("staff_portal/login.html", form=form, expired=expired), status
     ctx = base_ctx()
+    presented = device_cookie.read()
     try:
-        account = accounts.authenticate(ctx, form.username.data.strip(), form.password.data, form.totp.data)
+        account = accounts.authenticate(
+            ctx,
+            form.username.data.strip(),
+            form.password.data,
+            form.totp.data,
+            device_id=presented,
+            on_call=on_call.on_call_now,
+        )
     except TooManyAttempts as error:
-        db.session.commit()  # the failure is counted and audited even though we answer 429
+        db.session.commit()  # the refusal is audited even though we answer 429
         return error_page(error)
     except AuthenticationFailed:
         db.session.commit()
@@ -52,7 +61,10 @@ def login():
         # Patients use the app; the portal is for staff. Roll back the login's bookkeeping.
         return _failed(form)
     sign_in(account)
-    return redirect(safe_next(form.next.data))
+    response = redirect(safe_next(form.next.data))
+    # Password and second factor passed: this browser is now known for the account.
+    device_cookie.set(response, throttle.remember_device(ctx, account, presented))
+    return response
 
 
 def _failed(form: LoginForm):

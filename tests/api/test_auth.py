@@ -109,19 +109,33 @@ def test_a_totp_code_cannot_be_used_twice(client, nurse):
     assert login(client, nurse.account.username, totp=code).status_code == 401
 
 
-def test_repeated_failures_lock_the_username_with_retry_after(client, patient):
-    for _ in range(5):
-        assert login(client, patient.account.username, "wrong password here").status_code == 401
-    locked = login(client, patient.account.username)  # even the right password now
-    assert locked.status_code == 429
-    assert int(locked.headers["Retry-After"]) > 0
-    assert locked.content_type == "application/problem+json"
+def _from(client, address, username, password=PASSWORD):
+    return client.post(
+        TOKEN, json={"username": username, "password": password}, environ_base={"REMOTE_ADDR": address}
+    )
 
 
-def test_unknown_usernames_lock_the_same_way(client):
-    for _ in range(5):
-        login(client, "ghost", "wrong password here")
-    assert login(client, "ghost", "wrong password here").status_code == 429
+def test_repeated_failures_make_that_source_wait_but_lock_no_one_out(app, clock, patient):
+    # Five failures from one address are free; the sixth makes that address wait 1 s.
+    attacker, phone = app.test_client(), app.test_client()
+    for _ in range(6):
+        assert _from(attacker, "203.0.113.5", patient.account.username, "wrong password").status_code == 401
+    waiting = _from(attacker, "203.0.113.5", patient.account.username)  # even the right password
+    assert waiting.status_code == 429
+    assert waiting.headers["Retry-After"] == "1", (waiting.json, waiting.headers)
+    assert waiting.content_type == "application/problem+json"
+    assert waiting.json["type"].endswith("too-many-attempts")
+    # Nobody else waits: the right password from another address gets in at once.
+    assert _from(phone, "198.51.100.7", patient.account.username).status_code == 200
+    clock.advance(seconds=1)
+    assert _from(attacker, "203.0.113.5", patient.account.username).status_code == 200
+
+
+def test_unknown_usernames_are_slowed_the_same_way(clock, client, patient):
+    known, unknown = patient.account.username, "ghost"
+    answers = {name: [_from(client, "203.0.113.5", name, "wrong password").status_code for _ in range(7)]
+               for name in (known, unknown)}  # fmt: skip
+    assert answers[known] == answers[unknown] == [401] * 6 + [429]
 
 
 def test_failed_logins_are_audited(client, app, patient):

@@ -37,8 +37,14 @@ def _attempt(client, n: int, forwarded_for: str):
 
 def test_behind_one_proxy_each_client_address_has_its_own_login_limit(proxied):
     client = proxied.test_client()
-    answers = [_attempt(client, n, "192.0.2.10").status_code for n in range(LIMIT + 1)]
+    responses = [_attempt(client, n, "192.0.2.10") for n in range(LIMIT + 1)]
+    answers = [r.status_code for r in responses]
     assert answers[:LIMIT] == [401] * LIMIT and answers[LIMIT] == 429
+    # The limiter's own 429 says when to come back; its other answers carry no Retry-After
+    # (which would otherwise override the login throttle's exact wait).
+    assert 1 <= int(responses[LIMIT].headers["Retry-After"]) <= 61
+    assert responses[LIMIT].content_type == "application/problem+json"
+    assert all("Retry-After" not in r.headers for r in responses[:LIMIT])
     assert _attempt(client, 99, "192.0.2.11").status_code == 401  # another phone is not blocked
 
 

@@ -112,6 +112,27 @@ def test_the_privacy_officer_reviews_emergency_access_in_the_browser(live_server
     screenshot(tablet, "access-log")
 
 
+def test_the_privacy_officer_sees_failed_logins_and_throttling(live_server, world, tablet, screenshot):
+    care = world.care_team()
+    wrong = {"username": care.member.account.username, "password": "feil passord", "totp": "000000"}
+    answers = [
+        requests.post(f"{live_server}/api/v1/auth/token", json=wrong, timeout=30).status_code
+        for _ in range(7)
+    ]
+    assert answers == [401] * 6 + [429]
+    officer = world.staff(role="privacy_officer", agency=care.agency, name="Lise Personvern")
+    sign_in(tablet, live_server, officer)
+    tablet.get_by_role("link", name="Tilgangslogg").first.click()
+    tablet.get_by_role("link", name="Mislykkede innlogginger og struping").click()
+    expect(tablet.get_by_role("heading", name="Mislykkede innlogginger og struping")).to_be_visible()
+    row = tablet.get_by_role("row").filter(has_text=care.member.staff.display_name)
+    expect(row).to_contain_text("127.0.0.0/24")
+    expect(row.get_by_role("cell")).to_have_text(
+        [re.compile(".*"), re.compile(".*"), "6", "1", "0", re.compile(".*"), re.compile(".*")]
+    )
+    screenshot(tablet, "login-failures")
+
+
 def test_the_portal_is_usable_from_the_keyboard(live_server, world, tablet):
     care = world.care_team()
     tablet.goto(f"{live_server}/portal/login")

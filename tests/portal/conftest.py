@@ -39,9 +39,11 @@ def csrf_token(html: str) -> str:
 class Portal:
     """A test client that signs in through the real form (password + TOTP)."""
 
-    def __init__(self, app, client):
+    def __init__(self, app, client, address: str | None = None):
         self.app = app
         self.client = client
+        if address:  # the client's address as the app sees it (REMOTE_ADDR)
+            client.environ_base["REMOTE_ADDR"] = address
 
     def now(self):
         return self.app.extensions["muli.clock"]()

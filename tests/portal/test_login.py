@@ -1,7 +1,7 @@
 import pyotp
 import pytest
 
-from tests.portal.conftest import csrf_token
+from tests.portal.conftest import Portal, csrf_token
 
 
 def test_the_root_redirects_to_the_portal(client):
@@ -33,7 +33,7 @@ def test_staff_sign_in_with_password_and_totp(world, portal):
 def test_the_session_cookie_is_httponly_and_samesite(world, portal):
     care = world.care_team()
     response = portal.login(care.member)
-    cookie = response.headers["Set-Cookie"]
+    (cookie,) = [c for c in response.headers.getlist("Set-Cookie") if c.startswith("session=")]
     assert "HttpOnly" in cookie
     assert "SameSite=Lax" in cookie
 
@@ -101,14 +101,19 @@ def test_disabling_an_account_ends_its_portal_session(app, world, portal_as, clo
     assert portal.get("/portal/").status_code == 302
 
 
-def test_repeated_failures_answer_a_friendly_too_many_attempts_page(world, portal):
+def test_repeated_failures_answer_a_friendly_page_and_lock_no_one_out(app, world, clock):
     care = world.care_team()
-    for _ in range(5):
-        portal.login(care.member, code="000000")
-    response = portal.login(care.member)
+    attacker = Portal(app, app.test_client(), address="203.0.113.5")
+    for _ in range(6):
+        assert attacker.login(care.member, code="000000").status_code == 401
+    response = attacker.login(care.member)  # the right password and code, from that address
     assert response.status_code == 429
-    assert "Retry-After" in response.headers
+    assert response.headers["Retry-After"] == "1"
     assert "text/html" in response.content_type
+    assert "Prøv igjen om 1 sekund." in response.get_data(as_text=True)
+    # The same person at another address is let in at once.
+    clock.advance(seconds=30)  # a fresh TOTP step
+    assert Portal(app, app.test_client(), address="198.51.100.7").login(care.member).status_code == 302
 
 
 @pytest.mark.parametrize(("minutes", "signed_in"), [(29, True), (31, False)])

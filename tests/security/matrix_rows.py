@@ -266,5 +266,6 @@ MATRIX: dict[tuple[str, str], Row] = {
     # The privacy officer: the access log and the review of break-the-glass access.
     ("GET", "/api/v1/staff/audit"): Row(privacy(200), kinds=NO_IDS),
     ("GET", "/api/v1/staff/audit/emergency-access"): Row(privacy(200), kinds=NO_IDS),
+    ("GET", "/api/v1/staff/audit/login-failures"): Row(privacy(200), kinds=NO_IDS),
     ("POST", "/api/v1/staff/audit/emergency-access/<uuid:access_id>/review"): Row(privacy(200)),
 }

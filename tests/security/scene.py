@@ -50,11 +50,12 @@ _days = itertools.count(1)
 _nids = national_id.synthetic_numbers(date(1975, 3, 3), start=200)
 
 
-# Bookkeeping a refused call may (and should) write: the audit trail, throttles, tokens.
+# Bookkeeping a refused call may (and should) write: the audit trail, throttles, devices, tokens.
 BOOKKEEPING = {
     "audit_event",
     "audit_head",
     "login_throttle",
+    "known_device",
     "revoked_token",
     "idempotency_record",
     "refresh_token",

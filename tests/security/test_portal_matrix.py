@@ -186,6 +186,7 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
     # The privacy officer
     ("GET", "/portal/audit/"): Row(page(privacy(200)), kinds=NO_IDS),
     ("GET", "/portal/audit/emergency-access"): Row(page(privacy(200)), kinds=NO_IDS),
+    ("GET", "/portal/audit/logins"): Row(page(privacy(200)), kinds=NO_IDS),
     ("POST", "/portal/audit/emergency-access/<access_id>/review"): Row(form(privacy(200))),
 }
 

@@ -30,3 +30,16 @@ def test_development_generates_keys_into_the_instance_folder(monkeypatch, tmp_pa
     app = create_app(DevelopmentConfig())
     assert (tmp_path / "dev-keys.json").stat().st_mode & 0o077 == 0
     assert app.extensions["muli.keys"].current_kid == "dev1"
+
+
+def test_the_login_throttle_is_set_from_the_environment(monkeypatch, tmp_path):
+    from muli.config import TestingConfig
+
+    monkeypatch.setenv("MULI_INSTANCE_DIR", str(tmp_path))
+    monkeypatch.setenv("MULI_LOGIN_ACCOUNT_CEILING", "50")
+    monkeypatch.setenv("MULI_LOGIN_DELAY_CAP_SECONDS", "120")
+    config = TestingConfig()
+    config.SQLALCHEMY_DATABASE_URI = f"sqlite:///{tmp_path / 'x.sqlite3'}"
+    settings = create_app(config).extensions["muli.settings"]
+    assert (settings.login_account_ceiling, settings.login_delay_cap_seconds) == (50, 120)
+    assert (settings.login_free_failures, settings.known_device_days) == (5, 180)

@@ -12,10 +12,11 @@ const listeners = new Set();
 export let online = navigator.onLine;
 
 export class ApiError extends Error {
-  constructor(status, problem) {
+  constructor(status, problem, retryAfter = null) {
     super((problem && (problem.detail || problem.title)) || `HTTP ${status}`);
     this.status = status;
     this.problem = problem || {};
+    this.retryAfter = retryAfter; // seconds, from a 429's Retry-After
   }
   get code() {
     return (this.problem.type || "").split("/").pop();
@@ -113,7 +114,10 @@ export async function login(username, password) {
     auth: false,
   });
   const data = await parse(response);
-  if (!response.ok) throw new ApiError(response.status, data);
+  if (!response.ok) {
+    const wait = Number.parseInt(response.headers.get("Retry-After") || "", 10);
+    throw new ApiError(response.status, data, Number.isFinite(wait) ? wait : null);
+  }
   accessToken = data.access_token;
 }
 

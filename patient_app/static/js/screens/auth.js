@@ -30,7 +30,11 @@ export function login(app) {
           await enter(app);
         } catch (error) {
           const text =
-            error instanceof api.ApiError && error.status === 401 ? t("login.wrong") : problemText(error);
+            error instanceof api.ApiError && error.status === 401
+              ? t("login.wrong")
+              : error instanceof api.ApiError && error.status === 429
+                ? t("login.wait", { seconds: error.retryAfter ?? 60 })
+                : problemText(error);
           replace(message, alertBox(text));
         } finally {
           submit.disabled = false;
