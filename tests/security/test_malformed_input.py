@@ -227,6 +227,31 @@ def test_every_write_operation_refuses_bodies_that_are_not_json_it_can_read(app,
     assert not [a for a in api.answers if a[2] >= 500]
 
 
+def test_the_limits_are_where_the_problem_says(client, world):
+    """32 levels and 100-character numbers still parse (and reach validation); one more does not."""
+    care = world.care_team()
+
+    def send(raw: bytes):
+        return client.post(
+            "/api/v1/me/diary", headers=care.patient.headers, data=raw, content_type="application/json"
+        )
+
+    def nested(depth: int) -> bytes:  # the body's object is the first level
+        return b'{"text": "i dag", "x": ' + b"[" * (depth - 1) + b"]" * (depth - 1) + b"}"
+
+    def number(chars: int) -> bytes:
+        return b'{"text": "i dag", "mood": ' + b"1" * chars + b"}"
+
+    assert send(nested(32)).get_json()["errors"] == {"x": ["Unknown field."]}
+    assert send(nested(33)).get_json()["type"].endswith("/json-too-deep")
+    assert send(number(100)).get_json()["errors"] == {
+        "mood": ["Must be greater than or equal to 0 and less than or equal to 10."]
+    }
+    assert send(number(101)).get_json()["type"].endswith("/number-too-large")
+    assert send(b'{"text": "i dag", "sleep_hours": 1e308}').status_code == 422
+    assert send(b'{"text": "i dag", "sleep_hours": 1e309}').get_json()["type"].endswith("/number-too-large")
+
+
 def test_huge_numbers_in_every_numeric_field_and_path_never_get_a_server_error(app, client, world):
     api = Api(app, client, world)
     numeric = 0
