@@ -50,7 +50,9 @@ def chrome() -> dict:
         "nav_items": items,
         "role_name": ROLE_NAMES.get(actor.role, actor.role) if actor else "",
         "locale": str(get_locale() or "nb"),
-        "chrome_form": PlainForm(),
+        # Only for its CSRF token (the sign-out button): it must not read the request body,
+        # which may be the very thing an error page is about (over 1 MiB, not UTF-8).
+        "chrome_form": PlainForm(formdata=None),
         "here": request.full_path.rstrip("?"),
         "has_page": lambda endpoint: endpoint in current_app.view_functions,
     }

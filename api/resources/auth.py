@@ -21,9 +21,9 @@ from flask_jwt_extended import (
     jwt_required,
     verify_jwt_in_request,
 )
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.body import Blueprint
 from api.context import anonymous_ctx, current_ctx
 from muli.extensions import limiter
 from muli.platform.errors import AuthenticationFailed

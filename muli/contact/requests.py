@@ -15,6 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 
@@ -32,6 +33,7 @@ from muli.patient import profile
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ConsentRequired, InvalidState, NotFound, ValidationFailed
 from muli.platform.pagination import decode, encode, keyset
+from muli.platform.text import make_storable
 from muli.trust import access, audit
 
 MAX_MESSAGE = 2000
@@ -99,14 +101,25 @@ def _first_recipients(ctx: Ctx, patient: Patient, routed_to: str, responder: Sta
     return []  # nobody is reachable: the escalation rules alert the coordinators after one window
 
 
-def create(ctx: Ctx, data: NewRequest) -> ContactRequest:
-    """Store a request, its message, deadline, notification and audit event in one transaction."""
+class Created(NamedTuple):
+    request: ContactRequest
+    # The message held text that cannot be stored (half an emoji, NUL): replaced by U+FFFD.
+    message_altered: bool
+
+
+def create(ctx: Ctx, data: NewRequest) -> Created:
+    """Store a request, its message, deadline, notification and audit event in one transaction.
+
+    The request matters more than its text: a message that cannot be stored as sent (a lone
+    surrogate, what a phone sends for an emoji cut in two; NUL) is stored with U+FFFD in
+    place of each such character, and the answer says so (`message_altered`)."""
     patient = access.own_patient(ctx)
     if data.kind not in REQUEST_KINDS:
         raise ValidationFailed("kind", f"One of: {', '.join(REQUEST_KINDS)}.")
     if data.urgency not in URGENCIES:
         raise ValidationFailed("urgency", f"One of: {', '.join(URGENCIES)}.")
-    message = _text("message", data.message, required=False)
+    sent, altered = make_storable(data.message) if data.message else (data.message, False)
+    message = _text("message", sent, required=False)
     phone = normalise_phone(data.callback_phone) if data.callback_phone else None
     now = ctx.now()
     team = patient.team
@@ -140,7 +153,7 @@ def create(ctx: Ctx, data: NewRequest) -> ContactRequest:
         resource="contact_request",
         resource_id=request.id,
     )
-    return request
+    return Created(request, altered)
 
 
 def _add_message(

@@ -16,6 +16,15 @@ const LIVE = ["open", "acknowledged"];
 function remember(request) {
   store.set("contact.active", request.id);
   store.set("contact.last", request);
+  // Only the answer to the POST says so (`message_altered`): keep it for this request.
+  if (request.message_altered) store.set("contact.altered", request.id);
+}
+
+// The message had text that cannot be stored as sent (half an emoji): the server stored
+// U+FFFD instead and said so; the patient should know why their text looks different.
+function alteredNote(request) {
+  if (store.get("contact.altered") !== request.id) return null;
+  return h("p", { class: "meta", id: "message-altered", role: "note" }, t("contact.message_altered"));
 }
 
 // A request that waited offline has gone out: the app follows it from now on.
@@ -282,6 +291,7 @@ export async function contactStatus(app, id) {
       live ? routing(request) : null,
       escalated ? h("div", { class: "card alert-none", role: "alert" }, h("p", {}, t("contact.escalated"))) : null,
       messagesList(request),
+      alteredNote(request),
       form,
       ok,
       !live ? h("a", { href: "#/contact", class: "button secondary wide", id: "new-request" }, t("contact.new")) : null,
