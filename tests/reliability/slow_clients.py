@@ -7,16 +7,24 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 PATH = "/api/v1/me/contact-requests"
 # A request line and one header, then nothing: the server waits for the rest of the headers.
 HALF_OPEN = f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\n".encode()
-# Whole headers announcing a 50-byte body, of which one byte comes every few seconds.
-STALLED_BODY = (
-    f"POST {PATH} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: 50\r\n\r\n"
-).encode()
 BODY_BYTES = 50
+
+
+def stalled_body(headers: dict) -> bytes:
+    """Whole headers (with `headers`: a patient's bearer token, an Idempotency-Key) announcing
+    a 50-byte body, and its first byte; the rest comes one byte every few seconds. With a
+    valid token the app goes on to read the body: a server that hands the connection to a
+    thread before the body is in would have that thread wait for it."""
+    lines = [f"POST {PATH} HTTP/1.1", "Host: 127.0.0.1", "Content-Type: application/json"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    lines += [f"Content-Length: {BODY_BYTES}", "", "{"]
+    return "\r\n".join(lines).encode()
 
 
 @dataclass
@@ -42,6 +50,7 @@ class SlowClients:
     half_open: int
     stalled: int
     seconds: float
+    stalled_headers: Callable[[], dict] = dict  # the headers of each stalled body, called once each
     drip: float = 3.0
     opened: int = 0
     closed_by_server: int = 0  # half-open connections the server closed (a header deadline)
@@ -82,7 +91,7 @@ class SlowClients:
             self._open_half()
         now = time.monotonic()
         for _ in range(self.stalled):
-            sock = self._connect(STALLED_BODY + b"{")
+            sock = self._connect(stalled_body(self.stalled_headers()))
             if sock is not None:
                 stall = Stalled(sock, now, next_drip=now + self.drip)
                 self.stalls.append(stall)
