@@ -100,8 +100,12 @@ class ContactPatientRefOut(Schema):
 
 class ContactQueueItemOut(ContactRequestBaseOut):
     patient = fields.Nested(ContactPatientRefOut)
-    callback_phone = fields.String(allow_none=True, metadata={"description": "the number given for this request"})
-    patient_phone = fields.String(allow_none=True, metadata={"description": "the patient's own number (profile)"})
+    callback_phone = fields.String(
+        allow_none=True, metadata={"description": "the number given for this request"}
+    )
+    patient_phone = fields.String(
+        allow_none=True, metadata={"description": "the patient's own number (profile)"}
+    )
     call_back_on = fields.String(
         allow_none=True, metadata={"description": "the number to call: callback_phone, else patient_phone"}
     )

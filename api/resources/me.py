@@ -35,7 +35,9 @@ class TrustedContactOut(Schema):
 class ProfileOut(Schema):
     id = fields.UUID()
     display_name = fields.String()
-    phone = fields.String(allow_none=True, metadata={"description": "my number for 'Ring meg' (+47 and 8 digits)"})
+    phone = fields.String(
+        allow_none=True, metadata={"description": "my number for 'Ring meg' (+47 and 8 digits)"}
+    )
     team = fields.Nested(TeamRefOut)
     trusted_contact = fields.Nested(TrustedContactOut, allow_none=True)
     emergency_numbers = fields.List(fields.Nested(EmergencyNumberOut))
@@ -55,7 +57,10 @@ class PhoneIn(Schema):
         required=True,
         allow_none=True,
         validate=validate.Length(max=32),
-        metadata={"description": "+47 and 8 digits (spaces allowed); null or empty removes it", "example": "+4700000101"},
+        metadata={
+            "description": "+47 and 8 digits (spaces allowed); null or empty removes it",
+            "example": "+4700000101",
+        },
     )
 
 

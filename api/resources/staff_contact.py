@@ -59,7 +59,7 @@ class Acknowledge(MethodView):
 class Call(MethodView):
     @blp.response(200, ContactStaffRequestOut)
     def post(self, request_id: uuid.UUID):
-        """"Ringer nå": I am calling the patient now (takes an open request; the app shows it)."""
+        """Ringer nå: I am calling the patient now (takes an open request; the app shows it)."""
         return contact_requests.start_call(current_ctx(), request_id)
 
 

@@ -260,7 +260,9 @@ def list_shifts(ctx: Ctx, team_id: uuid.UUID, *, after: datetime | None, cursor:
 DEMO_ROTA_DAYS = 7
 
 
-def demo_rota_nights(team: Team, now: datetime, days: int = DEMO_ROTA_DAYS) -> list[tuple[datetime, datetime]]:
+def demo_rota_nights(
+    team: Team, now: datetime, days: int = DEMO_ROTA_DAYS
+) -> list[tuple[datetime, datetime]]:
     """The stretches outside office hours that touch [now, now + days]: one per local day.
 
     A day's stretch runs from the end of its office hours (08:00 on a day without them) to the

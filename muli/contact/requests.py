@@ -51,10 +51,10 @@ class NewRequest:
 def normalise_phone(raw: str) -> str:
     """E.164: `+` and 7-15 digits; an 8-digit Norwegian number gets +47. Spaces and dashes ignored."""
     phone = re.sub(r"[\s\-().]", "", raw)
-    if phone.startswith("00"):
-        phone = "+" + phone[2:]
-    if re.fullmatch(r"\d{8}", phone):
+    if re.fullmatch(r"\d{8}", phone):  # first: "000 00 199" is Norwegian, not 00 + 000199
         phone = "+47" + phone
+    elif phone.startswith("00"):
+        phone = "+" + phone[2:]
     if not _PHONE.match(phone):
         raise ValidationFailed("callback_phone", "Not a phone number: use +47 and 8 digits, or E.164.")
     return phone
@@ -553,7 +553,7 @@ def acknowledge(ctx: Ctx, request_id: uuid.UUID) -> dict:
 
 
 def start_call(ctx: Ctx, request_id: uuid.UUID) -> dict:
-    """"Ringer nå": the responder is calling the patient now, and the patient's app says so.
+    """Ringer nå: the responder is calling the patient now, and the patient's app says so.
 
     An open request is taken at the same time (the same compare-and-set as `acknowledge`); one
     acknowledged by me gets a new call time (a second try); one another responder has is a 409

@@ -10,9 +10,9 @@ from sqlalchemy import select
 
 from muli.models.consent import CONSENT_SCOPES, Consent, ConsentChange
 from muli.models.people import Admission, Agency, Patient, TeamMembership
+from muli.patient import profile
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ValidationFailed
-from muli.patient import profile
 from muli.platform.pagination import keyset
 from muli.trust import access, accounts, audit, national_id
 

@@ -92,7 +92,7 @@ def acknowledge(request_id: str):
 
 @login_required
 def call(request_id: str):
-    """"Ringer nå": one tap before dialling; the patient's app then says "Ola ringer deg"."""
+    """Ringer nå: one tap before dialling; the patient's app then says "Ola ringer deg"."""
     ctx, rid = portal_ctx(), parse_id(request_id)
     if not FlaskForm().validate_on_submit():
         return redirect(url_for("portal.queue"))

@@ -3,6 +3,7 @@ for 7 days, whatever the hour â€” a newcomer at 02:00 must not meet "Ingen er pÃ
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -72,7 +73,7 @@ def test_seeding_twice_gives_one_rota_without_overlaps(runner, ctx, clock):
     assert again == first
     primaries = [s for s in first if s[0] == "primary"]
     assert len(primaries) == len(first) / 2
-    for (_, _, ends), (_, starts, _) in zip(primaries, primaries[1:], strict=False):
+    for (_, _, ends), (_, starts, _) in itertools.pairwise(primaries):
         assert ends <= starts
 
 
