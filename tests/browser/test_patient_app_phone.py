@@ -283,8 +283,7 @@ def test_ring_meg_and_chat_are_on_the_first_screen(app, live_server, phone, worl
     card = phone.locator("#who-answers")
     assert card.locator("a[href='tel:116117']").is_visible()
     assert card.locator("a[href='tel:113']").is_visible()
-    if size is IPHONE_12:
-        shot(phone, "contact-nobody-on-call")
+    shot(phone, f"contact-nobody-on-call-{size['width']}")
 
 
 def test_screens_at_390_px_in_norwegian(app, live_server, phone, world, client, clock):
