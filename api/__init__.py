@@ -46,11 +46,19 @@ def _jwt_problem(detail: str):
     return problem.from_domain(AuthenticationFailed(detail))
 
 
+def _revoked_token_problem(_header, payload):
+    """401; with the type `account-disabled` when the team ended the account (see auth.py)."""
+    from api.context import anonymous_ctx
+    from api.resources.auth import no_longer_valid
+
+    return problem.from_domain(no_longer_valid(anonymous_ctx(), payload))
+
+
 def _register_jwt_errors() -> None:
     jwt.unauthorized_loader(lambda reason: _jwt_problem("Sign in first: no valid token was sent."))
     jwt.invalid_token_loader(lambda reason: _jwt_problem("The token is not valid."))
     jwt.expired_token_loader(lambda header, payload: _jwt_problem("The token has expired."))
-    jwt.revoked_token_loader(lambda header, payload: _jwt_problem("The token is no longer valid."))
+    jwt.revoked_token_loader(_revoked_token_problem)
     jwt.needs_fresh_token_loader(lambda header, payload: _jwt_problem("Sign in again."))
     jwt.user_lookup_error_loader(lambda header, payload: _jwt_problem("The account is not available."))
     jwt.token_verification_failed_loader(lambda header, payload: _jwt_problem("The token is not valid."))

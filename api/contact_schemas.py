@@ -91,6 +91,10 @@ class ContactRequestBaseOut(Schema):
     closed_at = Instant(allow_none=True)
     cancelled_at = Instant(allow_none=True)
     outcome = fields.String(allow_none=True)
+    call_started_at = Instant(
+        allow_none=True, metadata={"description": "when the responder last said 'calling you now'"}
+    )
+    call_started_by = fields.Nested(ContactPersonOut, allow_none=True)
     escalation = fields.Nested(ContactEscalationOut)
 
 
@@ -117,6 +121,15 @@ class ContactPatientRefOut(Schema):
 
 class ContactQueueItemOut(ContactRequestBaseOut):
     patient = fields.Nested(ContactPatientRefOut)
+    callback_phone = fields.String(
+        allow_none=True, metadata={"description": "the number given for this request"}
+    )
+    patient_phone = fields.String(
+        allow_none=True, metadata={"description": "the patient's own number (profile)"}
+    )
+    call_back_on = fields.String(
+        allow_none=True, metadata={"description": "the number to call: callback_phone, else patient_phone"}
+    )
 
 
 class ResponderPlanOut(Schema):
@@ -127,7 +140,6 @@ class ResponderPlanOut(Schema):
 
 
 class ContactStaffRequestOut(ContactQueueItemOut):
-    callback_phone = fields.String(allow_none=True)
     trusted_contact = fields.Nested(ContactTrustedContactOut, allow_none=True)
     content_visible = fields.Boolean(
         metadata={"description": "false: the patient has not given your agency the contact_requests consent"}

@@ -55,6 +55,14 @@ class Acknowledge(MethodView):
         return contact_requests.acknowledge(current_ctx(), request_id)
 
 
+@blp.route("/<uuid:request_id>/call")
+class Call(MethodView):
+    @blp.response(200, ContactStaffRequestOut)
+    def post(self, request_id: uuid.UUID):
+        """Ringer nå: I am calling the patient now (takes an open request; the app shows it)."""
+        return contact_requests.start_call(current_ctx(), request_id)
+
+
 @blp.route("/<uuid:request_id>/messages")
 class Messages(MethodView):
     @idempotent()

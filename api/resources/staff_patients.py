@@ -35,6 +35,12 @@ class EnrolIn(Schema):
     )
     consents = fields.List(fields.Nested(ConsentIn), load_default=list, validate=validate.Length(max=20))
     trusted_contact_id = fields.UUID(load_default=None)
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=32),
+        metadata={"description": "the patient's own number for call-backs: +47 and 8 digits"},
+    )
 
     @post_load
     def make(self, data, **_):

@@ -53,10 +53,10 @@ class NewRequest:
 def normalise_phone(raw: str) -> str:
     """E.164: `+` and 7-15 digits; an 8-digit Norwegian number gets +47. Spaces and dashes ignored."""
     phone = re.sub(r"[\s\-().]", "", raw)
-    if phone.startswith("00"):
-        phone = "+" + phone[2:]
-    if re.fullmatch(r"\d{8}", phone):
+    if re.fullmatch(r"\d{8}", phone):  # first: "000 00 199" is Norwegian, not 00 + 000199
         phone = "+47" + phone
+    elif phone.startswith("00"):
+        phone = "+" + phone[2:]
     if not _PHONE.match(phone):
         raise ValidationFailed("callback_phone", "Not a phone number: use +47 and 8 digits, or E.164.")
     return phone
@@ -235,6 +235,8 @@ def base_view(ctx: Ctx, request: ContactRequest) -> dict:
         "closed_at": request.closed_at,
         "cancelled_at": request.cancelled_at,
         "outcome": request.outcome,
+        "call_started_at": request.call_started_at,
+        "call_started_by": _person(request.call_started_by),
         "escalation": escalation_view(request),
         "emergency_numbers": profile.emergency_numbers(request.patient.team),
     }
@@ -363,12 +365,21 @@ def _responder_summary(ctx: Ctx, patient: Patient) -> dict | None:
     return summary(ctx, patient) if summary else None
 
 
+def _phones(ctx: Ctx, request: ContactRequest, view: dict) -> None:
+    """The numbers to call back on, for whoever may answer the request (the team's clinicians;
+    the read is audited with the request): the one given for tonight, the patient's own, and
+    `call_back_on`, the first of them."""
+    view["callback_phone"] = ctx.keys.open(request, "callback_phone")
+    view["patient_phone"] = profile.phone_of(ctx, request.patient)
+    view["call_back_on"] = view["callback_phone"] or view["patient_phone"]
+
+
 def staff_view(ctx: Ctx, request: ContactRequest) -> dict:
     """The responder's view: the request, how to reach the patient, and what helps them."""
     patient = request.patient
     view = base_view(ctx, request)
     view["patient"] = {"id": patient.id, "display_name": patient.display_name}
-    view["callback_phone"] = ctx.keys.open(request, "callback_phone")
+    _phones(ctx, request, view)
     view["trusted_contact"] = _person(patient.trusted_contact)
     if patient.trusted_contact:
         view["trusted_contact"]["phone"] = patient.trusted_contact.phone
@@ -430,6 +441,7 @@ def queue(ctx: Ctx, *, state: str, cursor: str | None, limit: int):
     for request in items:
         view = base_view(ctx, request)
         view["patient"] = {"id": request.patient.id, "display_name": request.patient.display_name}
+        _phones(ctx, request, view)
         view.pop("emergency_numbers")
         out.append(view)
     for patient_id in sorted({r.patient_id for r in items}, key=str):
@@ -546,6 +558,71 @@ def acknowledge(ctx: Ctx, request_id: uuid.UUID) -> dict:
         ctx.session,
         ctx.actor,
         "contact_request.acknowledge",
+        patient_id=request.patient_id,
+        resource="contact_request",
+        resource_id=request.id,
+    )
+    return staff_view(ctx, request)
+
+
+def start_call(ctx: Ctx, request_id: uuid.UUID) -> dict:
+    """Ringer nå: the responder is calling the patient now, and the patient's app says so.
+
+    An open request is taken at the same time (the same compare-and-set as `acknowledge`); one
+    acknowledged by me gets a new call time (a second try); one another responder has is a 409
+    naming them, a closed or cancelled one a 409 `invalid-state`. Audited.
+    """
+    request = _for_staff(ctx, request_id)
+    now = ctx.now()
+    me = ctx.actor.staff_id
+    taken = ctx.rows_changed(
+        update(ContactRequest)
+        .where(ContactRequest.id == request.id, ContactRequest.state == "open")
+        .values(
+            state="acknowledged",
+            acknowledged_by_id=me,
+            acknowledged_at=now,
+            escalate_at=None,
+            remind_at=now + REMIND_AFTER,
+            call_started_at=now,
+            call_started_by_id=me,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    again = 0
+    if taken != 1:
+        again = ctx.rows_changed(
+            update(ContactRequest)
+            .where(
+                ContactRequest.id == request.id,
+                ContactRequest.state == "acknowledged",
+                ContactRequest.acknowledged_by_id == me,
+            )
+            .values(call_started_at=now, call_started_by_id=me)
+            .execution_options(synchronize_session=False)
+        )
+    ctx.session.refresh(request)
+    if taken + again != 1:
+        who, since = request.acknowledged_by, request.acknowledged_at
+        if request.state == "acknowledged" and who is not None and since is not None:
+            raise Conflict(
+                f"{who.display_name} ({who.agency.name}) has this request since {since.isoformat()}.",
+                code="already-acknowledged",
+            )
+        raise InvalidState(f"This request is {request.state}.")
+    if taken == 1:
+        audit.record(
+            ctx.session,
+            ctx.actor,
+            "contact_request.acknowledge",
+            patient_id=request.patient_id,
+            resource="contact_request",
+            resource_id=request.id,
+        )
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "contact_request.call",
         patient_id=request.patient_id,
         resource="contact_request",
         resource_id=request.id,

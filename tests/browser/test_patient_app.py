@@ -88,6 +88,7 @@ def test_logging_out_ends_the_session_on_this_phone(live_server, phone, world, c
     activate(phone, live_server, kari)
     phone.get_by_role("link", name="Innstillinger").first.click()
     phone.get_by_role("button", name="Logg ut").click()
+    phone.get_by_role("button", name="Logg ut og slett fra telefonen").click()
     phone.get_by_role("heading", name="Logg inn").wait_for()
     phone.reload()
     phone.get_by_role("heading", name="Logg inn").wait_for()
@@ -216,6 +217,7 @@ def test_logging_out_with_no_network_revokes_the_session_when_back(live_server, 
     phone.context.set_offline(True)
     phone.get_by_role("link", name="Innstillinger").first.click()
     phone.get_by_role("button", name="Logg ut").click()
+    phone.get_by_role("button", name="Logg ut og slett fra telefonen").click()
     phone.get_by_role("heading", name="Logg inn").wait_for()
     assert phone.evaluate("localStorage.getItem('muli.logout_pending')") == "true"
     phone.context.set_offline(False)

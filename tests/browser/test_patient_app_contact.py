@@ -61,7 +61,7 @@ def test_a_staff_acknowledgement_shows_up_without_reload(
     )
     assert answer.status_code == 200, answer.get_json()
     # 00:46 UTC is 01:46 in Oslo (the clock says 21 November, so the date is shown too).
-    seen = re.compile(rf"Sett av Ola Nordmann \({kari.agency.name}\) .*01:46")
+    seen = re.compile(rf"Ola Nordmann \({kari.agency.name}\) har sett forespørselen din .*01:46")
     phone.get_by_text(seen).wait_for()
     assert phone.locator("#contact-state").get_attribute("data-state") == "acknowledged"
     screenshot(phone, "seen")

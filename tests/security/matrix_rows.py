@@ -177,6 +177,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         },
         kinds=NO_IDS,
     ),
+    ("PUT", "/api/v1/me/phone"): Row(me(200), lambda s, k: {"phone": "+4700000101"}, kinds=NO_IDS),
     ("GET", "/api/v1/me/contact-requests"): Row(me(200), kinds=NO_IDS),
     ("POST", "/api/v1/me/contact-requests"): Row(
         me(201), lambda s, k: {"kind": "call_me", "urgency": "talk"}, kinds=NO_IDS
@@ -208,6 +209,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/staff/contact-requests"): Row(staff(200), kinds=NO_IDS),
     ("GET", "/api/v1/staff/contact-requests/<uuid:request_id>"): Row(staff(200)),
     ("POST", "/api/v1/staff/contact-requests/<uuid:request_id>/acknowledge"): Row(staff(200)),
+    ("POST", "/api/v1/staff/contact-requests/<uuid:request_id>/call"): Row(staff(200)),
     ("POST", "/api/v1/staff/contact-requests/<uuid:request_id>/close"): Row(
         staff(200), lambda s, k: {"outcome": "talked", "note": "ok"}
     ),

@@ -142,7 +142,9 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
         lambda r, k: 401 if r == "anonymous" or r in PATIENTS else 200 if r in CLINICAL else 403,
         kinds=NO_IDS,
     ),
+    ("GET", "/portal/queue/<request_id>"): Row(page(staff(200))),
     ("POST", "/portal/queue/<request_id>/acknowledge"): Row(form(staff(200))),
+    ("POST", "/portal/queue/<request_id>/call"): Row(form(staff(200))),
     ("POST", "/portal/queue/<request_id>/close"): Row(
         form(staff(200)), lambda s, k: {"outcome": "talked", "note": "ok"}
     ),
