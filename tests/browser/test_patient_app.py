@@ -150,7 +150,10 @@ def test_the_patient_approves_a_plan_the_team_proposed(live_server, phone, world
     assert response.status_code == 201, response.get_json()
     phone.get_by_role("link", name="Når det er krise").click()
     phone.get_by_text("Nytt forslag til kriseplan.").click()
-    phone.get_by_role("button", name="Godkjenn", exact=True).click()
+    # The proposal shows its content too: wait for the approval's answer, not for the text.
+    with phone.expect_response(lambda r: r.url.endswith("/approve")) as approved:
+        phone.get_by_role("button", name="Godkjenn", exact=True).click()
+    assert approved.value.status == 200
     phone.get_by_text("ring Siv (søster)").wait_for()
     plan = client.get("/api/v1/me/crisis-plan", headers=token(client, kari)).get_json()
     assert plan["written_by"]["name"] == "Ola Nordmann"
