@@ -326,7 +326,8 @@ class WebPushTransport:
                 content_encoding="aes128gcm",
                 timeout=self.timeout,
                 ttl=self.ttl,
-                headers={"Urgency": "high"},
+                # RFC 8030: the body is an opaque octet stream (some services insist on the type).
+                headers={"Urgency": "high", "Content-Type": "application/octet-stream"},
                 requests_session=self.session,
             )
         except WebPushException as error:

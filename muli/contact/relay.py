@@ -75,7 +75,7 @@ class SqlitePoller:
 
 
 class PgListener:
-    """LISTEN muli_outbox on a connection of its own (autocommit), kept out of the pool."""
+    """LISTEN muli_outbox on a connection of its own (autocommit), outside the pool."""
 
     def __init__(self, engine: Engine, timeout: float = LISTEN_SECONDS):
         self.engine, self.timeout = engine, timeout
@@ -83,10 +83,10 @@ class PgListener:
 
     def _connection(self):
         if self._conn is None:
-            raw = self.engine.raw_connection()
-            raw.detach()  # ours until closed; the pool never hands it to anyone else
-            conn: Any = raw.driver_connection
-            conn.autocommit = True
+            import psycopg
+
+            url = self.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+            conn = psycopg.connect(url, autocommit=True)
             conn.execute(f"LISTEN {notifications.CHANNEL}")
             self._conn = conn
         return self._conn
