@@ -125,23 +125,26 @@ class NewSubscription:
     label: str = ""
 
 
-def _check_endpoint(endpoint: str, allow_http: bool) -> str:
+def _check_endpoint(endpoint: str, allow_local: bool) -> str:
+    """An https address of a push service. We POST to it, so a client may never point us at
+    our own network; development and tests may use a push service on this machine (http)."""
     endpoint = (endpoint or "").strip()
     parts = urlsplit(endpoint)
-    if len(endpoint) > 2000 or not parts.hostname or parts.username or parts.password:
+    host = parts.hostname
+    if len(endpoint) > 2000 or not host or parts.username or parts.password:
         raise ValidationFailed("endpoint", "Not a push service address.")
-    if parts.scheme == "https":
-        try:
-            address = ipaddress.ip_address(parts.hostname)
-        except ValueError:
-            return endpoint
-        if address.is_private or address.is_loopback or address.is_link_local:
-            # We POST to this address: never let a client point us at our own network.
-            raise ValidationFailed("endpoint", "Not a push service address.")
+    try:
+        address: ipaddress.IPv4Address | ipaddress.IPv6Address | None = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    local = host == "localhost" or (address is not None and address.is_loopback)
+    if allow_local and local and parts.scheme in ("http", "https"):
         return endpoint
-    if parts.scheme == "http" and allow_http:
-        return endpoint  # development and tests: a push service on 127.0.0.1
-    raise ValidationFailed("endpoint", "The push service address must use https.")
+    if parts.scheme != "https":
+        raise ValidationFailed("endpoint", "The push service address must use https.")
+    if local or (address is not None and not address.is_global):
+        raise ValidationFailed("endpoint", "Not a push service address.")
+    return endpoint
 
 
 def _check_key(field_name: str, value: str, size: int) -> str:

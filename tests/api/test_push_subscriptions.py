@@ -98,7 +98,9 @@ def test_patients_and_staff_keep_to_their_own_paths(client, care):
     [
         ({"endpoint": "ftp://push.muli.invalid/x"}, "endpoint"),
         ({"endpoint": "https://10.0.0.1/x"}, "endpoint"),
-        ({"endpoint": "https://127.0.0.1/x"}, "endpoint"),
+        ({"endpoint": "https://192.168.1.5/x"}, "endpoint"),
+        ({"endpoint": "http://push.muli.invalid/x"}, "endpoint"),
+        ({"endpoint": "https://[fd00::1]/x"}, "endpoint"),
         ({"keys": {"p256dh": b64(b"\x04" + os.urandom(10)), "auth": b64(os.urandom(16))}}, "p256dh"),
         ({"keys": {"p256dh": b64(b"\x04" + os.urandom(64)), "auth": b64(os.urandom(3))}}, "auth"),
         ({"keys": {"p256dh": "not base64!", "auth": b64(os.urandom(16))}}, "p256dh"),
