@@ -276,7 +276,7 @@ def payload(message_id: uuid.UUID, kind: str, url: str, request_id: uuid.UUID | 
 
 
 def staff_url(request_id: uuid.UUID) -> str:
-    return f"/portal/queue?request={request_id}#r-{request_id}"
+    return f"/portal/queue/?request={request_id}#r-{request_id}"
 
 
 def patient_url(request_id: uuid.UUID) -> str:

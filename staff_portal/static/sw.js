@@ -16,7 +16,7 @@ function readPayload(event) {
 
 self.addEventListener("push", (event) => {
   const data = readPayload(event);
-  const url = typeof data.url === "string" && data.url.startsWith("/portal/") ? data.url : "/portal/queue";
+  const url = typeof data.url === "string" && data.url.startsWith("/portal/") ? data.url : "/portal/queue/";
   // The tag is the request's: a retried delivery (same id) replaces, never adds.
   event.waitUntil(
     self.registration.showNotification(data.title || "MULI", {
@@ -30,17 +30,23 @@ self.addEventListener("push", (event) => {
   );
 });
 
+// Open the request a notification is about (after signing in when the session has ended:
+// the sign-in page returns to it). On `self` so the browser tests can run it for a shown
+// notification (DevTools cannot click one).
+self.muliOpen = (notification) => {
+  const target = new URL((notification.data && notification.data.url) || "/portal/queue/", self.location.origin);
+  return self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
+    for (const client of windows) {
+      if (new URL(client.url).pathname.startsWith("/portal/") && "navigate" in client) {
+        // focus() is allowed only within a tap; elsewhere (the tests) the navigation is enough.
+        return client.navigate(target.href).then((c) => (c || client).focus().catch(() => c || client));
+      }
+    }
+    return self.clients.openWindow(target.href);
+  });
+};
+
 self.addEventListener("notificationclick", (event) => {
   event.notification.close();
-  const target = new URL((event.notification.data && event.notification.data.url) || "/portal/queue", self.location.origin);
-  event.waitUntil(
-    self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((windows) => {
-      for (const client of windows) {
-        if (new URL(client.url).pathname.startsWith("/portal/") && "navigate" in client) {
-          return client.navigate(target.href).then((c) => (c || client).focus());
-        }
-      }
-      return self.clients.openWindow(target.href);
-    }),
-  );
+  event.waitUntil(self.muliOpen(event.notification));
 });

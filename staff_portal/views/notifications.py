@@ -76,7 +76,7 @@ def remove(subscription_id: str):
 MANIFEST = {
     "name": "MULI vakt",
     "short_name": "MULI",
-    "start_url": "/portal/queue",
+    "start_url": "/portal/queue/",
     "scope": "/portal/",
     "display": "standalone",
     "background_color": "#ffffff",

@@ -126,7 +126,7 @@ def test_a_responder_with_a_device_gets_a_push_and_one_without_an_email(app, cli
     assert (row.channel, row.recipient, row.state) == ("push", subscription, "pending")
     payload = json.loads(row.body)
     assert payload["id"] == str(row.id) and payload["kind"] == "request"
-    assert payload["url"] == f"/portal/queue?request={request_id}#r-{request_id}"
+    assert payload["url"] == f"/portal/queue/?request={request_id}#r-{request_id}"
     client.delete(f"{STAFF}/{subscription}", headers=care.member.headers)
     ask(client, care.patient)
     assert sorted(r.channel for r in outbox(app)) == ["email", "push"]

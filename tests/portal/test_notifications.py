@@ -81,3 +81,10 @@ def test_the_portal_is_installable_with_a_service_worker_scoped_to_it(client):
 def test_the_page_needs_a_signed_in_clinician(client):
     response = client.get(PAGE)
     assert response.status_code == 302 and "/portal/login" in response.headers["Location"]
+
+
+def test_a_notification_opened_while_signed_out_returns_to_the_request_after_sign_in(client):
+    request_id = "0b5a3c56-0000-4000-8000-000000000001"
+    response = client.get(f"/portal/queue/?request={request_id}")
+    assert response.status_code == 302
+    assert f"request%3D{request_id}" in response.headers["Location"]

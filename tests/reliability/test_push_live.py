@@ -106,7 +106,7 @@ def test_the_push_service_accepts_a_vapid_signed_payload_it_decrypts_with_no_nam
     payload = json.loads(received)
     [row] = rows(app, OutboxMessage)
     assert payload["id"] == str(row.id) and payload["kind"] == "request"
-    assert payload["url"] == f"/portal/queue?request={request_id}#r-{request_id}"
+    assert payload["url"] == f"/portal/queue/?request={request_id}#r-{request_id}"
     for word in private_words(ola, kari):
         assert word not in received
     [attempt] = attempts(app)

@@ -5,6 +5,7 @@ import { lang, setLang, t } from "../i18n.js";
 import * as store from "../store.js";
 import { formatTime, h, replace } from "../ui.js";
 import { alertBox, problemText } from "./common.js";
+import { pushToggle, turnOff } from "../push.js";
 
 const TILES = [
   ["#/crisis", "crisis", "tile.crisis", "tile.crisis_sub"],
@@ -118,6 +119,7 @@ export function settings(app) {
       offline = error instanceof api.OfflineError;
       if (!offline) replace(message, alertBox(problemText(error)));
     }
+    await turnOff().catch(() => {});
     store.clearPersonal();
     // The cookie could not be revoked with no network: do it at the next start, before anything.
     if (offline) store.set("logout_pending", true);
@@ -128,5 +130,5 @@ export function settings(app) {
     }
     location.hash = "#/login";
   });
-  replace(app.main, languages, h("section", { class: "card" }, h("p", {}, t("settings.logout_hint")), out), message);
+  replace(app.main, languages, pushToggle(), h("section", { class: "card" }, h("p", {}, t("settings.logout_hint")), out), message);
 }
