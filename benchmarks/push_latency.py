@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import statistics
 import sys
@@ -156,7 +157,10 @@ def run_one(kind: str, taps: int, gap: float, pg_url: str | None) -> dict:
                     worker.kill()
             if server is not None:
                 server.kill()
-    return measure(app, kind, url, tapped, pushed, warm, received_at, pg_url)
+    try:
+        return measure(app, kind, url, tapped, pushed, warm, received_at, pg_url)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
 
 
 def measure(app, kind, url, tapped, pushed, warm, received_at, pg_url) -> dict:
