@@ -17,7 +17,7 @@ from muli.platform import sqlite
 from muli.platform.context import Settings
 from muli.platform.errors import MuliError
 from muli.platform.log import configure as configure_logging
-from muli.trust.keys import load_dev_secret, load_keyring
+from muli.trust.keys import load_dev_secret, load_keyring, load_vapid_key
 
 log = logging.getLogger("muli.request")
 
@@ -91,8 +91,16 @@ def register_secrets(app: Flask, config: config_module.Config) -> None:
         login_max_failures=config.MULI_LOGIN_MAX_FAILURES,
         login_lock_seconds=config.MULI_LOGIN_LOCK_SECONDS,
         emergency_access_minutes=config.MULI_EMERGENCY_ACCESS_MINUTES,
+        push_allow_http=development,
     )
     app.extensions["muli.clock"] = utcnow
+    from muli.contact.push import Vapid
+
+    # Web Push: without a key in production, no push (staff are emailed, as before).
+    vapid_key = load_vapid_key(
+        config.MULI_VAPID_PRIVATE_KEY, instance_dir=instance, allow_generate=development
+    )
+    app.extensions["muli.vapid"] = Vapid(vapid_key, config.MULI_VAPID_SUBJECT) if vapid_key else None
 
 
 def register_extensions(app: Flask) -> None:

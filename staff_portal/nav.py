@@ -18,6 +18,7 @@ NAV = (
     ("portal.rota", _l("Rota"), CLINICAL),
     ("portal.enrol", _l("Enrol a patient"), ("coordinator",)),
     ("portal.outcomes", _l("Outcomes"), CLINICAL),
+    ("portal.notifications", _l("Notifications"), CLINICAL),
     ("portal.emergency_reviews", _l("Emergency access to review"), ("privacy_officer",)),
     ("portal.audit", _l("Access log"), ("privacy_officer",)),
 )

@@ -299,7 +299,7 @@ def patient_message(ctx: Ctx, request_id: uuid.UUID, body: str) -> dict:
     message = _add_message(ctx, request, "patient", text, at=ctx.now())
     # The responder (or, while nobody has it, whoever it was routed to) hears that something waits.
     target = request.acknowledged_by or request.routed_staff
-    notifications.enqueue(ctx, [target] if target else [], "message", message.id)
+    notifications.enqueue(ctx, [target] if target else [], "message", message.id, request_id=request.id)
     ctx.session.flush()
     audit.record(
         ctx.session,
@@ -554,6 +554,8 @@ def acknowledge(ctx: Ctx, request_id: uuid.UUID) -> dict:
                 code="already-acknowledged",
             )
         raise InvalidState(f"This request is {request.state}.")
+    # The patient hears at once that someone has it (who, they see in the app).
+    notifications.enqueue_patient(ctx, request.patient, "seen", request.id, request.id)
     audit.record(
         ctx.session,
         ctx.actor,
@@ -635,8 +637,9 @@ def staff_message(ctx: Ctx, request_id: uuid.UUID, body: str) -> dict:
     request = _for_staff(ctx, request_id)
     _require_live(request)
     text = _message_text("body", body)
-    _add_message(ctx, request, "staff", text, at=ctx.now(), staff_id=ctx.actor.staff_id)
+    message = _add_message(ctx, request, "staff", text, at=ctx.now(), staff_id=ctx.actor.staff_id)
     ctx.session.flush()
+    notifications.enqueue_patient(ctx, request.patient, "answered", message.id, request.id)
     audit.record(
         ctx.session,
         ctx.actor,
@@ -676,6 +679,7 @@ def close(ctx: Ctx, request_id: uuid.UUID, outcome: str, note: str | None) -> di
         request.acknowledged_at, request.acknowledged_by_id = now, ctx.actor.staff_id
     ctx.keys.seal(request, "close_note", note)
     ctx.session.flush()
+    notifications.enqueue_patient(ctx, request.patient, "closed", request.id, request.id)
     audit.record(
         ctx.session,
         ctx.actor,

@@ -53,6 +53,8 @@ class Settings:
     login_lock_seconds: int = 900
     emergency_access_minutes: int = 30
     activation_days: int = 7
+    # Web Push endpoints on this machine (a test push service on 127.0.0.1): development and tests only.
+    push_allow_http: bool = False
 
 
 @dataclass

@@ -5,6 +5,7 @@ import { lang, setLang, t } from "../i18n.js";
 import * as store from "../store.js";
 import { formatTime, h, replace, withCallLinks } from "../ui.js";
 import { alertBox, field, problemText } from "./common.js";
+import { pushToggle, turnOff } from "../push.js";
 
 const TILES = [
   ["#/crisis", "crisis", "tile.crisis", "tile.crisis_sub"],
@@ -133,6 +134,8 @@ export function settings(app) {
   confirm.addEventListener("click", async () => {
     confirm.disabled = true;
     let offline = false;
+    // Notifications off while the tokens still work, so the server forgets this device too.
+    await turnOff().catch(() => {});
     try {
       await api.logout();
     } catch (error) {
@@ -153,6 +156,7 @@ export function settings(app) {
     app.main,
     phoneCard(app),
     languages,
+    pushToggle(),
     h("section", { class: "card" }, h("p", {}, t("settings.logout_hint")), out, warning),
     message,
   );
