@@ -1,4 +1,5 @@
-# MULI — two commands: `make run` (set up, migrate, seed the demo, serve) and `make test`.
+# MULI — two commands: `make run` (set up, migrate, seed the demo, serve with the worker and a
+# mail sink) and `make test`.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -10,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e '.[test,dev]'
+	$(PY) -m pip install -q -e '.[test,dev,demo]'
 	touch $(STAMP)
 
 setup: $(STAMP) translations
@@ -27,10 +28,11 @@ migrate: setup
 seed: migrate
 	$(FLASK) muli seed-demo
 
-## Set everything up on a fresh machine and serve the demo on http://127.0.0.1:5000
+## Set everything up on a fresh machine and run the demo on http://127.0.0.1:5000: the web app
+## (serve.py: waitress, a front door slow clients cannot exhaust), the worker and a mail sink
+## (mails in instance/mail/), all from the Procfile under honcho; one Ctrl-C stops all three.
 run: seed
-	@echo "Serving MULI on http://127.0.0.1:5000 (portal /portal/, patient app /app/, API docs /api/docs)"
-	$(VENV)/bin/gunicorn --bind 127.0.0.1:5000 --workers 2 --threads 4 --access-logfile - wsgi:app
+	./scripts/run-demo.sh
 
 ## Set up and run every test: lint, SQLite and PostgreSQL suites, browser tests
 test: setup

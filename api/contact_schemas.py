@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
+from api.body import REPLACE, UNSTORABLE_TEXT
 from api.schemas import Instant
 from muli.contact.requests import MAX_MESSAGE
 from muli.models.contact import OUTCOMES, REQUEST_KINDS, URGENCIES
@@ -12,7 +13,17 @@ from muli.models.contact import OUTCOMES, REQUEST_KINDS, URGENCIES
 class ContactRequestIn(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(REQUEST_KINDS))
     urgency = fields.String(required=True, validate=validate.OneOf(URGENCIES))
-    message = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=MAX_MESSAGE))
+    message = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=MAX_MESSAGE),
+        metadata={
+            "description": "Free text. The request matters more than its text: half a character "
+            "(a lone surrogate such as \\ud83d, an emoji cut in two) or NUL is stored as U+FFFD, "
+            "and the answer has `message_altered: true`. Every other text field refuses such text (422).",
+            UNSTORABLE_TEXT: REPLACE,
+        },
+    )
     callback_phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=32))
 
 
@@ -80,6 +91,10 @@ class ContactRequestBaseOut(Schema):
     closed_at = Instant(allow_none=True)
     cancelled_at = Instant(allow_none=True)
     outcome = fields.String(allow_none=True)
+    call_started_at = Instant(
+        allow_none=True, metadata={"description": "when the responder last said 'calling you now'"}
+    )
+    call_started_by = fields.Nested(ContactPersonOut, allow_none=True)
     escalation = fields.Nested(ContactEscalationOut)
 
 
@@ -89,6 +104,16 @@ class PatientRequestOut(ContactRequestBaseOut):
     emergency_numbers = fields.List(fields.Nested(ContactEmergencyNumberOut))
 
 
+class CreatedRequestOut(PatientRequestOut):
+    message_altered = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "true: the message held text that cannot be stored as sent (half a character, "
+            "NUL); each such character was stored as U+FFFD. Tell the patient."
+        },
+    )
+
+
 class ContactPatientRefOut(Schema):
     id = fields.UUID()
     display_name = fields.String()
@@ -96,6 +121,15 @@ class ContactPatientRefOut(Schema):
 
 class ContactQueueItemOut(ContactRequestBaseOut):
     patient = fields.Nested(ContactPatientRefOut)
+    callback_phone = fields.String(
+        allow_none=True, metadata={"description": "the number given for this request"}
+    )
+    patient_phone = fields.String(
+        allow_none=True, metadata={"description": "the patient's own number (profile)"}
+    )
+    call_back_on = fields.String(
+        allow_none=True, metadata={"description": "the number to call: callback_phone, else patient_phone"}
+    )
 
 
 class ResponderPlanOut(Schema):
@@ -106,7 +140,6 @@ class ResponderPlanOut(Schema):
 
 
 class ContactStaffRequestOut(ContactQueueItemOut):
-    callback_phone = fields.String(allow_none=True)
     trusted_contact = fields.Nested(ContactTrustedContactOut, allow_none=True)
     content_visible = fields.Boolean(
         metadata={"description": "false: the patient has not given your agency the contact_requests consent"}

@@ -2,6 +2,9 @@
 
 The key is claimed, the work done and the answer stored in the request's one transaction,
 so a crash before the commit leaves nothing behind and the retry simply runs again.
+Only an answer below 400 is kept: input refused at the door (`api.body`) never reaches the
+claim, and a request that fails after it (4xx, 500) takes its claim with it when rolled
+back, so a corrected retry with the same key does the work instead of replaying a failure.
 """
 
 from __future__ import annotations
@@ -114,7 +117,14 @@ def idempotent(required: bool = False):
                 if record is None:
                     raise
                 return _replay(record, request_hash)
-            response = view(*args, **kwargs)
+            try:
+                response = view(*args, **kwargs)
+            except MuliError as error:
+                if error.keep_changes:
+                    # Its handler commits: a claim with no answer would make every retry a 409.
+                    session.delete(record)
+                    session.flush()
+                raise
             record.status_code = response.status_code
             record.body = response.get_data()
             return response

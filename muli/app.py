@@ -17,7 +17,7 @@ from muli.platform import sqlite
 from muli.platform.context import Settings
 from muli.platform.errors import MuliError
 from muli.platform.log import configure as configure_logging
-from muli.trust.keys import load_dev_secret, load_keyring
+from muli.trust.keys import load_dev_secret, load_keyring, load_vapid_key
 
 log = logging.getLogger("muli.request")
 
@@ -95,8 +95,16 @@ def register_secrets(app: Flask, config: config_module.Config) -> None:
         login_window_seconds=config.MULI_LOGIN_WINDOW_SECONDS,
         known_device_days=config.MULI_KNOWN_DEVICE_DAYS,
         emergency_access_minutes=config.MULI_EMERGENCY_ACCESS_MINUTES,
+        push_allow_http=development,
     )
     app.extensions["muli.clock"] = utcnow
+    from muli.contact.push import Vapid
+
+    # Web Push: without a key in production, no push (staff are emailed, as before).
+    vapid_key = load_vapid_key(
+        config.MULI_VAPID_PRIVATE_KEY, instance_dir=instance, allow_generate=development
+    )
+    app.extensions["muli.vapid"] = Vapid(vapid_key, config.MULI_VAPID_SUBJECT) if vapid_key else None
 
 
 def register_extensions(app: Flask) -> None:
@@ -187,9 +195,16 @@ def register_errorhandlers(app: Flask) -> None:
 def register_request_hooks(app: Flask) -> None:
     from api import problem
 
-    @app.before_request
     def _start():
         g.started = time.perf_counter()
+        # The whole body first, before any hook or view touches the database (the token check
+        # is a query): a phone on one bar of signal that sends its body a byte at a time then
+        # holds a thread, never a database connection, snapshot or lock while it waits.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+            request.get_data(cache=True)
+
+    # First of all before-request hooks (the rate limiter and CSRF registered theirs earlier).
+    app.before_request_funcs.setdefault(None, []).insert(0, _start)
 
     @app.after_request
     def _finish(response):

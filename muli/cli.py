@@ -161,16 +161,34 @@ def _parse_instant(value: str | None):
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
-def _send_outbox(ctx: Ctx) -> None:
-    from muli.contact import notifications
+def _transports() -> dict:
+    """The outbox's ways out: email when MULI_SMTP_URL is set, Web Push when a VAPID key is."""
+    from muli.contact import notifications, push
 
     url = current_app.config.get("MULI_SMTP_URL")
-    if not url:
-        return
-    transport = notifications.SmtpTransport(url, current_app.config.get("MULI_MAIL_FROM", "muli@localhost"))
-    report = notifications.send_due(ctx, transport, commit=db.session.commit)
+    mail_from = current_app.config.get("MULI_MAIL_FROM", "muli@localhost")
+    vapid = current_app.extensions.get("muli.vapid")
+    return {
+        "email": notifications.SmtpTransport(url, mail_from) if url else None,
+        "push": push.WebPushTransport(vapid) if vapid else None,
+    }
+
+
+def _report(report) -> None:
     if report.sent or report.retried or report.failed:
-        click.echo(f"emails: {report.sent} sent, {report.retried} to retry, {report.failed} given up")
+        click.echo(
+            f"outbox: {report.sent} sent, {report.retried} to retry, {report.failed} given up "
+            f"({report.fallbacks} pushes fell back to email)"
+        )
+
+
+def _send_outbox(ctx: Ctx, transports: dict | None = None) -> None:
+    from muli.contact import notifications
+
+    transports = transports if transports is not None else _transports()
+    if not any(transports.values()):
+        return
+    _report(notifications.send_due(ctx, transports, commit=db.session.commit))
 
 
 @muli_cli.command("escalate")
@@ -190,28 +208,54 @@ def escalate(at: str | None, send: bool) -> None:
 
 
 @muli_cli.command("worker")
-@click.option("--interval", default=30.0, show_default=True, help="Seconds between passes.")
-def worker(interval: float) -> None:
-    """Escalate and send emails every `interval` seconds until stopped (SIGTERM or Ctrl-C);
-    once an hour also forget old login-throttle rows and unused devices (`throttle.purge`)."""
+@click.option("--interval", default=30.0, show_default=True, help="Seconds between escalation passes.")
+@click.option("--relay/--no-relay", default=True, help="Send notifications within a second of their commit.")
+def worker(interval: float, relay: bool) -> None:
+    """Escalate every `interval` seconds, and relay the outbox (push, email) as soon as a
+    change commits, until stopped (SIGTERM or Ctrl-C); once an hour also forget old
+    login-throttle rows and unused devices (`throttle.purge`)."""
     import logging
     import signal
     import threading
     import time
 
     from muli.contact import escalation
+    from muli.contact import relay as outbox_relay
 
     log = logging.getLogger("muli.worker")
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
-    click.echo(f"worker: a pass every {interval:g} s")
+    transports = _transports()
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    relay_thread = None
+    if relay and any(transports.values()):
+
+        def relay_loop() -> None:
+            with app.app_context():  # a session of its own
+                outbox_relay.run(
+                    system_ctx,
+                    transports,
+                    commit=db.session.commit,
+                    rollback=db.session.rollback,
+                    cleanup=db.session.remove,
+                    waker=outbox_relay.waker_for(db.engine),
+                    stop=stop,
+                    on_report=_report,
+                )
+
+        relay_thread = threading.Thread(target=relay_loop, name="outbox-relay", daemon=True)
+        relay_thread.start()
+    click.echo(
+        f"worker: an escalation pass every {interval:g} s" + (", outbox relay on" if relay_thread else "")
+    )
     next_purge = 0.0
     try:
         while not stop.is_set():
             ctx = system_ctx()
             try:
                 escalation.run_pass(ctx, commit=db.session.commit)
-                _send_outbox(ctx)
+                if relay_thread is None:
+                    _send_outbox(ctx, transports)
                 if time.monotonic() >= next_purge:
                     # Housekeeping, hourly: old login-throttle rows and long-unused devices.
                     throttle.purge(ctx)
@@ -225,5 +269,7 @@ def worker(interval: float) -> None:
                 db.session.remove()
             stop.wait(interval)
     except KeyboardInterrupt:
-        pass
+        stop.set()
+    if relay_thread is not None:
+        relay_thread.join(timeout=10)
     click.echo("worker stopped")

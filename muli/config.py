@@ -89,6 +89,10 @@ class Config:
         self.MULI_PUBLIC_URL = env("MULI_PUBLIC_URL", "http://127.0.0.1:5000")
         self.MULI_SMTP_URL = env("MULI_SMTP_URL")
         self.MULI_MAIL_FROM = env("MULI_MAIL_FROM", "muli@localhost")
+        # Web Push: the VAPID private key (base64url raw P-256 or DER) and a contact for the
+        # push services (mailto: or https:). Generated into instance/ in development.
+        self.MULI_VAPID_PRIVATE_KEY = env("MULI_VAPID_PRIVATE_KEY")
+        self.MULI_VAPID_SUBJECT = env("MULI_VAPID_SUBJECT") or f"mailto:{self.MULI_MAIL_FROM}"
         self.MULI_LOG_LEVEL = env("MULI_LOG_LEVEL", "INFO")
         self.RATELIMIT_STORAGE_URI = env("MULI_RATELIMIT_STORAGE_URL", "memory://")
         # How many reverse proxies (nginx) stand in front of the app and set X-Forwarded-*:

@@ -120,6 +120,7 @@ def _demo_patient(ctx: Ctx, team, agencies, members) -> Patient:
                 for name in ("Fjordvik kommune", "Fjordvik DPS", "Psykiatrisk akuttmottak (PAM)")
             ],
             trusted_contact_id=members["siv"].id,
+            phone="+4700000100",  # the team calls back on it ("Ring meg"); unassigned 0-series
         ),
     )
     accounts.activate(ctx, code, PATIENT_USERNAME, PASSWORD)

@@ -12,6 +12,7 @@ PORT="${MULI_PG_PORT:-54329}"
 "$VENV/bin/mypy"  # muli/, as set in pyproject.toml
 
 ./scripts/ensure-debian-packages.sh
+./scripts/ensure-node-packages.sh
 
 started=""
 if [ -z "${MULI_TEST_PG_URL:-}" ]; then

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Blueprint, Flask, abort, request
+from flask import Blueprint, Flask, request
 from flask_babel import get_babel
 
 from staff_portal.errors import PORTAL_CSP, error_page
+from staff_portal.input_guard import check_input
 
 __all__ = ["bp", "error_page", "init_app"]
 
@@ -32,14 +33,6 @@ def _page_headers(response):
     return response
 
 
-def _refuse_nul_characters():
-    """PostgreSQL cannot store NUL in text (a 500 there): a form holding one is a bad request."""
-    if request.method == "POST" and any(
-        "\x00" in k or "\x00" in v for k, v in request.form.items(multi=True)
-    ):
-        abort(400, "Text cannot contain the NUL character.")
-
-
 def init_app(app: Flask) -> None:
     """Register the portal on the app: views, its message catalogue, page headers."""
     global _built
@@ -49,7 +42,7 @@ def init_app(app: Flask) -> None:
         views.register(bp)
         nav.install(bp)
         bp.after_request(_page_headers)
-        bp.before_request(_refuse_nul_characters)
+        bp.url_value_preprocessor(check_input)  # before every hook: see input_guard
         _built = True
     app.register_blueprint(bp)
     directories = get_babel(app).translation_directories

@@ -31,6 +31,7 @@ def _title(status: int) -> str:
         409: _("Someone else changed this first"),
         412: _("Someone else changed this first"),
         413: _("Too much data was sent"),
+        415: _("This kind of form is not accepted"),
         422: _("Some fields need a look"),
         428: _("The page was out of date"),
         429: _("Too many attempts"),
@@ -54,6 +55,8 @@ def _detail(error: Exception, status: int) -> str:
         return _("The patient has not given your agency consent for this.")
     if status >= 500:
         return _("Nothing was saved. Please try again.")
+    if getattr(error, "portal_detail", None):  # input refused at the door (input_guard)
+        return error.portal_detail
     if isinstance(error, MuliError):
         return error.detail or ""
     return ""

@@ -18,6 +18,7 @@ NAV = (
     ("portal.rota", _l("Rota"), CLINICAL),
     ("portal.enrol", _l("Enrol a patient"), ("coordinator",)),
     ("portal.outcomes", _l("Outcomes"), CLINICAL),
+    ("portal.notifications", _l("Notifications"), CLINICAL),
     ("portal.emergency_reviews", _l("Emergency access to review"), ("privacy_officer",)),
     ("portal.audit", _l("Access log"), ("privacy_officer",)),
 )
@@ -50,7 +51,9 @@ def chrome() -> dict:
         "nav_items": items,
         "role_name": ROLE_NAMES.get(actor.role, actor.role) if actor else "",
         "locale": str(get_locale() or "nb"),
-        "chrome_form": PlainForm(),
+        # Only for its CSRF token (the sign-out button): it must not read the request body,
+        # which may be the very thing an error page is about (over 1 MiB, not UTF-8).
+        "chrome_form": PlainForm(formdata=None),
         "here": request.full_path.rstrip("?"),
         "has_page": lambda endpoint: endpoint in current_app.view_functions,
     }

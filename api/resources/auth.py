@@ -26,9 +26,9 @@ from flask_jwt_extended import (
     jwt_required,
     verify_jwt_in_request,
 )
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.body import Blueprint
 from api.context import anonymous_ctx, current_ctx
 from muli.contact import on_call
 from muli.extensions import device_cookie, limiter
@@ -144,8 +144,20 @@ def _refresh_payload_from_cookie(ctx) -> dict:
     except Exception:
         raise AuthenticationFailed("The token is not valid.")
     if payload.get("type") != "refresh" or accounts.token_is_revoked(ctx, payload):
-        raise AuthenticationFailed("The token is no longer valid.")
+        raise no_longer_valid(ctx, payload)
     return payload
+
+
+ACCOUNT_DISABLED = "This account has been ended by the team."
+
+
+def no_longer_valid(ctx, payload: dict) -> AuthenticationFailed:
+    """A refused token: `account-disabled` when the team ended the account (the app then
+    removes what it keeps on the phone), else the plain 401 (an ended or expired session: the
+    app drops its tokens and keeps the crisis plan)."""
+    if accounts.account_disabled(ctx, payload):
+        return AuthenticationFailed(ACCOUNT_DISABLED, code="account-disabled")
+    return AuthenticationFailed("The token is no longer valid.")
 
 
 @blp.route("/activate")

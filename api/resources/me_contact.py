@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 
-from api.contact_schemas import ContactMessageIn, ContactRequestIn, PatientRequestOut
+from api.body import Blueprint
+from api.contact_schemas import ContactMessageIn, ContactRequestIn, CreatedRequestOut, PatientRequestOut
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import PageArgs, page_of
@@ -35,12 +35,18 @@ class ContactRequests(MethodView):
     @idempotent(required=True)
     @blp.doc(parameters=[{**HEADER_DOC, "required": True}])
     @blp.arguments(ContactRequestIn)
-    @blp.response(201, PatientRequestOut)
+    @blp.response(201, CreatedRequestOut)
     def post(self, data):
-        """Ask to be called or to chat. Never refused: with nobody reachable, `routed_to` is `none`."""
+        """Ask to be called or to chat. Never refused: with nobody reachable, `routed_to` is `none`.
+
+        A message that cannot be stored as sent (half an emoji, NUL) is stored with U+FFFD in
+        place of each such character: `message_altered` is then true."""
         ctx = current_ctx()
-        request = contact_requests.create(ctx, contact_requests.NewRequest(**data))
-        return contact_requests.patient_view(ctx, request)
+        created = contact_requests.create(ctx, contact_requests.NewRequest(**data))
+        return {
+            **contact_requests.patient_view(ctx, created.request),
+            "message_altered": created.message_altered,
+        }
 
 
 @blp.route("/<uuid:request_id>")

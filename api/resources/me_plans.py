@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from flask import Response, request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, pre_load, validate
 
+from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.resources.me import EmergencyNumberOut

@@ -6,9 +6,9 @@ import uuid
 from datetime import UTC, date, datetime
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields, post_dump, post_load, validate
 
+from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of
 from muli.models.consent import CONSENT_SCOPES, CONSENT_STATES

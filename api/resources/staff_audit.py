@@ -6,9 +6,9 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate
 
+from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of
 from muli.trust import audit_review

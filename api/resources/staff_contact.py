@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
+from api.body import Blueprint
 from api.contact_schemas import ContactCloseIn, ContactMessageIn, ContactQueueItemOut, ContactStaffRequestOut
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
@@ -53,6 +53,14 @@ class Acknowledge(MethodView):
     def post(self, request_id: uuid.UUID):
         """Take the request. One responder wins; the next gets 409 naming who has it."""
         return contact_requests.acknowledge(current_ctx(), request_id)
+
+
+@blp.route("/<uuid:request_id>/call")
+class Call(MethodView):
+    @blp.response(200, ContactStaffRequestOut)
+    def post(self, request_id: uuid.UUID):
+        """Ringer nå: I am calling the patient now (takes an open request; the app shows it)."""
+        return contact_requests.start_call(current_ctx(), request_id)
 
 
 @blp.route("/<uuid:request_id>/messages")

@@ -6,9 +6,9 @@ from datetime import date
 
 from flask import request
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of
 from muli.models.meetings import ACTION_STATUSES

@@ -5,9 +5,9 @@ from __future__ import annotations
 import uuid
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from api.body import Blueprint
 from api.contact_schemas import TeamHandoverOut
 from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of

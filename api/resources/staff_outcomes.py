@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from muli.team import outcomes
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import INCLUDE, Schema, fields, post_dump, post_load, validate
 
+from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from api.resources.me_diary import EntryPage
 from api.resources.me_plans import (

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, post_load, validate
 
+from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import PageArgs, page_of
@@ -35,6 +35,12 @@ class EnrolIn(Schema):
     )
     consents = fields.List(fields.Nested(ConsentIn), load_default=list, validate=validate.Length(max=20))
     trusted_contact_id = fields.UUID(load_default=None)
+    phone = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=32),
+        metadata={"description": "the patient's own number for call-backs: +47 and 8 digits"},
+    )
 
     @post_load
     def make(self, data, **_):

@@ -139,6 +139,7 @@ def _escalate(ctx: Ctx, request_id: uuid.UUID, level: int, due_at: datetime, now
         kind = "team"
         contact_requests._add_message(ctx, request, "system", contact_requests.ESCALATION_ADVICE, at=now)
         recipients = list(contact_requests.team_staff(ctx, team.id))
+        notifications.enqueue_patient(ctx, request.patient, "escalated", request.id, request.id)
     sent = notifications.enqueue(ctx, recipients, f"escalation-{kind}", request.id)
     ctx.session.add(
         ContactEscalation(request_id=request.id, kind=kind, level=new_level, occurred_at=now, notified=sent)

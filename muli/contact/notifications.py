@@ -23,10 +23,13 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy.exc import IntegrityError
 
-from muli.models.outbox import OutboxMessage
-from muli.models.people import Staff
+from muli.contact import push
+from muli.models.outbox import OutboxAttempt, OutboxMessage
+from muli.models.people import Patient, Staff
+from muli.models.push import PushSubscription
 from muli.platform.context import Ctx
 
 log = logging.getLogger("muli.notifications")
@@ -34,6 +37,10 @@ log = logging.getLogger("muli.notifications")
 SUBJECT = "MULI: noe venter på deg"
 LEASE = timedelta(minutes=2)
 MAX_ATTEMPTS = 12
+# A push is tried 3 times (1 s, 2 s apart) before the person is emailed instead.
+PUSH_MAX_ATTEMPTS = 3
+PUSH_MARK = ":push:"
+CHANNEL = "muli_outbox"  # PostgreSQL LISTEN/NOTIFY channel that wakes the relay
 
 
 def queue_link(ctx: Ctx) -> str:
@@ -51,28 +58,91 @@ def body_text(link: str) -> str:
     )
 
 
-def enqueue(ctx: Ctx, recipients: Iterable[Staff | None], purpose: str, ref: uuid.UUID) -> int:
-    """Queue one email per recipient with an address; the dedupe key makes each notification unique.
-    A None (nobody on call) is skipped."""
-    link = queue_link(ctx)
-    queued, seen = 0, set()
+def enqueue(
+    ctx: Ctx,
+    recipients: Iterable[Staff | None],
+    purpose: str,
+    ref: uuid.UUID,
+    *,
+    request_id: uuid.UUID | None = None,
+) -> int:
+    """Queue one notification per recipient: a Web Push to each of their devices, or, with
+    none, an email; the dedupe key makes each unique. A None (nobody on call) is skipped.
+    Answers how many people will be reached."""
+    people: list[Staff] = []
     for person in recipients:
-        if person is None or not person.email or person.id in seen:
-            continue
-        seen.add(person.id)
+        if person is not None and person.id not in {p.id for p in people}:
+            people.append(person)
+    devices = push.for_accounts(ctx, [p.account_id for p in people])
+    link = queue_link(ctx)
+    target = request_id or ref
+    queued = 0
+    for person in people:
+        key = f"{purpose}:{ref}:{person.id}"
+        subscriptions = devices.get(person.account_id, [])
+        for subscription_id in subscriptions:
+            ctx.session.add(
+                push.new_row(
+                    ctx,
+                    dedupe_key=f"{key}{PUSH_MARK}{subscription_id}",
+                    account_id=person.account_id,
+                    subscription_id=subscription_id,
+                    kind=purpose,
+                    url=push.staff_url(target),
+                    request_id=target,
+                )
+            )
+        if subscriptions:
+            queued += 1
+        elif person.email:
+            ctx.session.add(_email_row(ctx, key, person, link))
+            queued += 1
+    if queued:
+        wake(ctx)
+    return queued
+
+
+def enqueue_patient(ctx: Ctx, patient: Patient, kind: str, ref: uuid.UUID, request_id: uuid.UUID) -> int:
+    """Tell the patient's devices (seen, answered, closed, escalated). Patients give us no
+    email address: without a device the app shows it when opened. Answers rows queued."""
+    if patient.account_id is None:
+        return 0
+    subscriptions = push.for_accounts(ctx, [patient.account_id]).get(patient.account_id, [])
+    for subscription_id in subscriptions:
         ctx.session.add(
-            OutboxMessage(
-                dedupe_key=f"{purpose}:{ref}:{person.id}",
-                channel="email",
-                recipient=person.email,
-                subject=SUBJECT,
-                body=body_text(link),
-                state="pending",
-                next_attempt_at=ctx.now(),
+            push.new_row(
+                ctx,
+                dedupe_key=f"patient-{kind}:{ref}:{patient.id}{PUSH_MARK}{subscription_id}",
+                account_id=patient.account_id,
+                subscription_id=subscription_id,
+                kind=kind,
+                url=push.patient_url(request_id),
+                request_id=request_id,
             )
         )
-        queued += 1
-    return queued
+    if subscriptions:
+        wake(ctx)
+    return len(subscriptions)
+
+
+def _email_row(ctx: Ctx, key: str, person: Staff, link: str) -> OutboxMessage:
+    return OutboxMessage(
+        dedupe_key=key,
+        channel="email",
+        recipient=person.email,
+        subject=SUBJECT,
+        body=body_text(link),
+        state="pending",
+        next_attempt_at=ctx.now(),
+        account_id=person.account_id,
+    )
+
+
+def wake(ctx: Ctx) -> None:
+    """Wake the relay when this transaction commits (PostgreSQL NOTIFY is delivered on commit,
+    and not at all on a rollback). SQLite's relay polls an indexed due query instead."""
+    if ctx.session.get_bind().dialect.name == "postgresql":
+        ctx.session.execute(text(f"SELECT pg_notify('{CHANNEL}', '')"))
 
 
 def backoff(attempts: int) -> timedelta:
@@ -121,23 +191,47 @@ class SendReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    fallbacks: int = 0
 
 
-def _claimable(now: datetime):
-    return or_(
-        and_(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now),
-        and_(OutboxMessage.state == "sending", OutboxMessage.claimed_until < now),
+def push_backoff(attempts: int) -> timedelta:
+    """1 s, 2 s: a phone that does not answer is emailed within seconds, not minutes."""
+    return timedelta(seconds=min(2 ** max(attempts - 1, 0), 60))
+
+
+def _claimable(now: datetime, channels):
+    return and_(
+        OutboxMessage.channel.in_(channels),
+        or_(
+            and_(OutboxMessage.state == "pending", OutboxMessage.next_attempt_at <= now),
+            and_(OutboxMessage.state == "sending", OutboxMessage.claimed_until < now),
+        ),
     )
 
 
+def _transports(transport) -> dict:
+    """`transport` is one email transport (as before push existed) or {channel: transport}.
+    Push rows are always handled: with no push transport they fall back to email at once."""
+    table = dict(transport) if isinstance(transport, dict) else {"email": transport}
+    table.setdefault("push", None)
+    return table
+
+
+def _channels(transports: dict) -> list[str]:
+    return [c for c, t in transports.items() if t is not None or c == "push"]
+
+
 def send_due(ctx: Ctx, transport, *, commit: Callable[[], None], batch: int = 100) -> SendReport:
-    """Send everything due: claim a row, commit, send, mark it sent. Safe with many workers."""
+    """Send everything due: claim a row, commit, send, mark it sent. Safe with many workers.
+    Pushes go first: they are the seconds-fast path."""
     report = SendReport()
+    transports = _transports(transport)
+    channels = _channels(transports)
     while True:
         ids = list(
             ctx.session.scalars(
                 select(OutboxMessage.id)
-                .where(_claimable(ctx.now()))
+                .where(_claimable(ctx.now(), channels))
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(batch)
             )
@@ -145,15 +239,15 @@ def send_due(ctx: Ctx, transport, *, commit: Callable[[], None], batch: int = 10
         commit()
         if not ids:
             return report
-        if not sum(_send_one(ctx, transport, message_id, commit, report) for message_id in ids):
+        if not sum(_send_one(ctx, transports, message_id, commit, report) for message_id in ids):
             return report  # every one was taken by another worker meanwhile
 
 
-def _send_one(ctx: Ctx, transport, message_id: uuid.UUID, commit, report: SendReport) -> bool:
+def _send_one(ctx: Ctx, transports: dict, message_id: uuid.UUID, commit, report: SendReport) -> bool:
     now = ctx.now()
     claimed = ctx.rows_changed(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, _claimable(now))
+        .where(OutboxMessage.id == message_id, _claimable(now, _channels(transports)))
         .values(state="sending", claimed_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
@@ -161,6 +255,31 @@ def _send_one(ctx: Ctx, transport, message_id: uuid.UUID, commit, report: SendRe
     if claimed != 1:
         return False  # another worker has it
     message = ctx.session.get_one(OutboxMessage, message_id, populate_existing=True)
+    if message.channel == "push":
+        _send_push(ctx, transports.get("push"), message, now, report)
+    else:
+        _send_email(ctx, transports[message.channel], message, now, report)
+    message.claimed_until = None
+    commit()
+    return True
+
+
+def _attempt(ctx: Ctx, message: OutboxMessage, started: datetime, outcome: str, status=None, detail=None):
+    ctx.session.add(
+        OutboxAttempt(
+            message_id=message.id,
+            attempt=message.attempts,
+            channel=message.channel,
+            started_at=started,
+            finished_at=ctx.now(),
+            outcome=outcome,
+            status=status,
+            detail=None if detail is None else str(detail)[:300],
+        )
+    )
+
+
+def _send_email(ctx: Ctx, transport, message: OutboxMessage, now: datetime, report: SendReport) -> None:
     try:
         transport.send(message, now)
     except Exception as error:  # any failure is retried later
@@ -168,15 +287,79 @@ def _send_one(ctx: Ctx, transport, message_id: uuid.UUID, commit, report: SendRe
         if message.attempts >= MAX_ATTEMPTS:
             message.state = "failed"
             report.failed += 1
+            _attempt(ctx, message, now, "failed", detail=message.last_error)
             log.error("email %s given up after %s attempts", message.id, message.attempts)
         else:
             message.state = "pending"
             message.next_attempt_at = now + backoff(message.attempts)
             report.retried += 1
-        message.claimed_until = None
-        commit()
-        return True
-    message.state, message.sent_at, message.claimed_until = "sent", ctx.now(), None
-    commit()
+            _attempt(ctx, message, now, "retry", detail=message.last_error)
+        return
+    message.state, message.sent_at = "sent", ctx.now()
+    _attempt(ctx, message, now, "sent")
     report.sent += 1
-    return True
+
+
+def _send_push(ctx: Ctx, transport, message: OutboxMessage, now: datetime, report: SendReport) -> None:
+    subscription = ctx.session.get(PushSubscription, uuid.UUID(message.recipient))
+    if transport is None or subscription is None:
+        why = "push is not configured" if transport is None else "the device was removed"
+        _give_up(ctx, message, now, report, "failed", None, why)
+        return
+    try:
+        status = transport.push(push.subscription_info(ctx, subscription), message.body)
+    except push.PushGone as gone:
+        ctx.session.delete(subscription)  # the browser unsubscribed or the service forgot it
+        _give_up(ctx, message, now, report, "gone", gone.status, str(gone))
+        return
+    except push.PushRejected as rejected:
+        subscription.last_failure_at = ctx.now()
+        _give_up(ctx, message, now, report, "failed", rejected.status, str(rejected))
+        return
+    except Exception as error:  # network, 5xx, 429: again soon, then email
+        subscription.last_failure_at = ctx.now()
+        status = getattr(error, "status", None)
+        message.last_error = f"{type(error).__name__}: {error}"[:500]
+        if message.attempts >= PUSH_MAX_ATTEMPTS:
+            _give_up(ctx, message, now, report, "failed", status, message.last_error)
+            return
+        message.state = "pending"
+        message.next_attempt_at = now + push_backoff(message.attempts)
+        report.retried += 1
+        _attempt(ctx, message, now, "retry", status, message.last_error)
+        return
+    message.state, message.sent_at = "sent", ctx.now()
+    subscription.last_success_at = message.sent_at
+    _attempt(ctx, message, now, "sent", status)
+    report.sent += 1
+
+
+def _give_up(ctx: Ctx, message: OutboxMessage, now: datetime, report: SendReport, outcome, status, why):
+    """This push will not arrive: record it and email the person at once instead."""
+    message.state, message.last_error = "failed", str(why)[:500]
+    report.failed += 1
+    fallback = _fall_back(ctx, message)
+    _attempt(ctx, message, now, outcome, status, f"{why}; {fallback}")
+    if fallback == "email queued":
+        report.fallbacks += 1
+    log.warning("push %s not delivered (%s): %s", message.id, outcome, fallback)
+
+
+def _fall_back(ctx: Ctx, message: OutboxMessage) -> str:
+    """Queue the email this person would have had without a device (once per notification,
+    however many of their devices fail: the key is the email's own)."""
+    person = ctx.session.scalars(select(Staff).where(Staff.account_id == message.account_id)).first()
+    if person is None:
+        return "no fallback: a patient has no email address"
+    if not person.email:
+        return "no fallback: no email address"
+    key = message.dedupe_key.split(PUSH_MARK)[0]
+    if ctx.session.scalars(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == key)).first():
+        return "email already queued"
+    try:
+        with ctx.session.begin_nested():
+            ctx.session.add(_email_row(ctx, key, person, queue_link(ctx)))
+    except IntegrityError:  # another worker queued it a moment ago
+        return "email already queued"
+    wake(ctx)
+    return "email queued"

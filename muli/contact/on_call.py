@@ -279,17 +279,24 @@ def list_shifts(ctx: Ctx, team_id: uuid.UUID, *, after: datetime | None, cursor:
     )
 
 
-def seed_demo_rota(ctx: Ctx, team: Team, patient, members: dict[str, Staff]) -> None:
-    """Demo: Ola (DPS) primary and Per (PAM) backup every evening, night and weekend for 7 days.
+DEMO_ROTA_DAYS = 7
 
-    Idempotent: a night that already has a primary shift is left as it is.
+
+def demo_rota_nights(
+    team: Team, now: datetime, days: int = DEMO_ROTA_DAYS
+) -> list[tuple[datetime, datetime]]:
+    """The stretches outside office hours that touch [now, now + days]: one per local day.
+
+    A day's stretch runs from the end of its office hours (08:00 on a day without them) to the
+    start of the next day's office hours (08:00 when it has none), so consecutive stretches
+    meet and, with the office hours, leave no gap. Yesterday's stretch is included: at 02:00
+    the night that began yesterday evening is the one that covers now.
     """
-    ola, per = members.get("ola"), members.get("per")
-    if ola is None or per is None:
-        return
     tz = zone(team)
-    today = ctx.now().astimezone(tz).date()
-    for offset in range(7):
+    today = now.astimezone(tz).date()
+    until = now + timedelta(days=days)
+    out = []
+    for offset in range(-1, days + 1):
         day = today + timedelta(days=offset)
         office = office_intervals(team, day)
         starts = office[-1][1] if office else datetime.combine(day, time(8), tzinfo=tz).astimezone(UTC)
@@ -299,6 +306,21 @@ def seed_demo_rota(ctx: Ctx, team: Team, patient, members: dict[str, Staff]) -> 
             if following
             else datetime.combine(day + timedelta(days=1), time(8), tzinfo=tz).astimezone(UTC)
         )
+        if ends > now and starts < until:
+            out.append((starts, ends))
+    return out
+
+
+def seed_demo_rota(ctx: Ctx, team: Team, patient, members: dict[str, Staff]) -> None:
+    """Demo: Ola (DPS) primary and Per (PAM) backup every evening, night and weekend, from now
+    for 7 days, whatever the hour the demo is seeded (at 02:00 tonight's shift is on already).
+
+    Idempotent: a stretch that already has a primary shift is left as it is.
+    """
+    ola, per = members.get("ola"), members.get("per")
+    if ola is None or per is None:
+        return
+    for starts, ends in demo_rota_nights(team, ctx.now()):
         taken = ctx.session.scalars(
             select(OnCallShift.id).where(
                 OnCallShift.team_id == team.id,

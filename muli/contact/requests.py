@@ -15,6 +15,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 from sqlalchemy import select, update
 
@@ -32,6 +33,7 @@ from muli.patient import profile
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ConsentRequired, InvalidState, NotFound, ValidationFailed
 from muli.platform.pagination import decode, encode, keyset
+from muli.platform.text import make_storable
 from muli.trust import access, audit
 
 MAX_MESSAGE = 2000
@@ -51,10 +53,10 @@ class NewRequest:
 def normalise_phone(raw: str) -> str:
     """E.164: `+` and 7-15 digits; an 8-digit Norwegian number gets +47. Spaces and dashes ignored."""
     phone = re.sub(r"[\s\-().]", "", raw)
-    if phone.startswith("00"):
-        phone = "+" + phone[2:]
-    if re.fullmatch(r"\d{8}", phone):
+    if re.fullmatch(r"\d{8}", phone):  # first: "000 00 199" is Norwegian, not 00 + 000199
         phone = "+47" + phone
+    elif phone.startswith("00"):
+        phone = "+" + phone[2:]
     if not _PHONE.match(phone):
         raise ValidationFailed("callback_phone", "Not a phone number: use +47 and 8 digits, or E.164.")
     return phone
@@ -99,14 +101,25 @@ def _first_recipients(ctx: Ctx, patient: Patient, routed_to: str, responder: Sta
     return []  # nobody is reachable: the escalation rules alert the coordinators after one window
 
 
-def create(ctx: Ctx, data: NewRequest) -> ContactRequest:
-    """Store a request, its message, deadline, notification and audit event in one transaction."""
+class Created(NamedTuple):
+    request: ContactRequest
+    # The message held text that cannot be stored (half an emoji, NUL): replaced by U+FFFD.
+    message_altered: bool
+
+
+def create(ctx: Ctx, data: NewRequest) -> Created:
+    """Store a request, its message, deadline, notification and audit event in one transaction.
+
+    The request matters more than its text: a message that cannot be stored as sent (a lone
+    surrogate, what a phone sends for an emoji cut in two; NUL) is stored with U+FFFD in
+    place of each such character, and the answer says so (`message_altered`)."""
     patient = access.own_patient(ctx)
     if data.kind not in REQUEST_KINDS:
         raise ValidationFailed("kind", f"One of: {', '.join(REQUEST_KINDS)}.")
     if data.urgency not in URGENCIES:
         raise ValidationFailed("urgency", f"One of: {', '.join(URGENCIES)}.")
-    message = _text("message", data.message, required=False)
+    sent, altered = make_storable(data.message) if data.message else (data.message, False)
+    message = _text("message", sent, required=False)
     phone = normalise_phone(data.callback_phone) if data.callback_phone else None
     now = ctx.now()
     team = patient.team
@@ -140,7 +153,7 @@ def create(ctx: Ctx, data: NewRequest) -> ContactRequest:
         resource="contact_request",
         resource_id=request.id,
     )
-    return request
+    return Created(request, altered)
 
 
 def _add_message(
@@ -222,6 +235,8 @@ def base_view(ctx: Ctx, request: ContactRequest) -> dict:
         "closed_at": request.closed_at,
         "cancelled_at": request.cancelled_at,
         "outcome": request.outcome,
+        "call_started_at": request.call_started_at,
+        "call_started_by": _person(request.call_started_by),
         "escalation": escalation_view(request),
         "emergency_numbers": profile.emergency_numbers(request.patient.team),
     }
@@ -284,7 +299,7 @@ def patient_message(ctx: Ctx, request_id: uuid.UUID, body: str) -> dict:
     message = _add_message(ctx, request, "patient", text, at=ctx.now())
     # The responder (or, while nobody has it, whoever it was routed to) hears that something waits.
     target = request.acknowledged_by or request.routed_staff
-    notifications.enqueue(ctx, [target] if target else [], "message", message.id)
+    notifications.enqueue(ctx, [target] if target else [], "message", message.id, request_id=request.id)
     ctx.session.flush()
     audit.record(
         ctx.session,
@@ -350,12 +365,21 @@ def _responder_summary(ctx: Ctx, patient: Patient) -> dict | None:
     return summary(ctx, patient) if summary else None
 
 
+def _phones(ctx: Ctx, request: ContactRequest, view: dict) -> None:
+    """The numbers to call back on, for whoever may answer the request (the team's clinicians;
+    the read is audited with the request): the one given for tonight, the patient's own, and
+    `call_back_on`, the first of them."""
+    view["callback_phone"] = ctx.keys.open(request, "callback_phone")
+    view["patient_phone"] = profile.phone_of(ctx, request.patient)
+    view["call_back_on"] = view["callback_phone"] or view["patient_phone"]
+
+
 def staff_view(ctx: Ctx, request: ContactRequest) -> dict:
     """The responder's view: the request, how to reach the patient, and what helps them."""
     patient = request.patient
     view = base_view(ctx, request)
     view["patient"] = {"id": patient.id, "display_name": patient.display_name}
-    view["callback_phone"] = ctx.keys.open(request, "callback_phone")
+    _phones(ctx, request, view)
     view["trusted_contact"] = _person(patient.trusted_contact)
     if patient.trusted_contact:
         view["trusted_contact"]["phone"] = patient.trusted_contact.phone
@@ -417,6 +441,7 @@ def queue(ctx: Ctx, *, state: str, cursor: str | None, limit: int):
     for request in items:
         view = base_view(ctx, request)
         view["patient"] = {"id": request.patient.id, "display_name": request.patient.display_name}
+        _phones(ctx, request, view)
         view.pop("emergency_numbers")
         out.append(view)
     for patient_id in sorted({r.patient_id for r in items}, key=str):
@@ -529,10 +554,77 @@ def acknowledge(ctx: Ctx, request_id: uuid.UUID) -> dict:
                 code="already-acknowledged",
             )
         raise InvalidState(f"This request is {request.state}.")
+    # The patient hears at once that someone has it (who, they see in the app).
+    notifications.enqueue_patient(ctx, request.patient, "seen", request.id, request.id)
     audit.record(
         ctx.session,
         ctx.actor,
         "contact_request.acknowledge",
+        patient_id=request.patient_id,
+        resource="contact_request",
+        resource_id=request.id,
+    )
+    return staff_view(ctx, request)
+
+
+def start_call(ctx: Ctx, request_id: uuid.UUID) -> dict:
+    """Ringer nå: the responder is calling the patient now, and the patient's app says so.
+
+    An open request is taken at the same time (the same compare-and-set as `acknowledge`); one
+    acknowledged by me gets a new call time (a second try); one another responder has is a 409
+    naming them, a closed or cancelled one a 409 `invalid-state`. Audited.
+    """
+    request = _for_staff(ctx, request_id)
+    now = ctx.now()
+    me = ctx.actor.staff_id
+    taken = ctx.rows_changed(
+        update(ContactRequest)
+        .where(ContactRequest.id == request.id, ContactRequest.state == "open")
+        .values(
+            state="acknowledged",
+            acknowledged_by_id=me,
+            acknowledged_at=now,
+            escalate_at=None,
+            remind_at=now + REMIND_AFTER,
+            call_started_at=now,
+            call_started_by_id=me,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    again = 0
+    if taken != 1:
+        again = ctx.rows_changed(
+            update(ContactRequest)
+            .where(
+                ContactRequest.id == request.id,
+                ContactRequest.state == "acknowledged",
+                ContactRequest.acknowledged_by_id == me,
+            )
+            .values(call_started_at=now, call_started_by_id=me)
+            .execution_options(synchronize_session=False)
+        )
+    ctx.session.refresh(request)
+    if taken + again != 1:
+        who, since = request.acknowledged_by, request.acknowledged_at
+        if request.state == "acknowledged" and who is not None and since is not None:
+            raise Conflict(
+                f"{who.display_name} ({who.agency.name}) has this request since {since.isoformat()}.",
+                code="already-acknowledged",
+            )
+        raise InvalidState(f"This request is {request.state}.")
+    if taken == 1:
+        audit.record(
+            ctx.session,
+            ctx.actor,
+            "contact_request.acknowledge",
+            patient_id=request.patient_id,
+            resource="contact_request",
+            resource_id=request.id,
+        )
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "contact_request.call",
         patient_id=request.patient_id,
         resource="contact_request",
         resource_id=request.id,
@@ -545,8 +637,9 @@ def staff_message(ctx: Ctx, request_id: uuid.UUID, body: str) -> dict:
     request = _for_staff(ctx, request_id)
     _require_live(request)
     text = _message_text("body", body)
-    _add_message(ctx, request, "staff", text, at=ctx.now(), staff_id=ctx.actor.staff_id)
+    message = _add_message(ctx, request, "staff", text, at=ctx.now(), staff_id=ctx.actor.staff_id)
     ctx.session.flush()
+    notifications.enqueue_patient(ctx, request.patient, "answered", message.id, request.id)
     audit.record(
         ctx.session,
         ctx.actor,
@@ -586,6 +679,7 @@ def close(ctx: Ctx, request_id: uuid.UUID, outcome: str, note: str | None) -> di
         request.acknowledged_at, request.acknowledged_by_id = now, ctx.actor.staff_id
     ctx.keys.seal(request, "close_note", note)
     ctx.session.flush()
+    notifications.enqueue_patient(ctx, request.patient, "closed", request.id, request.id)
     audit.record(
         ctx.session,
         ctx.actor,

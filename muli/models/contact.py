@@ -59,11 +59,15 @@ class ContactRequest(IdMixin, CreatedMixin, Base):
     outcome: Mapped[str | None] = mapped_column(String(20))
     close_note_enc: Mapped[str | None] = mapped_column(Text)
     cancelled_at: Mapped[datetime | None]
+    # "Ringer nå": the responder started a call (the patient sees "Ola ringer deg"); the last one.
+    call_started_at: Mapped[datetime | None]
+    call_started_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
 
     patient: Mapped[Patient] = relationship(lazy="joined")
     acknowledged_by: Mapped[Staff | None] = relationship(foreign_keys=[acknowledged_by_id])
     closed_by: Mapped[Staff | None] = relationship(foreign_keys=[closed_by_id])
     routed_staff: Mapped[Staff | None] = relationship(foreign_keys=[routed_staff_id])
+    call_started_by: Mapped[Staff | None] = relationship(foreign_keys=[call_started_by_id])
 
 
 class ContactMessage(IdMixin, CreatedMixin, Base):

@@ -85,13 +85,15 @@ class Patient(IdMixin, CreatedMixin, Base):
 
     __tablename__ = "patient"
     __table_args__ = (CheckConstraint(f"status IN {PATIENT_STATUSES!r}", name="status"),)
-    __encrypted__ = ("national_id",)
+    __encrypted__ = ("national_id", "phone")
 
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"), unique=True)
     team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"), index=True)
     display_name: Mapped[str] = mapped_column(String(200))
     national_id_enc: Mapped[str] = mapped_column(Text)
     national_id_index: Mapped[str] = mapped_column(String(64), unique=True)
+    # The patient's own number for "Ring meg" (+47 and 8 digits), encrypted like the national id.
+    phone_enc: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="active")
     trusted_contact_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     enrolled_on: Mapped[date]

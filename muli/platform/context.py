@@ -58,6 +58,8 @@ class Settings:
     known_device_days: int = 180  # a device not used for this long is forgotten
     emergency_access_minutes: int = 30
     activation_days: int = 7
+    # Web Push endpoints on this machine (a test push service on 127.0.0.1): development and tests only.
+    push_allow_http: bool = False
 
 
 @dataclass

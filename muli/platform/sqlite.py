@@ -1,13 +1,23 @@
 """SQLite as MULI uses it: WAL, foreign keys, full sync, secure delete, one writer at a time.
 
-Almost every request writes (every read of patient data is audited), so every transaction
-takes SQLite's write lock up front with BEGIN IMMEDIATE instead of failing later to upgrade
-a stale read snapshot. Writers first queue on a `WriterQueue`: threads of one process on a
-lock that wakes the next one the moment the writer before it returns its connection, and
-processes (gunicorn workers, `muli worker`) on an flock of a file beside the database,
-tried every half millisecond. Without it they meet in SQLite's busy handler, which sleeps
-1, 2, 5 ... 100 ms between tries: the lock sits free while waiters sleep, and a writer
-that keeps losing waits for seconds (benchmarks/README.md has the figures).
+A transaction begins as a reader (a deferred BEGIN: a WAL snapshot, no lock), so the token
+check and every read of a request hold nothing another request waits for. The write lock is
+taken at the first statement that writes — an INSERT, UPDATE, DELETE, a SAVEPOINT, DDL, or
+a SELECT ... FOR UPDATE, which SQLite drops from the SQL but which says "I am about to
+write": the read transaction ends (it changed nothing) and the connection begins again with
+BEGIN IMMEDIATE. Upgrading the read snapshot in place would fail with SQLITE_BUSY whenever
+another writer committed since it was taken; beginning again cannot. What the request read
+before that point it read as PostgreSQL's READ COMMITTED would have let it, which is the
+isolation the services are written for (they lock with FOR UPDATE and compare-and-set where
+it matters). Audit events are written at commit, so a request that only reads holds the lock
+for the few milliseconds of its commit.
+
+Writers first queue on a `WriterQueue`: threads of one process on a lock that wakes the next
+one the moment the writer before it returns its connection, and processes (gunicorn
+workers, `muli worker`) on an flock of a file beside the database, tried every half
+millisecond. Without it they meet in SQLite's busy handler, which sleeps 1, 2, 5 ... 100 ms
+between tries: the lock sits free while waiters sleep, and a writer that keeps losing waits
+for seconds (benchmarks/README.md has the figures).
 """
 
 from __future__ import annotations
@@ -33,6 +43,19 @@ PRAGMAS = (
     "secure_delete=ON",
 )
 _HOLDS = "muli_writer_queue"
+_WRITING = "muli_writing"  # this connection's transaction holds SQLite's write lock
+_READS = ("SELECT", "PRAGMA", "EXPLAIN", "BEGIN", "COMMIT", "END", "ROLLBACK", "RELEASE")
+
+
+def writes(statement: str) -> bool:
+    """Whether a statement needs the write lock. ROLLBACK (TO) and RELEASE only follow a
+    SAVEPOINT, which wrote; a WITH names what it does after its common table expressions."""
+    words = statement.lstrip(" \t\r\n(").split(None, 1)
+    first = words[0].upper() if words else ""
+    if first == "WITH":
+        body = statement.upper()
+        return any(f" {verb} " in f" {body} " for verb in ("INSERT", "UPDATE", "DELETE", "REPLACE"))
+    return first not in _READS
 
 
 class WriterQueue:
@@ -102,7 +125,7 @@ class WriterQueue:
 
 
 def configure(engine: Engine) -> WriterQueue:
-    """Set MULI's pragmas on every new connection and make every transaction a writer."""
+    """Set MULI's pragmas on every new connection; transactions read until they first write."""
     database = engine.url.database
     in_memory = not database or database == ":memory:" or database.startswith("file::memory:")
     queue = WriterQueue(None if in_memory else Path(f"{database}.writer-lock"))
@@ -115,25 +138,58 @@ def configure(engine: Engine) -> WriterQueue:
             cursor.execute(f"PRAGMA {pragma}")
         cursor.close()
 
+    def _raw(connection, sql: str) -> None:
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(sql)
+        finally:
+            cursor.close()
+
+    def _become_writer(connection) -> None:
+        info = connection.info
+        if info.get(_WRITING) or not connection.in_transaction():
+            return
+        if connection.connection.dbapi_connection.in_transaction:
+            _raw(connection, "COMMIT")  # the reader changed nothing; its snapshot may be stale
+        queue.take(info)
+        try:
+            _raw(connection, "BEGIN IMMEDIATE")
+        except BaseException:
+            queue.give_back(info)
+            raise
+        info[_WRITING] = True
+
     @event.listens_for(engine, "begin")
     def _begin(connection):
-        queue.take(connection.info)
-        try:
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        except BaseException:
-            queue.give_back(connection.info)
-            raise
+        # A connection that kept its turn from a transaction before (it is given back when the
+        # connection returns to the pool) writes at once; any other begins as a reader.
+        holds = bool(connection.info.get(_HOLDS))
+        connection.info[_WRITING] = holds
+        connection.exec_driver_sql("BEGIN IMMEDIATE" if holds else "BEGIN")
+
+    @event.listens_for(engine, "before_execute")
+    def _before_execute(connection, clauseelement, _multiparams, _params, _options):
+        if getattr(clauseelement, "_for_update_arg", None) is not None:
+            _become_writer(connection)
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def _before_cursor_execute(connection, _cursor, statement, _parameters, _context, _many):
+        if not connection.info.get(_WRITING) and writes(statement):
+            _become_writer(connection)
 
     @event.listens_for(engine, "checkin")
     def _checkin(_dbapi_connection, record):
+        record.info.pop(_WRITING, None)
         queue.give_back(record.info)
 
     @event.listens_for(engine, "invalidate")
     def _invalidate(_dbapi_connection, record, _exception):
+        record.info.pop(_WRITING, None)
         queue.give_back(record.info)
 
     @event.listens_for(engine, "soft_invalidate")
     def _soft_invalidate(_dbapi_connection, record, _exception):
+        record.info.pop(_WRITING, None)
         queue.give_back(record.info)
 
     return queue

@@ -10,6 +10,7 @@ from sqlalchemy import select
 
 from muli.models.consent import CONSENT_SCOPES, Consent, ConsentChange
 from muli.models.people import Admission, Agency, Patient, TeamMembership
+from muli.patient import profile
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ValidationFailed
 from muli.platform.pagination import keyset
@@ -30,6 +31,7 @@ class Enrolment:
     admissions_last_12_months: list[date] = field(default_factory=list)
     consents: list[ConsentGiven] = field(default_factory=list)
     trusted_contact_id: uuid.UUID | None = None
+    phone: str | None = None  # the patient's own number for "Ring meg" (+47 and 8 digits)
 
 
 def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
@@ -38,6 +40,7 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
     nid = data.national_id.strip()
     if not national_id.is_valid(nid):
         raise ValidationFailed("national_id", "Not a valid national identity number.")
+    phone = profile.normalise_phone(data.phone)
     index = ctx.keys.blind_index(nid)
     if ctx.session.scalars(select(Patient.id).where(Patient.national_id_index == index)).first():
         raise Conflict("This person is already enrolled.", code="already-enrolled")
@@ -63,6 +66,7 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
         trusted_contact_id=data.trusted_contact_id,
     )
     ctx.keys.seal(patient, "national_id", nid)
+    ctx.keys.seal(patient, "phone", phone)
     ctx.session.add(patient)
     ctx.session.flush()
     for admitted in sorted(data.admissions_last_12_months):

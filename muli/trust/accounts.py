@@ -371,6 +371,17 @@ def token_account(ctx: Ctx, payload: dict) -> Account | None:
     return account if revoked_jti is None else None
 
 
+def account_disabled(ctx: Ctx, payload: dict) -> bool:
+    """True when a (refused) token names an account the team has disabled: the client is then
+    told `account-disabled` and removes what it keeps on the device, not only the session."""
+    try:
+        account_id = uuid.UUID(str(payload.get("sub")))
+    except ValueError:
+        return False
+    disabled_at = ctx.session.scalar(select(Account.disabled_at).where(Account.id == account_id))
+    return disabled_at is not None
+
+
 def disable_account(ctx: Ctx, account: Account) -> None:
     """Disable an account: its tokens stop working at once."""
     account.disabled_at = account.tokens_valid_after = ctx.now()

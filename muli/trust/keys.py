@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import os
@@ -56,3 +57,29 @@ def _write_once(path: Path, text: str) -> None:
         pass
     finally:
         tmp.unlink()
+
+
+DEV_VAPID_FILE = "dev-vapid.key"
+
+
+def new_vapid_key() -> str:
+    """A fresh VAPID (RFC 8292) private key: a P-256 scalar, 32 bytes base64url."""
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    value = ec.generate_private_key(ec.SECP256R1()).private_numbers().private_value
+    return base64.urlsafe_b64encode(value.to_bytes(32, "big")).decode().rstrip("=")
+
+
+def load_vapid_key(private_key: str | None, *, instance_dir: Path, allow_generate: bool) -> str | None:
+    """The Web Push signing key: MULI_VAPID_PRIVATE_KEY, or in development one generated
+    once into instance/ (like the data keys). None in production without it: no push, email only."""
+    if private_key:
+        return private_key.strip()
+    if not allow_generate:
+        return None
+    path = instance_dir / DEV_VAPID_FILE
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        _write_once(path, new_vapid_key())
+        log.warning("generated a development VAPID key in %s; never use it in production", path)
+    return path.read_text().strip()

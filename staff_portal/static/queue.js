@@ -4,6 +4,11 @@
 // No library; same-origin only.
 (function () {
   "use strict";
+  // Opened from a notification (/portal/queue/?request=<id>, also after signing in, which
+  // drops the #fragment): bring that request's card into view.
+  var wanted = new URLSearchParams(location.search).get("request");
+  var card = wanted && /^[0-9a-f-]{36}$/.test(wanted) ? document.getElementById("r-" + wanted) : null;
+  if (card) { card.scrollIntoView({ block: "start" }); }
   var status = document.getElementById("live-status");
   var live = document.getElementById("live");
   var banner = document.getElementById("new-banner");

@@ -30,6 +30,7 @@ class EnrolForm(FlaskForm):
         DateField(_l("Admitted on"), [Optional()]), min_entries=6, max_entries=30
     )
     trusted_contact_id = SelectField(_l("Trusted contact on the team"), choices=[], validate_choice=True)
+    phone = StringField(_l("The patient's phone number (optional)"), [Optional(), Length(max=32)])
 
 
 def _consents_from(form_data, agencies: list[Agency]) -> list[enrolment.ConsentGiven]:
@@ -67,6 +68,7 @@ def enrol():
         admissions_last_12_months=[d for d in form.admissions_last_12_months.data if d],
         consents=_consents_from(request.form, agencies),
         trusted_contact_id=uuid.UUID(form.trusted_contact_id.data) if form.trusted_contact_id.data else None,
+        phone=form.phone.data or None,
     )
     try:
         patient, code = enrolment.enrol(ctx, data)

@@ -91,6 +91,35 @@ def acknowledge(request_id: str):
 
 
 @login_required
+def call(request_id: str):
+    """Ringer nå: one tap before dialling; the patient's app then says "Ola ringer deg"."""
+    ctx, rid = portal_ctx(), parse_id(request_id)
+    if not FlaskForm().validate_on_submit():
+        return redirect(url_for("portal.queue"))
+    return _attempt(
+        lambda: contact_requests.start_call(ctx, rid), _("The patient can see that you are calling.")
+    )
+
+
+@login_required
+def request_page(request_id: str):
+    """One request on its own page (a link to send a colleague, the same card as in the queue)."""
+    ctx, rid = portal_ctx(), parse_id(request_id)
+    data = _page_data_for(ctx, contact_requests.get_for_staff(ctx, rid))
+    return render_template("staff_portal/request.html", **data)
+
+
+def _page_data_for(ctx, view: dict) -> dict:
+    return {
+        "r": view,
+        "kinds": KINDS,
+        "outcomes": OUTCOMES,
+        "message_form": MessageForm(),
+        "close_form": CloseForm(),
+    }
+
+
+@login_required
 def message(request_id: str):
     ctx, rid = portal_ctx(), parse_id(request_id)
     form = MessageForm()
@@ -117,7 +146,8 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule("/queue/", view_func=queue, endpoint="queue")
     bp.add_url_rule("/queue/live", view_func=open_fragment, endpoint="queue_live")
     bp.add_url_rule("/queue/poll", view_func=poll, endpoint="queue_poll")
-    for name, fn in (("acknowledge", acknowledge), ("message", message), ("close", close)):
+    bp.add_url_rule("/queue/<request_id>", view_func=request_page, endpoint="queue_request")
+    for name, fn in (("acknowledge", acknowledge), ("call", call), ("message", message), ("close", close)):
         bp.add_url_rule(
             f"/queue/<request_id>/{name}", view_func=fn, endpoint=f"queue_{name}", methods=["POST"]
         )

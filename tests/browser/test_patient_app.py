@@ -88,6 +88,7 @@ def test_logging_out_ends_the_session_on_this_phone(live_server, phone, world, c
     activate(phone, live_server, kari)
     phone.get_by_role("link", name="Innstillinger").first.click()
     phone.get_by_role("button", name="Logg ut").click()
+    phone.get_by_role("button", name="Logg ut og slett fra telefonen").click()
     phone.get_by_role("heading", name="Logg inn").wait_for()
     phone.reload()
     phone.get_by_role("heading", name="Logg inn").wait_for()
@@ -149,7 +150,10 @@ def test_the_patient_approves_a_plan_the_team_proposed(live_server, phone, world
     assert response.status_code == 201, response.get_json()
     phone.get_by_role("link", name="Når det er krise").click()
     phone.get_by_text("Nytt forslag til kriseplan.").click()
-    phone.get_by_role("button", name="Godkjenn", exact=True).click()
+    # The proposal shows its content too: wait for the approval's answer, not for the text.
+    with phone.expect_response(lambda r: r.url.endswith("/approve")) as approved:
+        phone.get_by_role("button", name="Godkjenn", exact=True).click()
+    assert approved.value.status == 200
     phone.get_by_text("ring Siv (søster)").wait_for()
     plan = client.get("/api/v1/me/crisis-plan", headers=token(client, kari)).get_json()
     assert plan["written_by"]["name"] == "Ola Nordmann"
@@ -216,6 +220,7 @@ def test_logging_out_with_no_network_revokes_the_session_when_back(live_server, 
     phone.context.set_offline(True)
     phone.get_by_role("link", name="Innstillinger").first.click()
     phone.get_by_role("button", name="Logg ut").click()
+    phone.get_by_role("button", name="Logg ut og slett fra telefonen").click()
     phone.get_by_role("heading", name="Logg inn").wait_for()
     assert phone.evaluate("localStorage.getItem('muli.logout_pending')") == "true"
     phone.context.set_offline(False)

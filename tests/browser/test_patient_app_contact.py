@@ -61,7 +61,7 @@ def test_a_staff_acknowledgement_shows_up_without_reload(
     )
     assert answer.status_code == 200, answer.get_json()
     # 00:46 UTC is 01:46 in Oslo (the clock says 21 November, so the date is shown too).
-    seen = re.compile(rf"Sett av Ola Nordmann \({kari.agency.name}\) .*01:46")
+    seen = re.compile(rf"Ola Nordmann \({kari.agency.name}\) har sett forespørselen din .*01:46")
     phone.get_by_text(seen).wait_for()
     assert phone.locator("#contact-state").get_attribute("data-state") == "acknowledged"
     screenshot(phone, "seen")
@@ -117,3 +117,26 @@ def test_when_nobody_is_on_call_the_app_says_so_and_shows_the_numbers(
     assert card.locator("a[href='tel:113']").is_visible()
     assert _only_request(client, kari)["routed_to"] == "none"
     screenshot(phone, "nobody-on-call")
+
+
+def test_a_message_cut_mid_emoji_is_sent_and_the_app_says_what_was_changed(
+    live_server, phone, world, client, clock, screenshot
+):
+    """Half an emoji (what a cut string holds) cannot be stored: the request still goes, with
+    U+FFFD in its place, and the app says so, also after the screen has polled again."""
+    kari = enrol(world, client)
+    on_call_tonight(client, kari, clock.now)
+    activate(phone, live_server, kari)
+    phone.get_by_role("link", name="Når du vil snakke med noen").click()
+    phone.get_by_label("Vil du si noe?").wait_for()
+    # A lone high surrogate, made in the page: Python cannot hand one to the browser.
+    phone.evaluate("document.querySelector('textarea[name=message]').value = 'Hjelp meg \\ud83d'")
+    phone.get_by_role("button", name="Ring meg").click()
+    phone.locator("#contact-state").wait_for()
+    note = phone.locator("#message-altered")
+    note.wait_for()
+    assert "byttet ut med" in note.inner_text()
+    assert _only_request(client, kari)["messages"][0]["body"] == "Hjelp meg \ufffd"
+    phone.wait_for_timeout(5000)  # one poll of the request (every 4 s) later
+    assert note.is_visible()
+    screenshot(phone, "message-altered")

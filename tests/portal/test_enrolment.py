@@ -97,3 +97,38 @@ def test_the_patient_list_shows_what_happened_since_the_last_meeting(world, app,
     contact_request(app.test_client(), care.patient)
     page = portal_as(care.member).text("/portal/patients/")
     assert "1 kontaktforespørsler" in page
+
+
+def test_the_patients_phone_is_set_at_enrolment_and_stored_encrypted(app, world, portal_as):
+    from sqlalchemy import select
+
+    from muli.cli import system_ctx
+    from muli.extensions import db
+    from muli.models.people import Patient
+
+    care = world.care_team()
+    portal = portal_as(care.coordinator)
+    form = enrol_form(portal, care, phone="000 00 301")
+    response = portal.client.post(f"/portal/patients/enrol?team={care.team.id}", data=form)
+    assert response.status_code == 200
+    # The letter's emergency numbers are links a phone can call.
+    page = response.get_data(as_text=True)
+    assert 'href="tel:113"' in page
+    assert 'href="tel:116117"' in page
+    with app.app_context():
+        ctx = system_ctx()
+        index = ctx.keys.blind_index(NID)
+        patient = db.session.scalars(select(Patient).where(Patient.national_id_index == index)).one()
+        assert ctx.keys.open(patient, "phone") == "+4700000301"
+        assert "00000301" not in (patient.phone_enc or "")
+        db.session.remove()
+
+
+def test_a_phone_that_is_not_norwegian_is_shown_on_its_field(world, portal_as):
+    care = world.care_team()
+    portal = portal_as(care.coordinator)
+    form = enrol_form(portal, care, phone="+46 70 000 00 00")
+    response = portal.client.post(f"/portal/patients/enrol?team={care.team.id}", data=form)
+    assert response.status_code == 422
+    assert "Not a Norwegian phone number" in response.get_data(as_text=True)
+    assert "Kari" not in portal.text("/portal/patients/")

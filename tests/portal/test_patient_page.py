@@ -97,3 +97,15 @@ def test_the_patient_page_shows_the_contact_requests_without_their_text(world, a
     assert care.member.staff.display_name in contacts and "etter 0 min" in contacts
     assert "Ingen ennå" in contacts  # the second one: nobody has taken it
     assert text not in contacts
+
+
+def test_the_plans_phone_numbers_and_the_requests_lead_to_a_call(world, app, portal_as):
+    from tests.contact_support import ask
+
+    care = world.care_team()
+    api = app.test_client()
+    crisis_plan(api, care.patient, people_to_ask=[{"name": "Siv", "phone": "+47 000 00 101"}])
+    made = ask(api, care.patient).json
+    page = portal_as(care.member).text(f"/portal/patients/{care.patient.id}")
+    assert '<a href="tel:+4700000101">+47 000 00 101</a>' in page
+    assert f'href="/portal/queue/{made["id"]}"' in page

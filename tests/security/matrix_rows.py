@@ -97,6 +97,11 @@ def privacy(ok: int) -> Callable[[str, str], Status]:
     return expect
 
 
+def any_staff_account(status: int) -> Callable[[str, str], Status]:
+    """Routes of every staff account's own (its devices): patients are the wrong kind."""
+    return lambda role, kind: 401 if role == "anonymous" else 403 if role in PATIENTS else status
+
+
 def public(answer: int) -> Callable[[str, str], Status]:
     return lambda role, kind: answer
 
@@ -113,6 +118,12 @@ def _side(s: Scene, kind: str):
 def _team_patient(s: Scene, kind: str) -> str:
     """A consenting patient of the id's team (P for team A, Q for team B)."""
     return str(_side(s, "other_team" if kind == "other_team" else "own").patient.id)
+
+
+def _device() -> dict:
+    from tests.api.test_push_subscriptions import device
+
+    return device()
 
 
 def _shift(s: Scene, kind: str) -> dict:
@@ -177,7 +188,18 @@ MATRIX: dict[tuple[str, str], Row] = {
         },
         kinds=NO_IDS,
     ),
+    ("PUT", "/api/v1/me/phone"): Row(me(200), lambda s, k: {"phone": "+4700000101"}, kinds=NO_IDS),
     ("GET", "/api/v1/me/contact-requests"): Row(me(200), kinds=NO_IDS),
+    # Devices that get notifications: each account's own; another's id does not exist.
+    ("GET", "/api/v1/me/push-subscriptions"): Row(me(200), kinds=NO_IDS),
+    ("POST", "/api/v1/me/push-subscriptions"): Row(me(201), lambda s, k: _device(), kinds=NO_IDS),
+    ("DELETE", "/api/v1/me/push-subscriptions/<uuid:subscription_id>"): Row(me_owned(204)),
+    ("GET", "/api/v1/staff/push-subscriptions"): Row(any_staff_account(200), kinds=NO_IDS),
+    ("POST", "/api/v1/staff/push-subscriptions"): Row(
+        any_staff_account(201), lambda s, k: _device(), kinds=NO_IDS
+    ),
+    # The ids are patients' devices: no member of staff can remove them.
+    ("DELETE", "/api/v1/staff/push-subscriptions/<uuid:subscription_id>"): Row(any_staff_account(404)),
     ("POST", "/api/v1/me/contact-requests"): Row(
         me(201), lambda s, k: {"kind": "call_me", "urgency": "talk"}, kinds=NO_IDS
     ),
@@ -208,6 +230,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/staff/contact-requests"): Row(staff(200), kinds=NO_IDS),
     ("GET", "/api/v1/staff/contact-requests/<uuid:request_id>"): Row(staff(200)),
     ("POST", "/api/v1/staff/contact-requests/<uuid:request_id>/acknowledge"): Row(staff(200)),
+    ("POST", "/api/v1/staff/contact-requests/<uuid:request_id>/call"): Row(staff(200)),
     ("POST", "/api/v1/staff/contact-requests/<uuid:request_id>/close"): Row(
         staff(200), lambda s, k: {"outcome": "talked", "note": "ok"}
     ),

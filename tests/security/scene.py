@@ -246,6 +246,15 @@ class Scene:
         }
         return self.call("POST", url, side.coordinator.headers, body).get_json()["id"]
 
+    def push_subscription(self, owner: str) -> str:
+        """A device of the side's patient that gets notifications."""
+        from tests.api.test_push_subscriptions import device
+
+        body = device()
+        return self.call(
+            "POST", "/api/v1/me/push-subscriptions", self.sides[owner].patient.headers, body
+        ).get_json()["id"]
+
     def make(self, param: str, kind: str):
         """A fresh value for the path parameter `param` naming a resource of `kind`."""
         if kind == "nonexistent":
@@ -263,6 +272,7 @@ class Scene:
             "action_id": lambda: self.action(owner),
             "access_id": lambda: self.emergency_access(owner),
             "shift_id": lambda: self.shift(owner),
+            "subscription_id": lambda: self.push_subscription(owner),
         }
         return makers[param]()
 

@@ -142,7 +142,9 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
         lambda r, k: 401 if r == "anonymous" or r in PATIENTS else 200 if r in CLINICAL else 403,
         kinds=NO_IDS,
     ),
+    ("GET", "/portal/queue/<request_id>"): Row(page(staff(200))),
     ("POST", "/portal/queue/<request_id>/acknowledge"): Row(form(staff(200))),
+    ("POST", "/portal/queue/<request_id>/call"): Row(form(staff(200))),
     ("POST", "/portal/queue/<request_id>/close"): Row(
         form(staff(200)), lambda s, k: {"outcome": "talked", "note": "ok"}
     ),
@@ -183,6 +185,19 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
         form(staff(200, mate=403)), lambda s, k: {"text": "notat", "etag": NOTE_ETAG}
     ),
     ("POST", "/portal/meetings/<meeting_id>/sign"): Row(form(staff(200, allowed=COORDINATOR))),
+    # Notifications on this device (the installable portal)
+    ("GET", "/portal/manifest.webmanifest"): Row(public(200), kinds=NO_IDS),
+    ("GET", "/portal/sw.js"): Row(public(200), kinds=NO_IDS),
+    ("GET", "/portal/notifications"): Row(any_staff(200), kinds=NO_IDS),
+    # A JSON endpoint for the page's script: the matrix's form body is refused (400); the
+    # signed-out get 401 (JSON), not the sign-in page.
+    ("POST", "/portal/notifications/subscribe"): Row(
+        lambda r, k: 401 if r == "anonymous" or r in PATIENTS else 400, kinds=NO_IDS
+    ),
+    # The ids are patients' devices: nobody on the staff can turn them off.
+    ("POST", "/portal/notifications/<subscription_id>/remove"): Row(
+        lambda r, k: LOGIN if r == "anonymous" or r in PATIENTS else 404
+    ),
     # The privacy officer
     ("GET", "/portal/audit/"): Row(page(privacy(200)), kinds=NO_IDS),
     ("GET", "/portal/audit/emergency-access"): Row(page(privacy(200)), kinds=NO_IDS),

@@ -152,8 +152,9 @@ export async function request(path, options = {}) {
   }
   const data = await parse(response);
   if (!response.ok && response.status !== 304) {
-    if (response.status === 401) ended();
-    throw new ApiError(response.status, data);
+    const error = new ApiError(response.status, data);
+    if (response.status === 401) ended(error);
+    throw error;
   }
   return { status: response.status, data, etag: response.headers.get("ETag"), headers: response.headers };
 }
@@ -162,14 +163,20 @@ async function refreshOrEnd() {
   try {
     await refresh();
   } catch (error) {
-    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) ended();
+    if (error instanceof ApiError && (error.status === 401 || error.status === 403)) ended(error);
     throw error;
   }
 }
 
-function ended() {
+// The team ended the account (problem type ".../account-disabled"), as opposed to a session
+// that ended (expired, revoked, signed out elsewhere): only then does the phone forget the plan.
+export function accountEnded(error) {
+  return error instanceof ApiError && error.code === "account-disabled";
+}
+
+function ended(error) {
   accessToken = null;
-  emit({ type: "signed-out" });
+  emit({ type: "signed-out", accountEnded: accountEnded(error) });
 }
 
 export const get = (path) => request(path);

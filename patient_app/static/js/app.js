@@ -35,6 +35,9 @@ export const app = {
   loadMe,
   signedIn(me) {
     store.remove("logout_pending");
+    // A plan kept on this phone belongs to one patient: someone else signing in replaces it.
+    if (store.get("crisis.owner") !== me.id) store.remove("crisis");
+    store.set("crisis.owner", me.id);
     store.set("session", { id: me.id, name: me.display_name, since: new Date().toISOString() });
     outbox.keepOnly(me.id);
     outbox.flush();
@@ -60,7 +63,7 @@ async function route() {
   }
   const { parts } = parse();
   const session = store.get("session");
-  if (!session && !PUBLIC.has(parts[0] || "")) {
+  if (!session && !PUBLIC.has(parts[0] || "") && !keptPlanRoute(parts)) {
     if (location.hash !== "#/login") location.replace("#/login");
     else await show(screens.find(["login"]));
     return;
@@ -68,14 +71,23 @@ async function route() {
   await show(screens.find(parts));
 }
 
+// Signed out by the session's end (not on purpose): the plan kept on the phone still opens.
+function keptPlanRoute(parts) {
+  return parts.length === 1 && parts[0] === "crisis" && Boolean(store.get("crisis"));
+}
+
+let shown = 0;
+
 async function show(found) {
+  const mine = ++shown;
   window.scrollTo(0, 0);
   replace(main);
   drawNotice();
   try {
     await found.render(app, ...found.params);
   } catch (error) {
-    replace(main, h("p", { class: "error", role: "alert" }, errorText(error)));
+    // A screen that failed after another one took over (the session ended meanwhile) stays quiet.
+    if (mine === shown) replace(main, h("p", { class: "error", role: "alert" }, errorText(error)));
   }
   main.focus({ preventScroll: true });
 }
@@ -117,24 +129,38 @@ function drawNotice() {
 // 113, 116 117 and the team's numbers: one tap away on every screen, signed in or not.
 function drawSos() {
   const me = store.get("me");
+  const kept = store.get("sos");
   const numbers = me?.emergency_numbers?.length
     ? me.emergency_numbers
-    : [
-        { number: "113", kind: "emergency" },
-        { number: "116 117", kind: "emergency_gp" },
-      ];
+    : kept?.length
+      ? kept
+      : [
+          { number: "113", kind: "emergency" },
+          { number: "116 117", kind: "emergency_gp" },
+        ];
+  // 113 and 116 117 lead with the number; the team's long numbers lead with who answers
+  // ("Teamet", "Vakt") and show the number small below, so four fit side by side at 320 px.
   replace(
     sos,
-    numbers.map((n) =>
-      h(
+    numbers.map((n) => {
+      const national = n.kind === "emergency" || n.kind === "emergency_gp";
+      return h(
         "a",
-        { class: `sos-call sos-${n.kind || "other"}`, href: telHref(n.number) },
-        h("span", { class: "sos-number" }, n.number),
-        h("span", { class: "sos-label" }, sosLabel(n)),
-      ),
-    ),
+        { class: `sos-call sos-${n.kind || "other"}`, href: telHref(n.number), "aria-label": `${sosLabel(n)} ${n.number}` },
+        national
+          ? [h("span", { class: "sos-number" }, n.number), h("span", { class: "sos-label" }, sosLabel(n))]
+          : [h("span", { class: "sos-name" }, sosLabel(n)), h("span", { class: "sos-small" }, shortNumber(n.number))],
+      );
+    }),
   );
   sos.setAttribute("aria-label", t("sos.label"));
+}
+
+// "+4700000002" → "000 00 002": a Norwegian number as it is said; others as given.
+function shortNumber(number) {
+  const digits = String(number).replace(/[^\d+]/g, "");
+  const m = digits.match(/^(?:\+47)?(\d{3})(\d{2})(\d{3})$/);
+  return m ? `${m[1]} ${m[2]} ${m[3]}` : String(number);
 }
 
 function sosLabel(n) {
@@ -150,6 +176,7 @@ async function loadMe() {
       .get("/me")
       .then(({ data }) => {
         store.set("me", data);
+        store.set("sos", data.emergency_numbers || []);
         drawSos();
         return data;
       })
@@ -187,9 +214,12 @@ async function boot() {
   drawSos();
   api.on((event) => {
     if (event.type === "signed-out") {
-      store.clearPersonal();
+      // The team ended the account: nothing stays. The session ended: the plan stays.
+      if (event.accountEnded) store.clearPersonal();
+      else store.endSession();
       drawSos();
-      location.hash = "#/login";
+      if (keptPlanRoute(parse().parts)) route();
+      else location.hash = "#/login";
     } else {
       drawNotice();
       if (event.type === "online" && store.get("session")) resume();
@@ -219,8 +249,12 @@ async function boot() {
   try {
     await api.refresh();
     app.signedIn(await loadMe());
-  } catch {
-    // not signed in
+  } catch (error) {
+    // Not signed in. If the team ended the account, the kept plan goes too.
+    if (api.accountEnded(error)) {
+      store.clearPersonal();
+      drawSos();
+    }
   }
   route();
 }

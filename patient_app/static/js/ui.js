@@ -37,6 +37,16 @@ export function telHref(number) {
   return "tel:" + String(number).replace(/[^\d+]/g, "");
 }
 
+// Text with the emergency numbers in it ("ring 116 117, eller 113") as text and tel: links,
+// so every number the app shows can be called with one tap.
+const EMERGENCY = /(116 117|\b113\b)/g;
+export function withCallLinks(text) {
+  return String(text)
+    .split(EMERGENCY)
+    .map((part, i) => (i % 2 ? h("a", { class: "inline-call", href: telHref(part) }, part) : part))
+    .filter((part) => part !== "");
+}
+
 export function formatTime(iso, lang) {
   if (!iso) return "";
   const when = new Date(iso);

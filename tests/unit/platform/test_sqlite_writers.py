@@ -1,4 +1,4 @@
-"""muli/platform/sqlite.py: one writer at a time per process, and the turn is never kept."""
+"""muli/platform/sqlite.py: readers hold nothing, one writer at a time, and the turn is never kept."""
 
 from __future__ import annotations
 
@@ -6,11 +6,15 @@ import os
 import threading
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from muli.platform import sqlite
+
+COUNTER = Table("counter", MetaData(), Column("n", Integer, nullable=False))
+# SQLite has no SELECT ... FOR UPDATE; the clause still says "about to write": the lock first.
+READ_FOR_UPDATE = select(COUNTER.c.n).with_for_update()
 
 
 @pytest.fixture
@@ -32,12 +36,77 @@ def test_every_connection_gets_the_pragmas(engine):
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
 
 
-def test_a_transaction_holds_the_turn_until_its_connection_goes_back(engine):
+def test_a_transaction_holds_the_turn_from_its_first_write_until_its_connection_goes_back(engine):
     with Session(engine) as session:
         session.execute(text("SELECT n FROM counter"))
+        assert not engine.writers.busy  # a reader holds nothing
+        session.execute(text("UPDATE counter SET n = n + 1"))
         assert engine.writers.busy
         session.commit()
         assert not engine.writers.busy
+
+
+def test_select_for_update_takes_the_turn_before_it_reads(engine):
+    with Session(engine) as session:
+        assert session.execute(READ_FOR_UPDATE).scalar_one() == 0
+        assert engine.writers.busy
+        session.rollback()
+    assert not engine.writers.busy
+
+
+def test_a_reader_is_not_held_up_by_a_writer(engine):
+    """A request that only reads (a token check, a page of the queue) answers while another
+    transaction holds the write lock, however long that one takes."""
+    writer = Session(engine)
+    writer.execute(text("UPDATE counter SET n = 41"))
+    assert engine.writers.busy
+    seen = []
+
+    def read() -> None:
+        with Session(engine) as session:
+            seen.append(session.execute(text("SELECT n FROM counter")).scalar_one())
+            session.commit()
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    reader.join(timeout=2)
+    assert seen == [0]  # at once, and the committed value, not the writer's pending one
+    writer.rollback()
+    writer.close()
+
+
+def test_a_reader_whose_snapshot_went_stale_still_writes(engine):
+    """Upgrading a read snapshot in place fails with SQLITE_BUSY once another writer committed
+    since it was taken; the reader begins again as a writer and sees the newer data."""
+    reader = Session(engine)
+    assert reader.execute(text("SELECT n FROM counter")).scalar_one() == 0
+    with Session(engine) as other:
+        other.execute(text("UPDATE counter SET n = 10"))
+        other.commit()
+    reader.execute(text("UPDATE counter SET n = n + 1"))
+    reader.commit()
+    reader.close()
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT n FROM counter")).scalar_one() == 11
+
+
+@pytest.mark.parametrize(
+    ("statement", "needs_lock"),
+    [
+        ("SELECT n FROM counter", False),
+        ("  (SELECT 1)", False),
+        ("PRAGMA foreign_keys", False),
+        ("insert into counter values (1)", True),
+        ("UPDATE counter SET n = 1", True),
+        ("DELETE FROM counter", True),
+        ("SAVEPOINT sa_savepoint_1", True),
+        ("CREATE TABLE x (a)", True),
+        ("WITH t AS (SELECT 1) SELECT * FROM t", False),
+        ("WITH t AS (SELECT 1) INSERT INTO counter SELECT * FROM t", True),
+    ],
+)
+def test_which_statements_need_the_write_lock(statement, needs_lock):
+    assert sqlite.writes(statement) is needs_lock
 
 
 @pytest.mark.parametrize("ending", ["rollback", "error", "close", "invalidate"])
@@ -70,7 +139,7 @@ def _add_in_threads(engine, threads: int, times: int) -> None:
     def add() -> None:
         for _ in range(times):
             with Session(engine) as session:
-                n = session.execute(text("SELECT n FROM counter")).scalar_one()
+                n = session.execute(READ_FOR_UPDATE).scalar_one()
                 session.execute(text("UPDATE counter SET n = :n"), {"n": n + 1})
                 session.commit()
 
@@ -91,13 +160,13 @@ def test_threads_writing_at_once_all_get_their_turn_and_lose_no_update(engine):
 def test_a_turn_kept_too_long_only_slows_the_next_writer_down(engine, caplog):
     engine.writers.timeout = 0.2
     stuck = Session(engine)
-    stuck.execute(text("SELECT n FROM counter"))  # holds the turn and SQLite's lock
+    stuck.execute(text("UPDATE counter SET n = 1"))  # holds the turn and SQLite's lock
     result = []
 
     def other() -> None:
         with Session(engine) as session:
             try:
-                session.execute(text("SELECT 1"))
+                session.execute(text("UPDATE counter SET n = 2"))
             except Exception as error:  # SQLite's own busy timeout, after ours
                 result.append(type(error).__name__)
 
@@ -115,7 +184,7 @@ def test_a_turn_kept_too_long_only_slows_the_next_writer_down(engine, caplog):
 
 def test_a_forked_child_starts_with_a_free_turn(engine):
     with Session(engine) as session:
-        session.execute(text("SELECT n FROM counter"))
+        session.execute(text("UPDATE counter SET n = 1"))
         assert engine.writers.busy
         pid = os.fork()
         if pid == 0:  # the child: the parent's held turn must not be held here

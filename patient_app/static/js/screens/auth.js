@@ -2,6 +2,7 @@
 
 import * as api from "../api.js";
 import { t } from "../i18n.js";
+import * as store from "../store.js";
 import { h, replace } from "../ui.js";
 import { alertBox, field, problemText } from "./common.js";
 
@@ -46,8 +47,13 @@ export function login(app) {
     message,
     submit,
   );
+  // The session ended by itself: the plan the patient last saw is still on the phone.
+  const kept = store.get("crisis")
+    ? h("a", { href: "#/crisis", class: "button big kept-plan", id: "open-kept-plan" }, t("login.open_kept_plan"))
+    : null;
   replace(
     app.main,
+    kept,
     h("p", { class: "lead" }, t("login.lead")),
     form,
     h("p", {}, h("a", { href: "#/activate", class: "link-button" }, t("login.have_code"))),

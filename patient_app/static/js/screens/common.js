@@ -41,8 +41,11 @@ export async function cachedDoc(name, path, draw) {
     store.keepDoc(name, data, etag);
     draw(data, { etag, saved_at: new Date().toISOString(), fresh: true });
   } catch (error) {
-    if (!(error instanceof api.OfflineError) || !kept) throw error;
-    draw(kept.body, { ...kept, fresh: false, offline: true });
+    // Offline, or the session ended on the way (the app then shows the kept copy signed out):
+    // what the phone has stays on screen.
+    const ended = error instanceof api.ApiError && error.status === 401;
+    if (!kept || !(error instanceof api.OfflineError || ended)) throw error;
+    if (!ended) draw(kept.body, { ...kept, fresh: false, offline: true });
   }
 }
 

@@ -5,7 +5,7 @@ import * as api from "../api.js";
 import { lang, t } from "../i18n.js";
 import * as outbox from "../outbox.js";
 import * as store from "../store.js";
-import { formatTime, h, replace } from "../ui.js";
+import { formatTime, h, replace, withCallLinks } from "../ui.js";
 import { alertBox, field, problemText } from "./common.js";
 import { numbersCard } from "./crisis.js";
 import { availabilityText } from "./home.js";
@@ -16,6 +16,15 @@ const LIVE = ["open", "acknowledged"];
 function remember(request) {
   store.set("contact.active", request.id);
   store.set("contact.last", request);
+  // Only the answer to the POST says so (`message_altered`): keep it for this request.
+  if (request.message_altered) store.set("contact.altered", request.id);
+}
+
+// The message had text that cannot be stored as sent (half an emoji): the server stored
+// U+FFFD instead and said so; the patient should know why their text looks different.
+function alteredNote(request) {
+  if (store.get("contact.altered") !== request.id) return null;
+  return h("p", { class: "meta", id: "message-altered", role: "note" }, t("contact.message_altered"));
 }
 
 // A request that waited offline has gone out: the app follows it from now on.
@@ -83,18 +92,47 @@ function drawWaiting(app, waiting) {
   );
 }
 
+// The two big buttons come first, right under who answers now: at 2 a.m. on a small phone
+// "Ring meg" must be on the first screen. Everything else is optional and sits below them.
 function drawForm(app) {
+  const me = store.get("me") || {};
   const message = h("textarea", { name: "message", rows: "3", maxlength: "2000" });
   const crisisNow = h("input", { type: "checkbox", name: "urgency", role: "switch" });
-  const phone = h("input", { type: "tel", name: "callback_phone", autocomplete: "tel", inputmode: "tel" });
+  const phone = h("input", { type: "tel", name: "callback_phone", autocomplete: "tel", inputmode: "tel", placeholder: "+47 000 00 000" });
+  const mine = h("input", { type: "radio", name: "which_phone", value: "mine", checked: Boolean(me.phone) });
+  const other = h("input", { type: "radio", name: "which_phone", value: "other", checked: !me.phone });
+  const callsOn = h("p", { class: "hint calls-on", id: "calls-on" });
   const feedback = h("div", { "aria-live": "polite" });
+  const showCallsOn = () => {
+    const tonight = phone.value.trim();
+    replace(
+      callsOn,
+      other.checked && tonight
+        ? t("contact.calls_on", { number: tonight })
+        : mine.checked && me.phone
+          ? t("contact.calls_on", { number: me.phone })
+          : t("contact.no_number"),
+    );
+  };
+  phone.addEventListener("input", () => {
+    if (phone.value.trim()) other.checked = true;
+    showCallsOn();
+  });
+  phone.addEventListener("focus", () => {
+    other.checked = true;
+    showCallsOn();
+  });
+  mine.addEventListener("change", showCallsOn);
+  other.addEventListener("change", showCallsOn);
+  showCallsOn();
   const ask = (kind) => async (event) => {
     const button = event.currentTarget;
     button.disabled = true;
     replace(feedback);
     const body = { kind, urgency: crisisNow.checked ? "crisis" : "talk" };
     if (message.value.trim()) body.message = message.value.trim();
-    if (phone.value.trim()) body.callback_phone = phone.value.trim();
+    // Without a number for tonight the team calls the one in my profile.
+    if (other.checked && phone.value.trim()) body.callback_phone = phone.value.trim();
     const result = await outbox.add("contact", "/me/contact-requests", body);
     button.disabled = false;
     if (result.sent) {
@@ -108,30 +146,40 @@ function drawForm(app) {
     }
   };
   const whoAnswers = h("div", { id: "who-answers" });
-  drawAvailability(whoAnswers, store.get("me")?.availability);
+  drawAvailability(whoAnswers, me.availability);
   app.loadMe().then(
-    (me) => drawAvailability(whoAnswers, me.availability),
+    (fresh) => drawAvailability(whoAnswers, fresh.availability),
     () => {},
+  );
+  const phoneChoice = h(
+    "fieldset",
+    { class: "phone-choice" },
+    h("legend", {}, t("contact.phone")),
+    me.phone
+      ? h("label", { class: "choice" }, mine, h("span", {}, t("contact.phone_mine", { number: me.phone })))
+      : h("p", { class: "hint" }, t("contact.phone_none")),
+    h("label", { class: "choice" }, other, h("span", {}, t("contact.phone_other"))),
+    phone,
   );
   replace(
     app.main,
     whoAnswers,
-    h("p", { class: "lead" }, t("contact.lead")),
-    h(
-      "div",
-      { class: "card stack" },
-      field(t("contact.message"), message, t("contact.message_hint")),
-      h("label", { class: "switch" }, crisisNow, h("span", {}, t("contact.crisis_now"))),
-      field(t("contact.phone"), phone, t("contact.phone_hint")),
-    ),
+    h("label", { class: "switch crisis-switch" }, crisisNow, h("span", {}, t("contact.crisis_now"))),
     feedback,
     h(
       "div",
       { class: "big-choices" },
-      h("button", { type: "button", class: "big primary", id: "ask-call", onclick: ask("call_me") }, t("contact.call_me")),
+      h("div", {}, h("button", { type: "button", class: "big primary", id: "ask-call", onclick: ask("call_me") }, t("contact.call_me")), callsOn),
       h("button", { type: "button", class: "big primary", id: "ask-chat", onclick: ask("chat") }, t("contact.chat")),
     ),
-    h("p", { class: "hint" }, t("contact.emergency_hint")),
+    h("p", { class: "hint" }, withCallLinks(t("contact.emergency_hint"))),
+    h(
+      "div",
+      { class: "card stack", id: "contact-extras" },
+      h("p", { class: "meta" }, t("contact.lead")),
+      field(t("contact.message"), message, t("contact.message_hint")),
+      phoneChoice,
+    ),
   );
 }
 
@@ -144,7 +192,7 @@ function drawAvailability(el, availability) {
       ? h(
           "div",
           { class: "card alert-none", role: "status" },
-          h("p", {}, t("availability.none")),
+          h("p", {}, withCallLinks(t("availability.none"))),
           h("p", {}, t("contact.none_still_send")),
         )
       : h("p", { class: "availability" }, availabilityText(availability)),
@@ -157,7 +205,7 @@ function routing(request) {
       "div",
       { class: "card alert-none", role: "alert", id: "nobody-on-call" },
       h("h2", {}, t("contact.none_title")),
-      h("p", {}, t("contact.none_text")),
+      h("p", {}, withCallLinks(t("contact.none_text"))),
     );
   }
   const who = request.responder
@@ -183,11 +231,19 @@ function steps(request) {
     h("li", { class: done(true) }, t("contact.sent"), " ", h("span", { class: "meta" }, formatTime(request.created_at, lang))),
     h(
       "li",
-      { class: done(Boolean(ack)) },
+      { class: done(Boolean(ack)), id: "contact-seen" },
       ack
         ? t("contact.seen_by", { name: ack.name, agency: ack.agency, when: formatTime(request.acknowledged_at, lang) })
         : t("contact.not_seen"),
     ),
+    // "Ola ringer deg": the responder tapped "Ringer nå" (the last time, if more than once).
+    request.call_started_at && !closed
+      ? h(
+          "li",
+          { class: "step done calling", id: "contact-calling", role: "status" },
+          t("contact.calling", { name: request.call_started_by?.name || "", when: formatTime(request.call_started_at, lang) }),
+        )
+      : null,
     h(
       "li",
       { class: done(closed) },
@@ -280,8 +336,9 @@ export async function contactStatus(app, id) {
       view,
       steps(request),
       live ? routing(request) : null,
-      escalated ? h("div", { class: "card alert-none", role: "alert" }, h("p", {}, t("contact.escalated"))) : null,
+      escalated ? h("div", { class: "card alert-none", role: "alert" }, h("p", {}, withCallLinks(t("contact.escalated")))) : null,
       messagesList(request),
+      alteredNote(request),
       form,
       ok,
       !live ? h("a", { href: "#/contact", class: "button secondary wide", id: "new-request" }, t("contact.new")) : null,

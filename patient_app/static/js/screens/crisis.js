@@ -95,7 +95,28 @@ export function numbersCard(numbers) {
   );
 }
 
+// Not signed in (the session ended, the patient did not sign out): the plan as last seen, from
+// the phone only, with a way to sign in. Nothing here calls the API.
+function keptCrisis(app) {
+  app.title(t("tile.crisis"));
+  const kept = store.get("crisis");
+  replace(
+    app.main,
+    h(
+      "div",
+      { class: "saved-note kept-note", role: "status", id: "kept-plan-note" },
+      h("p", {}, t("crisis.kept_signed_out", { when: formatTime(kept.saved_at, lang) })),
+      h("a", { href: "#/login", class: "button primary" }, t("crisis.kept_sign_in")),
+    ),
+    h("div", { id: "crisis-plan" }, isEmpty(kept.body || {}) ? emptyState(t("crisis.empty")) : drawPlan(kept.body)),
+  );
+}
+
 export async function crisis(app) {
+  if (!store.get("session")) {
+    keptCrisis(app);
+    return;
+  }
   app.title(t("tile.crisis"));
   const proposals = h("div", { id: "proposals" });
   const body = h("div", { id: "crisis-plan" });

@@ -3,8 +3,9 @@
 import * as api from "../api.js";
 import { lang, setLang, t } from "../i18n.js";
 import * as store from "../store.js";
-import { formatTime, h, replace } from "../ui.js";
-import { alertBox, problemText } from "./common.js";
+import { formatTime, h, replace, withCallLinks } from "../ui.js";
+import { alertBox, field, problemText } from "./common.js";
+import { pushToggle, turnOff } from "../push.js";
 
 const TILES = [
   ["#/crisis", "crisis", "tile.crisis", "tile.crisis_sub"],
@@ -33,7 +34,7 @@ export async function home(app) {
   const session = store.get("session") || {};
   app.title("");
   const greeting = h("h2", { class: "greeting" }, t("home.hello", { name: me.display_name || session.name || "" }));
-  const reach = h("p", { class: "availability", id: "availability" }, availabilityText(me.availability));
+  const reach = h("p", { class: "availability", id: "availability" }, withCallLinks(availabilityText(me.availability) || ""));
   const active = h("div", { id: "active-request" });
   const tiles = h(
     "nav",
@@ -63,7 +64,7 @@ export async function home(app) {
   try {
     const fresh = await app.loadMe();
     greeting.textContent = t("home.hello", { name: fresh.display_name });
-    reach.textContent = availabilityText(fresh.availability) || "";
+    replace(reach, withCallLinks(availabilityText(fresh.availability) || ""));
   } catch {
     // offline: the saved profile is already on screen
   }
@@ -71,8 +72,9 @@ export async function home(app) {
 
 function drawActive(el, request) {
   if (!request || !["open", "acknowledged"].includes(request.state)) return;
-  const text =
-    request.state === "acknowledged" && request.acknowledged_by
+  const text = request.call_started_at
+    ? t("contact.calling", { name: request.call_started_by?.name || "", when: formatTime(request.call_started_at, lang) })
+    : request.state === "acknowledged" && request.acknowledged_by
       ? t("contact.seen_by", { name: request.acknowledged_by.name, agency: request.acknowledged_by.agency, when: formatTime(request.acknowledged_at, lang) })
       : t("contact.sent");
   replace(el, h("a", { class: "banner", href: `#/contact/${request.id}` }, h("strong", {}, t("home.active_request")), " ", text));
@@ -108,10 +110,32 @@ export function settings(app) {
       ),
     ),
   );
-  const out = h("button", { class: "secondary wide", type: "button" }, t("settings.logout"));
-  out.addEventListener("click", async () => {
-    out.disabled = true;
+  // Signing out on purpose takes the crisis plan off the phone: say so, and ask once more.
+  const out = h("button", { class: "secondary wide", type: "button", id: "logout" }, t("settings.logout"));
+  const confirm = h("button", { class: "danger wide", type: "button", id: "logout-confirm" }, t("settings.logout_confirm"));
+  const cancel = h("button", { class: "secondary wide", type: "button" }, t("form.cancel"));
+  const warning = h(
+    "div",
+    { class: "card logout-warning", role: "alert", id: "logout-warning", hidden: true },
+    h("p", {}, h("strong", {}, t("settings.logout_warning_title"))),
+    h("p", {}, t("settings.logout_warning")),
+    confirm,
+    cancel,
+  );
+  out.addEventListener("click", () => {
+    warning.hidden = false;
+    out.hidden = true;
+    confirm.focus();
+  });
+  cancel.addEventListener("click", () => {
+    warning.hidden = true;
+    out.hidden = false;
+  });
+  confirm.addEventListener("click", async () => {
+    confirm.disabled = true;
     let offline = false;
+    // Notifications off while the tokens still work, so the server forgets this device too.
+    await turnOff().catch(() => {});
     try {
       await api.logout();
     } catch (error) {
@@ -128,5 +152,52 @@ export function settings(app) {
     }
     location.hash = "#/login";
   });
-  replace(app.main, languages, h("section", { class: "card" }, h("p", {}, t("settings.logout_hint")), out), message);
+  replace(
+    app.main,
+    phoneCard(app),
+    languages,
+    pushToggle(),
+    h("section", { class: "card" }, h("p", {}, t("settings.logout_hint")), out, warning),
+    message,
+  );
+}
+
+// My number, the one the team calls back on ("Ring meg"). PUT /me/phone; empty removes it.
+function phoneCard(app) {
+  const me = app.me || {};
+  const input = h("input", {
+    type: "tel",
+    name: "phone",
+    autocomplete: "tel",
+    inputmode: "tel",
+    value: me.phone || "",
+    placeholder: "+47 000 00 000",
+  });
+  const feedback = h("div", { "aria-live": "polite" });
+  const save = h("button", { type: "submit", class: "primary" }, t("form.save"));
+  return h(
+    "form",
+    {
+      class: "card stack",
+      id: "my-phone",
+      onsubmit: async (event) => {
+        event.preventDefault();
+        save.disabled = true;
+        replace(feedback);
+        try {
+          const { data } = await api.request("/me/phone", { method: "PUT", body: { phone: input.value.trim() || null } });
+          store.set("me", data);
+          input.value = data.phone || "";
+          replace(feedback, alertBox(data.phone ? t("settings.phone_saved") : t("settings.phone_removed"), "ok"));
+        } catch (error) {
+          replace(feedback, alertBox(error instanceof api.ApiError && error.status === 422 ? t("settings.phone_invalid") : problemText(error)));
+        } finally {
+          save.disabled = false;
+        }
+      },
+    },
+    field(t("settings.phone"), input, t("settings.phone_hint")),
+    feedback,
+    save,
+  );
 }

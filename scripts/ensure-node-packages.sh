@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Node packages the tests drive for real, from tests/node/package-lock.json:
+#   web-push-testing   a Web Push service (subscribe, receive, VAPID check, decrypt, expire)
+# Installed when missing or when the lock file changed since the last install.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v npm >/dev/null; then
+  echo "npm is missing: install Node 20 (Debian: nodejs npm) for the Web Push tests" >&2
+  exit 1
+fi
+stamp=tests/node/node_modules/.muli-lock
+if [ ! -f "$stamp" ] || ! cmp -s tests/node/package-lock.json "$stamp"; then
+  echo "installing tests/node (npm ci)..."
+  npm ci --prefix tests/node --no-audit --no-fund --loglevel=error >/dev/null
+  cp tests/node/package-lock.json "$stamp"
+fi
