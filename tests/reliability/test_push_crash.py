@@ -7,11 +7,16 @@ push per device and no email; an email only as the fallback for a push that cann
 delivered. So: one push row per request, every one accepted by the push service, and as
 many emails as fallbacks were recorded (none, when the service is up).
 
-A worker killed between the push service's 201 and its own `sent` commit leaves the row
-claimed for the 2-minute lease; the restarted worker sends it again after that. The test
-does not wait two minutes: once the live worker has settled everything else it runs the
-same `send_due` in-process with the clock past the lease (as test_push_live.py does for
-back-offs). Those re-sends are counted, and must carry the same id as the first copy.
+The worker is SIGKILLed (its process group) 4 times while it sends, the app server twice
+while the requests arrive; each is started again at once. A worker killed after claiming a
+row (mid-send, or between the push service's 201 and its own `sent` commit) leaves the row
+claimed for the 2-minute lease; the restarted worker sends it after that. The test does
+not wait two minutes: once the live worker has settled everything else it runs the same
+`send_due` in-process with the clock past the lease (as test_push_live.py does for
+back-offs). A row the service already had is re-sent (counted, allowed: at least once)
+and must carry the same id and bytes as the first copy.
+
+    MULI_TEST_DB=sqlite .venv/bin/pytest -q -rP tests/reliability/test_push_crash.py
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ pytestmark = [pytest.mark.reliability, pytest.mark.slow]
 
 TOTAL = int(os.environ.get("MULI_PUSH_CRASH_TOTAL", "200"))
 CLIENTS = 6
+WORKER_KILLS = 4
 DEADLINE = 300  # seconds for the requests: a hard stop for a very slow machine
 SETTLE = 60  # seconds for the live worker to send what is left once the requests are in
 
@@ -114,26 +120,36 @@ def night(app, world, client, service):
     return patient, ola, phone
 
 
-def _killer(app, server: Server, worker: Worker, stop: threading.Event, stats: Stats) -> None:
-    """SIGKILL after every 15-35 answered requests (plus a random fraction of a second, to
-    land mid-send): the worker's process group, restarted at once; every third time the
-    whole app server as well, then restarted. Tied to progress, not the clock."""
-    next_at = random.randint(15, 35)
-    while not stop.wait(0.05):
-        if stats["answered"] < next_at:
-            continue
-        time.sleep(random.uniform(0, 0.5))
+def _server_killer(server: Server, stop: threading.Event, stats: Stats) -> None:
+    """SIGKILL the whole app server (master and workers) at about 30 % and 65 % of the
+    answered requests, plus a random fraction of a second; started again at once."""
+    for share in (0.3, 0.65):
+        at = int(TOTAL * share) + random.randint(-10, 10)
+        while stats["answered"] < at:
+            if stop.wait(0.05):
+                return
+        time.sleep(random.uniform(0, 0.3))
+        server.kill()
+        stats.add("server_kills")
+        if not stop.is_set():
+            server.start()
+
+
+def _worker_killer(worker: Worker, service, client_hash: str, stop: threading.Event, stats: Stats) -> None:
+    """SIGKILL the worker's process group WORKER_KILLS times, each while it is sending: once
+    the push service has accepted 3-20 more pushes since the worker's (re)start, and a random
+    0-100 ms later (a push takes tens of ms here: the kill lands mid-send or between the
+    service's 201 and the worker's commit). Restarted at once. Done early when every
+    request's push has arrived (nothing left to interrupt)."""
+    while stats["worker_kills"] < WORKER_KILLS and not stop.is_set():
+        target = len(service.messages(client_hash)) + random.randint(3, 20)
+        while (seen := len(service.messages(client_hash))) < target:
+            if seen >= TOTAL or stop.wait(0.02):
+                return
+        time.sleep(random.uniform(0, 0.1))
         worker.kill()
         stats.add("worker_kills")
-        stats.add("unsent_at_kills", _unsettled(app))  # work the killed worker left behind
-        if stats["worker_kills"] % 3 == 2:
-            server.kill()
-            stats.add("server_kills")
-            if not stop.is_set():
-                server.start()
-        if not stop.is_set():
-            worker.start()
-        next_at = stats["answered"] + random.randint(15, 35)
+        worker.start()
 
 
 def _outbox(app) -> list[OutboxMessage]:
@@ -167,12 +183,21 @@ def test_two_hundred_requests_all_pushed_at_least_once_while_worker_and_server_a
         env = environment(app, tmp_path, MULI_VAPID_PRIVATE_KEY=vapid.private_key, MULI_SMTP_URL=smtp.url)
         server = Server(env, tmp_path / "gunicorn.log")
         worker = Worker(env)
+        halt = threading.Event()  # ends the worker killer whatever happens
         started = time.monotonic()
         try:
             server.start()
             worker.start()
-            killer = threading.Thread(target=_killer, args=(app, server, worker, stop, stats), daemon=True)
-            killer.start()
+            killers = [
+                threading.Thread(target=_server_killer, args=(server, stop, stats), daemon=True),
+                threading.Thread(
+                    target=_worker_killer,
+                    args=(worker, service, phone["clientHash"], halt, stats),
+                    daemon=True,
+                ),
+            ]
+            for killer in killers:
+                killer.start()
             timer = threading.Timer(DEADLINE, stop.set)
             timer.start()
             try:
@@ -180,13 +205,14 @@ def test_two_hundred_requests_all_pushed_at_least_once_while_worker_and_server_a
                     answered = list(
                         pool.map(lambda k: send_until_answered(server.url, patient, k, stats, stop), keys)
                     )
+                requests_took = time.monotonic() - started
             finally:
                 stop.set()
                 timer.cancel()
-                killer.join(60)
-            requests_took = time.monotonic() - started
-            if worker.proc is None:
-                worker.start()  # the killer may have stopped between a kill and a restart
+                killers[0].join(60)
+                killers[1].join(SETTLE)  # it may still be killing the worker through the backlog
+                halt.set()
+                killers[1].join(30)
             # The live worker sends what is due; rows a killed worker held stay claimed.
             # Settled: nothing pending, and the same rows claimed twice 0.5 s apart.
             deadline, held = time.monotonic() + SETTLE, None
@@ -197,12 +223,14 @@ def test_two_hundred_requests_all_pushed_at_least_once_while_worker_and_server_a
                 held = stuck
                 time.sleep(0.5)
             worker.stop()
+            before_lease = {json.loads(m)["id"] for m in service.messages(phone["clientHash"])}
             # What the restarted worker would do once the killed worker's lease ran out.
             after_lease = send(app, smtp, seconds=notifications.LEASE.total_seconds() + 1)
             settled_in = time.monotonic() - started
             mails = list(smtp.sink.messages)
         finally:
             stop.set()
+            halt.set()
             worker.kill()
             server.kill()
         received = service.messages(phone["clientHash"])
@@ -230,11 +258,13 @@ def test_two_hundred_requests_all_pushed_at_least_once_while_worker_and_server_a
         f"push crash test ({database}): {TOTAL} requests in {requests_took:.1f} s (settled at "
         f"{settled_in:.1f} s), {stats['attempts']} attempts, {stats['replayed']} replayed, "
         f"{stats['connection_errors']} connection errors; kills: worker {stats['worker_kills']} "
-        f"(started {worker.starts}, {stats['unsent_at_kills']} rows unsent at the kills), "
+        f"(started {worker.starts}), "
         f"server {stats['server_kills']}; stored {len(stored)}, "
         f"lost {len(answered_ids - stored)}, duplicated {len(stored) - len(answered_ids)}; "
         f"pushes received {len(received)}, distinct ids {len(by_id)}, distinct request tags "
-        f"{len(tags)}, re-sends {resends} ({after_lease.sent} after the lease), "
+        f"{len(tags)}, re-sends {resends}; after the lease {after_lease.sent} sent "
+        f"({len(set(by_id) - before_lease)} of them first copies: killed before the service had them); "
+        f"outbox attempts recorded {len(tries)}, "
         f"emails {len(mails)} ({len(emails)} queued)"
     )
     print("\n" + figures)
