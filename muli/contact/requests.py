@@ -527,10 +527,9 @@ def _oldest_first(ctx: Ctx, query, cursor: str | None, limit: int):
     return rows, (encode(ctx.keys, rows[-1].created_at, rows[-1].id) if more else None)
 
 
-def acknowledge(ctx: Ctx, request_id: uuid.UUID) -> dict:
-    """Take the request. Exactly one responder wins; the others get 409 naming who has it."""
-    request = _for_staff(ctx, request_id)
-    now = ctx.now()
+def _take(ctx: Ctx, request: ContactRequest, now: datetime, **also) -> bool:
+    """Compare-and-set an open request to acknowledged by me: exactly one responder wins.
+    The winner's take is audited and the patient hears at once that someone has it."""
     won = ctx.rows_changed(
         update(ContactRequest)
         .where(ContactRequest.id == request.id, ContactRequest.state == "open")
@@ -540,60 +539,62 @@ def acknowledge(ctx: Ctx, request_id: uuid.UUID) -> dict:
             acknowledged_at=now,
             escalate_at=None,
             remind_at=now + REMIND_AFTER,
+            **also,
         )
         .execution_options(synchronize_session=False)
     )
-    ctx.session.refresh(request)
     if won != 1:
-        acknowledged_at = request.acknowledged_at
-        if request.state == "acknowledged" and request.acknowledged_by is not None and acknowledged_at:
-            who = request.acknowledged_by
-            raise Conflict(
-                f"{who.display_name} ({who.agency.name}) has this request since "
-                f"{acknowledged_at.isoformat()}.",
-                code="already-acknowledged",
-            )
-        raise InvalidState(f"This request is {request.state}.")
-    # The patient hears at once that someone has it (who, they see in the app).
+        return False
     notifications.enqueue_patient(ctx, request.patient, "seen", request.id, request.id)
+    _audit_staff(ctx, request, "contact_request.acknowledge")
+    return True
+
+
+def _not_yours(request: ContactRequest) -> Exception:
+    """Why a request cannot be taken: who has it (409 naming them), or its state."""
+    who, since = request.acknowledged_by, request.acknowledged_at
+    if request.state == "acknowledged" and who is not None and since is not None:
+        return Conflict(
+            f"{who.display_name} ({who.agency.name}) has this request since {since.isoformat()}.",
+            code="already-acknowledged",
+        )
+    return InvalidState(f"This request is {request.state}.")
+
+
+def _audit_staff(ctx: Ctx, request: ContactRequest, action: str) -> None:
     audit.record(
         ctx.session,
         ctx.actor,
-        "contact_request.acknowledge",
+        action,
         patient_id=request.patient_id,
         resource="contact_request",
         resource_id=request.id,
     )
+
+
+def acknowledge(ctx: Ctx, request_id: uuid.UUID) -> dict:
+    """Take the request. Exactly one responder wins; the others get 409 naming who has it."""
+    request = _for_staff(ctx, request_id)
+    won = _take(ctx, request, ctx.now())
+    ctx.session.refresh(request)
+    if not won:
+        raise _not_yours(request)
     return staff_view(ctx, request)
 
 
 def start_call(ctx: Ctx, request_id: uuid.UUID) -> dict:
     """Ringer nå: the responder is calling the patient now, and the patient's app says so.
 
-    An open request is taken at the same time (the same compare-and-set as `acknowledge`); one
-    acknowledged by me gets a new call time (a second try); one another responder has is a 409
-    naming them, a closed or cancelled one a 409 `invalid-state`. Audited.
+    An open request is taken at the same time (as `acknowledge` takes it, and the patient
+    hears it was seen); one acknowledged by me gets a new call time (a second try); one
+    another responder has is a 409 naming them, a closed or cancelled one a 409
+    `invalid-state`. Audited.
     """
     request = _for_staff(ctx, request_id)
     now = ctx.now()
     me = ctx.actor.staff_id
-    taken = ctx.rows_changed(
-        update(ContactRequest)
-        .where(ContactRequest.id == request.id, ContactRequest.state == "open")
-        .values(
-            state="acknowledged",
-            acknowledged_by_id=me,
-            acknowledged_at=now,
-            escalate_at=None,
-            remind_at=now + REMIND_AFTER,
-            call_started_at=now,
-            call_started_by_id=me,
-        )
-        .execution_options(synchronize_session=False)
-    )
-    again = 0
-    if taken != 1:
-        again = ctx.rows_changed(
+    ours = _take(ctx, request, now, call_started_at=now, call_started_by_id=me) or (
+        ctx.rows_changed(
             update(ContactRequest)
             .where(
                 ContactRequest.id == request.id,
@@ -603,32 +604,12 @@ def start_call(ctx: Ctx, request_id: uuid.UUID) -> dict:
             .values(call_started_at=now, call_started_by_id=me)
             .execution_options(synchronize_session=False)
         )
-    ctx.session.refresh(request)
-    if taken + again != 1:
-        who, since = request.acknowledged_by, request.acknowledged_at
-        if request.state == "acknowledged" and who is not None and since is not None:
-            raise Conflict(
-                f"{who.display_name} ({who.agency.name}) has this request since {since.isoformat()}.",
-                code="already-acknowledged",
-            )
-        raise InvalidState(f"This request is {request.state}.")
-    if taken == 1:
-        audit.record(
-            ctx.session,
-            ctx.actor,
-            "contact_request.acknowledge",
-            patient_id=request.patient_id,
-            resource="contact_request",
-            resource_id=request.id,
-        )
-    audit.record(
-        ctx.session,
-        ctx.actor,
-        "contact_request.call",
-        patient_id=request.patient_id,
-        resource="contact_request",
-        resource_id=request.id,
+        == 1
     )
+    ctx.session.refresh(request)
+    if not ours:
+        raise _not_yours(request)
+    _audit_staff(ctx, request, "contact_request.call")
     return staff_view(ctx, request)
 
 

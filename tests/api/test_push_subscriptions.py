@@ -132,6 +132,16 @@ def test_a_responder_with_a_device_gets_a_push_and_one_without_an_email(app, cli
     assert sorted(r.channel for r in outbox(app)) == ["email", "push"]
 
 
+def test_a_request_taken_by_ringer_naa_is_seen_too(app, client, care):
+    """'Ringer nå' on an open request takes it as acknowledging does: the patient hears it."""
+    client.post(ME, json=device(), headers=care.patient.headers)
+    request_id = ask(client, care.patient).json["id"]
+    r = client.post(f"/api/v1/staff/contact-requests/{request_id}/call", headers=care.member.headers)
+    assert r.status_code == 200, r.json
+    pushed = [json.loads(r.body) for r in outbox(app) if r.channel == "push"]
+    assert [p["kind"] for p in pushed if p["kind"] == "seen"] == ["seen"]
+
+
 def test_the_patients_devices_hear_seen_answered_and_closed_without_names_or_text(app, client, care):
     client.post(ME, json=device(), headers=care.patient.headers)
     body = {"kind": "chat", "urgency": "crisis", "message": "Jeg får ikke sove"}
