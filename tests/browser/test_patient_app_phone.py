@@ -8,6 +8,7 @@ from __future__ import annotations
 import itertools
 import re
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -43,7 +44,12 @@ def _account(world, kari) -> Account:
 
 
 def end_the_session_on_the_server(app, world, kari) -> None:
-    """A forced end: every refresh token revoked, every access token issued so far refused."""
+    """A forced end: every refresh token revoked, every access token issued so far refused.
+
+    Access tokens carry their issue time in whole seconds, and one issued in the same second
+    as the end still counts (`accounts.token_is_revoked`): the app had just fetched one, so
+    end the session in the next second, as a real forced end (minutes later) would be."""
+    time.sleep(1.1)
     account = _account(world, kari)
     with app.app_context():
         now = system_ctx().now()
