@@ -8,7 +8,7 @@ import json
 import time
 import uuid
 
-from tests.browser.test_patient_app_support import activate, enrol, token, wait_for_worker, wait_until
+from tests.browser.test_patient_app_support import PASSWORD, activate, enrol, token, wait_for_worker, wait_until
 from tests.contact_support import key
 
 NOTIFIED = 'navigator.serviceWorker.getRegistration("{scope}").then((r) => r.getNotifications()).then((l) => l.length)'  # noqa: E501
@@ -45,16 +45,25 @@ def shown(page, scope: str) -> list[dict]:
     )
 
 
-def click(page, scope: str) -> str | None:
-    """What a tap does: the worker's notificationclick handler, run for the shown notification."""
+def click(page, scope: str) -> None:
+    """What a tap does: the service worker's own `notificationclick` listener, given the shown
+    notification in a NotificationEvent. DevTools cannot tap a notification, and the browser
+    lets only its own (trusted) events extend their life, so `waitUntil` is the one part
+    stood in for: it collects the promise the listener hands over, which the test awaits."""
     worker = next(w for w in page.context.service_workers if scope in w.url)
-    return worker.evaluate(
+    worker.evaluate(
         """async () => {
           const [n] = await self.registration.getNotifications();
-          const client = await self.muliOpen(n);
-          return client ? client.url : null;
+          const event = new NotificationEvent("notificationclick", {notification: n});
+          const extended = [];
+          Object.defineProperty(event, "waitUntil", {value: (p) => extended.push(p)});
+          self.dispatchEvent(event);
+          if (extended.length !== 1) throw new Error("the listener did not hand over its work");
+          await extended[0];
         }"""
     )
+    # The listener closes what was tapped.
+    wait_until(page, NOTIFIED.format(scope=scope) + ".then((n) => n === 0)")
 
 
 def test_the_patient_app_shows_a_pushed_notification_and_a_tap_opens_the_request(
@@ -117,3 +126,40 @@ def test_the_portal_shows_a_pushed_notification_and_a_tap_opens_the_request(live
     click(tablet, "/portal/")
     wait_until(tablet, f'location.pathname + location.search === "/portal/queue/?request={request_id}"')
     tablet.locator(f"#r-{request_id}").wait_for()
+
+
+def test_a_notification_tapped_after_signing_out_opens_its_request_after_sign_in(
+    live_server, phone, world, client
+):
+    kari = enrol(world, client)
+    phone.context.grant_permissions(["notifications"], origin=live_server)
+    activate(phone, live_server, kari)
+    wait_for_worker(phone)
+    created = client.post(
+        "/api/v1/me/contact-requests",
+        json={"kind": "chat", "urgency": "talk"},
+        headers={**token(client, kari), **key()},
+    )
+    request_id = created.get_json()["id"]
+    phone.get_by_role("link", name="Innstillinger").first.click()
+    phone.get_by_role("button", name="Logg ut").click()
+    phone.get_by_role("button", name="Logg ut og slett fra telefonen").click()
+    phone.get_by_role("heading", name="Logg inn").wait_for()
+    payload = {
+        "id": str(uuid.uuid4()),
+        "kind": "answered",
+        "title": "MULI",
+        "body": "Du har fått svar fra teamet.",
+        "url": f"/app/#/contact/{request_id}",
+        "tag": f"muli-{request_id}",
+    }
+    deliver(phone, live_server, "/app/", payload)
+    wait_until(phone, NOTIFIED.format(scope="/app/"))
+    click(phone, "/app/")
+    # Signed out: the request waits behind the sign-in, and opens after it (not home).
+    phone.get_by_role("heading", name="Logg inn").wait_for()
+    phone.get_by_label("Brukernavn").fill(kari.username)
+    phone.get_by_label("Passord").fill(PASSWORD)
+    phone.get_by_role("button", name="Logg inn").click()
+    wait_until(phone, f'location.hash === "#/contact/{request_id}"')
+    phone.locator("#contact-state").wait_for()

@@ -43,6 +43,8 @@ export const app = {
     outbox.flush();
   },
   redraw: () => route(),
+  // After sign-in: the screen the patient was sent to sign in from, or home.
+  afterSignIn: () => takeTarget(),
 };
 
 const PUBLIC = new Set(["login", "activate"]);
@@ -64,11 +66,28 @@ async function route() {
   const { parts } = parse();
   const session = store.get("session");
   if (!session && !PUBLIC.has(parts[0] || "") && !keptPlanRoute(parts)) {
+    // A notification tapped while signed out opens its request after sign-in, not home.
+    if (parts.length) rememberTarget(location.hash);
     if (location.hash !== "#/login") location.replace("#/login");
     else await show(screens.find(["login"]));
     return;
   }
   await show(screens.find(parts));
+}
+
+// Where to go once signed in (a request a notification pointed to). Only this tab's routes,
+// kept for this tab only: a hash of the app, never a whole address.
+const AFTER_LOGIN = "muli.after_login";
+
+function rememberTarget(hash) {
+  if (/^#\/[\w/-]{1,200}$/.test(hash)) sessionStorage.setItem(AFTER_LOGIN, hash);
+}
+
+function takeTarget() {
+  const hash = sessionStorage.getItem(AFTER_LOGIN);
+  sessionStorage.removeItem(AFTER_LOGIN);
+  const first = (hash || "").replace(/^#\/?/, "").split("/")[0];
+  return hash && !PUBLIC.has(first) ? hash : "#/";
 }
 
 // Signed out by the session's end (not on purpose): the plan kept on the phone still opens.
@@ -219,7 +238,10 @@ async function boot() {
       else store.endSession();
       drawSos();
       if (keptPlanRoute(parse().parts)) route();
-      else location.hash = "#/login";
+      else {
+        if (parse().parts.length && !PUBLIC.has(parse().parts[0])) rememberTarget(location.hash);
+        location.hash = "#/login";
+      }
     } else {
       drawNotice();
       if (event.type === "online" && store.get("session")) resume();

@@ -9,7 +9,7 @@ import { alertBox, field, problemText } from "./common.js";
 async function enter(app) {
   const me = await app.loadMe();
   app.signedIn(me);
-  app.navigate("#/");
+  app.navigate(app.afterSignIn());
 }
 
 export function login(app) {
