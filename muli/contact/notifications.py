@@ -36,6 +36,9 @@ log = logging.getLogger("muli.notifications")
 
 SUBJECT = "MULI: noe venter på deg"
 LEASE = timedelta(minutes=2)
+# A push is one HTTPS request with a 10 s timeout: a sender killed mid-push is taken over by
+# another worker after 20 s, not the 2 minutes an SMTP conversation may need.
+PUSH_LEASE = timedelta(seconds=20)
 MAX_ATTEMPTS = 12
 # A push is tried 3 times (1 s, 2 s apart) before the person is emailed instead.
 PUSH_MAX_ATTEMPTS = 3
@@ -199,6 +202,10 @@ def push_backoff(attempts: int) -> timedelta:
     return timedelta(seconds=min(2 ** max(attempts - 1, 0), 60))
 
 
+def lease(channel: str) -> timedelta:
+    return PUSH_LEASE if channel == "push" else LEASE
+
+
 def _claimable(now: datetime, channels):
     return and_(
         OutboxMessage.channel.in_(channels),
@@ -228,33 +235,47 @@ def send_due(ctx: Ctx, transport, *, commit: Callable[[], None], batch: int = 10
     transports = _transports(transport)
     channels = _channels(transports)
     while True:
-        ids = list(
-            ctx.session.scalars(
-                select(OutboxMessage.id)
+        due = list(
+            ctx.session.execute(
+                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.state, OutboxMessage.claimed_until)
                 .where(_claimable(ctx.now(), channels))
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(batch)
             )
         )
         commit()
-        if not ids:
+        if not due:
             return report
-        if not sum(_send_one(ctx, transports, message_id, commit, report) for message_id in ids):
+        if not sum(_send_one(ctx, transports, row, commit, report) for row in due):
             return report  # every one was taken by another worker meanwhile
 
 
-def _send_one(ctx: Ctx, transports: dict, message_id: uuid.UUID, commit, report: SendReport) -> bool:
+def _send_one(ctx: Ctx, transports: dict, row, commit, report: SendReport) -> bool:
     now = ctx.now()
     claimed = ctx.rows_changed(
         update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, _claimable(now, _channels(transports)))
-        .values(state="sending", claimed_until=now + LEASE, attempts=OutboxMessage.attempts + 1)
+        .where(OutboxMessage.id == row.id, _claimable(now, _channels(transports)))
+        .values(state="sending", claimed_until=now + lease(row.channel), attempts=OutboxMessage.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     commit()
     if claimed != 1:
         return False  # another worker has it
-    message = ctx.session.get_one(OutboxMessage, message_id, populate_existing=True)
+    message = ctx.session.get_one(OutboxMessage, row.id, populate_existing=True)
+    if row.state == "sending":
+        # The last sender stopped (killed, host lost) before it could record what happened:
+        # the message may or may not have arrived. Say so, as the attempt it was.
+        ctx.session.add(
+            OutboxAttempt(
+                message_id=message.id,
+                attempt=message.attempts - 1,
+                channel=message.channel,
+                started_at=row.claimed_until - lease(row.channel),
+                finished_at=now,
+                outcome="unknown",
+                detail="the sender stopped before recording a result; taken over when its lease ran out",
+            )
+        )
     if message.channel == "push":
         _send_push(ctx, transports.get("push"), message, now, report)
     else:

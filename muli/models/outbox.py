@@ -12,7 +12,8 @@ from muli.models.base import Base, CreatedMixin, IdMixin
 
 OUTBOX_STATES = ("pending", "sending", "sent", "failed")
 OUTBOX_CHANNELS = ("email", "push")
-ATTEMPT_OUTCOMES = ("sent", "retry", "gone", "failed")
+# `unknown`: the sender stopped (killed) before recording a result; found when its lease ran out.
+ATTEMPT_OUTCOMES = ("sent", "retry", "gone", "failed", "unknown")
 
 
 class OutboxMessage(IdMixin, CreatedMixin, Base):

@@ -247,3 +247,32 @@ def test_a_push_row_for_a_removed_device_falls_back_to_email(app, client, servic
         mails = len(smtp.sink.messages)
     assert (report.failed, report.fallbacks, mails) == (1, 1, 1)
     assert uuid.UUID(phone["id"])
+
+
+class Killed(BaseException):
+    """The sending process dying mid-push (not an error the sender could catch and record)."""
+
+
+class DiesMidPush:
+    def push(self, info, body):
+        raise Killed
+
+
+def test_a_push_whose_sender_died_mid_send_is_taken_over_in_seconds_and_the_lost_attempt_recorded(
+    app, client, service, night
+):
+    _team, ola, _coordinator, kari = night
+    phone = subscribe(client, app, service, ola)
+    ask(client, kari, WORDS)
+    [row] = rows(app, OutboxMessage)
+    with app.app_context():
+        with pytest.raises(Killed):  # claimed and committed, then the process is gone
+            notifications.send_due(system_ctx(), {"email": None, "push": DiesMidPush()}, commit=db.session.commit)
+        db.session.rollback()
+        db.session.remove()
+    assert send(app, seconds=5).sent == 0  # still the dead sender's: it might yet finish
+    assert send(app, seconds=notifications.PUSH_LEASE.total_seconds() + 1).sent == 1
+    [received] = service.messages(phone["clientHash"])
+    assert json.loads(received)["id"] == str(row.id)
+    outcomes = [(a.attempt, a.outcome) for a in attempts(app) if a.message_id == row.id]
+    assert outcomes == [(1, "unknown"), (2, "sent")]
