@@ -237,7 +237,9 @@ def send_due(ctx: Ctx, transport, *, commit: Callable[[], None], batch: int = 10
     while True:
         due = list(
             ctx.session.execute(
-                select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.state, OutboxMessage.claimed_until)
+                select(
+                    OutboxMessage.id, OutboxMessage.channel, OutboxMessage.state, OutboxMessage.claimed_until
+                )
                 .where(_claimable(ctx.now(), channels))
                 .order_by(OutboxMessage.next_attempt_at, OutboxMessage.id)
                 .limit(batch)

@@ -8,7 +8,14 @@ import json
 import time
 import uuid
 
-from tests.browser.test_patient_app_support import PASSWORD, activate, enrol, token, wait_for_worker, wait_until
+from tests.browser.test_patient_app_support import (
+    PASSWORD,
+    activate,
+    enrol,
+    token,
+    wait_for_worker,
+    wait_until,
+)
 from tests.contact_support import key
 
 NOTIFIED = 'navigator.serviceWorker.getRegistration("{scope}").then((r) => r.getNotifications()).then((l) => l.length)'  # noqa: E501

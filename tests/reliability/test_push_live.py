@@ -267,7 +267,9 @@ def test_a_push_whose_sender_died_mid_send_is_taken_over_in_seconds_and_the_lost
     [row] = rows(app, OutboxMessage)
     with app.app_context():
         with pytest.raises(Killed):  # claimed and committed, then the process is gone
-            notifications.send_due(system_ctx(), {"email": None, "push": DiesMidPush()}, commit=db.session.commit)
+            notifications.send_due(
+                system_ctx(), {"email": None, "push": DiesMidPush()}, commit=db.session.commit
+            )
         db.session.rollback()
         db.session.remove()
     assert send(app, seconds=5).sent == 0  # still the dead sender's: it might yet finish
