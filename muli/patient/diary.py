@@ -144,13 +144,16 @@ def edit(ctx: Ctx, entry_id: uuid.UUID, changes: dict) -> dict:
 def delete(ctx: Ctx, entry_id: uuid.UUID) -> None:
     """Delete for good, and scrub any stored idempotent answer that repeated its text."""
     entry = _own_entry(ctx, entry_id)
-    marker = str(entry.id).encode()
+    marker = str(entry.id)
     for record in ctx.session.scalars(
-        select(IdempotencyRecord).where(IdempotencyRecord.account_id == ctx.actor.account_id)
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.account_id == ctx.actor.account_id, IdempotencyRecord.body_enc.is_not(None)
+        )
     ):
-        if record.body and marker in record.body:
+        body = ctx.keys.open(record, "body")
+        if body and marker in body:
             # Keep the key (a late retry must not write the entry again) but not the text.
-            record.body = json.dumps({"id": str(entry.id), "deleted": True}).encode()
+            ctx.keys.seal(record, "body", json.dumps({"id": str(entry.id), "deleted": True}))
     ctx.session.delete(entry)
     ctx.session.flush()
     audit.record(

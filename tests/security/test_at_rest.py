@@ -1,0 +1,134 @@
+"""Nothing about a patient in plain text at rest (issue 15, finding 1).
+
+A reader of the database (the SQLite file and its WAL as they lie on disk; on PostgreSQL
+every table's rows as text) must not find what was written through the API: a contact
+request's message and callback phone, a message in its thread, diary text sent with an
+Idempotency-Key, an enrolment's activation code, an admission's facility and whether it was
+involuntary. Replays still answer byte for byte what the first request answered.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+
+from muli.extensions import db
+from muli.trust import national_id
+from tests.contact_support import SATURDAY_NIGHT
+
+_numbers = national_id.synthetic_numbers(date(1982, 3, 4), start=400)
+
+
+@pytest.fixture
+def care(world, clock):
+    clock.set(SATURDAY_NIGHT)
+    return world.care_team()
+
+
+def key() -> dict:
+    return {"Idempotency-Key": str(uuid.uuid4())}
+
+
+def stored_bytes(app) -> bytes:
+    """What a reader of the database finds, without asking the app: on SQLite the database
+    file and its write-ahead log as they are (no checkpoint first); on PostgreSQL the text of
+    every row of every table."""
+    with app.app_context():
+        if db.engine.dialect.name == "postgresql":
+            chunks = []
+            for name in inspect(db.engine).get_table_names():
+                rows = db.session.execute(text(f'SELECT t::text FROM "{name}" t')).scalars()
+                chunks.extend(rows)
+            db.session.rollback()
+            return "\n".join(chunks).encode()
+        path = Path(db.engine.url.database)
+    wal = path.with_name(path.name + "-wal")
+    return path.read_bytes() + (wal.read_bytes() if wal.exists() else b"")
+
+
+def test_what_the_api_wrote_is_not_in_the_database_in_plain_text(app, client, care):
+    tag = uuid.uuid4().hex[:12].upper()
+    message = f"MARKER-MESSAGE-{tag}"
+    phone = f"9{random.randrange(10**6, 10**7)}"
+    thread = f"MARKER-THREAD-{tag}"
+    diary = f"MARKER-DIARY-{tag}"
+    facility = f"MARKER-FACILITY-{tag}"
+    patient = care.patient
+
+    asked = client.post(
+        "/api/v1/me/contact-requests",
+        json={"kind": "call_me", "urgency": "crisis", "message": message, "callback_phone": phone},
+        headers={**patient.headers, **key()},
+    )
+    assert asked.status_code == 201, asked.json
+    wrote = client.post(
+        f"/api/v1/me/contact-requests/{asked.json['id']}/messages",
+        json={"body": thread},
+        headers={**patient.headers, **key()},
+    )
+    assert wrote.status_code in (200, 201), wrote.json
+    entry = client.post("/api/v1/me/diary", json={"text": diary}, headers={**patient.headers, **key()})
+    assert entry.status_code == 201, entry.json
+    enrolled = client.post(
+        "/api/v1/staff/patients",
+        json={
+            "display_name": "Kari",
+            "national_id": next(_numbers),
+            "team_id": str(care.team.id),
+            "admissions_last_12_months": [str(date.today() - timedelta(days=40))],
+            "consents": [],
+        },
+        headers={**care.coordinator.headers, **key()},
+    )
+    assert enrolled.status_code == 201, enrolled.json
+    code = enrolled.json["activation_code"]
+    admitted = client.post(
+        f"/api/v1/staff/patients/{patient.id}/admissions",
+        json={"admitted_on": "2026-11-01", "facility": facility, "involuntary": True},
+        headers={**care.member.headers, **key()},
+    )
+    assert admitted.status_code == 201, admitted.json
+
+    # Each answer repeated what it was sent, so a stored answer in plain text would hold it.
+    assert message in asked.text and phone in asked.text and thread in wrote.text
+    assert diary in entry.text and facility in admitted.text
+    stored = stored_bytes(app)
+    assert b"MARKER-" not in stored  # no marker at all, whole or in part
+    for marker in (message, phone, thread, diary, code, facility, tag):
+        assert marker.encode() not in stored, marker
+
+
+def test_the_involuntary_flag_is_not_stored_in_plain_text(app, client, care):
+    """Two admissions alike but for the flag: every column either holds the same value in both
+    or a ciphertext, so a reader cannot tell which one was involuntary."""
+    url = f"/api/v1/staff/patients/{care.patient.id}/admissions"
+    for involuntary in (True, False):
+        body = {"admitted_on": "2026-11-01", "facility": "PAM", "involuntary": involuntary}
+        assert client.post(url, json=body, headers=care.member.headers).status_code == 201
+    with app.app_context():
+        rows = db.session.execute(text("SELECT * FROM admission")).mappings().all()
+        db.session.rollback()
+    assert len(rows) == 2
+    differing = {c for c in rows[0] if rows[0][c] != rows[1][c]}
+    assert differing, "the two admissions must differ somewhere (their ids)"
+    for column in differing - {"id", "created_at"}:
+        assert all(str(r[column]).startswith("v1.") for r in rows), column
+    listed = client.get(url, headers=care.member.headers).json
+    items = listed["items"] if isinstance(listed, dict) else listed
+    assert sorted(a["involuntary"] for a in items) == [False, True]
+
+
+def test_a_replay_answers_byte_for_byte_what_the_first_answer_said(client, care):
+    headers = {**care.patient.headers, **key()}
+    body = {"kind": "call_me", "urgency": "talk", "message": "Kan dere ringe?", "callback_phone": "91234567"}
+    first = client.post("/api/v1/me/contact-requests", json=body, headers=headers)
+    second = client.post("/api/v1/me/contact-requests", json=body, headers=headers)
+    assert (first.status_code, second.status_code) == (201, 201)
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert second.data == first.data
+    assert second.headers["Content-Type"] == first.headers["Content-Type"]
