@@ -156,6 +156,7 @@ def delete(ctx: Ctx, entry_id: uuid.UUID) -> None:
             ctx.keys.seal(record, "body", json.dumps({"id": str(entry.id), "deleted": True}))
     ctx.session.delete(entry)
     ctx.session.flush()
+    ctx.erase()
     audit.record(
         ctx.session,
         ctx.actor,

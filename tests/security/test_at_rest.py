@@ -132,3 +132,23 @@ def test_a_replay_answers_byte_for_byte_what_the_first_answer_said(client, care)
     assert second.headers["Idempotent-Replayed"] == "true"
     assert second.data == first.data
     assert second.headers["Content-Type"] == first.headers["Content-Type"]
+
+
+def test_a_deleted_diary_entry_leaves_no_trace_in_the_database_file_or_its_wal(app, client, care):
+    """`secure_delete` zeroes the deleted cells in the database file, but the write-ahead log
+    kept the pages as they were until a checkpoint copied them back: the delete now ends with
+    one, so a reader of both files right after it finds neither the text nor its ciphertext."""
+    if not app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        pytest.skip("SQLite's write-ahead log; on PostgreSQL VACUUM reclaims dead rows")
+    secret = f"MARKER-DELETED-{uuid.uuid4().hex}"
+    entry = client.post("/api/v1/me/diary", json={"text": secret}, headers={**care.patient.headers, **key()})
+    assert entry.status_code == 201
+    with app.app_context():
+        sealed = db.session.execute(text("SELECT text_enc FROM diary_entry")).scalar_one().encode()
+        db.session.rollback()
+    assert sealed in stored_bytes(app)  # the scan finds the entry while it is there
+    deleted = client.delete(f"/api/v1/me/diary/{entry.json['id']}", headers=care.patient.headers)
+    assert deleted.status_code == 204
+    after = stored_bytes(app)
+    assert sealed not in after
+    assert secret.encode() not in after
