@@ -152,3 +152,45 @@ def test_a_deleted_diary_entry_leaves_no_trace_in_the_database_file_or_its_wal(a
     after = stored_bytes(app)
     assert sealed not in after
     assert secret.encode() not in after
+
+
+def test_key_rotation_reaches_stored_answers_and_admissions_and_a_replay_still_matches(app, client, care):
+    """`rotate-keys` finds the new fields by `__encrypted__`: after it, nothing is left under
+    the old key and a replay still answers the first answer's bytes."""
+    from muli.models import Base
+    from muli.models.idempotency import IdempotencyRecord
+    from muli.models.people import Admission
+    from muli.platform import crypto
+    from tests.conftest import TEST_DATA_KEYS, TEST_INDEX_KEY
+
+    assert {IdempotencyRecord, Admission} <= set(crypto.encrypted_models(Base))
+    headers = {**care.coordinator.headers, **key()}
+    body = {
+        "display_name": "Kari",
+        "national_id": next(_numbers),
+        "team_id": str(care.team.id),
+        "admissions_last_12_months": ["2026-10-01"],
+    }
+    first = client.post("/api/v1/staff/patients", json=body, headers=headers)
+    assert first.status_code == 201
+    old_ring = app.extensions["muli.keys"]
+    new_ring = crypto.KeyRing.parse(f"rotated:{crypto.new_key()},{TEST_DATA_KEYS}", TEST_INDEX_KEY)
+    app.extensions["muli.keys"] = new_ring
+    try:
+        with app.app_context():
+            assert crypto.rotate(db.session, new_ring, crypto.encrypted_models(Base)) > 0
+            db.session.commit()
+            stale = db.session.execute(
+                text(
+                    "SELECT count(*) FROM idempotency_record WHERE body_enc NOT LIKE 'v1.rotated.%' "
+                    "UNION ALL SELECT count(*) FROM admission WHERE facility_enc NOT LIKE 'v1.rotated.%' "
+                    "OR involuntary_enc NOT LIKE 'v1.rotated.%'"
+                )
+            ).scalars()
+            assert list(stale) == [0, 0]
+            db.session.rollback()
+        second = client.post("/api/v1/staff/patients", json=body, headers=headers)
+    finally:
+        app.extensions["muli.keys"] = old_ring
+    assert (second.status_code, second.headers["Idempotent-Replayed"]) == (201, "true")
+    assert second.data == first.data
