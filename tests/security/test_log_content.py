@@ -3,6 +3,7 @@ with its traceback carries what a patient wrote."""
 
 from __future__ import annotations
 
+import io
 import logging
 import uuid
 
@@ -11,6 +12,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from muli.extensions import db
+from muli.platform import log
 from tests.contact_support import SATURDAY_NIGHT
 
 
@@ -48,20 +50,39 @@ def test_requests_that_carry_health_text_log_none_of_it(client, care, caplog):
     assert marker not in caplog.text
 
 
-def test_a_database_error_logged_with_its_traceback_names_no_value(app, caplog):
-    """The app's engine hides bound parameters from its errors' messages, which the error
-    handlers log with the traceback (`database unavailable at commit`, `unhandled error`)."""
+def app_log(app, emit) -> str:
+    """What `emit()` logs, in the app's own log format (`log.configure` installs it)."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(log.formatter())
+    logging.getLogger().addHandler(handler)
+    try:
+        emit()
+    finally:
+        logging.getLogger().removeHandler(handler)
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("broken", ["check", "unique"])
+def test_a_database_error_logged_with_its_traceback_quotes_no_value(app, broken):
+    """What the error handlers log (`unhandled error`, `database unavailable at commit`,
+    `worker pass failed`) with the traceback: the statement, never the values bound to it
+    (`hide_parameters`) nor the values the database quotes back (PostgreSQL's DETAIL)."""
     marker = f"MARKER-PARAM-{uuid.uuid4().hex}"
-    log = logging.getLogger("muli.api")
-    with app.app_context():
-        try:
-            db.session.execute(
-                text("INSERT INTO agency (id, name, kind) VALUES (:id, :name, :kind)"),
-                {"id": uuid.uuid4().hex, "name": marker, "kind": "no-such-kind"},
-            )
-        except IntegrityError:
-            log.exception("unhandled error")
-        finally:
-            db.session.rollback()
-    assert "unhandled error" in caplog.text and "INSERT INTO agency" in caplog.text
-    assert marker not in caplog.text
+    insert = text("INSERT INTO agency (id, name, kind) VALUES (:id, :name, :kind)")
+
+    def emit():
+        with app.app_context():
+            try:
+                if broken == "unique":
+                    db.session.execute(insert, {"id": uuid.uuid4().hex, "name": marker, "kind": "dps"})
+                kind = "no-such-kind" if broken == "check" else "dps"
+                db.session.execute(insert, {"id": uuid.uuid4().hex, "name": marker, "kind": kind})
+            except IntegrityError:
+                logging.getLogger("muli.api").exception("unhandled error")
+            finally:
+                db.session.rollback()
+
+    logged = app_log(app, emit)
+    assert '"unhandled error"' in logged and "INSERT INTO agency" in logged and "IntegrityError" in logged
+    assert marker not in logged
