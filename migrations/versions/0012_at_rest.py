@@ -2,7 +2,7 @@
 
 Stored Idempotency-Key answers (`idempotency_record.body`) repeated what the request wrote
 (messages, phone numbers, diary text, activation codes) in plain text; an admission's facility
-and involuntary flag were plain too. Existing rows are sealed with the app's key ring here, in
+and involuntary flag, and a diary entry's mood and hours of sleep, were plain too. Existing rows are sealed with the app's key ring here, in
 the form `KeyRing.seal` gives (associated data `<table>|<field>|<row id>`), and the plain
 columns dropped. The downgrade opens them again.
 
@@ -11,6 +11,8 @@ Revises: 0011_merge
 Create Date: 2026-11-30 08:45:00
 
 """
+import json
+
 from alembic import op
 import sqlalchemy as sa
 from flask import current_app
@@ -38,6 +40,9 @@ def _aad(table: str, name: str, row_id) -> str:
     return f"{table}|{name}|{_ident(row_id)}"
 
 
+NUMBER_WIDTH = 24  # muli.patient.diary.NUMBER_WIDTH: sealed figures are padded JSON
+
+
 def upgrade():
     keys = _keys()
     bind = op.get_bind()
@@ -46,6 +51,9 @@ def upgrade():
     with op.batch_alter_table('admission', schema=None) as batch_op:
         batch_op.add_column(sa.Column('facility_enc', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('involuntary_enc', sa.Text(), nullable=True))
+    with op.batch_alter_table('diary_entry', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('mood_enc', sa.Text(), nullable=True))
+        batch_op.add_column(sa.Column('sleep_hours_enc', sa.Text(), nullable=True))
 
     record = sa.table('idempotency_record', sa.column('id'), sa.column('body', sa.LargeBinary), sa.column('body_enc', sa.Text))
     for row_id, body in bind.execute(sa.select(record.c.id, record.c.body).where(record.c.body.is_not(None))).all():
@@ -67,11 +75,29 @@ def upgrade():
             )
         )
 
+    diary = sa.table(
+        'diary_entry', sa.column('id'), sa.column('mood', sa.Integer), sa.column('sleep_hours', sa.Double),
+        sa.column('mood_enc', sa.Text), sa.column('sleep_hours_enc', sa.Text),
+    )
+    for row_id, mood, sleep in bind.execute(sa.select(diary.c.id, diary.c.mood, diary.c.sleep_hours)).all():
+        bind.execute(
+            diary.update().where(diary.c.id == row_id).values(
+                mood_enc=keys.encrypt(json.dumps(mood).ljust(NUMBER_WIDTH), _aad('diary_entry', 'mood', row_id)),
+                sleep_hours_enc=keys.encrypt(
+                    json.dumps(sleep).ljust(NUMBER_WIDTH), _aad('diary_entry', 'sleep_hours', row_id)
+                ),
+            )
+        )
+
     with op.batch_alter_table('idempotency_record', schema=None) as batch_op:
         batch_op.drop_column('body')
     with op.batch_alter_table('admission', schema=None) as batch_op:
         batch_op.drop_column('facility')
         batch_op.drop_column('involuntary')
+    with op.batch_alter_table('diary_entry', schema=None) as batch_op:
+        batch_op.drop_constraint(op.f('ck_diary_entry_mood'), type_='check')
+        batch_op.drop_column('mood')
+        batch_op.drop_column('sleep_hours')
 
 
 def downgrade():
@@ -82,6 +108,9 @@ def downgrade():
     with op.batch_alter_table('admission', schema=None) as batch_op:
         batch_op.add_column(sa.Column('facility', sa.String(length=200), nullable=False, server_default=''))
         batch_op.add_column(sa.Column('involuntary', sa.Boolean(), nullable=False, server_default=sa.false()))
+    with op.batch_alter_table('diary_entry', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('mood', sa.Integer(), nullable=True))
+        batch_op.add_column(sa.Column('sleep_hours', sa.Double(), nullable=True))
 
     record = sa.table('idempotency_record', sa.column('id'), sa.column('body', sa.LargeBinary), sa.column('body_enc', sa.Text))
     for row_id, sealed in bind.execute(sa.select(record.c.id, record.c.body_enc).where(record.c.body_enc.is_not(None))).all():
@@ -103,8 +132,25 @@ def downgrade():
             )
         )
 
+    diary = sa.table(
+        'diary_entry', sa.column('id'), sa.column('mood', sa.Integer), sa.column('sleep_hours', sa.Double),
+        sa.column('mood_enc', sa.Text), sa.column('sleep_hours_enc', sa.Text),
+    )
+    for row_id, mood, sleep in bind.execute(sa.select(diary.c.id, diary.c.mood_enc, diary.c.sleep_hours_enc)).all():
+        bind.execute(
+            diary.update().where(diary.c.id == row_id).values(
+                mood=None if mood is None else json.loads(keys.decrypt(mood, _aad('diary_entry', 'mood', row_id))),
+                sleep_hours=None if sleep is None
+                else json.loads(keys.decrypt(sleep, _aad('diary_entry', 'sleep_hours', row_id))),
+            )
+        )
+
     with op.batch_alter_table('idempotency_record', schema=None) as batch_op:
         batch_op.drop_column('body_enc')
     with op.batch_alter_table('admission', schema=None) as batch_op:
         batch_op.drop_column('facility_enc')
         batch_op.drop_column('involuntary_enc')
+    with op.batch_alter_table('diary_entry', schema=None) as batch_op:
+        batch_op.drop_column('mood_enc')
+        batch_op.drop_column('sleep_hours_enc')
+        batch_op.create_check_constraint(op.f('ck_diary_entry_mood'), 'mood IS NULL OR mood BETWEEN 0 AND 10')

@@ -123,6 +123,25 @@ def test_the_involuntary_flag_is_not_stored_in_plain_text(app, client, care):
     assert sorted(a["involuntary"] for a in items) == [False, True]
 
 
+def test_diary_mood_and_sleep_are_not_stored_in_plain_text(app, client, care):
+    """Entries alike but for mood and sleep (one with none): every column that differs is a
+    ciphertext of one length, so a reader learns neither the figures nor whether there are any."""
+    for figures in ({"mood": 2, "sleep_hours": 3.5}, {"mood": 10, "sleep_hours": 11.25}, {}):
+        body = {"text": "Samme tekst", **figures}
+        assert client.post("/api/v1/me/diary", json=body, headers=care.patient.headers).status_code == 201
+    with app.app_context():
+        rows = db.session.execute(text("SELECT * FROM diary_entry")).mappings().all()
+        db.session.rollback()
+    assert len(rows) == 3
+    figures_columns = {c for c in rows[0] if len({str(r[c]) for r in rows}) > 1} - {"id", "created_at"}
+    assert figures_columns, "mood and sleep must be stored somewhere"
+    for column in figures_columns:
+        assert all(str(r[column]).startswith("v1.") for r in rows), column
+        assert len({len(r[column]) for r in rows}) == 1, column
+    listed = client.get("/api/v1/me/diary", headers=care.patient.headers).json["items"]
+    assert sorted((e["mood"] or 0, e["sleep_hours"] or 0) for e in listed) == [(0, 0), (2, 3.5), (10, 11.25)]
+
+
 def test_a_replay_answers_byte_for_byte_what_the_first_answer_said(client, care):
     headers = {**care.patient.headers, **key()}
     body = {"kind": "call_me", "urgency": "talk", "message": "Kan dere ringe?", "callback_phone": "91234567"}

@@ -62,6 +62,15 @@ ADMISSION = _table(
     sa.column("involuntary", sa.Boolean),
     sa.column("created_at"),
 )
+DIARY = _table(
+    "diary_entry",
+    sa.column("patient_id", sa.Uuid),
+    sa.column("created_at"),
+    sa.column("text_enc"),
+    sa.column("mood", sa.Integer),
+    sa.column("sleep_hours", sa.Double),
+    sa.column("shared_with_team", sa.Boolean),
+)
 RECORD = _table(
     "idempotency_record",
     sa.column("account_id", sa.Uuid),
@@ -76,7 +85,8 @@ RECORD = _table(
 
 def test_existing_rows_are_sealed_on_the_way_up_and_opened_on_the_way_down(old_app):
     now = datetime(2026, 11, 30, 8, 0, tzinfo=UTC)
-    ids = {name: uuid.uuid4() for name in ("account", "team", "patient", "forced", "voluntary", "record")}
+    names = ("account", "team", "patient", "forced", "voluntary", "record", "rested", "unsaid")
+    ids = {name: uuid.uuid4() for name in names}
     answer = json.dumps({"activation_code": "MARKER-CODE-7Q2W", "message": "MARKER-æøå"}).encode()
     with old_app.app_context():
         upgrade(revision="0011_merge")
@@ -120,6 +130,18 @@ def test_existing_rows_are_sealed_on_the_way_up_and_opened_on_the_way_down(old_a
                         created_at=now,
                     )
                 )
+            for name, mood, sleep in (("rested", 7, 6.5), ("unsaid", None, None)):
+                conn.execute(
+                    DIARY.insert().values(
+                        id=ids[name],
+                        patient_id=ids["patient"],
+                        created_at=now,
+                        text_enc="v1.x.y",
+                        mood=mood,
+                        sleep_hours=sleep,
+                        shared_with_team=True,
+                    )
+                )
             conn.execute(
                 RECORD.insert().values(
                     id=ids["record"],
@@ -154,6 +176,17 @@ def test_existing_rows_are_sealed_on_the_way_up_and_opened_on_the_way_down(old_a
                 keys.decrypt(involuntary, f"admission|involuntary|{row_id}"),
             )
         assert opened == {ids["forced"]: ("MARKER-WARD", "1"), ids["voluntary"]: ("PAM", "0")}
+        with db.engine.connect() as conn:
+            figures = conn.execute(sa.text("SELECT id, mood_enc, sleep_hours_enc FROM diary_entry")).all()
+        sealed_figures = {}
+        for row_id, mood, sleep in figures:
+            row_id = row_id if isinstance(row_id, uuid.UUID) else uuid.UUID(row_id)
+            assert len(mood) == len(sleep)  # one length, whatever the figure, or none
+            sealed_figures[row_id] = (
+                json.loads(keys.decrypt(mood, f"diary_entry|mood|{row_id}")),
+                json.loads(keys.decrypt(sleep, f"diary_entry|sleep_hours|{row_id}")),
+            )
+        assert sealed_figures == {ids["rested"]: (7, 6.5), ids["unsaid"]: (None, None)}
 
         downgrade(revision="0011_merge")
         with db.engine.connect() as conn:
@@ -161,7 +194,10 @@ def test_existing_rows_are_sealed_on_the_way_up_and_opened_on_the_way_down(old_a
             plain = set(conn.execute(sa.select(ADMISSION.c.facility, ADMISSION.c.involuntary)).all())
         assert bytes(back) == answer
         assert plain == {("MARKER-WARD", True), ("PAM", False)}
+        with db.engine.connect() as conn:
+            back_figures = set(conn.execute(sa.select(DIARY.c.mood, DIARY.c.sleep_hours)).all())
+        assert back_figures == {(7, 6.5), (None, None)}
         with db.engine.begin() as conn:
-            for table in (RECORD, ADMISSION, PATIENT, TEAM, ACCOUNT):
+            for table in (RECORD, DIARY, ADMISSION, PATIENT, TEAM, ACCOUNT):
                 conn.execute(table.delete())
         downgrade(revision="base")
