@@ -5,6 +5,8 @@ so a crash before the commit leaves nothing behind and the retry simply runs aga
 Only an answer below 400 is kept: input refused at the door (`api.body`) never reaches the
 claim, and a request that fails after it (4xx, 500) takes its claim with it when rolled
 back, so a corrected retry with the same key does the work instead of replaying a failure.
+The stored answer is sealed with the key ring (it repeats what the request wrote) and the
+worker forgets it once it expires (`muli.trust.retention`, docs/retention.md).
 """
 
 from __future__ import annotations
@@ -14,11 +16,12 @@ import uuid
 from functools import wraps
 
 from flask import current_app, request
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from api.context import current_ctx
 from muli.models.idempotency import IdempotencyRecord
+from muli.platform.crypto import KeyRing
 from muli.platform.errors import BadRequest, Conflict, MuliError
 
 HEADER = "Idempotency-Key"
@@ -47,7 +50,7 @@ def _request_hash() -> str:
     return digest.hexdigest()
 
 
-def _replay(record: IdempotencyRecord, request_hash: str):
+def _replay(keys: KeyRing, record: IdempotencyRecord, request_hash: str):
     if record.request_hash != request_hash:
         raise KeyReusedWithOtherBody("This key was sent before with a different request.")
     if record.status_code is None:
@@ -55,7 +58,10 @@ def _replay(record: IdempotencyRecord, request_hash: str):
             "A request with this key is still being processed. Try again shortly.",
             code="idempotency-in-progress",
         )
-    response = current_app.response_class(record.body, status=record.status_code, mimetype="application/json")
+    body = keys.open(record, "body")
+    response = current_app.response_class(
+        None if body is None else body.encode(), status=record.status_code, mimetype="application/json"
+    )
     response.headers[REPLAYED] = "true"
     return response
 
@@ -101,7 +107,7 @@ def idempotent(required: bool = False):
                     )
             record = existing()
             if record is not None:
-                return _replay(record, request_hash)
+                return _replay(ctx.keys, record, request_hash)
             record = IdempotencyRecord(
                 account_id=account_id,
                 key=key,
@@ -116,7 +122,7 @@ def idempotent(required: bool = False):
                 record = existing()
                 if record is None:
                     raise
-                return _replay(record, request_hash)
+                return _replay(ctx.keys, record, request_hash)
             try:
                 response = view(*args, **kwargs)
             except MuliError as error:
@@ -126,14 +132,10 @@ def idempotent(required: bool = False):
                     session.flush()
                 raise
             record.status_code = response.status_code
-            record.body = response.get_data()
+            # JSON from our own views: UTF-8 text, sealed like every other encrypted field.
+            ctx.keys.seal(record, "body", response.get_data().decode("utf-8"))
             return response
 
         return wrapper
 
     return decorator
-
-
-def purge(session, now) -> int:
-    """Forget keys older than their time to live."""
-    return session.execute(delete(IdempotencyRecord).where(IdempotencyRecord.expires_at < now)).rowcount

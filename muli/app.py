@@ -14,7 +14,7 @@ from muli import config as config_module
 from muli.extensions import babel, csrf, db, jwt, limiter, migrate
 from muli.models.base import utcnow
 from muli.platform import sqlite
-from muli.platform.context import Settings
+from muli.platform.context import ERASES, Settings
 from muli.platform.errors import MuliError
 from muli.platform.log import configure as configure_logging
 from muli.trust.keys import load_dev_secret, load_keyring, load_vapid_key
@@ -95,6 +95,7 @@ def register_secrets(app: Flask, config: config_module.Config) -> None:
         login_window_seconds=config.MULI_LOGIN_WINDOW_SECONDS,
         known_device_days=config.MULI_KNOWN_DEVICE_DAYS,
         emergency_access_minutes=config.MULI_EMERGENCY_ACCESS_MINUTES,
+        outbox_keep_days=config.MULI_OUTBOX_KEEP_DAYS,
         push_allow_http=development,
     )
     app.extensions["muli.clock"] = utcnow
@@ -209,9 +210,12 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         # One transaction per request: commit what succeeded, drop what did not.
+        erases = db.session.info.pop(ERASES, False)
         if response.status_code < 400:
             try:
                 db.session.commit()
+                if erases:
+                    sqlite.erase_traces(db.engine)
             except IntegrityError:
                 db.session.rollback()
                 response = problem.problem(

@@ -16,10 +16,10 @@ from muli import demo
 from muli.extensions import db
 from muli.models import Base
 from muli.models.people import AGENCY_KINDS, STAFF_ROLES, Agency, Team
-from muli.platform import backup, crypto
+from muli.platform import backup, crypto, sqlite
 from muli.platform.context import SYSTEM, Ctx
 from muli.team import staff
-from muli.trust import audit, throttle
+from muli.trust import audit
 
 muli_cli = AppGroup("muli", help="MULI operations.")
 PURGE_EVERY = 3600.0  # seconds between the worker's housekeeping passes
@@ -28,6 +28,28 @@ PURGE_EVERY = 3600.0  # seconds between the worker's housekeeping passes
 def system_ctx() -> Ctx:
     ext = current_app.extensions
     return Ctx(db.session(), ext["muli.keys"], SYSTEM, ext["muli.settings"], ext["muli.clock"])
+
+
+def housekeeping(ctx: Ctx) -> dict[str, int]:
+    """Retention, once (docs/retention.md): every room's purge in one transaction, committed,
+    then no trace left in SQLite's log. The audit trail is kept. Answers rows deleted by kind."""
+    from muli.contact import notifications
+    from muli.trust import retention
+
+    report = retention.purge(ctx)
+    report["outbox_messages"], report["outbox_attempts"] = notifications.purge(ctx)
+    db.session.commit()
+    sqlite.erase_traces(db.engine)
+    return report
+
+
+@muli_cli.command("purge")
+def purge() -> None:
+    """Delete what is kept no longer (idempotent answers, dead tokens and activation codes,
+    login-throttle rows, old notifications and delivery attempts) once, as the worker does
+    every hour: for a cron job where no worker runs. The rules: docs/retention.md."""
+    report = housekeeping(system_ctx())
+    click.echo("purged: " + ", ".join(f"{n} {kind.replace('_', ' ')}" for kind, n in report.items()))
 
 
 @muli_cli.command("seed-demo")
@@ -212,8 +234,8 @@ def escalate(at: str | None, send: bool) -> None:
 @click.option("--relay/--no-relay", default=True, help="Send notifications within a second of their commit.")
 def worker(interval: float, relay: bool) -> None:
     """Escalate every `interval` seconds, and relay the outbox (push, email) as soon as a
-    change commits, until stopped (SIGTERM or Ctrl-C); once an hour also forget old
-    login-throttle rows and unused devices (`throttle.purge`)."""
+    change commits, until stopped (SIGTERM or Ctrl-C); at start and then once an hour also
+    purge what is kept no longer (`housekeeping`, docs/retention.md)."""
     import logging
     import signal
     import threading
@@ -257,9 +279,8 @@ def worker(interval: float, relay: bool) -> None:
                 if relay_thread is None:
                     _send_outbox(ctx, transports)
                 if time.monotonic() >= next_purge:
-                    # Housekeeping, hourly: old login-throttle rows and long-unused devices.
-                    throttle.purge(ctx)
-                    db.session.commit()
+                    # Retention, hourly (docs/retention.md); the audit trail is kept.
+                    housekeeping(ctx)
                     next_purge = time.monotonic() + PURGE_EVERY
             except Exception:
                 # A failed pass (database away, SMTP down) must not end the worker; try again later.

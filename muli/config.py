@@ -14,7 +14,9 @@ class ConfigError(RuntimeError):
 class Config:
     ENV_NAME = "development"
     TESTING = False
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    # hide_parameters: a database error's message (logged with its traceback) names the
+    # statement but never the values bound to it, which may be a patient's text.
+    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     # Login throttling: no lock-out, growing waits per username and source (docs/authentication.md).
     MULI_LOGIN_FREE_FAILURES = 5
     MULI_LOGIN_DELAY_CAP_SECONDS = 300
@@ -31,6 +33,7 @@ class Config:
         "MULI_KNOWN_DEVICE_DAYS",
     )
     MULI_IDEMPOTENCY_TTL = timedelta(hours=48)
+    MULI_OUTBOX_KEEP_DAYS = 30  # retention of sent notifications and delivery attempts (docs/retention.md)
     MULI_EMERGENCY_ACCESS_MINUTES = 30
 
     # Tokens: HS256 pinned both ways, audience and token type checked on every request.
@@ -100,6 +103,7 @@ class Config:
         self.MULI_TRUSTED_PROXIES = int(env("MULI_TRUSTED_PROXIES", "0"))
         for name in self.LOGIN_THROTTLE_SETTINGS:
             setattr(self, name, int(env(name) or getattr(self, name)))
+        self.MULI_OUTBOX_KEEP_DAYS = int(env("MULI_OUTBOX_KEEP_DAYS") or self.MULI_OUTBOX_KEEP_DAYS)
 
     SECRET_KEY: str | None = None
     JWT_SECRET_KEY: str | None = None

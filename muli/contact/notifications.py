@@ -23,7 +23,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import and_, or_, select, text, update
+from sqlalchemy import and_, delete, exists, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from muli.contact import push
@@ -386,3 +386,26 @@ def _fall_back(ctx: Ctx, message: OutboxMessage) -> str:
         return "email already queued"
     wake(ctx)
     return "email queued"
+
+
+def purge(ctx: Ctx) -> tuple[int, int]:
+    """Retention (docs/retention.md): forget outbox rows done with — sent, or given up — more
+    than `outbox_keep_days` ago, every delivery attempt older than that, and attempts whose row
+    is gone. Pending and sending rows stay whatever their age. Answers (rows, attempts)."""
+    cutoff = ctx.now() - timedelta(days=ctx.settings.outbox_keep_days)
+    done = or_(
+        and_(OutboxMessage.state == "sent", OutboxMessage.sent_at < cutoff),
+        and_(OutboxMessage.state == "failed", OutboxMessage.created_at < cutoff),
+    )
+    old = select(OutboxMessage.id).where(done)
+    attempts = ctx.rows_changed(
+        delete(OutboxAttempt).where(
+            or_(
+                OutboxAttempt.finished_at < cutoff,
+                OutboxAttempt.message_id.in_(old),
+                ~exists().where(OutboxMessage.id == OutboxAttempt.message_id),
+            )
+        )
+    )
+    messages = ctx.rows_changed(delete(OutboxMessage).where(done))
+    return messages, attempts

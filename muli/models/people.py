@@ -105,15 +105,21 @@ class Patient(IdMixin, CreatedMixin, Base):
 
 
 class Admission(IdMixin, CreatedMixin, Base):
-    """A stay in the acute ward; those before enrolment are the outcome baseline."""
+    """A stay in the acute ward; those before enrolment are the outcome baseline.
+
+    Where and whether it was involuntary are health information, so both are encrypted
+    (`muli.patient.record.seal_admission` / `admission_details`); the flag is sealed as "1"
+    or "0", one character either way, so the ciphertext's length does not tell it.
+    """
 
     __tablename__ = "admission"
+    __encrypted__ = ("facility", "involuntary")
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
     admitted_on: Mapped[date]
     discharged_on: Mapped[date | None]
-    facility: Mapped[str] = mapped_column(String(200))
-    involuntary: Mapped[bool] = mapped_column(default=False)
+    facility_enc: Mapped[str | None] = mapped_column(Text)
+    involuntary_enc: Mapped[str | None] = mapped_column(Text)  # none sealed: not involuntary
     recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
 
 

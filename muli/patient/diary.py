@@ -58,13 +58,21 @@ def _check(values: dict) -> dict:
     return values
 
 
+NUMBER_WIDTH = 24  # a sealed mood or sleep figure is JSON padded to this many characters
+
+
+def _number(ctx: Ctx, entry: DiaryEntry, name: str):
+    sealed = ctx.keys.open(entry, name)
+    return None if sealed is None else json.loads(sealed)
+
+
 def to_dict(ctx: Ctx, entry: DiaryEntry) -> dict:
     tags = ctx.keys.open(entry, "tags")
     return {
         "id": entry.id,
         "text": ctx.keys.open(entry, "text"),
-        "mood": entry.mood,
-        "sleep_hours": entry.sleep_hours,
+        "mood": _number(ctx, entry, "mood"),
+        "sleep_hours": _number(ctx, entry, "sleep_hours"),
         "tags": json.loads(tags) if tags else [],
         "shared_with_team": entry.shared_with_team,
         "created_at": entry.created_at,
@@ -77,9 +85,11 @@ def _seal(ctx: Ctx, entry: DiaryEntry, values: dict) -> None:
         ctx.keys.seal(entry, "text", values["text"])
     if "tags" in values:
         ctx.keys.seal(entry, "tags", json.dumps(values["tags"], ensure_ascii=False))
-    for name in ("mood", "sleep_hours", "shared_with_team"):
-        if name in values:
-            setattr(entry, name, values[name])
+    for name in ("mood", "sleep_hours"):
+        if name in values or getattr(entry, f"{name}_enc") is None:
+            ctx.keys.seal(entry, name, json.dumps(values.get(name)).ljust(NUMBER_WIDTH))
+    if "shared_with_team" in values:
+        entry.shared_with_team = values["shared_with_team"]
 
 
 def write(ctx: Ctx, data: NewEntry) -> dict:
@@ -144,15 +154,19 @@ def edit(ctx: Ctx, entry_id: uuid.UUID, changes: dict) -> dict:
 def delete(ctx: Ctx, entry_id: uuid.UUID) -> None:
     """Delete for good, and scrub any stored idempotent answer that repeated its text."""
     entry = _own_entry(ctx, entry_id)
-    marker = str(entry.id).encode()
+    marker = str(entry.id)
     for record in ctx.session.scalars(
-        select(IdempotencyRecord).where(IdempotencyRecord.account_id == ctx.actor.account_id)
+        select(IdempotencyRecord).where(
+            IdempotencyRecord.account_id == ctx.actor.account_id, IdempotencyRecord.body_enc.is_not(None)
+        )
     ):
-        if record.body and marker in record.body:
+        body = ctx.keys.open(record, "body")
+        if body and marker in body:
             # Keep the key (a late retry must not write the entry again) but not the text.
-            record.body = json.dumps({"id": str(entry.id), "deleted": True}).encode()
+            ctx.keys.seal(record, "body", json.dumps({"id": str(entry.id), "deleted": True}))
     ctx.session.delete(entry)
     ctx.session.flush()
+    ctx.erase()
     audit.record(
         ctx.session,
         ctx.actor,
@@ -189,13 +203,16 @@ def shared_entries(ctx: Ctx, patient_id: uuid.UUID, *, cursor: str | None, limit
 
 def shared_points(ctx: Ctx, patient_id: uuid.UUID, limit: int = 365) -> list[dict]:
     """Mood and sleep of shared entries over time, oldest first (caller checks access)."""
-    rows = ctx.session.execute(
-        select(DiaryEntry.created_at, DiaryEntry.mood, DiaryEntry.sleep_hours)
+    rows = ctx.session.scalars(
+        select(DiaryEntry)
         .where(DiaryEntry.patient_id == patient_id, DiaryEntry.shared_with_team)
         .order_by(DiaryEntry.created_at.desc(), DiaryEntry.id.desc())
         .limit(limit)
     ).all()
-    return [{"at": at, "mood": mood, "sleep_hours": sleep} for at, mood, sleep in reversed(rows)]
+    return [
+        {"at": e.created_at, "mood": _number(ctx, e, "mood"), "sleep_hours": _number(ctx, e, "sleep_hours")}
+        for e in reversed(rows)
+    ]
 
 
 def all_entries(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:

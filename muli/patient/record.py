@@ -18,6 +18,7 @@ from muli.patient import diary, mastery, plans
 from muli.patient.consent import record_access
 from muli.patient.profile import trusted_contact
 from muli.platform.context import Ctx
+from muli.platform.crypto import KeyRing
 from muli.platform.errors import BadRequest, ValidationFailed
 from muli.platform.pagination import Page, decode, encode
 from muli.trust import access, audit, audit_review
@@ -87,13 +88,25 @@ def access_log(ctx: Ctx, *, cursor: str | None, limit: int) -> Page:
 # --- the export ----------------------------------------------------------------------------
 
 
-def _admission(a: Admission) -> dict:
+def seal_admission(keys: KeyRing, admission: Admission, facility: str, involuntary: bool) -> None:
+    """Encrypt where the stay was and whether it was involuntary into the admission."""
+    keys.seal(admission, "facility", facility)
+    keys.seal(admission, "involuntary", "1" if involuntary else "0")
+
+
+def admission_details(keys: KeyRing, admission: Admission) -> tuple[str | None, bool]:
+    """The admission's facility and involuntary flag, decrypted."""
+    return keys.open(admission, "facility"), keys.open(admission, "involuntary") == "1"
+
+
+def _admission(keys: KeyRing, a: Admission) -> dict:
+    facility, involuntary = admission_details(keys, a)
     return {
         "id": a.id,
         "admitted_on": a.admitted_on,
         "discharged_on": a.discharged_on,
-        "facility": a.facility,
-        "involuntary": a.involuntary,
+        "facility": facility,
+        "involuntary": involuntary,
         "recorded_at": a.created_at,
     }
 
@@ -104,7 +117,7 @@ def _admissions(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
         .where(Admission.patient_id == patient_id)
         .order_by(Admission.admitted_on, Admission.id)
     )
-    return [_admission(a) for a in rows]
+    return [_admission(ctx.keys, a) for a in rows]
 
 
 def _emergency_accesses(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
@@ -223,15 +236,14 @@ def record_admission(ctx: Ctx, patient_id: uuid.UUID, data: NewAdmission) -> dic
         patient_id=grant.patient.id,
         admitted_on=data.admitted_on,
         discharged_on=data.discharged_on,
-        facility=facility,
-        involuntary=data.involuntary,
         recorded_by_id=ctx.actor.staff_id,
         created_at=ctx.now(),
     )
+    seal_admission(ctx.keys, admission, facility, data.involuntary)
     ctx.session.add(admission)
     ctx.session.flush()
     record_access(ctx, grant, "admission.create", "admission", admission.id)
-    return _admission(admission)
+    return _admission(ctx.keys, admission)
 
 
 def start_emergency_access(ctx: Ctx, patient_id: uuid.UUID, reason: str) -> dict:

@@ -41,6 +41,8 @@ class Actor:
 
 
 SYSTEM = Actor(kind="system", name="MULI")
+# Set in a session's info by `Ctx.erase()`: whoever commits it then calls `sqlite.erase_traces`.
+ERASES = "muli.erases"
 ANONYMOUS = Actor(kind="anonymous")
 
 
@@ -58,6 +60,7 @@ class Settings:
     known_device_days: int = 180  # a device not used for this long is forgotten
     emergency_access_minutes: int = 30
     activation_days: int = 7
+    outbox_keep_days: int = 30  # sent or given-up notifications and delivery attempts (docs/retention.md)
     # Web Push endpoints on this machine (a test push service on 127.0.0.1): development and tests only.
     push_allow_http: bool = False
 
@@ -78,6 +81,12 @@ class Ctx:
     def rows_changed(self, statement: Executable) -> int:
         """Run an UPDATE or DELETE and answer how many rows it changed (compare-and-set)."""
         return cast("CursorResult[Any]", self.session.execute(statement)).rowcount
+
+    def erase(self) -> None:
+        """Say that this unit of work deletes a patient's text for good: whoever commits it
+        then makes sure no copy stays behind in the database's files (`sqlite.erase_traces`:
+        SQLite's write-ahead log still holds the pages as they were before the delete)."""
+        self.session.info[ERASES] = True
 
     def acting_as(self, actor: Actor) -> Ctx:
         return Ctx(self.session, self.keys, actor, self.settings, self.clock)

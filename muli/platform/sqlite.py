@@ -25,6 +25,7 @@ from __future__ import annotations
 import fcntl
 import logging
 import os
+import sqlite3
 import threading
 import time
 from pathlib import Path
@@ -193,3 +194,25 @@ def configure(engine: Engine) -> WriterQueue:
         queue.give_back(record.info)
 
     return queue
+
+
+def erase_traces(engine: Engine) -> bool:
+    """After a commit that deleted a patient's text: copy the write-ahead log into the
+    database file (where `secure_delete` has zeroed the deleted cells) and empty it
+    (`wal_checkpoint(TRUNCATE)`), so neither file keeps the text. Waits, through the busy
+    handler, for readers of an older snapshot to finish; answers whether it got to the end
+    (a checkpoint that could not finish leaves the log to the next one). Nothing to do on
+    PostgreSQL, whose dead rows VACUUM reclaims."""
+    if engine.dialect.name != "sqlite":
+        return True
+    raw = engine.raw_connection()  # no transaction: a checkpoint cannot run inside one
+    try:
+        busy = raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+    except sqlite3.Error as error:  # the delete is committed; the next checkpoint will do
+        log.warning("the WAL checkpoint after a delete failed: %s", type(error).__name__)
+        return False
+    finally:
+        raw.close()
+    if busy:
+        log.warning("the WAL checkpoint after a delete could not finish; the next one will")
+    return not busy

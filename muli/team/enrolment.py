@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from muli.models.consent import CONSENT_SCOPES, Consent, ConsentChange
 from muli.models.people import Admission, Agency, Patient, TeamMembership
-from muli.patient import profile
+from muli.patient import profile, record
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ValidationFailed
 from muli.platform.pagination import keyset
@@ -70,11 +70,9 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
     ctx.session.add(patient)
     ctx.session.flush()
     for admitted in sorted(data.admissions_last_12_months):
-        ctx.session.add(
-            Admission(
-                patient_id=patient.id, admitted_on=admitted, facility="PAM", recorded_by_id=ctx.actor.staff_id
-            )
-        )
+        admission = Admission(patient_id=patient.id, admitted_on=admitted, recorded_by_id=ctx.actor.staff_id)
+        record.seal_admission(ctx.keys, admission, "PAM", False)
+        ctx.session.add(admission)
     now = ctx.now()
     for given in data.consents:
         for scope in sorted(set(given.scopes)):

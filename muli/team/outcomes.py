@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from muli.models.consent import ConsentChange
 from muli.models.contact import ContactRequest
 from muli.models.people import Admission, Patient
+from muli.patient import record
 from muli.platform.context import Ctx
 from muli.trust import access, audit
 
@@ -243,12 +244,9 @@ def team_outcomes(ctx: Ctx, team_id: uuid.UUID) -> dict:
     ).all()
     ids = [p.id for p in patients]
     stays: dict[uuid.UUID, list[_Stay]] = {pid: [] for pid in ids}
-    for row in ctx.session.execute(
-        select(
-            Admission.patient_id, Admission.admitted_on, Admission.discharged_on, Admission.involuntary
-        ).where(Admission.patient_id.in_(ids))
-    ):
-        stays[row.patient_id].append(_Stay(row.admitted_on, row.discharged_on, row.involuntary))
+    for admission in ctx.session.scalars(select(Admission).where(Admission.patient_id.in_(ids))):
+        _facility, involuntary = record.admission_details(ctx.keys, admission)
+        stays[admission.patient_id].append(_Stay(admission.admitted_on, admission.discharged_on, involuntary))
     per_patient = [_patient_outcome(p, stays[p.id], today) for p in patients]
 
     figures = _admission_figures(per_patient)

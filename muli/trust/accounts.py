@@ -393,8 +393,9 @@ def disable_account(ctx: Ctx, account: Account) -> None:
     audit.record(ctx.session, ctx.actor, "account.disable", resource="account", resource_id=account.id)
 
 
-def purge_expired(ctx: Ctx) -> None:
-    """Housekeeping: forget revocations and refresh tokens past their expiry."""
+def purge_expired(ctx: Ctx) -> int:
+    """Housekeeping (`muli.trust.retention`): forget revocations and refresh tokens past their
+    expiry, spent or not; answers how many rows went."""
     now = ctx.now()
-    ctx.session.execute(delete(RevokedToken).where(RevokedToken.expires_at < now))
-    ctx.session.execute(delete(RefreshToken).where(RefreshToken.expires_at < now))
+    revoked = ctx.rows_changed(delete(RevokedToken).where(RevokedToken.expires_at < now))
+    return revoked + ctx.rows_changed(delete(RefreshToken).where(RefreshToken.expires_at < now))

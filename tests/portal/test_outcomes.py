@@ -21,9 +21,7 @@ def test_enough_admissions_are_shown_as_numbers(world, app, portal_as):
     with app.app_context():
         system_ctx()
         for p in [care.patient, *extra]:
-            db.session.add(
-                Admission(patient_id=p.id, admitted_on=date.today() - timedelta(days=40), facility="PAM")
-            )
+            db.session.add(Admission(patient_id=p.id, admitted_on=date.today() - timedelta(days=40)))
         db.session.commit()
     page = portal_as(care.member).text("/portal/outcomes/")
     assert "<td>6</td>" in page

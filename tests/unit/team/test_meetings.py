@@ -53,7 +53,7 @@ def as_(now, ctx):
 
 
 def admit(patient_id, on: date):
-    db.session.add(Admission(patient_id=patient_id, admitted_on=on, facility="PAM"))
+    db.session.add(Admission(patient_id=patient_id, admitted_on=on))
     db.session.commit()
 
 

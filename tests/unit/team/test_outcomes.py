@@ -9,6 +9,7 @@ from muli.extensions import db
 from muli.models.consent import ConsentChange
 from muli.models.contact import ContactRequest
 from muli.models.people import Admission, Patient
+from muli.patient import record
 from muli.platform.errors import Forbidden, NotFound
 from muli.team import outcomes
 from muli.trust import accounts
@@ -70,11 +71,9 @@ def five(world, team):
         for days_before in (300, 200, 100):
             start = ENROLLED - timedelta(days=days_before)
             db.session.add(
-                Admission(
-                    patient_id=pid, admitted_on=start, discharged_on=start + timedelta(days=2), facility="PAM"
-                )
+                Admission(patient_id=pid, admitted_on=start, discharged_on=start + timedelta(days=2))
             )
-        db.session.add(Admission(patient_id=pid, admitted_on=ENROLLED + timedelta(days=30), facility="PAM"))
+        db.session.add(Admission(patient_id=pid, admitted_on=ENROLLED + timedelta(days=30)))
     db.session.commit()
     return ids
 
@@ -118,9 +117,9 @@ def test_bed_days_count_the_nights_of_each_stay(team, as_, five):
     assert (figures["before_12_months"]["value"], figures["since_enrolment"]["value"]) == (30, 750)
 
 
-def test_two_involuntary_admissions_are_suppressed_for_the_team(team, as_, five):
+def test_two_involuntary_admissions_are_suppressed_for_the_team(ctx, team, as_, five):
     for admission in db.session.scalars(select(Admission).limit(2)):
-        admission.involuntary = True
+        record.seal_admission(ctx.keys, admission, "PAM", True)
     db.session.commit()
     figures = indicator(outcomes.team_outcomes(as_(team.member), team.team.id), "involuntary_admissions")[
         "figures"
