@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, g, redirect, request
+from flask import Flask, current_app, g, redirect, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -267,6 +267,11 @@ def _headers(response) -> None:
         response.headers.setdefault("Content-Security-Policy", API_CSP)
         response.headers["Cache-Control"] = "no-store"
     response.headers["X-Request-ID"] = _request_id()
+    # HSTS: production, and only on an answer that went out over HTTPS (directly, or as the
+    # trusted proxy's X-Forwarded-Proto says): browsers ignore it over plain HTTP anyway.
+    hsts = current_app.config.get("MULI_HSTS")
+    if hsts and request.is_secure:
+        response.headers["Strict-Transport-Security"] = hsts
 
 
 def register_commands(app: Flask) -> None:

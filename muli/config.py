@@ -31,6 +31,7 @@ class Config:
         "MULI_KNOWN_DEVICE_DAYS",
     )
     MULI_IDEMPOTENCY_TTL = timedelta(hours=48)
+    MULI_HSTS: str | None = None  # production only (ProductionConfig)
     MULI_EMERGENCY_ACCESS_MINUTES = 30
 
     # Tokens: HS256 pinned both ways, audience and token type checked on every request.
@@ -125,6 +126,8 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    # Strict-Transport-Security on every HTTPS answer (nginx adds the same: deploy/).
+    MULI_HSTS = "max-age=31536000; includeSubDomains"
 
     REQUIRED = {
         "SECRET_KEY": "MULI_SECRET_KEY",
