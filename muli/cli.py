@@ -134,6 +134,18 @@ def verify_audit(checkpoints: tuple[Path, ...]) -> None:
     click.echo("audit chain intact" + against)
 
 
+@muli_cli.command("audit-keys")
+def audit_keys() -> None:
+    """The audit keys' ids, and each checkpoint signing key's public half (no secrets)."""
+    from muli.trust.audit import public_key_text
+
+    keys = current_app.extensions["muli.audit_keys"]
+    click.echo("audit keys (newest first): " + ", ".join(kid for kid, _ in keys.hmac_keys))
+    for kid, public in keys.verify_keys.items():
+        signs = " (signs)" if kid == keys.signing_key[0] else ""
+        click.echo(f"signing key {kid}{signs}: public {public_key_text(public)}")
+
+
 @muli_cli.command("audit-checkpoint")
 def audit_checkpoint() -> None:
     """Check the audit chain since the last checkpoint and sign its head now: appended to

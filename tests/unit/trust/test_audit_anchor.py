@@ -270,3 +270,14 @@ def test_events_from_before_keys_verify_once_a_checkpoint_vouches_for_them(app, 
     db.session.commit()
     code, output = verify_audit(runner)
     assert code == 1 and "checkpoints vouch for unkeyed events only up to 4" in output, output
+
+
+def test_audit_keys_shows_public_halves_and_no_secret(app, runner):
+    result = runner.invoke(args=["muli", "audit-keys"])
+    assert result.exit_code == 0, result.output
+    keys = app.extensions["muli.audit_keys"]
+    public = audit.public_key_text(keys.signing_key[1].public_key())
+    assert f"signing key tests1 (signs): public {public}" in result.output
+    assert "audit keys (newest first): testa1" in result.output
+    for secret in (TEST_AUDIT_KEYS.split(":", 1)[1], TEST_AUDIT_SIGNING_KEYS.split(":", 1)[1]):
+        assert secret not in result.output
