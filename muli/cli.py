@@ -129,7 +129,9 @@ def verify_audit(checkpoints: tuple[Path, ...]) -> None:
         click.echo(f"warning: no anchor file at {anchor_file}", err=True)
     newest = max(anchors, key=lambda a: a.seq, default=None)
     against = (
-        f"; {len(anchors)} checkpoint(s), newest at event {newest.seq}" if newest else "; no checkpoints"
+        f"; checked against {len(anchors)} checkpoint copies, the newest at event {newest.seq}"
+        if newest
+        else "; no checkpoints"
     )
     click.echo("audit chain intact" + against)
 
