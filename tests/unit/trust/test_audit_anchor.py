@@ -282,3 +282,17 @@ def test_audit_keys_shows_public_halves_and_no_secret(app, runner):
     assert "audit keys (newest first): testa1" in result.output
     for secret in (TEST_AUDIT_KEYS.split(":", 1)[1], TEST_AUDIT_SIGNING_KEYS.split(":", 1)[1]):
         assert secret not in result.output
+
+
+def test_a_long_anchor_file_is_read_from_its_end(app, five, runner):
+    """A year of checkpoints: a new one reads only the file's end (and the newest rows)."""
+    anchor_file = app.config["MULI_AUDIT_ANCHOR_FILE"]
+    checkpoint(runner)
+    line = anchor_file.read_text()
+    anchor_file.write_text(line * 400)  # over 64 KiB: the tail read starts mid-line
+    assert anchor_file.stat().st_size > 100_000
+    record(1, start=5)
+    assert checkpoint(runner)["seq"] == 6
+    _cut_tail(5)
+    result = runner.invoke(args=["muli", "audit-checkpoint"])
+    assert result.exit_code == 1 and "vouches for event 6" in result.output
