@@ -2,8 +2,9 @@
 
 Diary entries are encrypted with the app's own KeyRing and associated data (table, column,
 row id), so the ciphertexts are the real thing: same format, same sizes, and they decrypt
-in the service and rotate under `rotate-keys`. Audit events carry on the real hash chain
-from the chain head (`muli.audit.event_hash`), so `verify-audit` still passes afterwards.
+in the service and rotate under `rotate-keys`. Audit events carry on the real keyed chain
+from the chain head (`muli.trust.audit.keyed_hash` under the run's audit key), so
+`verify-audit` still passes afterwards.
 Run only while no server writes to the database (the chain head is read once).
 """
 
@@ -105,6 +106,7 @@ def add_diary(
 
 def add_audit(
     engine: Engine,
+    audit_keys: audit.AuditKeys,
     n: int,
     *,
     patient_id: uuid.UUID,
@@ -117,6 +119,7 @@ def add_audit(
     with engine.connect() as conn:
         head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     seq, prev = (head.seq, head.hash) if head else (0, audit.GENESIS)
+    key_id, key = audit_keys.hmac_keys[0]
     if head is None:
         with engine.begin() as conn:
             conn.execute(AuditHead.__table__.insert(), {"id": 1, "seq": 0, "hash": audit.GENESIS})
@@ -146,8 +149,9 @@ def add_audit(
                 "ip": "127.0.0.1",
                 "request_id": uuid.uuid4().hex,
                 "prev_hash": prev,
+                "key_id": key_id,
             }
-            values["hash"] = prev = audit.event_hash(values)
+            values["hash"] = prev = audit.keyed_hash(key, values)
             rows.append(values)
         with engine.begin() as conn:
             conn.execute(table.insert(), rows)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import atexit
 import contextlib
+import functools
 import http.client
 import json
 import os
@@ -283,6 +284,14 @@ def new_key() -> str:
     return make()
 
 
+@functools.cache
+def audit_keys() -> tuple[str, str]:
+    """The audit chain's keys (HMAC, signing), the same for every database of the run."""
+    from muli.trust.audit import new_signing_key
+
+    return f"bench1:{new_key()}", f"bench1:{new_signing_key()}"
+
+
 @dataclass
 class Database:
     """One database kind. `prepare()` makes a template (migrated, seeded, logged in, with the
@@ -319,6 +328,8 @@ class Database:
             MULI_INSTANCE_DIR=str(instance),
             MULI_DATA_KEYS=data_keys or self.keys,
             MULI_BLIND_INDEX_KEY=self.index_key,
+            MULI_AUDIT_KEYS=audit_keys()[0],
+            MULI_AUDIT_SIGNING_KEYS=audit_keys()[1],
             MULI_JWT_SECRET=self.jwt_secret,
             MULI_SECRET_KEY=self.jwt_secret[::-1],
             PYTHONPATH=str(ROOT),
@@ -631,6 +642,7 @@ def fill(db: Database, size: int) -> dict:
     from sqlalchemy import select
 
     from muli.models.accounts import Account
+    from muli.trust.audit import AuditKeys
 
     engine = db.engine()
     keys = db.keyring()
@@ -653,6 +665,7 @@ def fill(db: Database, size: int) -> dict:
         )
         bulk.add_audit(
             engine,
+            AuditKeys.parse(*audit_keys()),
             max(0, size - audit_now),
             patient_id=patient_id,
             actor_account_id=account_id,

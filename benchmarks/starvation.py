@@ -336,6 +336,7 @@ def prepare(workdir: Path) -> tuple[dict, dict]:
     """A migrated, seeded SQLite database with fresh keys; answers (env, a demo patient)."""
     sys.path.insert(0, str(ROOT))
     from muli.platform.crypto import new_key
+    from muli.trust.audit import new_signing_key
 
     instance = workdir / "instance"
     instance.mkdir()
@@ -348,6 +349,8 @@ def prepare(workdir: Path) -> tuple[dict, dict]:
         MULI_INSTANCE_DIR=str(instance),
         MULI_DATA_KEYS=f"bench1:{new_key()}",
         MULI_BLIND_INDEX_KEY=new_key(),
+        MULI_AUDIT_KEYS=f"bench1:{new_key()}",
+        MULI_AUDIT_SIGNING_KEYS=f"bench1:{new_signing_key()}",
         MULI_JWT_SECRET=secret,
         MULI_SECRET_KEY=secret[::-1],
         MULI_LOG_LEVEL="WARNING",

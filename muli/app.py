@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, g, redirect, request
+from flask import Flask, current_app, g, redirect, request
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -17,7 +17,8 @@ from muli.platform import sqlite
 from muli.platform.context import ERASES, Settings
 from muli.platform.errors import MuliError
 from muli.platform.log import configure as configure_logging
-from muli.trust.keys import load_dev_secret, load_keyring, load_vapid_key
+from muli.trust import audit
+from muli.trust.keys import load_audit_keys, load_dev_secret, load_keyring, load_vapid_key
 
 log = logging.getLogger("muli.request")
 
@@ -86,6 +87,12 @@ def register_secrets(app: Flask, config: config_module.Config) -> None:
         instance_dir=instance,
         allow_generate=development,
     )
+    app.extensions["muli.audit_keys"] = load_audit_keys(
+        config.MULI_AUDIT_KEYS,
+        config.MULI_AUDIT_SIGNING_KEYS,
+        instance_dir=instance,
+        allow_generate=development,
+    )
     app.extensions["muli.settings"] = Settings(
         public_url=config.MULI_PUBLIC_URL,
         login_free_failures=config.MULI_LOGIN_FREE_FAILURES,
@@ -113,6 +120,7 @@ def register_extensions(app: Flask) -> None:
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
             app.extensions["muli.sqlite_writers"] = sqlite.configure(db.engine)
+        audit.use_keys(db.engine, app.extensions["muli.audit_keys"])
     migrate.init_app(
         app, db, directory=str(config_module.Path(__file__).resolve().parent.parent / "migrations")
     )
@@ -271,6 +279,11 @@ def _headers(response) -> None:
         response.headers.setdefault("Content-Security-Policy", API_CSP)
         response.headers["Cache-Control"] = "no-store"
     response.headers["X-Request-ID"] = _request_id()
+    # HSTS: production, and only on an answer that went out over HTTPS (directly, or as the
+    # trusted proxy's X-Forwarded-Proto says): browsers ignore it over plain HTTP anyway.
+    hsts = current_app.config.get("MULI_HSTS")
+    if hsts and request.is_secure:
+        response.headers["Strict-Transport-Security"] = hsts
 
 
 def register_commands(app: Flask) -> None:

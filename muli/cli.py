@@ -125,16 +125,68 @@ def rotate_keys(batch_size: int) -> None:
     click.echo(f"done: {done} rows re-encrypted under key {ctx.keys.current_kid!r}")
 
 
+def _anchor_file() -> Path:
+    return Path(current_app.config["MULI_AUDIT_ANCHOR_FILE"])
+
+
 @muli_cli.command("verify-audit")
-def verify_audit() -> None:
-    """Walk the audit chain; exit 1 on any edited, removed or reordered event."""
-    breaks = list(audit.verify(db.session()))
+@click.argument("checkpoints", nargs=-1, type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def verify_audit(checkpoints: tuple[Path, ...]) -> None:
+    """Walk the audit chain with the audit keys, against every signed checkpoint (the anchor
+    file, the database's copies, and CHECKPOINTS: files downloaded from the portal or API);
+    exit 1 on any edited, re-hashed, removed or reordered event or cut-off tail."""
+    from muli.trust import audit_anchor
+
+    session = db.session()
+    keys = current_app.extensions["muli.audit_keys"]
+    anchor_file = _anchor_file()
+    anchors, breaks = audit_anchor.gather(session, keys, anchor_file, checkpoints)
+    breaks += list(audit.verify(session, keys, anchors))
     if breaks:
         for b in breaks[:50]:
-            click.echo(f"audit event {b.seq}: {b.problem}", err=True)
+            click.echo(f"audit event {b.seq}: {b.problem}" if b.seq else b.problem, err=True)
         click.echo(f"audit chain BROKEN: {len(breaks)} problem(s)", err=True)
         sys.exit(1)
-    click.echo("audit chain intact")
+    if not anchor_file.exists():
+        click.echo(f"warning: no anchor file at {anchor_file}", err=True)
+    newest = max(anchors, key=lambda a: a.seq, default=None)
+    against = (
+        f"; checked against {len(anchors)} checkpoint copies, the newest at event {newest.seq}"
+        if newest
+        else "; no checkpoints"
+    )
+    click.echo("audit chain intact" + against)
+
+
+@muli_cli.command("audit-keys")
+def audit_keys() -> None:
+    """The audit keys' ids, and each checkpoint signing key's public half (no secrets)."""
+    from muli.trust.audit import public_key_text
+
+    keys = current_app.extensions["muli.audit_keys"]
+    click.echo("audit keys (newest first): " + ", ".join(kid for kid, _ in keys.hmac_keys))
+    for kid, public in keys.verify_keys.items():
+        signs = " (signs)" if kid == keys.signing_key[0] else ""
+        click.echo(f"signing key {kid}{signs}: public {public_key_text(public)}")
+
+
+@muli_cli.command("audit-checkpoint")
+def audit_checkpoint() -> None:
+    """Check the audit chain since the last checkpoint and sign its head now: appended to
+    the anchor file (MULI_AUDIT_ANCHOR_FILE) and kept for the privacy officer; exit 1 if the
+    chain is broken (nothing is signed then)."""
+    from muli.trust import audit_anchor
+
+    ctx = system_ctx()
+    try:
+        cp = audit_anchor.checkpoint(ctx.session, now=ctx.now(), anchor_file=_anchor_file())
+    except audit_anchor.ChainBroken as error:
+        for b in error.breaks[:50]:
+            click.echo(f"audit event {b.seq}: {b.problem}", err=True)
+        click.echo(f"audit chain BROKEN: {len(error.breaks)} problem(s); no checkpoint written", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(cp.document if cp else "nothing new since the last checkpoint")
 
 
 @muli_cli.command("backup")
@@ -229,6 +281,19 @@ def escalate(at: str | None, send: bool) -> None:
         _send_outbox(ctx)
 
 
+def _worker_checkpoint(ctx: Ctx, log) -> None:
+    from muli.trust import audit_anchor
+
+    try:
+        audit_anchor.checkpoint(ctx.session, now=ctx.now(), anchor_file=_anchor_file())
+        db.session.commit()
+    except audit_anchor.ChainBroken as error:
+        db.session.rollback()
+        # Loud, and again at every interval until someone looks: nothing is signed meanwhile.
+        log.error("audit chain broken, no checkpoint written: %s", "; ".join(
+            f"event {b.seq}: {b.problem}" for b in error.breaks[:5]))  # fmt: skip
+
+
 @muli_cli.command("worker")
 @click.option("--interval", default=30.0, show_default=True, help="Seconds between escalation passes.")
 @click.option("--relay/--no-relay", default=True, help="Send notifications within a second of their commit.")
@@ -270,7 +335,8 @@ def worker(interval: float, relay: bool) -> None:
     click.echo(
         f"worker: an escalation pass every {interval:g} s" + (", outbox relay on" if relay_thread else "")
     )
-    next_purge = 0.0
+    next_purge = next_checkpoint = 0.0
+    checkpoint_every = float(current_app.config["MULI_AUDIT_CHECKPOINT_SECONDS"])
     try:
         while not stop.is_set():
             ctx = system_ctx()
@@ -282,6 +348,10 @@ def worker(interval: float, relay: bool) -> None:
                     # Retention, hourly (docs/retention.md); the audit trail is kept.
                     housekeeping(ctx)
                     next_purge = time.monotonic() + PURGE_EVERY
+                if time.monotonic() >= next_checkpoint:
+                    # Anchor the audit chain: its head, signed, into the anchor file.
+                    next_checkpoint = time.monotonic() + checkpoint_every
+                    _worker_checkpoint(ctx, log)
             except Exception:
                 # A failed pass (database away, SMTP down) must not end the worker; try again later.
                 db.session.rollback()

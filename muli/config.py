@@ -11,6 +11,15 @@ class ConfigError(RuntimeError):
     """A setting that production cannot start without is missing or wrong."""
 
 
+def _read_secret(path: str | None) -> str | None:
+    if not path:
+        return None
+    try:
+        return Path(path).read_text().strip() or None
+    except OSError as error:
+        raise ConfigError(f"cannot read {path}: {error.strerror}")
+
+
 class Config:
     ENV_NAME = "development"
     TESTING = False
@@ -34,6 +43,7 @@ class Config:
     )
     MULI_IDEMPOTENCY_TTL = timedelta(hours=48)
     MULI_OUTBOX_KEEP_DAYS = 30  # retention of sent notifications and delivery attempts (docs/retention.md)
+    MULI_HSTS: str | None = None  # production only (ProductionConfig)
     MULI_EMERGENCY_ACCESS_MINUTES = 30
 
     # Tokens: HS256 pinned both ways, audience and token type checked on every request.
@@ -89,6 +99,17 @@ class Config:
         self.SQLALCHEMY_DATABASE_URI = env("MULI_DATABASE_URL") or self.default_database_url()
         self.MULI_DATA_KEYS = env("MULI_DATA_KEYS")
         self.MULI_BLIND_INDEX_KEY = env("MULI_BLIND_INDEX_KEY")
+        # The audit chain's HMAC keys and the checkpoints' signing keys (docs/audit-trail.md):
+        # from the variable, or from the file its _FILE variant names; generated in development.
+        self.MULI_AUDIT_KEYS = env("MULI_AUDIT_KEYS") or _read_secret(env("MULI_AUDIT_KEYS_FILE"))
+        self.MULI_AUDIT_SIGNING_KEYS = env("MULI_AUDIT_SIGNING_KEYS") or _read_secret(
+            env("MULI_AUDIT_SIGNING_KEYS_FILE")
+        )
+        # Where checkpoints of the audit chain are appended, outside the database.
+        self.MULI_AUDIT_ANCHOR_FILE = Path(
+            env("MULI_AUDIT_ANCHOR_FILE") or self.INSTANCE_DIR / "audit-anchors.jsonl"
+        )
+        self.MULI_AUDIT_CHECKPOINT_SECONDS = float(env("MULI_AUDIT_CHECKPOINT_SECONDS") or 300)
         self.MULI_PUBLIC_URL = env("MULI_PUBLIC_URL", "http://127.0.0.1:5000")
         self.MULI_SMTP_URL = env("MULI_SMTP_URL")
         self.MULI_MAIL_FROM = env("MULI_MAIL_FROM", "muli@localhost")
@@ -129,12 +150,16 @@ class TestingConfig(Config):
 class ProductionConfig(Config):
     ENV_NAME = "production"
     SESSION_COOKIE_SECURE = True
+    # Strict-Transport-Security on every HTTPS answer (nginx adds the same: deploy/).
+    MULI_HSTS = "max-age=31536000; includeSubDomains"
 
     REQUIRED = {
         "SECRET_KEY": "MULI_SECRET_KEY",
         "JWT_SECRET_KEY": "MULI_JWT_SECRET",
         "MULI_DATA_KEYS": "MULI_DATA_KEYS",
         "MULI_BLIND_INDEX_KEY": "MULI_BLIND_INDEX_KEY",
+        "MULI_AUDIT_KEYS": "MULI_AUDIT_KEYS",
+        "MULI_AUDIT_SIGNING_KEYS": "MULI_AUDIT_SIGNING_KEYS",
     }
 
     def check(self) -> None:

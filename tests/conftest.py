@@ -14,10 +14,13 @@ from sqlalchemy.engine import make_url
 from muli.config import TestingConfig
 from muli.extensions import db, limiter
 from muli.platform.crypto import new_key
+from muli.trust.audit import new_signing_key
 from tests import factories
 
 TEST_DATA_KEYS = f"test1:{new_key()}"
 TEST_INDEX_KEY = new_key()
+TEST_AUDIT_KEYS = f"testa1:{new_key()}"
+TEST_AUDIT_SIGNING_KEYS = f"tests1:{new_signing_key()}"
 
 
 def database_kind() -> str:
@@ -58,6 +61,8 @@ def make_config(tmp_dir, database_url: str) -> TestingConfig:
     config.SQLALCHEMY_DATABASE_URI = database_url
     config.MULI_DATA_KEYS = TEST_DATA_KEYS
     config.MULI_BLIND_INDEX_KEY = TEST_INDEX_KEY
+    config.MULI_AUDIT_KEYS = TEST_AUDIT_KEYS
+    config.MULI_AUDIT_SIGNING_KEYS = TEST_AUDIT_SIGNING_KEYS
     config.MULI_LOG_LEVEL = "WARNING"
     return config
 
@@ -110,6 +115,8 @@ def _clean_state(request):
             db.session.rollback()
             _empty_tables()
             db.session.remove()
+        # The anchor file goes with the tables it vouches for.
+        application.config["MULI_AUDIT_ANCHOR_FILE"].unlink(missing_ok=True)
         limiter.reset()
         application.extensions["muli.clock"] = factories.utcnow
 

@@ -1,11 +1,11 @@
-"""The audit trail: append-only events chained by hash."""
+"""The audit trail: append-only events chained by keyed hash, and signed checkpoints of its head."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Index, String
+from sqlalchemy import BigInteger, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from muli.models.base import Base
@@ -34,6 +34,8 @@ class AuditEvent(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+    # The audit key (MULI_AUDIT_KEYS) whose HMAC made `hash`; NULL: from before keys (SHA-256).
+    key_id: Mapped[str | None] = mapped_column(String(32))
 
 
 class AuditHead(Base):
@@ -44,3 +46,15 @@ class AuditHead(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     seq: Mapped[int] = mapped_column(BigInteger, default=0)
     hash: Mapped[str] = mapped_column(String(64))
+
+
+class AuditCheckpoint(Base):
+    """A signed checkpoint of the chain head (`muli.trust.audit_anchor`), kept here for the
+    privacy officer to download; the anchor file outside the database holds the same line."""
+
+    __tablename__ = "audit_checkpoint"
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    seq: Mapped[int] = mapped_column(BigInteger, index=True)
+    made_at: Mapped[datetime]
+    document: Mapped[str] = mapped_column(Text)

@@ -2,16 +2,21 @@
 
 Encrypted fields stay encrypted in the backup: keep the keys (MULI_DATA_KEYS and
 MULI_BLIND_INDEX_KEY) safe and separate, or the backup cannot be read.
+
+The database password reaches pg_dump and pg_restore through their environment
+(PGPASSWORD), never their command line: any user of the host can read a process's argv
+(`ps`, /proc/<pid>/cmdline), while its environment is readable only by its owner and root.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import sqlite3
 import subprocess
 from pathlib import Path
 
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import URL, Engine, make_url
 
 
 class BackupError(RuntimeError):
@@ -19,7 +24,19 @@ class BackupError(RuntimeError):
 
 
 def _libpq_url(engine: Engine) -> str:
-    return engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    """The connection URL for the libpq tools, without the password (see `_libpq_env`)."""
+    url = engine.url.difference_update_query(["password"])
+    url = URL.create("postgresql", url.username, None, url.host, url.port, url.database, url.query)
+    return url.render_as_string(hide_password=False)
+
+
+def _libpq_env(engine: Engine) -> dict[str, str]:
+    """The tool's environment: ours, plus the password as PGPASSWORD when the URL has one."""
+    env = dict(os.environ)
+    password = engine.url.password or engine.url.query.get("password")
+    if password:
+        env["PGPASSWORD"] = str(password)
+    return env
 
 
 def _tool(name: str) -> str:
@@ -49,7 +66,10 @@ def backup(engine: Engine, path: Path) -> Path:
             raw.close()
             target.close()
     else:
-        _run([_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={path}", _libpq_url(engine)])
+        _run(
+            [_tool("pg_dump"), "--format=custom", "--no-owner", f"--file={path}", _libpq_url(engine)],
+            _libpq_env(engine),
+        )
     return path
 
 
@@ -69,11 +89,11 @@ def restore(engine: Engine, path: Path) -> None:
     else:
         engine.dispose()
         _run([_tool("pg_restore"), "--clean", "--if-exists", "--no-owner", "--single-transaction",
-              f"--dbname={_libpq_url(engine)}", str(path)])  # fmt: skip
+              f"--dbname={_libpq_url(engine)}", str(path)], _libpq_env(engine))  # fmt: skip
 
 
-def _run(command: list[str]) -> None:
-    result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603
+def _run(command: list[str], env: dict[str, str]) -> None:
+    result = subprocess.run(command, capture_output=True, text=True, check=False, env=env)  # noqa: S603
     if result.returncode != 0:
         raise BackupError(result.stderr.strip() or f"{command[0]} failed")
 

@@ -1,21 +1,35 @@
-"""The audit trail: append-only, hash-chained events.
+"""The audit trail: append-only events in a keyed hash chain.
 
 Services call `record()`; the events wait in the session and are chained when it commits
 (`before_commit`), under a lock on the one-row chain head, so the lock is held only for
 the moment of the commit and events land in commit order. `verify()` walks the chain.
+
+Each event's hash is an HMAC-SHA256, under an audit key kept outside the database
+(`AuditKeys`, MULI_AUDIT_KEYS), of the event and the hash before it; the event names its
+key (`key_id`), so keys rotate: the newest keys new events, every listed key verifies.
+Someone who can write to the database but has no key cannot re-hash a rewritten chain.
+Events from before keys (`key_id` NULL, plain SHA-256: `legacy_hash`) verify as they
+were, as long as they come first and the signed checkpoints vouch for how many there
+are (`audit_anchor`); checkpoints also catch a cut-off tail with a moved head.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import json
+import re
 import uuid
-from collections.abc import Iterator
-from dataclasses import dataclass
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from typing import cast
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy import Table, event, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session, scoped_session
 
 from muli.models.audit import AuditEvent, AuditHead
@@ -47,6 +61,122 @@ _HASHED = (
     "request_id",
     "prev_hash",
 )
+_KEYED = (*_HASHED, "key_id")
+_KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
+
+
+class AuditKeyError(RuntimeError):
+    """The audit keys are missing or malformed."""
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def new_signing_key() -> str:
+    """A fresh Ed25519 private key for checkpoints: 32 bytes, base64url."""
+    from cryptography.hazmat.primitives import serialization
+
+    raw = Ed25519PrivateKey.generate().private_bytes(
+        serialization.Encoding.Raw, serialization.PrivateFormat.Raw, serialization.NoEncryption()
+    )
+    return _b64(raw)
+
+
+def public_key_text(key: Ed25519PublicKey) -> str:
+    from cryptography.hazmat.primitives import serialization
+
+    return _b64(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+
+def _pairs(text: str, what: str) -> list[tuple[str, str]]:
+    pairs = []
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        kid, sep, material = part.partition(":")
+        if not sep or not _KID.match(kid):
+            raise AuditKeyError(f"each {what} must be written as <id>:<base64 key>")
+        pairs.append((kid, material.strip()))
+    if not pairs:
+        raise AuditKeyError(f"no {what}")
+    if len({kid for kid, _ in pairs}) != len(pairs):
+        raise AuditKeyError(f"{what} ids must be unique")
+    return pairs
+
+
+@dataclass(frozen=True)
+class AuditKeys:
+    """The chain's HMAC keys and the checkpoints' Ed25519 keys, each newest first.
+
+    The newest HMAC key keys new events; every listed one verifies. The newest signing key
+    signs checkpoints; older ones verify the checkpoints they signed, and may be listed by
+    their public half only (`id:pub:<base64 public key>`).
+    """
+
+    hmac_keys: tuple[tuple[str, bytes], ...]
+    signing_key: tuple[str, Ed25519PrivateKey]
+    verify_keys: dict[str, Ed25519PublicKey] = field(hash=False, compare=False)
+
+    @classmethod
+    def parse(cls, audit_keys: str, signing_keys: str) -> AuditKeys:
+        hmac_keys = []
+        for kid, material in _pairs(audit_keys, "audit key"):
+            try:
+                raw = _unb64(material)
+            except ValueError:
+                raise AuditKeyError(f"audit key {kid!r} is not base64")
+            if len(raw) < 32:
+                raise AuditKeyError(f"audit key {kid!r} must be at least 32 bytes")
+            hmac_keys.append((kid, raw))
+        verify: dict[str, Ed25519PublicKey] = {}
+        signer: tuple[str, Ed25519PrivateKey] | None = None
+        for n, (kid, material) in enumerate(_pairs(signing_keys, "audit signing key")):
+            public_only = material.startswith("pub:")
+            try:
+                raw = _unb64(material.removeprefix("pub:"))
+                if public_only:
+                    verify[kid] = Ed25519PublicKey.from_public_bytes(raw)
+                else:
+                    private = Ed25519PrivateKey.from_private_bytes(raw)
+                    verify[kid] = private.public_key()
+                    if n == 0:
+                        signer = (kid, private)
+            except ValueError:
+                raise AuditKeyError(f"audit signing key {kid!r} must be 32 bytes, base64url")
+        if signer is None:
+            raise AuditKeyError("the first audit signing key must be a private key (it signs)")
+        return cls(tuple(hmac_keys), signer, verify)
+
+    @property
+    def current_kid(self) -> str:
+        return self.hmac_keys[0][0]
+
+    def hmac_key(self, kid: str) -> bytes | None:
+        return next((key for k, key in self.hmac_keys if k == kid), None)
+
+
+# The keys of each database engine, set by the app at start (`use_keys`): the chain is
+# made in a commit hook, which sees the session and its engine, not the app.
+_ENGINE_KEYS: weakref.WeakKeyDictionary[Engine, AuditKeys] = weakref.WeakKeyDictionary()
+
+
+def use_keys(engine: Engine, keys: AuditKeys) -> None:
+    """Key the audit chain of every session on `engine` with `keys`."""
+    _ENGINE_KEYS[engine] = keys
+
+
+def keys_for(session: Session) -> AuditKeys:
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    keys = _ENGINE_KEYS.get(engine)
+    if keys is None:
+        raise AuditKeyError("no audit keys for this database: the app sets them at start (use_keys)")
+    return keys
 
 
 def record(
@@ -87,7 +217,7 @@ def record(
     )
 
 
-def event_hash(values: dict) -> str:
+def _canonical(values: dict, names: Iterable[str]) -> bytes:
     def text(v):
         if v is None or isinstance(v, (bool, int, str)):
             return v
@@ -95,14 +225,26 @@ def event_hash(values: dict) -> str:
             return v.isoformat()
         return str(v)
 
-    canonical = json.dumps({k: text(values[k]) for k in _HASHED}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
+    return json.dumps({k: text(values[k]) for k in names}, sort_keys=True, separators=(",", ":")).encode()
+
+
+def legacy_hash(values: dict) -> str:
+    """The hash of an event from before audit keys (`key_id` NULL): plain SHA-256, which
+    anyone can compute, so such events are believed only as far as a checkpoint vouches."""
+    return hashlib.sha256(_canonical(values, _HASHED)).hexdigest()
+
+
+def keyed_hash(key: bytes, values: dict) -> str:
+    """An event's hash: HMAC-SHA256 under the audit key named by `values["key_id"]`."""
+    return hmac.new(key, _canonical(values, _KEYED), hashlib.sha256).hexdigest()
 
 
 def _chain(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if not pending:
         return
+    keys = keys_for(session)
+    kid, key = keys.hmac_keys[0]
     # Plain statements, not ORM objects: this runs inside every audited request's commit,
     # while the chain head is locked, so it is kept as short as it can be.
     locked_head = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
@@ -119,7 +261,8 @@ def _chain(session: Session) -> None:
         seq += 1
         values["seq"] = seq
         values["prev_hash"] = prev
-        values["hash"] = prev = event_hash(values)
+        values["key_id"] = kid
+        values["hash"] = prev = keyed_hash(key, values)
     session.execute(insert(_EVENTS), pending)
     session.execute(update(_HEAD).where(AuditHead.id == 1).values(seq=seq, hash=prev))
 
@@ -147,26 +290,112 @@ class Break:
     problem: str
 
 
-def verify(session: Session, batch: int = 5000) -> Iterator[Break]:
-    """Yield every break in the chain: an edited, missing or reordered event, or a cut tail."""
-    expected_seq, prev = 1, GENESIS
-    last_seq = 0
+@dataclass(frozen=True)
+class Anchor:
+    """What a checkpoint vouches for: event `seq` had `hash`, and the first `legacy_until`
+    events were unkeyed. `source` says where it was found, for messages."""
+
+    seq: int
+    hash: str
+    legacy_until: int
+    source: str
+
+
+@dataclass
+class Walk:
+    """Where a walk of the chain ended: its last event and how many unkeyed events lead it."""
+
+    last_seq: int = 0
+    last_hash: str = GENESIS
+    unkeyed: int = 0
+    keyed_seen: bool = False
+    matched: set[int] = field(default_factory=set)
+
+
+def walk(
+    session: Session,
+    keys: AuditKeys,
+    state: Walk,
+    *,
+    upto: int | None = None,
+    anchors: Iterable[Anchor] = (),
+    legacy_until: int | None = None,
+    batch: int = 5000,
+) -> Iterator[Break]:
+    """Yield every break among the events after `state.last_seq` (up to `upto`), which must
+    follow `state.last_hash`; `state` is left at the last event walked. Unkeyed events are
+    allowed only before the first keyed one, and only up to `legacy_until` when given.
+    Each event an anchor names must carry the anchor's hash."""
+    by_seq: dict[int, list[Anchor]] = {}
+    for anchor in anchors:
+        by_seq.setdefault(anchor.seq, []).append(anchor)
+    expected_seq, prev = state.last_seq + 1, state.last_hash
     while True:
-        rows = session.scalars(
-            select(AuditEvent).where(AuditEvent.seq > last_seq).order_by(AuditEvent.seq).limit(batch)
-        ).all()
+        query = select(AuditEvent).where(AuditEvent.seq > state.last_seq)
+        if upto is not None:
+            query = query.where(AuditEvent.seq <= upto)
+        rows = session.scalars(query.order_by(AuditEvent.seq).limit(batch)).all()
         if not rows:
             break
         for ev in rows:
-            values = {k: getattr(ev, k) for k in _HASHED}
+            values = {k: getattr(ev, k) for k in _KEYED}
             if ev.seq != expected_seq:
                 yield Break(ev.seq, f"expected event {expected_seq}: events are missing")
             if ev.prev_hash != prev:
                 yield Break(ev.seq, "does not follow the event before it (removed or reordered)")
-            if event_hash(values) != ev.hash:
-                yield Break(ev.seq, "content does not match its hash (edited)")
-            expected_seq, prev, last_seq = ev.seq + 1, ev.hash, ev.seq
+            if ev.key_id is None:
+                if state.keyed_seen:
+                    yield Break(ev.seq, "has no audit key, after keyed events (rewritten)")
+                elif legacy_until is not None and ev.seq > legacy_until:
+                    yield Break(
+                        ev.seq,
+                        f"has no audit key, but the checkpoints vouch for unkeyed events only up to "
+                        f"{legacy_until} (rewritten)",
+                    )
+                else:
+                    state.unkeyed = ev.seq
+                if legacy_hash(values) != ev.hash:
+                    yield Break(ev.seq, "content does not match its hash (edited)")
+            else:
+                state.keyed_seen = True
+                key = keys.hmac_key(ev.key_id)
+                if key is None:
+                    yield Break(ev.seq, f"keyed with audit key {ev.key_id!r}, which is not configured")
+                elif not hmac.compare_digest(keyed_hash(key, values), ev.hash):
+                    yield Break(ev.seq, "content does not match its keyed hash (edited or re-hashed)")
+            for anchor in by_seq.get(ev.seq, ()):
+                state.matched.add(ev.seq)
+                if anchor.hash != ev.hash:
+                    yield Break(ev.seq, f"differs from what {anchor.source} vouches for (rewritten)")
+            expected_seq, prev, state.last_seq = ev.seq + 1, ev.hash, ev.seq
+        state.last_hash = prev
         session.expunge_all()
+
+
+def verify(
+    session: Session, keys: AuditKeys | None = None, anchors: Iterable[Anchor] = (), batch: int = 5000
+) -> Iterator[Break]:
+    """Yield every break in the chain: an edited, re-hashed, missing or reordered event, a
+    cut tail, or an event that differs from a checkpoint (`anchors`) or is missing though a
+    checkpoint vouches for it."""
+    keys = keys or keys_for(session)
+    anchors = list(anchors)
+    legacy = min((a.legacy_until for a in anchors), default=None)
+    state = Walk()
+    yield from walk(session, keys, state, anchors=anchors, legacy_until=legacy, batch=batch)
+    if state.unkeyed and not anchors:
+        yield Break(
+            state.unkeyed,
+            f"events 1-{state.unkeyed} have no audit key and no checkpoint vouches for them "
+            "(write one: muli audit-checkpoint)",
+        )
+    for anchor in sorted(anchors, key=lambda a: a.seq):
+        if anchor.seq not in state.matched:
+            yield Break(
+                anchor.seq,
+                f"{anchor.source} vouches for event {anchor.seq}, which is missing "
+                "(events removed and the chain head moved back)",
+            )
     head = session.get(AuditHead, 1)
-    if head is not None and (head.seq != last_seq or head.hash != prev):
-        yield Break(last_seq, f"chain head says {head.seq} events; the newest ones are missing")
+    if head is not None and (head.seq != state.last_seq or head.hash != state.last_hash):
+        yield Break(state.last_seq, f"chain head says {head.seq} events; the newest ones are missing")

@@ -9,13 +9,14 @@ import os
 from pathlib import Path
 
 from muli.platform.crypto import KeyRing, new_key
+from muli.trust.audit import AuditKeys, new_signing_key
 
 log = logging.getLogger("muli.keys")
 DEV_KEY_FILE = "dev-keys.json"
 
 
 class MissingKeys(RuntimeError):
-    """Production without MULI_DATA_KEYS / MULI_BLIND_INDEX_KEY."""
+    """Production without MULI_DATA_KEYS / MULI_BLIND_INDEX_KEY (or the audit keys)."""
 
 
 def load_keyring(
@@ -83,3 +84,30 @@ def load_vapid_key(private_key: str | None, *, instance_dir: Path, allow_generat
         _write_once(path, new_vapid_key())
         log.warning("generated a development VAPID key in %s; never use it in production", path)
     return path.read_text().strip()
+
+
+DEV_AUDIT_KEY_FILE = "dev-audit-keys.json"
+
+
+def load_audit_keys(
+    audit_keys: str | None, signing_keys: str | None, *, instance_dir: Path, allow_generate: bool
+) -> AuditKeys:
+    """The audit chain's HMAC keys and the checkpoints' signing keys (MULI_AUDIT_KEYS,
+    MULI_AUDIT_SIGNING_KEYS); in development generated once into instance/ (with a warning)."""
+    if audit_keys and signing_keys:
+        return AuditKeys.parse(audit_keys, signing_keys)
+    if not allow_generate:
+        raise MissingKeys("MULI_AUDIT_KEYS and MULI_AUDIT_SIGNING_KEYS must be set")
+    path = instance_dir / DEV_AUDIT_KEY_FILE
+    if not path.exists():
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        content = {
+            "MULI_AUDIT_KEYS": f"dev1:{new_key()}",
+            "MULI_AUDIT_SIGNING_KEYS": f"dev1:{new_signing_key()}",
+        }
+        _write_once(path, json.dumps(content))
+        log.warning("generated development audit keys in %s; never use them in production", path)
+    content = json.loads(path.read_text())
+    return AuditKeys.parse(
+        audit_keys or content["MULI_AUDIT_KEYS"], signing_keys or content["MULI_AUDIT_SIGNING_KEYS"]
+    )

@@ -18,6 +18,7 @@ AREAS = (
     "rota",
     "outcomes",
     "audit",
+    "audit_checkpoint",
     "notifications",
 )
 

@@ -19,7 +19,7 @@ import requests
 from aiosmtpd.controller import Controller
 
 from muli.config import TestingConfig
-from tests.conftest import TEST_DATA_KEYS, TEST_INDEX_KEY
+from tests.conftest import TEST_AUDIT_KEYS, TEST_AUDIT_SIGNING_KEYS, TEST_DATA_KEYS, TEST_INDEX_KEY
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -89,6 +89,8 @@ def environment(app, tmp_path, **extra) -> dict:
         MULI_DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
         MULI_DATA_KEYS=TEST_DATA_KEYS,
         MULI_BLIND_INDEX_KEY=TEST_INDEX_KEY,
+        MULI_AUDIT_KEYS=TEST_AUDIT_KEYS,
+        MULI_AUDIT_SIGNING_KEYS=TEST_AUDIT_SIGNING_KEYS,
         MULI_INSTANCE_DIR=str(tmp_path),
         MULI_JWT_SECRET=TestingConfig.JWT_SECRET_KEY,
         MULI_SECRET_KEY=TestingConfig.SECRET_KEY,

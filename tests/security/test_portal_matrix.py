@@ -202,6 +202,8 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/portal/audit/"): Row(page(privacy(200)), kinds=NO_IDS),
     ("GET", "/portal/audit/emergency-access"): Row(page(privacy(200)), kinds=NO_IDS),
     ("GET", "/portal/audit/logins"): Row(page(privacy(200)), kinds=NO_IDS),
+    # No checkpoint in the scene: 404 for the privacy officer (tests/portal/test_audit_checkpoint.py).
+    ("GET", "/portal/audit/checkpoint.json"): Row(page(privacy(404)), kinds=NO_IDS),
     ("POST", "/portal/audit/emergency-access/<access_id>/review"): Row(form(privacy(200))),
 }
 

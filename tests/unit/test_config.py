@@ -2,6 +2,7 @@ import pytest
 
 from muli.app import create_app
 from muli.config import ConfigError, ProductionConfig
+from muli.extensions import db
 
 
 def test_production_refuses_to_start_without_keys(monkeypatch, tmp_path):
@@ -12,9 +13,41 @@ def test_production_refuses_to_start_without_keys(monkeypatch, tmp_path):
         create_app(ProductionConfig())
 
 
-def test_production_refuses_sqlite_by_default(monkeypatch, tmp_path):
+def test_production_refuses_to_start_without_audit_keys(monkeypatch, tmp_path):
     monkeypatch.setenv("MULI_INSTANCE_DIR", str(tmp_path))
     for name in ("MULI_DATA_KEYS", "MULI_BLIND_INDEX_KEY", "MULI_SECRET_KEY", "MULI_JWT_SECRET"):
+        monkeypatch.setenv(name, "set")
+    for name in ("MULI_AUDIT_KEYS", "MULI_AUDIT_KEYS_FILE", "MULI_AUDIT_SIGNING_KEYS"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(ConfigError, match="MULI_AUDIT_KEYS, MULI_AUDIT_SIGNING_KEYS"):
+        ProductionConfig().check()
+
+
+def test_audit_keys_can_come_from_files(monkeypatch, tmp_path):
+    from muli.trust.audit import new_signing_key
+
+    (tmp_path / "audit.keys").write_text("a1:" + "A" * 43 + "\n")
+    (tmp_path / "signing.keys").write_text(f"s1:{new_signing_key()}\n")
+    for name in ("MULI_AUDIT_KEYS", "MULI_AUDIT_SIGNING_KEYS"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(
+            f"{name}_FILE", str(tmp_path / ("audit.keys" if name == "MULI_AUDIT_KEYS" else "signing.keys"))
+        )
+    config = ProductionConfig()
+    assert config.MULI_AUDIT_KEYS == "a1:" + "A" * 43
+    assert config.MULI_AUDIT_SIGNING_KEYS.startswith("s1:")
+
+
+def test_production_refuses_sqlite_by_default(monkeypatch, tmp_path):
+    monkeypatch.setenv("MULI_INSTANCE_DIR", str(tmp_path))
+    for name in (
+        "MULI_DATA_KEYS",
+        "MULI_BLIND_INDEX_KEY",
+        "MULI_SECRET_KEY",
+        "MULI_JWT_SECRET",
+        "MULI_AUDIT_KEYS",
+        "MULI_AUDIT_SIGNING_KEYS",
+    ):
         monkeypatch.setenv(name, "set")
     monkeypatch.delenv("MULI_DATABASE_URL", raising=False)
     with pytest.raises(ConfigError, match="PostgreSQL"):
@@ -27,9 +60,16 @@ def test_development_generates_keys_into_the_instance_folder(monkeypatch, tmp_pa
     for name in ("MULI_DATA_KEYS", "MULI_BLIND_INDEX_KEY"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("MULI_INSTANCE_DIR", str(tmp_path))
+    for name in ("MULI_AUDIT_KEYS", "MULI_AUDIT_SIGNING_KEYS"):
+        monkeypatch.delenv(name, raising=False)
     app = create_app(DevelopmentConfig())
     assert (tmp_path / "dev-keys.json").stat().st_mode & 0o077 == 0
     assert app.extensions["muli.keys"].current_kid == "dev1"
+    # The audit chain's keys too, so `make run` starts on a fresh machine.
+    assert (tmp_path / "dev-audit-keys.json").stat().st_mode & 0o077 == 0
+    assert app.extensions["muli.audit_keys"].current_kid == "dev1"
+    with app.app_context():
+        db.engine.dispose()
 
 
 def test_the_login_throttle_is_set_from_the_environment(monkeypatch, tmp_path):
