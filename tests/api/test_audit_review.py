@@ -238,13 +238,19 @@ def test_each_event_says_in_plain_words_what_was_read(client, care, officer):
 # -- filters --------------------------------------------------------------------------------
 
 
-def test_the_log_is_filtered_by_the_acting_staff_members_agency(client, care, officer, outsider):
+def test_the_log_is_filtered_by_the_acting_staff_members_agency(
+    client, care, officer, outsider, glass_broken
+):
     read_overview(client, care, care.member)
-    client.get(f"/api/v1/staff/patients/{care.patient.id}", headers=outsider.headers)  # refused: no consent
+    read_overview(client, care, outsider)  # under the glass: another agency's events
     page = client.get(
         AUDIT, query_string={"agency_id": str(care.member.staff.agency_id)}, headers=officer.headers
     ).json
     assert {e["actor_name"] for e in page["items"]} == {care.member.staff.display_name}
+    other = client.get(
+        AUDIT, query_string={"agency_id": str(outsider.staff.agency_id)}, headers=officer.headers
+    ).json
+    assert {e["actor_name"] for e in other["items"]} == {outsider.staff.display_name}
 
 
 def test_the_log_is_filtered_by_kind_of_action(client, care, officer):
