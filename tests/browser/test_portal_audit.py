@@ -74,7 +74,7 @@ def _one_line(page, text: str) -> int:
 
 
 def test_the_privacy_officer_filters_the_log_and_finds_security_events(live_server, world, page, screenshot):
-    care, nurse, officer = _scene(live_server, world)
+    care, _nurse, officer = _scene(live_server, world)
     sign_in(page, live_server, officer)
     page.goto(f"{live_server}/portal/audit/")
     expect(page.get_by_role("heading", name="Tilgangslogg", level=1)).to_be_visible()
@@ -109,7 +109,7 @@ def test_the_privacy_officer_filters_the_log_and_finds_security_events(live_serv
 
 
 def test_the_privacy_officer_gives_a_verdict_and_reviews_again(live_server, world, page, screenshot):
-    care, nurse, officer = _scene(live_server, world)
+    _care, _nurse, officer = _scene(live_server, world)
     sign_in(page, live_server, officer)
     page.get_by_role("link", name="Nødtilganger til gjennomgang").first.click()
     card = page.locator("article.emergency").filter(has_text="Per Akutt")
