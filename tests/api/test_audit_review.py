@@ -386,3 +386,53 @@ def test_the_access_log_of_an_unknown_patient_answers_404(client, officer):
         f"{AUDIT}/patients/00000000-0000-4000-8000-000000000000/access-log.pdf", headers=officer.headers
     )
     assert answer.status_code == 404
+
+
+def test_a_long_access_log_runs_over_pages_with_its_heading_on_each():
+    from datetime import UTC, datetime, timedelta
+
+    from muli.patient.pdf import render_access_log
+    from muli.trust.audit_review import AccessLogExport, AuditItem
+
+    start = datetime(2026, 3, 1, 8, 0, tzinfo=UTC)
+    items = [
+        AuditItem(
+            seq=i,
+            occurred_at=start + timedelta(minutes=i),
+            action="crisis_plan.read",
+            outcome="ok",
+            actor_kind="staff",
+            actor_name=f"Ansatt {i}",
+            actor_role="member",
+            actor_agency_name="Kommunen",
+            patient_id=None,
+            patient_display_name=None,
+            resource="crisis_plan",
+            resource_id=None,
+            emergency=False,
+            reason=None,
+            ip=None,
+            request_id=None,
+            description="Read the crisis plan",
+        )
+        for i in range(300)
+    ]
+    export = AccessLogExport(
+        patient_id=None,  # type: ignore[arg-type]
+        patient_display_name="Kari",
+        time_zone="Europe/Oslo",
+        made_at=start,
+        made_by_name="Lise",
+        from_=None,
+        to=None,
+        items=items,
+        truncated=False,
+    )
+    data = render_access_log(export, lambda text: text)
+    pages = len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", data))
+    words = pdf_text(data)
+    assert pages > 3
+    assert words.count("When Who What Why") == pages  # the table's heading on every page
+    assert "Ansatt 0" in words and "Ansatt 299" in words
+    assert f"Page {pages}" in words
+    assert "2026-03-01 09:00" in words  # local time (Oslo, winter: UTC+1)
