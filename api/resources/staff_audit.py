@@ -1,17 +1,22 @@
-"""Staff: the privacy officer's access log and emergency-access review queue."""
+"""Staff: the privacy officer's access log, emergency-access review (verdict and comment),
+and one patient's access log as a PDF for a written request."""
 
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import Response
 from flask.views import MethodView
+from flask_babel import gettext
 from marshmallow import Schema, ValidationError, fields, validate
 
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of
-from muli.trust import audit_review
+from muli.models.consent import REVIEW_VERDICTS
+from muli.patient import pdf
+from muli.trust import audit_review, audit_words
 
 blp = Blueprint(
     "staff_audit",
@@ -55,13 +60,33 @@ class DayOrInstant(fields.Field):
         return instant
 
 
-class AuditSearchArgs(PageArgs):
-    patient_id = fields.UUID(load_default=None)
-    staff_id = fields.UUID(load_default=None)
+class PeriodArgs(Schema):
     from_ = DayOrInstant(data_key="from", load_default=None, metadata={"description": "Inclusive"})
     to = DayOrInstant(
         end=True, load_default=None, metadata={"description": "Exclusive; a date includes that day"}
     )
+
+
+class AuditSearchArgs(PageArgs, PeriodArgs):
+    patient_id = fields.UUID(load_default=None)
+    staff_id = fields.UUID(load_default=None)
+    agency_id = fields.UUID(load_default=None, metadata={"description": "The acting staff member's agency"})
+    kind = fields.String(
+        load_default=None,
+        validate=validate.OneOf(list(audit_words.KINDS)),
+        metadata={
+            "description": "Kind of action: " + "; ".join(f"{k}: {v}" for k, v in audit_words.KINDS.items())
+        },
+    )
+    security = fields.Boolean(
+        load_default=False,
+        metadata={"description": "Only security events: refusals, replays, emergency access, outcome not ok"},
+    )
+
+
+def _words(text: str) -> str:
+    """Plain words in the request's language (Accept-Language; bokmål by default)."""
+    return gettext(text)
 
 
 class AuditEventOut(Schema):
@@ -81,6 +106,12 @@ class AuditEventOut(Schema):
     reason = fields.String(allow_none=True)
     ip = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
+    kind = fields.String(allow_none=True, metadata={"description": "Kind of action (the `kind` filter)"})
+    description = fields.Function(
+        lambda item: _words(item.description),
+        metadata={"description": "What was done, in plain words (Accept-Language: nb or en)"},
+    )
+    security = fields.Boolean(metadata={"description": "A security event"})
 
 
 class EmergencyQueueArgs(PageArgs):
@@ -90,8 +121,31 @@ class EmergencyQueueArgs(PageArgs):
 class EmergencyActionOut(Schema):
     at = Instant()
     action = fields.String()
+    description = fields.Function(lambda a: _words(a["description"]))
     resource = fields.String(allow_none=True)
     emergency = fields.Boolean()
+
+
+class ReviewOut(Schema):
+    verdict = fields.String(allow_none=True, metadata={"description": "None: signed off before verdicts"})
+    comment = fields.String(allow_none=True)
+    reviewed_at = Instant()
+    reviewed_by_id = fields.UUID(allow_none=True)
+    reviewed_by_name = fields.String(allow_none=True)
+
+
+class ReviewIn(Schema):
+    verdict = fields.String(
+        required=True,
+        validate=validate.OneOf(REVIEW_VERDICTS),
+        metadata={"description": "justified, not_justified, or follow_up (stays in the queue)"},
+    )
+    comment = fields.String(
+        load_default=None,
+        allow_none=True,
+        validate=validate.Length(max=audit_review.MAX_COMMENT_CHARS),
+        metadata={"description": "Kept encrypted: it may name health facts"},
+    )
 
 
 class EmergencyAccessReviewOut(Schema):
@@ -109,6 +163,9 @@ class EmergencyAccessReviewOut(Schema):
     reviewed = fields.Boolean()
     reviewed_at = Instant(allow_none=True)
     reviewed_by_name = fields.String(allow_none=True)
+    verdict = fields.String(allow_none=True, metadata={"description": "The latest review's"})
+    comment = fields.String(allow_none=True, metadata={"description": "The latest review's"})
+    reviews = fields.List(fields.Nested(ReviewOut), metadata={"description": "Every review, oldest first"})
     actions_during = fields.List(fields.Nested(EmergencyActionOut))
 
 
@@ -117,13 +174,17 @@ class AuditLog(MethodView):
     @blp.arguments(AuditSearchArgs, location="query")
     @blp.response(200, page_of(AuditEventOut))
     def get(self, args):
-        """The access log, newest first, by patient, staff member and time (privacy officer only)."""
+        """The access log, newest first, by patient, staff member, agency, time, kind and
+        security events (privacy officer only)."""
         return audit_review.search(
             current_ctx(),
             patient_id=args["patient_id"],
             staff_id=args["staff_id"],
+            agency_id=args["agency_id"],
             from_=args["from_"],
             to=args["to"],
+            kind=args["kind"],
+            security=args["security"],
             cursor=args["cursor"],
             limit=args["limit"],
         )
@@ -134,7 +195,8 @@ class EmergencyQueue(MethodView):
     @blp.arguments(EmergencyQueueArgs, location="query")
     @blp.response(200, page_of(EmergencyAccessReviewOut))
     def get(self, args):
-        """Break-the-glass accesses to review (`reviewed=false`, the default) or reviewed ones."""
+        """Break-the-glass accesses to review (`reviewed=false`, the default: never reviewed or
+        needing follow-up) or every reviewed one (`reviewed=true`)."""
         return audit_review.emergency_accesses(
             current_ctx(), reviewed=args["reviewed"], cursor=args["cursor"], limit=args["limit"]
         )
@@ -170,7 +232,30 @@ class LoginFailures(MethodView):
 
 @blp.route("/emergency-access/<uuid:access_id>/review")
 class Review(MethodView):
+    @blp.arguments(ReviewIn)
     @blp.response(200, EmergencyAccessReviewOut)
-    def post(self, access_id):
-        """Sign off an emergency access as reviewed (privacy officer); twice: 409."""
-        return audit_review.review_emergency_access(current_ctx(), access_id)
+    def post(self, data, access_id):
+        """Review an emergency access: a verdict and a comment (privacy officer). Reviewing
+        again adds to its history; the latest review is its verdict."""
+        return audit_review.review_emergency_access(
+            current_ctx(), access_id, data["verdict"], data["comment"]
+        )
+
+
+@blp.route("/patients/<uuid:patient_id>/access-log.pdf")
+class PatientAccessLogPdf(MethodView):
+    @blp.arguments(PeriodArgs, location="query")
+    @blp.doc(
+        responses={200: {"description": "The access log on A4 pages", "content": {"application/pdf": {}}}}
+    )
+    def get(self, args, patient_id):
+        """One patient's access log for a written request: who (name, role, agency), when,
+        what, why; in the request's language (Accept-Language). The export is audited."""
+        name, content = pdf.access_log_pdf(
+            current_ctx(), patient_id, _words, from_=args["from_"], to=args["to"]
+        )
+        return Response(
+            content,
+            mimetype="application/pdf",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from muli.models.base import Base, CreatedMixin, IdMixin, utcnow
@@ -18,6 +18,8 @@ CONSENT_SCOPES = (
     "meeting_notes",
 )
 CONSENT_STATES = ("granted", "withdrawn")
+# The privacy officer's judgement of a break-the-glass access.
+REVIEW_VERDICTS = ("justified", "not_justified", "follow_up")
 
 
 class Consent(IdMixin, Base):
@@ -61,5 +63,26 @@ class EmergencyAccess(IdMixin, CreatedMixin, Base):
     reason_enc: Mapped[str] = mapped_column(Text)
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
+    # The latest review (its history is in EmergencyAccessReview); "follow_up" keeps the
+    # access in the queue.
     reviewed_at: Mapped[datetime | None]
+    reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    review_verdict: Mapped[str | None] = mapped_column(String(20))
+
+
+class EmergencyAccessReview(IdMixin, Base):
+    """One review of a break-the-glass access: verdict, comment (may name health facts,
+    so encrypted), who and when. A re-review adds a row; none is changed."""
+
+    __tablename__ = "emergency_access_review"
+    __encrypted__ = ("comment",)
+    __table_args__ = (
+        CheckConstraint(f"verdict IN {REVIEW_VERDICTS!r}", name="verdict"),
+        Index("ix_emergency_access_review_access", "emergency_access_id", "reviewed_at"),
+    )
+
+    emergency_access_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("emergency_access.id"))
+    verdict: Mapped[str | None] = mapped_column(String(20))  # None: reviewed before verdicts
+    comment_enc: Mapped[str | None] = mapped_column(Text)
+    reviewed_at: Mapped[datetime]
     reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))

@@ -1,20 +1,25 @@
-"""The crisis plan on one printed page, for a patient without a phone (reportlab)."""
+"""Printed pages (reportlab): the crisis plan on one page, for a patient without a phone;
+one patient's access log, for the privacy officer to answer a written request."""
 
 from __future__ import annotations
 
 import io
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
-from reportlab.platypus import KeepInFrame, Paragraph, SimpleDocTemplate, Spacer
+from reportlab.platypus import KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from muli.patient import plans
 from muli.patient.consent import record_access
 from muli.platform.context import Ctx
-from muli.trust import access, audit
+from muli.trust import access, audit, audit_review, audit_words
 
 # Headings in the patient's language (Norwegian bokmål), in the order of the plan.
 HEADINGS = {
@@ -100,3 +105,123 @@ def staff_crisis_plan_pdf(ctx: Ctx, patient_id) -> bytes:
     grant = access.staff_patient(ctx, patient_id, "crisis_plan")
     record_access(ctx, grant, "crisis_plan.print", "crisis_plan")
     return render_crisis_plan(grant.patient.display_name, plans.crisis_plan_for_print(ctx, grant.patient))
+
+
+# -- one patient's access log, for a written request ---------------------------------------
+
+
+def render_access_log(export: audit_review.AccessLogExport, tr: Callable[[str], str]) -> bytes:
+    """The access log as A4 pages: who (name, role, agency), when, what (plain words), why.
+
+    `tr` translates a message id (audit_words) into the reader's language: the domain knows
+    no Flask, so the caller passes its gettext."""
+    words = audit_words.EXPORT_TEXTS
+    zone = ZoneInfo(export.time_zone)
+    styles = getSampleStyleSheet()
+    body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=8.5, leading=10.5)
+    head = ParagraphStyle("head", parent=body, fontName="Helvetica-Bold")
+    small = ParagraphStyle("small", parent=body, fontSize=8, textColor=colors.grey)
+
+    def local(at: datetime) -> str:
+        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+
+    def day(at: datetime, end: bool = False) -> str:
+        # `to` is exclusive: the last day shown is the one before it.
+        return (at.astimezone(zone) - timedelta(microseconds=1 if end else 0)).strftime("%Y-%m-%d")
+
+    if export.from_ or export.to:
+        period = (
+            f"{day(export.from_) if export.from_ else '…'} - {day(export.to, True) if export.to else '…'}"
+        )
+    else:
+        period = tr(words["whole_time"])
+    story: list = [
+        Paragraph(escape(tr(words["title"]) % {"name": export.patient_display_name}), styles["Title"]),
+        Paragraph(escape(tr(words["lead"])), body),
+        Paragraph(escape(tr(words["period"]) % {"period": period}), body),
+        Paragraph(
+            escape(
+                tr(words["made"])
+                % {"at": local(export.made_at), "name": export.made_by_name or "", "zone": export.time_zone}
+            ),
+            small,
+        ),
+        Spacer(1, 6),
+    ]
+    if export.truncated:
+        story.append(Paragraph(escape(tr(words["truncated"]) % {"n": len(export.items)}), head))
+    rows: list[list] = [[Paragraph(escape(tr(words[k])), head) for k in ("when", "who", "what", "why")]]
+    for item in export.items:
+        if item.actor_kind == "patient":
+            who = tr(words["patient"])
+        elif item.actor_name:
+            role = audit_words.ROLES.get(item.actor_role or "")
+            parts = [item.actor_name, tr(role) if role else item.actor_role, item.actor_agency_name]
+            who = ", ".join(p for p in parts if p)
+        else:
+            who = tr(words["system"])
+        what = escape(tr(item.description))
+        outcome = audit_words.OUTCOMES.get(item.outcome)
+        if outcome:
+            what += f" ({escape(tr(outcome))})"
+        why = ""
+        if item.emergency:
+            why = f"<b>{escape(tr(words['emergency']))}</b>"
+            if item.reason:
+                why += f": {escape(item.reason)}"
+        rows.append(
+            [
+                Paragraph(local(item.occurred_at), body),
+                Paragraph(escape(who), body),
+                Paragraph(what, body),
+                Paragraph(why, body),
+            ]
+        )
+    if export.items:
+        width = A4[0] - 2 * MARGIN
+        table = Table(rows, colWidths=[0.17 * width, 0.3 * width, 0.3 * width, 0.23 * width], repeatRows=1)
+        table.setStyle(
+            TableStyle(
+                [
+                    ("VALIGN", (0, 0), (-1, -1), "TOP"),
+                    ("LINEBELOW", (0, 0), (-1, 0), 0.8, colors.black),
+                    ("LINEBELOW", (0, 1), (-1, -1), 0.25, colors.lightgrey),
+                    ("LEFTPADDING", (0, 0), (-1, -1), 3),
+                    ("RIGHTPADDING", (0, 0), (-1, -1), 3),
+                ]
+            )
+        )
+        story.append(table)
+    else:
+        story.append(Paragraph(escape(tr(words["empty"])), body))
+
+    def page_number(canvas, doc) -> None:
+        canvas.setFont("Helvetica", 8)
+        canvas.drawRightString(A4[0] - MARGIN, MARGIN / 2, tr(words["page"]) % {"n": doc.page})
+
+    buffer = io.BytesIO()
+    doc = SimpleDocTemplate(
+        buffer,
+        pagesize=A4,
+        leftMargin=MARGIN,
+        rightMargin=MARGIN,
+        topMargin=MARGIN,
+        bottomMargin=MARGIN,
+        title=tr(words["title"]) % {"name": export.patient_display_name},
+    )
+    doc.build(story, onFirstPage=page_number, onLaterPages=page_number)
+    return buffer.getvalue()
+
+
+def access_log_pdf(
+    ctx: Ctx,
+    patient_id: uuid.UUID,
+    tr: Callable[[str], str],
+    *,
+    from_: datetime | None = None,
+    to: datetime | None = None,
+) -> tuple[str, bytes]:
+    """(file name, PDF) of one patient's access log (privacy officer; audited)."""
+    export = audit_review.patient_access_log(ctx, patient_id, from_=from_, to=to)
+    name = f"access-log-{export.made_at.astimezone(ZoneInfo(export.time_zone)):%Y-%m-%d}.pdf"
+    return name, render_access_log(export, tr)

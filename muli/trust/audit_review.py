@@ -20,6 +20,17 @@ clinical content"):
 
 Reading the log or the queue is itself audited, once per patient shown, so a patient's
 access log also tells them when the privacy officer looked.
+
+- the review of a break-the-glass access has a verdict (justified, not justified, needs
+  follow-up) and a comment, kept encrypted (a comment may name health facts). A reviewed
+  access can be reviewed again; every review is kept. One that needs follow-up stays in
+  the queue until a later review settles it.
+- every event carries its kind and plain words (`audit_words`), and the log is filtered by
+  patient, staff member, agency, period, kind, and "security events" (refusals, replays,
+  emergency access, any outcome but ok).
+- one patient's access log, everything others did with their record, is exported for a
+  written request (the patient's right to know who read their record); the export is
+  audited like a read.
 """
 
 from __future__ import annotations
@@ -31,15 +42,19 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import case, false, func, select
+from sqlalchemy import case, false, func, or_, select
 
 from muli.models.audit import AuditEvent
-from muli.models.consent import EmergencyAccess
+from muli.models.consent import REVIEW_VERDICTS, EmergencyAccess, EmergencyAccessReview
 from muli.models.people import Agency, Patient, Staff
 from muli.platform.context import Ctx
-from muli.platform.errors import InvalidState, NotFound
+from muli.platform.errors import NotFound, ValidationFailed
 from muli.platform.pagination import Page, keyset
-from muli.trust import access, audit
+from muli.trust import access, audit, audit_words
+
+MAX_COMMENT_CHARS = 2000
+# A written request is answered in full; this only bounds one export's memory.
+MAX_EXPORT_EVENTS = 20_000
 
 # An emergency event's audit row names the break-the-glass window it happened under; the
 # reason itself (free text, often clinical) stays encrypted in that window's row.
@@ -96,6 +111,18 @@ class AuditItem:
     reason: str | None
     ip: str | None
     request_id: str | None
+    kind: str | None = None  # audit_words.KINDS
+    description: str = ""  # plain words (English message id; the caller translates)
+    security: bool = False
+
+
+@dataclass
+class ReviewView:
+    verdict: str | None  # None: signed off before verdicts existed
+    comment: str | None
+    reviewed_at: datetime
+    reviewed_by_id: uuid.UUID | None
+    reviewed_by_name: str | None
 
 
 @dataclass
@@ -112,10 +139,18 @@ class EmergencyAccessView:
     reviewed_at: datetime | None
     reviewed_by_name: str | None
     actions_during: list[dict] = field(default_factory=list)
+    verdict: str | None = None  # the latest review's
+    comment: str | None = None  # the latest review's
+    reviews: list[ReviewView] = field(default_factory=list)  # oldest first
 
     @property
     def reviewed(self) -> bool:
         return self.reviewed_at is not None
+
+    @property
+    def settled(self) -> bool:
+        """Reviewed, and not waiting for follow-up."""
+        return self.reviewed and self.verdict != "follow_up"
 
 
 @dataclass(frozen=True)
@@ -124,8 +159,8 @@ class Choice:
     label: str
 
 
-def search_choices(ctx: Ctx) -> tuple[list[Choice], list[Choice]]:
-    """Whom the privacy officer can search for, by name: every patient, every staff member.
+def search_choices(ctx: Ctx) -> tuple[list[Choice], list[Choice], list[Choice]]:
+    """Whom the privacy officer can search for, by name: every patient, staff member, agency.
 
     Names only (no record is read), audited as one event, not one per patient.
     """
@@ -144,8 +179,21 @@ def search_choices(ctx: Ctx) -> tuple[list[Choice], list[Choice]]:
             .order_by(Staff.display_name, Staff.id)
         )
     ]
+    agencies = [
+        Choice(aid, name)
+        for aid, name in ctx.session.execute(select(Agency.id, Agency.name).order_by(Agency.name, Agency.id))
+    ]
     audit.record(ctx.session, ctx.actor, "audit.search_choices", resource="people")
-    return patients, staff
+    return patients, staff, agencies
+
+
+def security_event():
+    """The condition for a security event (see SECURITY_ACTIONS)."""
+    return or_(
+        AuditEvent.emergency.is_(True),
+        AuditEvent.action.in_(audit_words.SECURITY_ACTIONS),
+        AuditEvent.outcome != "ok",
+    )
 
 
 def search(
@@ -153,14 +201,28 @@ def search(
     *,
     patient_id: uuid.UUID | None = None,
     staff_id: uuid.UUID | None = None,
+    agency_id: uuid.UUID | None = None,
     from_: datetime | None = None,
     to: datetime | None = None,
+    kind: str | None = None,
+    security: bool = False,
     cursor: str | None = None,
     limit: int = 20,
 ) -> Page:
-    """Audit events (AuditItems), newest first, by patient, staff member and time [from_, to)."""
+    """Audit events (AuditItems), newest first, by patient, staff member, the actor's agency,
+    time [from_, to), kind of action (audit_words.KINDS) and security events only."""
     access.require_privacy_officer(ctx)
     query = select(AuditEvent)
+    if kind is not None:
+        if kind not in audit_words.KINDS:
+            raise ValidationFailed("kind", f"One of: {', '.join(audit_words.KINDS)}.")
+        query = query.where(AuditEvent.action.in_(audit_words.actions_of_kind(kind)))
+    if security:
+        query = query.where(security_event())
+    if agency_id is not None:
+        # Staff keep their agency; the agency's name in the event is the one at the time.
+        members = select(Staff.account_id).where(Staff.agency_id == agency_id)
+        query = query.where(AuditEvent.actor_account_id.in_(members))
     if patient_id is not None:
         query = query.where(AuditEvent.patient_id == patient_id)
     if staff_id is not None:
@@ -191,13 +253,15 @@ def search(
 def emergency_accesses(
     ctx: Ctx, *, reviewed: bool | None = False, cursor: str | None = None, limit: int = 20
 ) -> Page:
-    """Break-the-glass accesses (EmergencyAccessViews), newest first; by default those not reviewed."""
+    """Break-the-glass accesses (EmergencyAccessViews), newest first; by default those to
+    review (never reviewed, or needing follow-up); `reviewed=True`: every reviewed one."""
     access.require_privacy_officer(ctx)
     query = select(EmergencyAccess)
+    follow_up = EmergencyAccess.review_verdict == "follow_up"
     if reviewed is True:
         query = query.where(EmergencyAccess.reviewed_at.is_not(None))
-    elif reviewed is False:
-        query = query.where(EmergencyAccess.reviewed_at.is_(None))
+    elif reviewed is False:  # to review: never reviewed, or waiting for follow-up
+        query = query.where(or_(EmergencyAccess.reviewed_at.is_(None), follow_up))
     page = keyset(
         ctx.session,
         query,
@@ -212,16 +276,32 @@ def emergency_accesses(
     return Page(views, page.next_cursor)
 
 
-def review_emergency_access(ctx: Ctx, access_id: uuid.UUID) -> EmergencyAccessView:
-    """Sign off one break-the-glass access as reviewed; reviewing it twice is 409."""
+def review_emergency_access(
+    ctx: Ctx, access_id: uuid.UUID, verdict: str, comment: str | None = None
+) -> EmergencyAccessView:
+    """Judge one break-the-glass access: a verdict and a comment (encrypted). Reviewing it
+    again adds to its history; the latest review is the access's verdict."""
     access.require_privacy_officer(ctx)
-    row = ctx.session.get(EmergencyAccess, access_id)
+    if verdict not in REVIEW_VERDICTS:
+        raise ValidationFailed("verdict", f"One of: {', '.join(REVIEW_VERDICTS)}.")
+    comment = (comment or "").strip() or None
+    if comment is not None and len(comment) > MAX_COMMENT_CHARS:
+        raise ValidationFailed("comment", f"At most {MAX_COMMENT_CHARS} characters.")
+    # Locked, so two officers reviewing at once leave the latest review as the verdict.
+    row = ctx.session.scalars(
+        select(EmergencyAccess).where(EmergencyAccess.id == access_id).with_for_update()
+    ).one_or_none()
     if row is None:
         raise NotFound("No such emergency access.")
-    if row.reviewed_at is not None:
-        raise InvalidState("This emergency access has already been reviewed.", code="already-reviewed")
-    row.reviewed_at = ctx.now()
+    now = ctx.now()
+    review = EmergencyAccessReview(
+        emergency_access_id=row.id, verdict=verdict, reviewed_at=now, reviewed_by_id=ctx.actor.staff_id
+    )
+    ctx.keys.seal(review, "comment", comment)
+    ctx.session.add(review)
+    row.reviewed_at = now
     row.reviewed_by_id = ctx.actor.staff_id
+    row.review_verdict = verdict
     ctx.session.flush()
     audit.record(
         ctx.session,
@@ -265,13 +345,43 @@ def _item(event: AuditEvent, names: dict, reason: str | None) -> AuditItem:
         reason=reason if event.emergency else event.reason,
         ip=event.ip,
         request_id=event.request_id,
+        kind=audit_words.kind_of(event.action),
+        description=audit_words.describe(event.action),
+        security=is_security_event(event),
     )
+
+
+def is_security_event(event: AuditEvent) -> bool:
+    return bool(event.emergency or event.action in audit_words.SECURITY_ACTIONS or event.outcome != "ok")
 
 
 def _emergency_view(ctx: Ctx, row: EmergencyAccess) -> EmergencyAccessView:
     staff = ctx.session.scalars(select(Staff).where(Staff.id == row.staff_id)).one()
     patient = ctx.session.scalars(select(Patient).where(Patient.id == row.patient_id)).one()
     reviewer = ctx.session.get(Staff, row.reviewed_by_id) if row.reviewed_by_id else None
+    history = ctx.session.scalars(
+        select(EmergencyAccessReview)
+        .where(EmergencyAccessReview.emergency_access_id == row.id)
+        .order_by(EmergencyAccessReview.reviewed_at, EmergencyAccessReview.id)
+    ).all()
+    reviewers = {
+        sid: name
+        for sid, name in ctx.session.execute(
+            select(Staff.id, Staff.display_name).where(
+                Staff.id.in_({r.reviewed_by_id for r in history if r.reviewed_by_id})
+            )
+        )
+    }
+    reviews = [
+        ReviewView(
+            verdict=r.verdict,
+            comment=ctx.keys.open(r, "comment"),
+            reviewed_at=r.reviewed_at,
+            reviewed_by_id=r.reviewed_by_id,
+            reviewed_by_name=reviewers.get(r.reviewed_by_id) if r.reviewed_by_id else None,
+        )
+        for r in history
+    ]
     during = ctx.session.scalars(
         select(AuditEvent)
         .where(
@@ -296,9 +406,18 @@ def _emergency_view(ctx: Ctx, row: EmergencyAccess) -> EmergencyAccessView:
         reviewed_at=row.reviewed_at,
         reviewed_by_name=reviewer.display_name if reviewer else None,
         actions_during=[
-            {"at": e.occurred_at, "action": e.action, "resource": e.resource, "emergency": e.emergency}
+            {
+                "at": e.occurred_at,
+                "action": e.action,
+                "description": audit_words.describe(e.action),
+                "resource": e.resource,
+                "emergency": e.emergency,
+            }
             for e in during
         ],
+        verdict=row.review_verdict,
+        comment=reviews[-1].comment if reviews else None,
+        reviews=reviews,
     )
 
 
@@ -413,3 +532,63 @@ def _account_people(ctx: Ctx, account_ids: set[uuid.UUID]) -> dict:
     ):
         people[patient_account_id] = ("patient", name, pid)
     return people
+
+
+# -- one patient's access log, for a written request ---------------------------------------
+
+
+@dataclass
+class AccessLogExport:
+    patient_id: uuid.UUID
+    patient_display_name: str
+    time_zone: str  # the patient's team's, for the times shown
+    made_at: datetime
+    made_by_name: str | None
+    from_: datetime | None
+    to: datetime | None
+    items: list[AuditItem]
+    truncated: bool  # more than MAX_EXPORT_EVENTS: narrow the period
+
+
+def patient_access_log(
+    ctx: Ctx, patient_id: uuid.UUID, *, from_: datetime | None = None, to: datetime | None = None
+) -> AccessLogExport:
+    """Everything anyone but the patient did with the patient's record in [from_, to),
+    oldest first: who (name, role, agency at the time), when, what, and why (the emergency
+    reason). The export is audited against the patient, so their own log shows it."""
+    access.require_privacy_officer(ctx)
+    patient = ctx.session.get(Patient, patient_id)
+    if patient is None:
+        raise NotFound("No such patient.")
+    query = select(AuditEvent).where(AuditEvent.patient_id == patient.id)
+    if patient.account_id is not None:
+        query = query.where(
+            or_(AuditEvent.actor_account_id.is_(None), AuditEvent.actor_account_id != patient.account_id)
+        )
+    if from_ is not None:
+        query = query.where(AuditEvent.occurred_at >= from_)
+    if to is not None:
+        query = query.where(AuditEvent.occurred_at < to)
+    events = ctx.session.scalars(query.order_by(AuditEvent.seq).limit(MAX_EXPORT_EVENTS + 1)).all()
+    truncated = len(events) > MAX_EXPORT_EVENTS
+    events = events[:MAX_EXPORT_EVENTS]
+    reasons = emergency_reasons(ctx, events)
+    names = {patient.id: patient.display_name}
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "audit.export_access_log",
+        patient_id=patient.id,
+        resource="audit_event",
+    )
+    return AccessLogExport(
+        patient_id=patient.id,
+        patient_display_name=patient.display_name,
+        time_zone=patient.team.time_zone or "Europe/Oslo",
+        made_at=ctx.now(),
+        made_by_name=ctx.actor.name,
+        from_=from_,
+        to=to,
+        items=[_item(e, names, reasons.get(e.seq)) for e in events],
+        truncated=truncated,
+    )

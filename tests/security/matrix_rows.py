@@ -290,8 +290,11 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/staff/audit"): Row(privacy(200), kinds=NO_IDS),
     ("GET", "/api/v1/staff/audit/emergency-access"): Row(privacy(200), kinds=NO_IDS),
     ("GET", "/api/v1/staff/audit/login-failures"): Row(privacy(200), kinds=NO_IDS),
-    ("POST", "/api/v1/staff/audit/emergency-access/<uuid:access_id>/review"): Row(privacy(200)),
     # The scene writes no checkpoint, so the privacy officer's download is a 404 here (the
     # download itself: tests/unit/trust/test_audit_anchor.py); everyone else is refused.
     ("GET", "/api/v1/staff/audit/checkpoint"): Row(privacy(404), kinds=NO_IDS),
+    ("POST", "/api/v1/staff/audit/emergency-access/<uuid:access_id>/review"): Row(
+        privacy(200), body=lambda s, k: {"verdict": "justified", "comment": "Sjekket"}
+    ),
+    ("GET", "/api/v1/staff/audit/patients/<uuid:patient_id>/access-log.pdf"): Row(privacy(200)),
 }

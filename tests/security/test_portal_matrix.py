@@ -204,7 +204,10 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/portal/audit/logins"): Row(page(privacy(200)), kinds=NO_IDS),
     # No checkpoint in the scene: 404 for the privacy officer (tests/portal/test_audit_checkpoint.py).
     ("GET", "/portal/audit/checkpoint.json"): Row(page(privacy(404)), kinds=NO_IDS),
-    ("POST", "/portal/audit/emergency-access/<access_id>/review"): Row(form(privacy(200))),
+    ("POST", "/portal/audit/emergency-access/<access_id>/review"): Row(
+        form(privacy(200)), body=lambda s, k: {"verdict": "justified", "comment": "Sjekket"}
+    ),
+    ("GET", "/portal/audit/patients/<patient_id>/access-log.pdf"): Row(page(privacy(200))),
 }
 
 # Path values that are not ids of the scene; the action lives in its own meeting.
