@@ -46,8 +46,11 @@ from muli.trust import access, audit
 EMERGENCY_REF = "emergency_access:"
 
 
-def emergency_ref(window_id: uuid.UUID) -> str:
-    return f"{EMERGENCY_REF}{window_id}"
+def emergency_ref(window_id: uuid.UUID, scopes: Iterable[str] = ()) -> str:
+    """`emergency_access:<window id>`; the window's opening event adds what it opened
+    (`emergency_access:<id> scopes=crisis_plan,shared_diary`)."""
+    opened = ",".join(scopes)
+    return f"{EMERGENCY_REF}{window_id}" + (f" scopes={opened}" if opened else "")
 
 
 def emergency_reasons(ctx: Ctx, events: Iterable[AuditEvent]) -> dict[int, str]:
@@ -59,7 +62,7 @@ def emergency_reasons(ctx: Ctx, events: Iterable[AuditEvent]) -> dict[int, str]:
             continue
         if event.reason.startswith(EMERGENCY_REF):
             try:
-                refs[event.seq] = uuid.UUID(event.reason.removeprefix(EMERGENCY_REF))
+                refs[event.seq] = uuid.UUID(event.reason.removeprefix(EMERGENCY_REF).split(" ", 1)[0])
             except ValueError:
                 continue
         else:
@@ -112,6 +115,7 @@ class EmergencyAccessView:
     reviewed_at: datetime | None
     reviewed_by_name: str | None
     actions_during: list[dict] = field(default_factory=list)
+    scopes: list[str] = field(default_factory=list)  # what the window opened
 
     @property
     def reviewed(self) -> bool:
@@ -295,6 +299,7 @@ def _emergency_view(ctx: Ctx, row: EmergencyAccess) -> EmergencyAccessView:
         ends_at=row.ends_at,
         reviewed_at=row.reviewed_at,
         reviewed_by_name=reviewer.display_name if reviewer else None,
+        scopes=sorted(row.scope_set),
         actions_during=[
             {"at": e.occurred_at, "action": e.action, "resource": e.resource, "emergency": e.emergency}
             for e in during
