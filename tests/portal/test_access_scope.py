@@ -123,3 +123,18 @@ def test_another_teams_patient_page_is_a_recorded_refusal(world, app, portal_as)
             theirs.patient.id,
             "GET /portal/patients/<patient_id>: 404 not-found",
         )
+
+
+def test_acknowledging_another_teams_request_from_the_queue_is_a_recorded_refusal(world, app, portal_as):
+    mine, theirs = world.care_team(), world.care_team()
+    made = ask(app.test_client(), theirs.patient).json
+    portal = portal_as(mine.member)
+    response = portal.post(f"/portal/queue/{made['id']}/acknowledge", token_from="/portal/queue/")
+    assert response.status_code == 302  # the queue shows the refusal as a message
+    with app.app_context():
+        (refused,) = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "access.refused")).all()
+        assert (refused.patient_id, refused.resource, refused.reason) == (
+            theirs.patient.id,
+            "patient",
+            "POST /portal/queue/<request_id>/acknowledge: 404 not-found",
+        )
