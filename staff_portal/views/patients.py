@@ -19,7 +19,13 @@ from staff_portal import charts
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import SCOPE_NAMES, my_teams, parse_id
 from staff_portal.views.meetings import EVENT_NAMES
-from staff_portal.views.patient_forms import AdmissionForm, EmergencyForm, ProposalForm, prefill_proposal
+from staff_portal.views.patient_forms import (
+    EMERGENCY_NAMES,
+    AdmissionForm,
+    EmergencyForm,
+    ProposalForm,
+    prefill_proposal,
+)
 from staff_portal.views.queue import KINDS, OUTCOMES
 
 PAGE_SIZE = 50
@@ -103,6 +109,7 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
         admission_form=forms.get("admission") or AdmissionForm(formdata=None),
         emergency_form=forms.get("emergency") or EmergencyForm(formdata=None),
         offer_emergency=bool(set(view["withheld"]) & set(EMERGENCY_SCOPES)),
+        emergency_names=EMERGENCY_NAMES,
         format_datetime=format_datetime,
         scope_names=SCOPE_NAMES,
     ), status

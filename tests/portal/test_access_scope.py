@@ -47,7 +47,7 @@ def test_break_the_glass_for_the_contact_history_opens_it_and_not_the_plan(world
     page = portal.text(path)
     assert "Ikke delt med din virksomhet." in section(page, "crisis-plan")
     assert section(page, "contacts").count("<tr>") == 2  # the head and the request
-    assert "Åpnet:" in page and "Kontaktforespørsler" in page
+    assert 'Åpnet: <span class="badge">Kontakthistorikk</span>' in page
 
 
 def test_break_the_glass_with_the_default_opens_the_plan_and_not_the_contact_history(world, app, portal_as):
