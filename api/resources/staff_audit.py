@@ -110,6 +110,7 @@ class EmergencyAccessReviewOut(Schema):
     reviewed_at = Instant(allow_none=True)
     reviewed_by_name = fields.String(allow_none=True)
     actions_during = fields.List(fields.Nested(EmergencyActionOut))
+    scopes = fields.List(fields.String(), metadata={"description": "What the window opened"})
 
 
 @blp.route("")

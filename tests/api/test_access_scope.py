@@ -95,6 +95,14 @@ def test_break_the_glass_for_the_diary_and_contact_history_opens_those(client, a
     assert opened.reason.endswith(" scopes=contact_requests,shared_diary")
 
 
+def test_the_privacy_officer_sees_what_a_window_opened(client, world, outsider):
+    patient, nurse = outsider
+    assert _break_glass(client, nurse, patient, scopes=["shared_diary"]).status_code == 201
+    officer = world.staff(role="privacy_officer")
+    (item,) = client.get("/api/v1/staff/audit/emergency-access", headers=officer.headers).json["items"]
+    assert item["scopes"] == ["shared_diary"]
+
+
 @pytest.mark.parametrize("scopes", [["mastery_plan"], ["meeting_notes"], [], ["crisis_plan", "x"]])
 def test_break_the_glass_cannot_open_what_it_does_not_offer(client, app, outsider, scopes):
     patient, nurse = outsider
