@@ -1,8 +1,11 @@
 """The one access policy: may this actor do this to this patient's data?
 
 Every door (API, portal, CLI) asks here. Staff reach only their own teams' patients, and
-clinical content only in the scopes the patient granted their agency, or during a
-break-the-glass window. Privacy officers and admins see no clinical content.
+clinical content only in the scopes the patient granted their agency, or in the scopes a
+break-the-glass window was opened for (crisis plan, contact history, shared diary; see
+`EMERGENCY_SCOPES`). Privacy officers and admins see no clinical content. A refusal to
+reach another patient or team is marked (`refused`) and recorded as a security event
+when it becomes the answer (`muli.trust.refusals`).
 """
 
 from __future__ import annotations
