@@ -10,7 +10,7 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from muli.extensions import db
 from muli.platform.context import ANONYMOUS, Actor, Ctx
 from muli.platform.errors import Forbidden
-from muli.trust import accounts
+from muli.trust import access, accounts
 
 
 def request_id() -> str:
@@ -51,4 +51,6 @@ def require_kind(kind: str) -> None:
         return
     ctx = current_ctx()
     if ctx.actor.kind != kind:
-        raise Forbidden(f"This part of the API is for {kind} accounts.", code="wrong-account-kind")
+        raise access.refused(
+            ctx, Forbidden(f"This part of the API is for {kind} accounts.", code="wrong-account-kind")
+        )

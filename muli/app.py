@@ -174,6 +174,8 @@ def register_errorhandlers(app: Flask) -> None:
     def _domain_error(error: MuliError):
         if error.keep_changes:
             db.session.commit()
+        elif error.refusal is not None:
+            record_refusal(error)
         return error_page(error) if _portal() else problem.from_domain(error)
 
     @app.errorhandler(HTTPException)
@@ -199,6 +201,27 @@ def register_errorhandlers(app: Flask) -> None:
     def _unhandled(error: Exception):
         db.session.rollback()
         return error_page(error) if _portal() else problem.internal_error(error)
+
+
+def record_refusal(error: MuliError) -> None:
+    """A refused attempt to reach another patient or team (`error.refusal`, set by the access
+    policy) becomes the security event `access.refused`, committed on its own: the request's
+    work is rolled back first. Bounded per actor and minute (`muli.trust.refusals`). If the
+    database cannot take it now, the answer is still the refusal (and the log says so)."""
+    from api.context import anonymous_ctx
+    from muli.trust import refusals
+
+    if not isinstance(error.refusal, refusals.Refusal):
+        return
+    db.session.rollback()
+    rule = request.url_rule.rule if request.url_rule is not None else "(no route)"
+    tried = f"{request.method} {rule}: {error.status} {error.code}"
+    try:
+        refusals.record(anonymous_ctx(), error.refusal, tried)
+        db.session.commit()
+    except (OperationalError, IntegrityError):
+        db.session.rollback()
+        log.warning("refused attempt not recorded: database unavailable")
 
 
 def register_request_hooks(app: Flask) -> None:

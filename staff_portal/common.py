@@ -22,6 +22,16 @@ SCOPE_NAMES = {
 }
 
 
+def shown_refusal(error: MuliError) -> None:
+    """A page that shows an error as a message (not an error page) still records a refused
+    attempt to reach another patient or team (`access.refused`, muli/trust/refusals.py).
+    Call it after the page's rollback."""
+    if error.refusal is not None:
+        from muli.app import record_refusal
+
+        record_refusal(error)
+
+
 def my_teams(ctx: Ctx) -> list[Team]:
     """The teams the signed-in staff member works on (through the access policy)."""
     teams = []

@@ -167,6 +167,7 @@ class EmergencyAccessReviewOut(Schema):
     comment = fields.String(allow_none=True, metadata={"description": "The latest review's"})
     reviews = fields.List(fields.Nested(ReviewOut), metadata={"description": "Every review, oldest first"})
     actions_during = fields.List(fields.Nested(EmergencyActionOut))
+    scopes = fields.List(fields.String(), metadata={"description": "What the window opened"})
 
 
 @blp.route("")

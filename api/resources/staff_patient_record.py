@@ -20,6 +20,7 @@ from api.resources.me_plans import (
 )
 from api.resources.me_record import jsonable
 from api.schemas import PageArgs
+from muli.models.consent import EMERGENCY_DEFAULT, EMERGENCY_SCOPES
 from muli.patient import diary, mastery, pdf, plans
 from muli.patient import record as patient_record
 
@@ -62,6 +63,15 @@ class EmergencyAccessIn(Schema):
         required=True,
         validate=validate.Length(patient_record.MIN_REASON_CHARS, patient_record.MAX_REASON_CHARS),
     )
+    scopes = fields.List(
+        fields.String(validate=validate.OneOf(EMERGENCY_SCOPES)),
+        load_default=list(EMERGENCY_DEFAULT),
+        validate=validate.Length(1, len(EMERGENCY_SCOPES)),
+        metadata={
+            "description": "What is needed now; only these open (default: the crisis plan). "
+            "contact_requests is the contact history."
+        },
+    )
 
 
 class EmergencyAccessOut(Schema):
@@ -70,6 +80,7 @@ class EmergencyAccessOut(Schema):
     starts_at = Instant()
     ends_at = Instant()
     reason = fields.String()
+    scopes = fields.List(fields.String(), metadata={"description": "What the window opens"})
 
 
 class PlanSummaryOut(Schema):
@@ -176,5 +187,10 @@ class EmergencyAccess(MethodView):
     @blp.arguments(EmergencyAccessIn)
     @blp.response(201, EmergencyAccessOut)
     def post(self, data, patient_id):
-        """Break the glass: 30 minutes without consent, with a reason; shown to the patient."""
-        return patient_record.start_emergency_access(current_ctx(), patient_id, data["reason"])
+        """Break the glass: 30 minutes without consent, with a reason; shown to the patient.
+
+        Opens only the `scopes` asked for (crisis plan, contact history, shared diary;
+        default the crisis plan), never the mastery plan or meeting notes."""
+        return patient_record.start_emergency_access(
+            current_ctx(), patient_id, data["reason"], data["scopes"]
+        )

@@ -244,7 +244,9 @@ def coordinated_shift(ctx: Ctx, shift_id: uuid.UUID) -> OnCallShift:
     shift = ctx.session.get(OnCallShift, shift_id)
     access.require_role(ctx, "coordinator")
     if shift is None or shift.team_id not in ctx.actor.team_ids:
-        raise NotFound("No such shift on your teams.")
+        raise access.refused(
+            ctx, NotFound("No such shift on your teams."), resource="on_call_shift", resource_id=shift_id
+        )
     return shift
 
 

@@ -31,7 +31,7 @@ from muli.models.outbox import OutboxMessage
 from muli.models.push import PushSubscription
 from muli.platform.context import Ctx
 from muli.platform.errors import NotFound, ValidationFailed
-from muli.trust import audit
+from muli.trust import access, audit
 
 MAX_SUBSCRIPTIONS = 10  # per account: phones, tablets, the office PC
 TTL_SECONDS = 3600  # an alert older than an hour is the escalation's business, not the phone's
@@ -228,7 +228,12 @@ def remove(ctx: Ctx, subscription_id: uuid.UUID) -> None:
     """Remove one of my devices; someone else's does not exist (404)."""
     row = ctx.session.get(PushSubscription, subscription_id)
     if row is None or row.account_id != ctx.actor.account_id:
-        raise NotFound("No such push subscription.")
+        raise access.refused(
+            ctx,
+            NotFound("No such push subscription."),
+            resource="push_subscription",
+            resource_id=subscription_id,
+        )
     ctx.session.delete(row)
     ctx.session.flush()
     _record(ctx, "push_subscription.delete", subscription_id)

@@ -249,7 +249,13 @@ def _mine(ctx: Ctx, request_id: uuid.UUID) -> tuple[Patient, ContactRequest]:
     patient = access.own_patient(ctx)
     request = ctx.session.get(ContactRequest, request_id)
     if request is None or request.patient_id != patient.id:
-        raise NotFound("No such contact request.")
+        raise access.refused(
+            ctx,
+            NotFound("No such contact request."),
+            patient_id=request.patient_id if request else None,
+            resource="contact_request",
+            resource_id=request_id,
+        )
     return patient, request
 
 
@@ -344,7 +350,9 @@ def _for_staff(ctx: Ctx, request_id: uuid.UUID) -> ContactRequest:
     access.require_clinical_staff(ctx)
     request = ctx.session.get(ContactRequest, request_id)
     if request is None:
-        raise NotFound("No such contact request.")
+        raise access.refused(
+            ctx, NotFound("No such contact request."), resource="contact_request", resource_id=request_id
+        )
     access.team_patient(ctx, request.patient_id)
     return request
 
@@ -453,9 +461,12 @@ def queue(ctx: Ctx, *, state: str, cursor: str | None, limit: int):
 
 def history_for_patient(ctx: Ctx, patient_id: uuid.UUID, limit: int = 10) -> list[dict]:
     """A team patient's latest requests, newest first: when, how, who took it, how long it
-    took and how it ended. No free text (that needs consent); visible to the team's clinicians
-    like the queue is."""
-    patient = access.team_patient(ctx, patient_id)
+    took and how it ended. No free text. The history is activity about the patient, so it
+    needs the `contact_requests` consent for my agency, or break-the-glass opened for the
+    contact history (403 `consent-required` otherwise); the queue, which answers the
+    patient's own call for contact, still shows every open request to the team."""
+    grant = access.staff_patient(ctx, patient_id, "contact_requests")
+    patient = grant.patient
     rows = ctx.session.scalars(
         select(ContactRequest)
         .where(ContactRequest.patient_id == patient.id)
@@ -464,7 +475,14 @@ def history_for_patient(ctx: Ctx, patient_id: uuid.UUID, limit: int = 10) -> lis
     ).all()
     if rows:
         action = "contact_request.history"
-        audit.record(ctx.session, ctx.actor, action, patient_id=patient.id, resource="contact_request")
+        audit.record(
+            ctx.session,
+            ctx.actor,
+            action,
+            patient_id=patient.id,
+            resource="contact_request",
+            emergency=grant.emergency,
+        )
     out = []
     for request in rows:
         view = base_view(ctx, request)

@@ -20,6 +20,11 @@ CONSENT_SCOPES = (
 CONSENT_STATES = ("granted", "withdrawn")
 # The privacy officer's judgement of a break-the-glass access.
 REVIEW_VERDICTS = ("justified", "not_justified", "follow_up")
+# What break-the-glass can open, asked for one by one (the crisis plan unless more is needed
+# now): the crisis plan, the contact history (the `contact_requests` scope) and the shared
+# diary. The mastery plan and meeting notes wait for consent.
+EMERGENCY_SCOPES = ("crisis_plan", "contact_requests", "shared_diary")
+EMERGENCY_DEFAULT = ("crisis_plan",)
 
 
 class Consent(IdMixin, Base):
@@ -61,6 +66,9 @@ class EmergencyAccess(IdMixin, CreatedMixin, Base):
     staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("staff.id"), index=True)
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
     reason_enc: Mapped[str] = mapped_column(Text)
+    # The scopes this window opens, space-separated (some of EMERGENCY_SCOPES). NULL only on
+    # windows opened before scopes were asked for: those opened every scope.
+    scopes: Mapped[str | None] = mapped_column(String(100))
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     # The latest review (its history is in EmergencyAccessReview); "follow_up" keeps the
@@ -68,6 +76,12 @@ class EmergencyAccess(IdMixin, CreatedMixin, Base):
     reviewed_at: Mapped[datetime | None]
     reviewed_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
     review_verdict: Mapped[str | None] = mapped_column(String(20))
+
+    @property
+    def scope_set(self) -> frozenset[str]:
+        if self.scopes is None:
+            return frozenset(CONSENT_SCOPES)
+        return frozenset(self.scopes.split())
 
 
 class EmergencyAccessReview(IdMixin, Base):

@@ -84,14 +84,19 @@ class Patient(IdMixin, CreatedMixin, Base):
     """An enrolled person; the national id is encrypted and found through its blind index."""
 
     __tablename__ = "patient"
-    __table_args__ = (CheckConstraint(f"status IN {PATIENT_STATUSES!r}", name="status"),)
+    # One record per person and team: enrolment on a second team makes a record of its own
+    # and tells nobody but the privacy officer (muli/team/enrolment.py).
+    __table_args__ = (
+        CheckConstraint(f"status IN {PATIENT_STATUSES!r}", name="status"),
+        UniqueConstraint("team_id", "national_id_index"),
+    )
     __encrypted__ = ("national_id", "phone")
 
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"), unique=True)
     team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"), index=True)
     display_name: Mapped[str] = mapped_column(String(200))
     national_id_enc: Mapped[str] = mapped_column(Text)
-    national_id_index: Mapped[str] = mapped_column(String(64), unique=True)
+    national_id_index: Mapped[str] = mapped_column(String(64), index=True)
     # The patient's own number for "Ring meg" (+47 and 8 digits), encrypted like the national id.
     phone_enc: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(String(20), default="active")

@@ -115,7 +115,13 @@ def _own_entry(ctx: Ctx, entry_id: uuid.UUID) -> DiaryEntry:
     patient = access.own_patient(ctx)
     entry = ctx.session.get(DiaryEntry, entry_id)
     if entry is None or entry.patient_id != patient.id:
-        raise NotFound("No such diary entry.")
+        raise access.refused(
+            ctx,
+            NotFound("No such diary entry."),
+            patient_id=entry.patient_id if entry else None,
+            resource="diary_entry",
+            resource_id=entry_id,
+        )
     return entry
 
 

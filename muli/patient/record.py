@@ -11,7 +11,7 @@ from datetime import date, timedelta
 from sqlalchemy import or_, select
 
 from muli.models.audit import AuditEvent
-from muli.models.consent import CONSENT_SCOPES, EmergencyAccess
+from muli.models.consent import CONSENT_SCOPES, EMERGENCY_DEFAULT, EMERGENCY_SCOPES, EmergencyAccess
 from muli.models.people import Admission, Patient
 from muli.patient import consent as consent_service
 from muli.patient import diary, mastery, plans
@@ -21,7 +21,7 @@ from muli.platform.context import Ctx
 from muli.platform.crypto import KeyRing
 from muli.platform.errors import BadRequest, ValidationFailed
 from muli.platform.pagination import Page, decode, encode
-from muli.trust import access, audit, audit_review
+from muli.trust import access, audit, audit_review, refusals
 
 SCHEMA_VERSION = 1
 MIN_REASON_CHARS = 10
@@ -37,9 +37,12 @@ OVERVIEW_SECTIONS: list[Callable] = []
 
 
 def _by_others(patient: Patient):
+    # A refused attempt read nothing, and its actor may be another patient: it is for the
+    # privacy officer only (muli/trust/refusals.py), never in the patient's own log.
     return select(AuditEvent).where(
         AuditEvent.patient_id == patient.id,
         or_(AuditEvent.actor_account_id.is_(None), AuditEvent.actor_account_id != patient.account_id),
+        AuditEvent.action != refusals.ACTION,
     )
 
 
@@ -175,7 +178,8 @@ def overview(ctx: Ctx, patient_id: uuid.UUID) -> dict:
     patient = grant.patient
     consented = access.consented_scopes(ctx, patient.id, ctx.actor.agency_id)
     window = access.active_emergency_access(ctx, patient.id)
-    visible = set(CONSENT_SCOPES) if window is not None else consented
+    # Break the glass adds only the scopes it was opened for (default: the crisis plan).
+    visible = consented | (access.emergency_scopes(ctx, patient.id) if window is not None else set())
     emergency = window is not None and bool(visible - consented)
     record_access(ctx, access.Grant(patient, emergency), "patient.overview", "patient", patient.id)
     result = {
@@ -190,6 +194,7 @@ def overview(ctx: Ctx, patient_id: uuid.UUID) -> dict:
         "consent": {
             "my_agency_scopes": sorted(consented),
             "emergency_access_until": window.ends_at if window else None,
+            "emergency_scopes": sorted(visible - consented),
             "agencies": consent_service.state_of(ctx, patient)["consents"],
         },
         "withheld": sorted(set(CONSENT_SCOPES) - visible),
@@ -246,16 +251,34 @@ def record_admission(ctx: Ctx, patient_id: uuid.UUID, data: NewAdmission) -> dic
     return _admission(ctx.keys, admission)
 
 
-def start_emergency_access(ctx: Ctx, patient_id: uuid.UUID, reason: str) -> dict:
-    """Break the glass: a time-boxed grant without consent, with a reason, shown to the patient."""
+def emergency_scopes_of(requested: list[str] | tuple[str, ...] | None) -> list[str]:
+    """The scopes asked for, in a stable order; none named means the crisis plan only."""
+    chosen = set(requested or EMERGENCY_DEFAULT)
+    for i, scope in enumerate(requested or ()):
+        if scope not in EMERGENCY_SCOPES:
+            raise ValidationFailed(f"scopes.{i}", f"One of: {', '.join(EMERGENCY_SCOPES)}.")
+    return [s for s in EMERGENCY_SCOPES if s in chosen]
+
+
+def start_emergency_access(
+    ctx: Ctx, patient_id: uuid.UUID, reason: str, scopes: list[str] | tuple[str, ...] | None = None
+) -> dict:
+    """Break the glass: a time-boxed grant without consent, with a reason, shown to the patient.
+
+    It opens only what is needed now: some of EMERGENCY_SCOPES (the crisis plan, the contact
+    history, the shared diary), the crisis plan alone unless more is asked for. The window
+    records its scopes; the audit event names them after the window's reference.
+    """
     patient = access.team_patient(ctx, patient_id)
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_CHARS:
         raise ValidationFailed("reason", f"Say why, in at least {MIN_REASON_CHARS} characters.")
     if len(reason) > MAX_REASON_CHARS:
         raise ValidationFailed("reason", f"At most {MAX_REASON_CHARS} characters.")
+    opened = emergency_scopes_of(scopes)
     now = ctx.now()
     window = EmergencyAccess(
+        scopes=" ".join(opened),
         staff_id=ctx.actor.staff_id,
         patient_id=patient.id,
         starts_at=now,
@@ -273,7 +296,7 @@ def start_emergency_access(ctx: Ctx, patient_id: uuid.UUID, reason: str) -> dict
         resource="emergency_access",
         resource_id=window.id,
         emergency=True,
-        reason=audit_review.emergency_ref(window.id),
+        reason=audit_review.emergency_ref(window.id, opened),
     )
     return {
         "id": window.id,
@@ -281,4 +304,5 @@ def start_emergency_access(ctx: Ctx, patient_id: uuid.UUID, reason: str) -> dict
         "starts_at": now,
         "ends_at": window.ends_at,
         "reason": reason,
+        "scopes": opened,
     }

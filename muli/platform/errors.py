@@ -11,6 +11,9 @@ class MuliError(Exception):
     title = "Bad request"
     # Changes made before the error are kept (e.g. a failed login is counted and audited).
     keep_changes = False
+    # Set by the access policy on a refusal to reach another patient or team: the web layer
+    # records it as a security event (`muli.trust.refusals.Refusal`, `access.refused`).
+    refusal: object | None = None
 
     def __init__(self, detail: str | None = None, *, code: str | None = None, errors=None, headers=None):
         super().__init__(detail or self.title)
@@ -36,6 +39,13 @@ class ValidationFailed(MuliError):
 
 class AuthenticationFailed(MuliError):
     code, status, title = "authentication-failed", 401, "Not authenticated"
+    keep_changes = True
+
+
+class ActivationFailed(BadRequest):
+    """A wrong, used or expired activation code: counted by the throttle and audited (kept)."""
+
+    code = "activation-code-invalid"
     keep_changes = True
 
 

@@ -42,8 +42,16 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
         raise ValidationFailed("national_id", "Not a valid national identity number.")
     phone = profile.normalise_phone(data.phone)
     index = ctx.keys.blind_index(nid)
-    if ctx.session.scalars(select(Patient.id).where(Patient.national_id_index == index)).first():
-        raise Conflict("This person is already enrolled.", code="already-enrolled")
+    # Enrolment never tells a coordinator who is a patient on another team. The person in
+    # front of them is enrolled on their team exactly as a new person would be (a record and
+    # an activation code of its own; the national id is unique per team, not across teams),
+    # and the other team is told nothing. The overlap goes to the privacy officer instead: an
+    # `enrolment.elsewhere` security event on the new record names the other record, and is
+    # resolved with the patient (who may be moving between teams, or on two). Only a patient
+    # the coordinator can already see (on one of their own teams) answers 409.
+    same_person = ctx.session.scalars(select(Patient).where(Patient.national_id_index == index)).all()
+    if any(p.team_id in ctx.actor.team_ids for p in same_person):
+        raise Conflict("This person is already a patient on your teams.", code="already-enrolled")
     today = ctx.now().date()
     for i, admitted in enumerate(data.admissions_last_12_months):
         if admitted > today:
@@ -106,6 +114,17 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
     )
     if data.consents:
         audit.record(ctx.session, ctx.actor, "consent.grant", patient_id=patient.id, resource="consent")
+    for other in same_person:
+        audit.record(
+            ctx.session,
+            ctx.actor,
+            "enrolment.elsewhere",
+            outcome="review",
+            patient_id=patient.id,
+            resource="patient",
+            resource_id=other.id,
+            reason="The same national id is a patient on another team; the coordinator was not told.",
+        )
     return patient, code
 
 

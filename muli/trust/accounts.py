@@ -18,8 +18,8 @@ from muli.models.accounts import Account, RefreshToken, RevokedToken
 from muli.models.people import ActivationCode, Patient, Staff
 from muli.platform.context import Actor, Ctx
 from muli.platform.errors import (
+    ActivationFailed,
     AuthenticationFailed,
-    BadRequest,
     Conflict,
     TooManyAttempts,
     ValidationFailed,
@@ -233,19 +233,69 @@ def issue_activation_code(ctx: Ctx, patient: Patient) -> str:
     return code
 
 
+def _activation_failed(ctx: Ctx, gate: throttle.Gate, detail: str) -> ActivationFailed:
+    """Count a failed activation against its source and audit it; the error keeps both."""
+    failure = throttle.count_failure(ctx, gate)
+    source = gate.source
+    wait = f"next try in {failure.wait_seconds} s" if failure.wait_seconds else None
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "auth.activate",
+        outcome="failed",
+        resource=source.resource,
+        resource_id=source.key,
+        reason=wait,
+    )
+    if failure.crossed_ceiling:
+        audit.record(
+            ctx.session,
+            ctx.actor,
+            "auth.throttle",
+            outcome="ceiling",
+            resource=source.resource,
+            resource_id=source.key,
+            reason=f"{failure.account_failures} failed activations from all sources in "
+            f"{ctx.settings.login_window_seconds // 3600} h: every source slowed",
+        )
+    return ActivationFailed(detail)
+
+
 def activate(ctx: Ctx, code: str, username: str, password: str) -> Account:
-    """A patient sets credentials with the one-time code from enrolment."""
+    """A patient sets credentials with the one-time code from enrolment.
+
+    Throttled like login (`muli.trust.throttle`), all activation codes counted as one
+    "username" per source address: a source that keeps guessing waits 1, 2, 4 ... s (429,
+    `Retry-After`, the code not even checked), and once guesses from all sources pass the
+    ceiling every source waits from its first failure. Failures and refusals are audited
+    (`auth.activate`, outcome `failed` / `throttled`, the source as a keyed hash).
+    """
+    source = throttle.source_for(ctx, None, None)
+    gate_key = ctx.keys.keyed_hash("activation-throttle", "every activation code")
+    try:
+        gate = throttle.enter(ctx, gate_key, source, None)
+    except TooManyAttempts as refused:
+        audit.record(
+            ctx.session,
+            ctx.actor,
+            "auth.activate",
+            outcome="throttled",
+            resource=source.resource,
+            resource_id=source.key,
+            reason=f"not checked: wait {refused.retry_after} s",
+        )
+        raise
     row = ctx.session.scalars(
         select(ActivationCode)
         .where(ActivationCode.code_hash == ctx.keys.keyed_hash("activation", _normalise_code(code)))
         .with_for_update()
     ).first()
     if row is None or row.used_at is not None or row.expires_at <= ctx.now():
-        audit.record(ctx.session, ctx.actor, "auth.activate", outcome="failed")
-        raise BadRequest("This activation code is used, expired or unknown.", code="activation-code-invalid")
+        raise _activation_failed(ctx, gate, "This activation code is used, expired or unknown.")
     patient = ctx.session.get_one(Patient, row.patient_id)
     if patient.account_id is not None:
-        raise BadRequest("This patient already has an account.", code="activation-code-invalid")
+        raise _activation_failed(ctx, gate, "This patient already has an account.")
+    throttle.clear(ctx, gate)
     check_password_policy(password, username)
     if ctx.session.scalars(select(Account.id).where(Account.username == username)).first():
         raise Conflict("This username is taken.", code="username-taken")

@@ -61,8 +61,11 @@ MAX_EXPORT_EVENTS = 20_000
 EMERGENCY_REF = "emergency_access:"
 
 
-def emergency_ref(window_id: uuid.UUID) -> str:
-    return f"{EMERGENCY_REF}{window_id}"
+def emergency_ref(window_id: uuid.UUID, scopes: Iterable[str] = ()) -> str:
+    """`emergency_access:<window id>`; the window's opening event adds what it opened
+    (`emergency_access:<id> scopes=crisis_plan,shared_diary`)."""
+    opened = ",".join(scopes)
+    return f"{EMERGENCY_REF}{window_id}" + (f" scopes={opened}" if opened else "")
 
 
 def emergency_reasons(ctx: Ctx, events: Iterable[AuditEvent]) -> dict[int, str]:
@@ -74,7 +77,7 @@ def emergency_reasons(ctx: Ctx, events: Iterable[AuditEvent]) -> dict[int, str]:
             continue
         if event.reason.startswith(EMERGENCY_REF):
             try:
-                refs[event.seq] = uuid.UUID(event.reason.removeprefix(EMERGENCY_REF))
+                refs[event.seq] = uuid.UUID(event.reason.removeprefix(EMERGENCY_REF).split(" ", 1)[0])
             except ValueError:
                 continue
         else:
@@ -142,6 +145,7 @@ class EmergencyAccessView:
     verdict: str | None = None  # the latest review's
     comment: str | None = None  # the latest review's
     reviews: list[ReviewView] = field(default_factory=list)  # oldest first
+    scopes: list[str] = field(default_factory=list)  # what the window opened
 
     @property
     def reviewed(self) -> bool:
@@ -405,6 +409,7 @@ def _emergency_view(ctx: Ctx, row: EmergencyAccess) -> EmergencyAccessView:
         ends_at=row.ends_at,
         reviewed_at=row.reviewed_at,
         reviewed_by_name=reviewer.display_name if reviewer else None,
+        scopes=sorted(row.scope_set),
         actions_during=[
             {
                 "at": e.occurred_at,

@@ -18,7 +18,7 @@ from muli.platform.errors import MuliError
 from muli.team import meetings
 from muli.trust import access
 from staff_portal.auth_state import login_required, portal_ctx
-from staff_portal.common import chosen_team, my_teams, parse_id
+from staff_portal.common import chosen_team, my_teams, parse_id, shown_refusal
 
 EVENT_NAMES = {
     "contact_requests": _l("contact requests"),
@@ -45,6 +45,7 @@ def meeting_list():
             meeting = meetings.create_meeting(ctx, team.id, form.held_on.data)
         except MuliError as error:
             db.session.rollback()
+            shown_refusal(error)
             flash(error.detail or error.title, "error")
         else:
             return redirect(url_for("portal.meeting", meeting_id=meeting.id))
@@ -93,6 +94,7 @@ def sign(meeting_id: str):
             meetings.sign_meeting(ctx, parse_id(meeting_id))
         except MuliError as error:
             db.session.rollback()
+            shown_refusal(error)
             flash(error.detail or error.title, "error")
         else:
             flash(_("The meeting is signed and locked. Addenda can still be added."), "success")

@@ -6,15 +6,17 @@ from flask import Blueprint, Response, flash, redirect, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, StringField, TextAreaField
+from wtforms import BooleanField, DateField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import InputRequired, Length, Optional
+from wtforms.widgets import CheckboxInput, ListWidget
 
 from muli.extensions import db
+from muli.models.consent import EMERGENCY_DEFAULT
 from muli.patient import pdf, plans
 from muli.patient import record as patient_record
 from muli.platform.errors import ValidationFailed
 from staff_portal.auth_state import login_required, portal_ctx
-from staff_portal.common import form_errors, parse_id
+from staff_portal.common import choices, form_errors, parse_id
 
 SEP = ";"
 # List sections whose items have named parts, written one item per line, parts split by ";".
@@ -57,10 +59,26 @@ class AdmissionForm(FlaskForm):
     involuntary = BooleanField(_l("Involuntary admission"))
 
 
+EMERGENCY_NAMES = {
+    "crisis_plan": _l("Crisis plan"),
+    "contact_requests": _l("Contact history"),
+    "shared_diary": _l("Shared diary"),
+}
+
+
 class EmergencyForm(FlaskForm):
     reason = TextAreaField(
         _l("Why do you need access now? (required, shown to the patient and reviewed)"),
         [InputRequired(), Length(min=10, max=500)],
+    )
+    # Only what is needed now opens; the crisis plan is ticked to begin with, and nothing
+    # ticked opens the crisis plan alone (as the API's default).
+    scopes = SelectMultipleField(
+        _l("What do you need now?"),
+        choices=choices(EMERGENCY_NAMES.items()),
+        default=list(EMERGENCY_DEFAULT),
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
     )
 
 
@@ -148,12 +166,17 @@ def emergency(patient_id: str):
     if not form.validate_on_submit():
         return _again(pid, "emergency", form)
     try:
-        window = patient_record.start_emergency_access(ctx, pid, form.reason.data)
+        window = patient_record.start_emergency_access(ctx, pid, form.reason.data, form.scopes.data)
     except ValidationFailed as error:
         return _again(pid, "emergency", form, error)
     minutes = int((window["ends_at"] - window["starts_at"]).total_seconds() // 60)
     flash(
-        _("Emergency access for %(n)d minutes. It is logged and shown to the patient.", n=minutes), "warning"
+        _(
+            "Emergency access to %(what)s for %(n)d minutes. It is logged and shown to the patient.",
+            what=", ".join(str(EMERGENCY_NAMES[s]).lower() for s in window["scopes"]),
+            n=minutes,
+        ),
+        "warning",
     )
     return _back(pid, "")
 

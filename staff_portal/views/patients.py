@@ -9,6 +9,7 @@ from flask_babel import format_date, format_datetime
 from flask_babel import gettext as _
 
 from muli.contact import requests as contact_requests
+from muli.models.consent import EMERGENCY_SCOPES
 from muli.patient import diary, plans
 from muli.patient import record as patient_record
 from muli.platform.errors import ConsentRequired
@@ -18,7 +19,13 @@ from staff_portal import charts
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import SCOPE_NAMES, my_teams, parse_id
 from staff_portal.views.meetings import EVENT_NAMES
-from staff_portal.views.patient_forms import AdmissionForm, EmergencyForm, ProposalForm, prefill_proposal
+from staff_portal.views.patient_forms import (
+    EMERGENCY_NAMES,
+    AdmissionForm,
+    EmergencyForm,
+    ProposalForm,
+    prefill_proposal,
+)
 from staff_portal.views.queue import KINDS, OUTCOMES
 
 PAGE_SIZE = 50
@@ -41,12 +48,13 @@ def patients():
 
 
 def _since_last_meeting(ctx, teams) -> dict:
-    """Per patient: contact requests, escalations and admissions since the team's last meeting."""
+    """Per patient: contact requests, escalations and admissions since the team's last meeting,
+    only those figures my agency's consent allows (none without consent)."""
     tomorrow = ctx.now().date() + timedelta(days=1)
     found: dict = {}
     for team in teams:
         found.update(meetings.events_since(ctx, team.id, agenda.events_since_start(ctx, team, tomorrow)))
-    return found
+    return agenda.visible_figures(ctx, found)
 
 
 def _crisis_versions(ctx, patient_id) -> list[dict]:
@@ -64,7 +72,8 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
     except ConsentRequired:
         form = (forms or {}).get("emergency") or EmergencyForm()
         return render_template("staff_portal/patients/locked.html", patient_id=pid, form=form), 403
-    visible = {s for s in ("crisis_plan", "mastery_plan", "shared_diary") if s not in view["withheld"]}
+    shown = ("crisis_plan", "mastery_plan", "shared_diary", "contact_requests")
+    visible = {s for s in shown if s not in view["withheld"]}
     crisis_versions = _crisis_versions(ctx, pid) if "crisis_plan" in visible else []
     entries = None
     chart = None
@@ -77,7 +86,9 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
     timeline = charts.admissions(
         view["admissions"], p["enrolled_on"], ctx.now().date(), lambda d: format_date(d, "MMM yy")
     )
-    contacts = contact_requests.history_for_patient(ctx, pid, limit=CONTACTS_SHOWN)
+    contacts = None
+    if "contact_requests" in visible:
+        contacts = contact_requests.history_for_patient(ctx, pid, limit=CONTACTS_SHOWN)
     forms = forms or {}
     proposal = forms.get("proposal") or ProposalForm(formdata=None)
     if "proposal" not in forms and view["crisis_plan"]:
@@ -97,6 +108,8 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
         proposal=proposal,
         admission_form=forms.get("admission") or AdmissionForm(formdata=None),
         emergency_form=forms.get("emergency") or EmergencyForm(formdata=None),
+        offer_emergency=bool(set(view["withheld"]) & set(EMERGENCY_SCOPES)),
+        emergency_names=EMERGENCY_NAMES,
         format_datetime=format_datetime,
         scope_names=SCOPE_NAMES,
     ), status

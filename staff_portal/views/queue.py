@@ -13,7 +13,7 @@ from muli.contact import requests as contact_requests
 from muli.extensions import db
 from muli.platform.errors import MuliError
 from staff_portal.auth_state import login_required, portal_ctx
-from staff_portal.common import choices, parse_id
+from staff_portal.common import choices, parse_id, shown_refusal
 
 OUTCOMES = {
     "talked": _l("Talked with the patient"),
@@ -76,6 +76,7 @@ def _attempt(action, done_message: str):
         action()
     except MuliError as error:
         db.session.rollback()
+        shown_refusal(error)
         flash(error.detail or error.title, "error")
     else:
         flash(done_message, "success")

@@ -18,7 +18,7 @@ from muli.extensions import db
 from muli.platform.errors import MuliError
 from staff_portal import coverage
 from staff_portal.auth_state import login_required, portal_ctx
-from staff_portal.common import choices, chosen_team, form_errors, my_teams
+from staff_portal.common import choices, chosen_team, form_errors, my_teams, shown_refusal
 
 LEVELS = {"primary": _l("Primary"), "backup": _l("Backup")}
 HORIZON = timedelta(days=14)
@@ -108,6 +108,7 @@ def _add(ctx, team, form: ShiftForm, tz) -> int:
         on_call.create_shift(ctx, team.id, _shift_data(form, tz))
     except MuliError as error:
         db.session.rollback()
+        shown_refusal(error)
         if not form_errors(form, error):
             flash(error.detail or error.title, "error")
         return error.status
@@ -149,6 +150,7 @@ def change(shift_id: uuid.UUID):
             on_call.change_shift(ctx, shift.id, _shift_data(form, tz))
         except MuliError as error:
             db.session.rollback()  # the old shift stays as it was
+            shown_refusal(error)
             if not form_errors(form, error):
                 flash(error.detail or error.title, "error")
             status = error.status

@@ -54,6 +54,7 @@ _nids = national_id.synthetic_numbers(date(1975, 3, 3), start=200)
 BOOKKEEPING = {
     "audit_event",
     "audit_head",
+    "refusal_tally",  # refused attempts are counted (muli/trust/refusals.py)
     "login_throttle",
     "known_device",
     "revoked_token",

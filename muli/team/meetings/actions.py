@@ -82,7 +82,9 @@ def set_action_status(ctx: Ctx, action_id: uuid.UUID, status: str) -> ActionView
     action = ctx.session.get(ActionItem, action_id)
     access.require_clinical_staff(ctx)
     if action is None or action.team_id not in ctx.actor.team_ids:
-        raise NotFound("No such action on your teams.")
+        raise access.refused(
+            ctx, NotFound("No such action on your teams."), resource="action_item", resource_id=action_id
+        )
     grant = None
     if action.patient_id is not None:
         grant = access.staff_patient(ctx, action.patient_id, NOTE_SCOPE)

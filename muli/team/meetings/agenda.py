@@ -12,6 +12,7 @@ from muli.models.contact import ContactRequest
 from muli.models.meetings import ActionItem, AgendaItem, Meeting
 from muli.models.people import Admission, Patient, Team
 from muli.platform.context import Ctx
+from muli.trust import access
 
 # Without an earlier meeting, "since last time" means the week before the meeting's date.
 FIRST_MEETING_LOOKBACK = timedelta(days=7)
@@ -19,6 +20,33 @@ FIRST_MEETING_LOOKBACK = timedelta(days=7)
 
 def empty_events() -> dict:
     return {"contact_requests": 0, "escalations": 0, "admissions": 0}
+
+
+# Which consent each activity figure needs: the contact requests and their escalations are
+# the `contact_requests` scope; admissions are shown with any consent (as on the overview).
+FIGURE_SCOPES = {
+    "contact_requests": "contact_requests",
+    "escalations": "contact_requests",
+    "admissions": None,
+}
+
+
+def visible_figures(ctx: Ctx, events: dict[uuid.UUID, dict]) -> dict[uuid.UUID, dict]:
+    """Only the figures the reader's agency may see about each patient (or break-the-glass
+    opened); a figure not allowed is left out, not shown as 0."""
+    scopes = access.visible_scopes(ctx, events)
+    shown: dict[uuid.UUID, dict] = {}
+    for patient_id, counts in events.items():
+        mine = scopes.get(patient_id, set())
+        shown[patient_id] = {kind: n for kind, n in counts.items() if _allowed(kind, mine)}
+    return shown
+
+
+def _allowed(kind: str, scopes: set[str]) -> bool:
+    if kind not in FIGURE_SCOPES:
+        return False  # a figure nobody has decided about is not shown
+    needed = FIGURE_SCOPES[kind]
+    return bool(scopes) if needed is None else needed in scopes
 
 
 def events_since(ctx: Ctx, team_id: uuid.UUID, since: datetime) -> dict[uuid.UUID, dict]:

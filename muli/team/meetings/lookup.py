@@ -19,7 +19,9 @@ def find_meeting(ctx: Ctx, meeting_id: uuid.UUID) -> Meeting:
     access.require_clinical_staff(ctx)
     meeting = ctx.session.get(Meeting, meeting_id)
     if meeting is None or meeting.team_id not in ctx.actor.team_ids:
-        raise NotFound("No such meeting on your teams.")
+        raise access.refused(
+            ctx, NotFound("No such meeting on your teams."), resource="meeting", resource_id=meeting_id
+        )
     return meeting
 
 
@@ -40,7 +42,13 @@ def patient_in_meeting(ctx: Ctx, meeting: Meeting, patient_id: uuid.UUID) -> acc
     """Consent (or emergency access) to the patient's meeting notes; 404 for another team's patient."""
     grant = access.staff_patient(ctx, patient_id, NOTE_SCOPE)
     if grant.patient.team_id != meeting.team_id:
-        raise NotFound("No such patient in this meeting's team.")
+        raise access.refused(
+            ctx,
+            NotFound("No such patient in this meeting's team."),
+            patient_id=grant.patient.id,
+            resource="patient",
+            resource_id=patient_id,
+        )
     return grant
 
 

@@ -97,6 +97,9 @@ def get_meeting(ctx: Ctx, meeting_id: uuid.UUID) -> MeetingView:
     patient_ids |= {a.patient_id for a in (*actions, *carried) if a.patient_id}
     patient_ids |= {a.patient_id for a in addenda if a.patient_id}
     grants = {pid: lookup.note_grant(ctx, pid) for pid in patient_ids}
+    # The counts were taken when the agenda was built; each reader sees only those their
+    # agency's consent (or break-the-glass) allows.
+    figures = agenda.visible_figures(ctx, {i.patient_id: dict(i.events or {}) for i in items})
 
     entries = []
     for item in items:
@@ -106,7 +109,7 @@ def get_meeting(ctx: Ctx, meeting_id: uuid.UUID) -> MeetingView:
                 patient_id=item.patient_id,
                 display_name=item.patient.display_name,
                 position=item.position,
-                events=dict(item.events or {}),
+                events=figures[item.patient_id],
                 note=views.note_view(
                     ctx, meeting.id, item.patient_id, notes.get(item.patient_id), grant is not None
                 ),

@@ -97,7 +97,8 @@ def test_an_admission_before_the_last_meeting_does_not_move_a_patient_up(world, 
 
 def test_contact_requests_and_escalations_since_the_last_meeting_put_a_patient_first(world, care, as_):
     world.patient(care.team, name="Anna")
-    kari = world.patient(care.team, name="Kari")
+    # The figures are shown to an agency with the patient's consent (issue 15).
+    kari = world.patient(care.team, name="Kari", consents={care.agency: "all"})
     coordinator = as_(care.coordinator)
     meetings.create_meeting(coordinator, care.team.id, LAST_MONDAY)
     db.session.add(
