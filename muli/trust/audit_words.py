@@ -58,6 +58,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "meeting_addendum.create": ("change", "Added an addendum to signed minutes"),
     "meeting_note.write": ("change", "Wrote the team meeting notes about the patient"),
     "patient.enrol": ("change", "Enrolled the patient"),
+    "enrolment.elsewhere": (
+        "change",
+        "Enrolled a person who is a patient on another team too (for the privacy officer to settle)",
+    ),
     "profile.phone.change": ("change", "Changed the patient's phone number"),
     "profile.phone.remove": ("change", "Removed the patient's phone number"),
     "system_issue.create": ("change", "Recorded a system issue from a team meeting"),

@@ -87,10 +87,28 @@ class Reader:
             return self.name_values(expr, depth)
         raise Unfollowable(ast.unparse(expr))
 
+    def module_of(self, node: ast.AST) -> ast.Module | None:
+        while node in self.parent:
+            node = self.parent[node]
+        return node if isinstance(node, ast.Module) else None
+
+    def module_constant(self, name: ast.Name, depth: int) -> set[str]:
+        """A module-level NAME = "literal" (e.g. refusals.ACTION)."""
+        module = self.module_of(name)
+        assigned = [
+            node.value
+            for node in (module.body if module else [])
+            if isinstance(node, ast.Assign)
+            and any(isinstance(t, ast.Name) and t.id == name.id for t in node.targets)
+        ]
+        if not assigned:
+            raise Unfollowable(name.id)
+        return set().union(*(self.values(v, depth + 1) for v in assigned))
+
     def name_values(self, name: ast.Name, depth: int) -> set[str]:
         fn = self.function_of(name)
         if fn is None:
-            raise Unfollowable(name.id)
+            return self.module_constant(name, depth)
         params = [a.arg for a in fn.args.posonlyargs + fn.args.args]
         if name.id in params or name.id in [a.arg for a in fn.args.kwonlyargs]:
             index = params.index(name.id) if name.id in params else None
@@ -110,7 +128,7 @@ class Reader:
             and any(isinstance(t, ast.Name) and t.id == name.id for t in node.targets)
         ]
         if not assigned:
-            raise Unfollowable(name.id)
+            return self.module_constant(name, depth)
         return set().union(*(self.values(v, depth + 1) for v in assigned))
 
 
