@@ -20,6 +20,7 @@ from muli.platform.errors import MuliError
 from muli.trust import audit_review, audit_words
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id
+from staff_portal.views.patient_forms import EMERGENCY_NAMES
 
 PAGE_SIZE = 50
 LOGIN_HOURS = 24
@@ -121,7 +122,11 @@ def emergency_queue():
         ctx, reviewed=reviewed, cursor=request.args.get("cursor") or None, limit=PAGE_SIZE
     )
     return render_template(
-        "staff_portal/audit/emergency.html", page=page, reviewed=reviewed, verdicts=VERDICTS
+        "staff_portal/audit/emergency.html",
+        page=page,
+        reviewed=reviewed,
+        verdicts=VERDICTS,
+        scope_names=EMERGENCY_NAMES,
     )
 
 

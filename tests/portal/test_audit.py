@@ -32,6 +32,7 @@ def test_the_privacy_officer_reviews_an_emergency_access(world, app, portal_as):
     assert "Pasienten er i akutt krise på legevakten nå" in queue
     assert "Åpnet oversikten over pasienten" in queue  # plain words, not patient.overview
     assert "patient.overview" not in queue
+    assert "<strong>Åpnet:</strong> Kriseplan</p>" in queue  # what the window opened (its scopes)
     access_id = queue.split('id="e-')[1].split('"')[0]
     response = portal.post(
         f"{QUEUE}/{access_id}/review",
