@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import io
+from functools import cache
+from pathlib import Path
 from xml.sax.saxutils import escape
 
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepInFrame, Paragraph, SimpleDocTemplate, Spacer
 
 from muli.patient import plans
@@ -31,6 +35,34 @@ HEADINGS = {
     "treatment_preferences": "Hjelp jeg ønsker i en akutt krise",
 }
 MARGIN = 14 * mm
+# ReportLab's built-in Helvetica has no Ŋ ŋ Č č Đ đ Š š Ŧ ŧ Ž ž: Sámi names printed as black
+# squares. DejaVu Sans (Debian's fonts-dejavu-core, installed by scripts/ensure-debian-packages.sh)
+# has every Norwegian and Sámi letter; it is embedded (subset) in each PDF.
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
+
+
+@cache
+def _register_fonts() -> None:
+    for name in (FONT, FONT_BOLD):
+        path = FONT_DIR / f"{name}.ttf"
+        if not path.exists():
+            raise RuntimeError(f"{path} is missing: install Debian's fonts-dejavu-core")
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    """ReportLab's sample styles, in DejaVu Sans (bold where they were bold; no oblique: that
+    face is in fonts-dejavu-extra)."""
+    _register_fonts()
+    sample = getSampleStyleSheet()
+    styles = {}
+    for name in ("BodyText", "Title", "Heading4"):
+        style = sample[name]
+        bold = "Bold" in style.fontName
+        styles[name] = ParagraphStyle(name, parent=style, fontName=FONT_BOLD if bold else FONT)
+    return styles
 
 
 def _item(section: str, item) -> str:
@@ -45,7 +77,7 @@ def _item(section: str, item) -> str:
 
 def render_crisis_plan(name: str, plan: dict) -> bytes:
     """One A4 page; long plans are shrunk to fit rather than spilling onto a second page."""
-    styles = getSampleStyleSheet()
+    styles = _styles()
     body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=9.5, leading=12)
     heading = ParagraphStyle("h", parent=styles["Heading4"], spaceBefore=5, spaceAfter=1)
     numbers = " · ".join(
@@ -84,6 +116,7 @@ def render_crisis_plan(name: str, plan: dict) -> bytes:
         topMargin=MARGIN,
         bottomMargin=MARGIN,
         title="Kriseplan",
+        initialFontName=FONT,
     )
     frame_w, frame_h = A4[0] - 2 * MARGIN, A4[1] - 2 * MARGIN - 12
     doc.build([KeepInFrame(frame_w, frame_h, story, mode="shrink")])
