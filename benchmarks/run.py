@@ -919,7 +919,7 @@ def update_readme(text: str) -> None:
 
 def main() -> int:
     if not shutil.which("wrk"):
-        print("wrk is not installed: apt-get install wrk", file=sys.stderr)
+        print("wrk is not installed: apt-get update && apt-get install wrk", file=sys.stderr)
         return 2
     sys.path.insert(0, str(HERE))
     results: dict = {

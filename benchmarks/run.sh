@@ -11,6 +11,7 @@ if [ "${BENCH_ONLY:-}" = "starvation" ]; then
 fi
 if ! command -v wrk >/dev/null 2>&1; then
   echo "installing wrk (Debian package)..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q wrk >&2
 fi
 exec .venv/bin/python benchmarks/run.py "$@"

@@ -11,7 +11,7 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from muli import config as config_module
-from muli.extensions import babel, csrf, db, jwt, limiter, migrate
+from muli.extensions import babel, compress, csrf, db, jwt, limiter, migrate
 from muli.models.base import utcnow
 from muli.platform import sqlite
 from muli.platform.context import ERASES, Settings
@@ -128,6 +128,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     babel.init_app(app, locale_selector=_select_locale)
     csrf.init_app(app)
+    register_compression(app)
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload):
@@ -307,6 +308,66 @@ def _headers(response) -> None:
     hsts = current_app.config.get("MULI_HSTS")
     if hsts and request.is_secure:
         response.headers["Strict-Transport-Security"] = hsts
+
+
+# Text worth compressing (a phone on one bar of signal loads the app's scripts and styles).
+COMPRESSIBLE = (
+    "text/html",
+    "text/css",
+    "text/javascript",
+    "application/javascript",
+    "application/json",
+    "application/problem+json",
+    "application/manifest+json",
+    "image/svg+xml",
+)
+# The token endpoints answer access and refresh tokens, and /refresh is driven by a cookie the
+# browser sends by itself: never compressed (BREACH).
+NEVER_COMPRESSED = ("/api/v1/auth/",)
+
+
+def register_compression(app: Flask) -> None:
+    """Brotli or gzip for text answers when the client accepts it (Flask-Compress).
+
+    BREACH: compressing a body that holds a secret next to text an attacker chose lets the
+    attacker, who can make the victim's browser send requests with its credentials and watch
+    the answers' lengths, guess the secret a character at a time. So:
+    - a response that set or echoes a token is never compressed: the /api/v1/auth/ answers
+      (tokens; /refresh is sent by the browser with its refresh cookie), and every response
+      for which a CSRF token was made (Flask-WTF keeps it in `g`): every portal page holds
+      one in its forms beside text others wrote (a patient's message, a query string), so
+      portal HTML goes uncompressed;
+    - API JSON is compressed: its credential is a Bearer token the app sends itself, never
+      one the browser adds, so another site cannot make authenticated requests to probe it;
+    - except answers with an ETag the client sends back as If-Match (the plans, the meeting
+      note): Flask-Compress appends the encoding to a strong ETag, which would make the
+      next save fail with 412;
+    - static files (the app's scripts and styles, manifests, icons) hold no secret at all.
+    The hook is registered before the request hooks so that it runs after them (Flask runs
+    after-request functions in reverse), on the final answer.
+    """
+    app.config.setdefault("COMPRESS_REGISTER", False)
+    app.config.setdefault("COMPRESS_MIMETYPES", list(COMPRESSIBLE))
+    app.config.setdefault("COMPRESS_ALGORITHM", ["br", "gzip"])
+    app.config.setdefault("COMPRESS_STREAMS", False)
+    app.config.setdefault("COMPRESS_EVALUATE_CONDITIONAL_REQUEST", True)  # 304 after compression
+    compress.init_app(app)
+
+    @app.after_request
+    def _compress(response):
+        if (
+            request.path.startswith(NEVER_COMPRESSED)
+            or "csrf_token" in g
+            or response.status_code != 200
+            or response.mimetype not in COMPRESSIBLE
+            or (request.path.startswith("/api/") and "ETag" in response.headers)
+        ):
+            return response
+        if response.direct_passthrough:
+            # A static file: read it (they are small) so it can be compressed whole.
+            response.direct_passthrough = False
+            response.make_sequence()
+        return compress.after_request(response)
 
 
 def register_commands(app: Flask) -> None:

@@ -5,6 +5,7 @@ import time
 
 from flask import Response, current_app, request
 from flask_babel import Babel
+from flask_compress import Compress
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter, RequestLimit
 from flask_limiter.util import get_remote_address
@@ -33,6 +34,8 @@ def _retry_after(limit: RequestLimit) -> Response:
 limiter = Limiter(key_func=get_remote_address, default_limits=[], on_breach=_retry_after)
 babel = Babel()
 csrf = CSRFProtect()
+# Registered by muli/app.py's own hook, which decides what may be compressed (BREACH).
+compress = Compress()
 
 
 class DeviceCookie:

@@ -84,7 +84,16 @@ def static(filename: str):
     return _send(filename)
 
 
+def favicon():
+    """/favicon.ico for browsers that ask for it whatever the page says (16, 32, 48 px; made
+    from icons/icon.svg by scripts/make_icons.py, as the PNG icons are)."""
+    response = send_from_directory(STATIC / "icons", "favicon.ico", mimetype="image/vnd.microsoft.icon")
+    response.headers["Cache-Control"] = "public, max-age=86400"
+    return response
+
+
 def init_app(app: Flask) -> None:
-    """Register the app's routes; /app (no slash) leads to /app/."""
+    """Register the app's routes; /app (no slash) leads to /app/; /favicon.ico."""
     app.register_blueprint(bp)
     app.add_url_rule("/app", "patient_app_root", lambda: redirect("/app/", 308))
+    app.add_url_rule("/favicon.ico", "favicon", favicon)

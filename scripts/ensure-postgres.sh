@@ -11,6 +11,7 @@ if pg_isready -q -h 127.0.0.1 -p "$PORT" 2>/dev/null; then
 fi
 if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
   echo "installing postgresql (Debian package)..." >&2
+  DEBIAN_FRONTEND=noninteractive apt-get update -q >&2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q postgresql >&2
 fi
 BIN="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)"

@@ -7,6 +7,8 @@ import io
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from functools import cache
+from pathlib import Path
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
@@ -14,6 +16,8 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
 from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepInFrame, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from muli.patient import plans
@@ -36,6 +40,34 @@ HEADINGS = {
     "treatment_preferences": "Hjelp jeg ønsker i en akutt krise",
 }
 MARGIN = 14 * mm
+# ReportLab's built-in Helvetica has no Ŋ ŋ Č č Đ đ Š š Ŧ ŧ Ž ž: Sámi names printed as black
+# squares. DejaVu Sans (Debian's fonts-dejavu-core, installed by scripts/ensure-debian-packages.sh)
+# has every Norwegian and Sámi letter; it is embedded (subset) in each PDF.
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT, FONT_BOLD = "DejaVuSans", "DejaVuSans-Bold"
+
+
+@cache
+def _register_fonts() -> None:
+    for name in (FONT, FONT_BOLD):
+        path = FONT_DIR / f"{name}.ttf"
+        if not path.exists():
+            raise RuntimeError(f"{path} is missing: install Debian's fonts-dejavu-core")
+        pdfmetrics.registerFont(TTFont(name, str(path)))
+    pdfmetrics.registerFontFamily(FONT, normal=FONT, bold=FONT_BOLD, italic=FONT, boldItalic=FONT_BOLD)
+
+
+def _styles() -> dict[str, ParagraphStyle]:
+    """ReportLab's sample styles, in DejaVu Sans (bold where they were bold; no oblique: that
+    face is in fonts-dejavu-extra)."""
+    _register_fonts()
+    sample = getSampleStyleSheet()
+    styles = {}
+    for name in ("BodyText", "Title", "Heading4"):
+        style = sample[name]
+        bold = "Bold" in style.fontName
+        styles[name] = ParagraphStyle(name, parent=style, fontName=FONT_BOLD if bold else FONT)
+    return styles
 
 
 def _item(section: str, item) -> str:
@@ -50,7 +82,7 @@ def _item(section: str, item) -> str:
 
 def render_crisis_plan(name: str, plan: dict) -> bytes:
     """One A4 page; long plans are shrunk to fit rather than spilling onto a second page."""
-    styles = getSampleStyleSheet()
+    styles = _styles()
     body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=9.5, leading=12)
     heading = ParagraphStyle("h", parent=styles["Heading4"], spaceBefore=5, spaceAfter=1)
     numbers = " · ".join(
@@ -89,6 +121,7 @@ def render_crisis_plan(name: str, plan: dict) -> bytes:
         topMargin=MARGIN,
         bottomMargin=MARGIN,
         title="Kriseplan",
+        initialFontName=FONT,
     )
     frame_w, frame_h = A4[0] - 2 * MARGIN, A4[1] - 2 * MARGIN - 12
     doc.build([KeepInFrame(frame_w, frame_h, story, mode="shrink")])
@@ -117,9 +150,9 @@ def render_access_log(export: audit_review.AccessLogExport, tr: Callable[[str], 
     no Flask, so the caller passes its gettext."""
     words = audit_words.EXPORT_TEXTS
     zone = ZoneInfo(export.time_zone)
-    styles = getSampleStyleSheet()
+    styles = _styles()  # DejaVu Sans: names with Sámi letters print as written
     body = ParagraphStyle("body", parent=styles["BodyText"], fontSize=8.5, leading=10.5)
-    head = ParagraphStyle("head", parent=body, fontName="Helvetica-Bold")
+    head = ParagraphStyle("head", parent=body, fontName=FONT_BOLD)
     small = ParagraphStyle("small", parent=body, fontSize=8, textColor=colors.grey)
 
     def local(at: datetime) -> str:
@@ -196,7 +229,7 @@ def render_access_log(export: audit_review.AccessLogExport, tr: Callable[[str], 
         story.append(Paragraph(escape(tr(words["empty"])), body))
 
     def page_number(canvas, doc) -> None:
-        canvas.setFont("Helvetica", 8)
+        canvas.setFont(FONT, 8)
         canvas.drawRightString(A4[0] - MARGIN, MARGIN / 2, tr(words["page"]) % {"n": doc.page})
 
     buffer = io.BytesIO()

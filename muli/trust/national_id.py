@@ -1,7 +1,8 @@
 """Norwegian national identity numbers (fødselsnummer, D-number, synthetic test numbers).
 
-Only the format and the two mod-11 check digits are checked. Synthetic test numbers
-(month + 80, as Skatteetaten's test population uses) are what demo data and tests use.
+Checked: the format, a birth date that exists (its century taken from the individual
+number, digits 7-9) and the two mod-11 check digits. Synthetic test numbers (month + 80, as
+Skatteetaten's test population uses) are what demo data and tests use.
 """
 
 from __future__ import annotations
@@ -17,6 +18,19 @@ def _check_digit(digits: str, weights: tuple[int, ...]) -> int | None:
     return 0 if rest == 11 else None if rest == 10 else rest
 
 
+def _century(individual: int, year: int) -> int | None:
+    """The century of a birth year from the individual number (Folkeregisteret's rules)."""
+    if individual <= 499:
+        return 1900
+    if individual <= 749 and year >= 54:
+        return 1800
+    if year <= 39:
+        return 2000
+    if individual >= 900:
+        return 1900
+    return None  # 750-899 with a year from 40 to 99: never given out
+
+
 def _birth_date(nid: str) -> date | None:
     day, month, year = int(nid[0:2]), int(nid[2:4]), int(nid[4:6])
     if day > 40:  # D-number
@@ -25,12 +39,13 @@ def _birth_date(nid: str) -> date | None:
         month -= 80
     elif month > 40:  # H-number
         month -= 40
-    for century in (1900, 2000, 1800):
-        try:
-            return date(century + year, month, day)
-        except ValueError:
-            return None
-    return None
+    century = _century(int(nid[6:9]), year)
+    if century is None:
+        return None
+    try:
+        return date(century + year, month, day)
+    except ValueError:
+        return None
 
 
 def is_valid(nid: str) -> bool:
@@ -55,8 +70,9 @@ def synthetic(born: date, individual: int) -> str | None:
 
 
 def synthetic_numbers(born: date, start: int = 500):
-    """Valid synthetic numbers for a birth date, in order of individual number."""
+    """Valid synthetic numbers for a birth date, in order of individual number (only those
+    whose individual number gives the birth date's century)."""
     for individual in range(start, 1000):
         nid = synthetic(born, individual)
-        if nid:
+        if nid and _birth_date(nid) == born:
             yield nid

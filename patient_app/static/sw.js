@@ -67,7 +67,7 @@ self.addEventListener("push", (event) => {
       body: data.body || "",
       tag: data.tag || "muli",
       renotify: true,
-      icon: "/app/static/icons/icon.svg",
+      icon: "/app/static/icons/icon-192.png",
       data: { url, id: data.id || null },
     }),
   );

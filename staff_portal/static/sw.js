@@ -24,7 +24,7 @@ self.addEventListener("push", (event) => {
       tag: data.tag || "muli",
       renotify: true,
       requireInteraction: true,
-      icon: "/app/static/icons/icon.svg",
+      icon: "/app/static/icons/icon-192.png",
       data: { url, id: data.id || null },
     }),
   );

@@ -81,7 +81,17 @@ MANIFEST = {
     "display": "standalone",
     "background_color": "#ffffff",
     "theme_color": "#1d4e89",
-    "icons": [{"src": "/app/static/icons/icon.svg", "sizes": "any", "type": "image/svg+xml"}],
+    "icons": [
+        {"src": "/app/static/icons/icon.svg", "sizes": "any", "type": "image/svg+xml", "purpose": "any"},
+        {"src": "/app/static/icons/icon-192.png", "sizes": "192x192", "type": "image/png", "purpose": "any"},
+        {"src": "/app/static/icons/icon-512.png", "sizes": "512x512", "type": "image/png", "purpose": "any"},
+        {
+            "src": "/app/static/icons/maskable-512.png",
+            "sizes": "512x512",
+            "type": "image/png",
+            "purpose": "maskable",
+        },
+    ],
 }
 
 

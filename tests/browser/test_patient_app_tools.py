@@ -60,7 +60,7 @@ def test_a_diary_entry_is_private_unless_shared(live_server, phone, world, clien
     phone.get_by_text("En rolig dag.").wait_for()
     entry = client.get("/api/v1/me/diary", headers=token(client, kari)).get_json()["items"][0]
     assert (entry["text"], entry["mood"], entry["shared_with_team"]) == ("En rolig dag.", 7, False)
-    assert entry["sleep_hours"] == 7.0
+    assert entry["sleep_hours"] is None  # never touched: not stored (it used to be 7 h)
 
 
 def test_a_diary_entry_is_edited_and_deleted_for_good(live_server, phone, world, client):

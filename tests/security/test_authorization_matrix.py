@@ -24,6 +24,7 @@ PARAM = re.compile(r"<(?:[a-z]+:)?([a-z_]+)>")
 # Routes outside the API and portal: no patient data behind them (health, docs, the app shell).
 PUBLIC = {
     "/",
+    "/favicon.ico",
     "/healthz",
     "/readyz",
     "/api/openapi.json",

@@ -71,22 +71,66 @@ export async function diary(app) {
   }
 }
 
+// A slider that is unset until the patient touches it. A range input always has a value, but
+// where its thumb rests is not an answer: until it is dragged, tapped or moved with the keys it
+// shows "ikke satt", is sent as null, and a button clears it again.
+function optionalSlider({ name, label, hint, clearLabel, min, max, step, rest, value }) {
+  const id = `diary-${name}`;
+  const input = h("input", { type: "range", id, name, min, max, step, "aria-describedby": `${id}-hint` });
+  const shown = h("output", { for: id, class: "value", "aria-hidden": "true" });
+  const clear = h("button", { type: "button", class: "secondary clear" }, clearLabel);
+  let isSet = false;
+  const show = (set) => {
+    isSet = set;
+    shown.textContent = set ? input.value : t("diary.unset");
+    if (set) input.removeAttribute("aria-valuetext");
+    else input.setAttribute("aria-valuetext", t("diary.unset"));
+    input.classList.toggle("unset", !set);
+    clear.hidden = !set;
+  };
+  input.value = String(value ?? rest);
+  input.addEventListener("input", () => show(true));
+  input.addEventListener("click", () => show(true)); // a tap on the thumb where it rests
+  clear.addEventListener("click", () => {
+    input.value = String(rest);
+    show(false);
+    input.focus();
+  });
+  show(value !== null && value !== undefined);
+  const el = h(
+    "div",
+    { class: "card slider" },
+    h("div", { class: "slider-head" }, h("label", { for: id }, label), shown),
+    h("div", { class: "range" }, h("span", { "aria-hidden": "true" }, min), input, h("span", { "aria-hidden": "true" }, max)),
+    h("div", { class: "slider-foot" }, h("p", { class: "hint", id: `${id}-hint` }, hint), clear),
+  );
+  return { el, value: () => (isSet ? Number(input.value) : null) };
+}
+
 function entryForm(app, entry, onSave) {
   const text = h("textarea", { name: "text", rows: "8", required: true, maxlength: "20000" });
   text.value = entry?.text || "";
-  const withMood = h("input", { type: "checkbox", name: "with_mood", checked: entry ? entry.mood != null : true });
-  const mood = h("input", { type: "range", name: "mood", min: "0", max: "10", step: "1", value: String(entry?.mood ?? 5) });
-  const moodOut = h("output", { for: "mood" }, mood.value);
-  mood.addEventListener("input", () => {
-    moodOut.textContent = mood.value;
-    withMood.checked = true;
+  const mood = optionalSlider({
+    name: "mood",
+    label: t("diary.mood"),
+    hint: t("diary.mood_hint"),
+    clearLabel: t("diary.clear_mood"),
+    min: "0",
+    max: "10",
+    step: "1",
+    rest: 5,
+    value: entry?.mood,
   });
-  const withSleep = h("input", { type: "checkbox", name: "with_sleep", checked: entry ? entry.sleep_hours != null : true });
-  const sleep = h("input", { type: "range", name: "sleep_hours", min: "0", max: "14", step: "0.5", value: String(entry?.sleep_hours ?? 7) });
-  const sleepOut = h("output", {}, sleep.value);
-  sleep.addEventListener("input", () => {
-    sleepOut.textContent = sleep.value;
-    withSleep.checked = true;
+  const sleep = optionalSlider({
+    name: "sleep_hours",
+    label: t("diary.sleep"),
+    hint: t("diary.sleep_hint"),
+    clearLabel: t("diary.clear_sleep"),
+    min: "0",
+    max: "14",
+    step: "0.5",
+    rest: 7,
+    value: entry?.sleep_hours,
   });
   const share = h("input", { type: "checkbox", name: "shared_with_team", role: "switch", checked: Boolean(entry?.shared_with_team) });
   const message = h("div", { "aria-live": "polite" });
@@ -104,8 +148,8 @@ function entryForm(app, entry, onSave) {
         save.disabled = true;
         const body = {
           text: text.value.trim(),
-          mood: withMood.checked ? Number(mood.value) : null,
-          sleep_hours: withSleep.checked ? Number(sleep.value) : null,
+          mood: mood.value(),
+          sleep_hours: sleep.value(),
           shared_with_team: share.checked,
         };
         try {
@@ -116,11 +160,13 @@ function entryForm(app, entry, onSave) {
       },
     },
     field(t("diary.text"), text),
-    h("div", { class: "card slider" }, h("label", { class: "inline" }, withMood, " ", t("diary.mood")), h("div", { class: "range" }, h("span", {}, "0"), mood, h("span", {}, "10"), moodOut), h("p", { class: "hint" }, t("diary.mood_hint"))),
-    h("div", { class: "card slider" }, h("label", { class: "inline" }, withSleep, " ", t("diary.sleep")), h("div", { class: "range" }, h("span", {}, "0"), sleep, h("span", {}, "14"), sleepOut)),
+    mood.el,
+    sleep.el,
     h("label", { class: "switch card" }, share, h("span", {}, t("diary.share"), h("small", { class: "hint" }, t("diary.share_hint")))),
     message,
-    h("div", { class: "actions sticky" }, save, h("a", { href: "#/diary", class: "button secondary" }, t("form.cancel"))),
+    // Not sticky: a bar over the form covered the share switch; the patient passes the switch
+    // on the way to "Lagre".
+    h("div", { class: "actions" }, save, h("a", { href: "#/diary", class: "button secondary" }, t("form.cancel"))),
   );
   return form;
 }
