@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import cast
 
 from sqlalchemy import Table, event, insert, select, update
@@ -26,6 +28,7 @@ GENESIS = "0" * 64
 _EVENTS = cast(Table, AuditEvent.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
 _PENDING = "muli_audit_pending"
+_CLOCK = "muli_audit_clock"
 
 _HASHED = (
     "seq",
@@ -68,7 +71,7 @@ def record(
     real.info.setdefault(_PENDING, []).append(
         dict(
             id=uuid.uuid4(),
-            occurred_at=utcnow(),
+            occurred_at=real.info.get(_CLOCK, utcnow)(),
             action=action,
             outcome=outcome,
             actor_account_id=actor.account_id,
@@ -85,6 +88,19 @@ def record(
             request_id=actor.request_id,
         )
     )
+
+
+@contextmanager
+def dated(session: Session, clock: Callable[[], datetime]) -> Iterator[None]:
+    """Events recorded inside are dated by `clock`, not now: only for writing down what
+    happened earlier (the demo's history, `muli/demo.py`), so the trail agrees with it.
+    They are still chained in commit order; everything else is dated when it is recorded."""
+    real = session.registry() if isinstance(session, scoped_session) else session
+    real.info[_CLOCK] = clock
+    try:
+        yield
+    finally:
+        real.info.pop(_CLOCK, None)
 
 
 def event_hash(values: dict) -> str:
