@@ -54,9 +54,10 @@ def test_six_patients_enrolled_6_to_14_months_ago_with_two_years_of_admissions_b
                 (patient.enrolled_on - first).days >= 365,
                 national_id.is_valid(ctx.keys.open(patient, "national_id")),
                 ctx.keys.open(patient, "phone").startswith("+47000"),
+                patient.created_at.date() == patient.enrolled_on,  # dated then, not today
             )
         )
-    assert found == [(True, True, True, True)] * 6
+    assert found == [(True, True, True, True, True)] * 6
 
 
 def test_the_outcomes_say_admissions_fell_in_5_of_6(ctx, seeded):
