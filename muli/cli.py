@@ -62,11 +62,16 @@ def seed_demo(as_json: bool) -> None:
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(f"Demo team {demo.TEAM} ({result['team_id']})\n")
-    click.echo(f"{'username':10} {'role':16} {'password':32} totp secret")
+    click.echo(f"{'username':9} {'name':20} {'role':16} {'agency':30} {'password':19} totp secret")
     for s in result["staff"]:
-        click.echo(f"{s['username']:10} {s['role']:16} {s['password']:32} {s['totp_secret']}")
+        click.echo(
+            f"{s['username']:9} {s['name']:20} {s['role']:16} {s['agency']:30} {s['password']:19} "
+            f"{s['totp_secret']}"
+        )
     for p in result["patients"]:
-        click.echo(f"{p['username']:10} {'patient':16} {p['password']:32} -")
+        click.echo(f"{p['username']:9} {p['name']:20} {'patient':16} {'':30} {p['password']:19} -")
+    others = ", ".join(f"{p['name']} (enrolled {p['enrolled_on']})" for p in result["patients_without_login"])
+    click.echo(f"\nPatients without a login (for the outcomes): {others}")
     click.echo(
         "\nStaff sign in with a TOTP code: python -m pyotp is not needed; any authenticator app "
         "takes the secret, or: .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('SECRET').now())\""

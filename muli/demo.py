@@ -1,23 +1,42 @@
-"""Demo data: a small synthetic region, one team, staff of every role, an activated patient.
+"""Demo data: a small synthetic region, one team, staff of every role, and MULI's story.
 
-Idempotent: everything is looked up by name first, so running it twice changes nothing.
-Synthetic people only; phone numbers from the unassigned 0-series, national ids synthetic.
+Six patients enrolled 6 to 14 months ago, with two years of acute admissions before and
+months after (admissions fell for 5 of 6, as in the sources); Kari has the app, her plans
+(last reviewed with the team four months ago) and the past nights' contact requests, each
+closed with an outcome; last week's meeting is signed with an open action; the police
+liaison's emergency access waits for the privacy officer.
+
+The past is written through the domain services with a unit of work whose clock reads
+then (`_then`), so what they store, and the audit trail, carry the day it happened.
+
+Idempotent: everything is looked up first (people by name or national id; the history
+once, with its patient), so running it twice adds nothing. Synthetic people only: phone
+numbers from the unassigned 0-series, national ids from the synthetic generator.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import event, select, update
 
+from muli.contact import requests
 from muli.contact.on_call import seed_demo_rota
 from muli.models.accounts import Account
+from muli.models.base import CreatedMixin
+from muli.models.consent import EmergencyAccess
+from muli.models.contact import ContactRequest
+from muli.models.outbox import OutboxMessage
 from muli.models.people import Patient, Staff
-from muli.patient import mastery, plans
+from muli.patient import mastery, plans, record
 from muli.platform.context import Ctx
 from muli.team import enrolment, staff
 from muli.team.meetings.demo import seed_demo_meeting
-from muli.trust import accounts, national_id
+from muli.trust import accounts, audit, national_id
 
 TEAM = "MULI Fjordvik"
 AGENCIES = [
@@ -40,10 +59,147 @@ STAFF = [
 PATIENT_USERNAME = "kari"
 PATIENT_NAME = "Kari"
 PASSWORD = "Fjordvik-demo-2026"  # noqa: S105 - synthetic demo logins, printed by seed-demo
+CONSENTING_AGENCIES = ("Fjordvik kommune", "Fjordvik DPS", "Psykiatrisk akuttmottak (PAM)")
+
+
+@dataclass(frozen=True)
+class DemoPatient:
+    """One of the six: enrolled `enrolled_days_ago`, with acute admissions around the enrolment
+    as (day relative to enrolment, nights or None for a stay still going, involuntary)."""
+
+    name: str
+    born: date
+    enrolled_days_ago: int
+    phone: str
+    trusted: str | None  # the username of their contact person on the team
+    admissions: list[tuple[int, int | None, bool]]
+
+
+# Two years before enrolment and the months since. In the 12 months before / a year since:
+# Kari 4 / 1.2, Jonas 4 / 1.8, Amina 3 / 0, Lars 3 / 1.1, Sunniva 4 / 1.9, Mats 1 / 2.7 —
+# admissions fell for 5 of 6 (Mats is in hospital now: an open stay).
+PATIENTS = [
+    DemoPatient(
+        PATIENT_NAME,
+        date(1992, 3, 14),
+        300,
+        "+4700000100",
+        "siv",
+        [
+            (-700, 9, False),
+            (-540, 14, True),
+            (-330, 6, False),
+            (-250, 12, False),
+            (-170, 8, True),
+            (-60, 10, False),
+            (120, 5, False),
+        ],
+    ),
+    DemoPatient(
+        "Jonas",
+        date(1988, 7, 2),
+        400,
+        "+4700000110",
+        "siv",
+        [
+            (-720, 7, False),
+            (-600, 10, False),
+            (-380, 21, True),
+            (-300, 5, False),
+            (-200, 9, False),
+            (-90, 12, True),
+            (-20, 6, False),
+            (150, 4, False),
+            (310, 6, False),
+        ],
+    ),
+    DemoPatient(
+        "Amina",
+        date(1996, 11, 20),
+        230,
+        "+4700000120",
+        "ola",
+        [(-650, 8, False), (-400, 12, False), (-280, 7, False), (-120, 15, False), (-40, 5, False)],
+    ),
+    DemoPatient(
+        "Lars",
+        date(1979, 5, 9),
+        330,
+        "+4700000130",
+        "ola",
+        [(-500, 10, False), (-310, 6, False), (-190, 18, True), (-70, 9, False), (200, 3, False)],
+    ),
+    DemoPatient(
+        "Sunniva",
+        date(2001, 1, 27),
+        190,
+        "+4700000140",
+        "siv",
+        [
+            (-600, 11, True),
+            (-350, 7, False),
+            (-210, 6, False),
+            (-100, 10, False),
+            (-30, 14, True),
+            (60, 4, False),
+        ],
+    ),
+    DemoPatient(
+        "Mats",
+        date(1985, 9, 15),
+        270,
+        "+4700000150",
+        None,
+        [(-690, 6, False), (-420, 9, False), (-200, 8, False), (40, 7, False), (260, None, False)],
+    ),
+]
+OSLO = ZoneInfo("Europe/Oslo")
+# Kari's past nights: (days ago, Oslo time, minutes until Ola took it, outcome, note).
+PAST_NIGHTS = [
+    (20, time(23, 10), 3, "talked", "Urolig etter besøk; snakket en halvtime, la seg etterpå."),
+    (13, time(1, 40), 6, "talked", "Fikk ikke sove; gikk gjennom kriseplanen sammen."),
+    (9, time(2, 30), 2, "chat", "Skrev i chatten; roet seg, avtalt samtale med Siv."),
+    (6, time(22, 50), 8, "no_answer", "Ringte to ganger uten svar; Siv fulgte opp neste morgen."),
+    (3, time(3, 15), 4, "talked", "Stemmene sterke; snakket, hun ville ikke legges inn."),
+    (2, time(0, 20), 5, "talked", "Kort samtale; sov etterpå, ifølge meldingen neste dag."),
+]
+EMERGENCY_REASON = (
+    "Politiet ble kalt til Sunnivas adresse i natt; trengte å vite hvem i teamet vi skulle ringe"
+)
+PLAN_REVIEWED_DAYS_AGO = 120  # the crisis plan was last gone through with the team four months ago
 
 
 def _ctx_as(ctx: Ctx, account: Account) -> Ctx:
     return ctx.acting_as(accounts.actor_for(ctx, account))
+
+
+@contextmanager
+def _then(ctx: Ctx, when: datetime, account: Account | None = None) -> Iterator[Ctx]:
+    """A unit of work at `when` (as `account`): the services date what they write by
+    `ctx.now()`, and the audit trail by `audit.dated`. Rows whose `created_at` a service leaves
+    to its default (now) are given `when` here, on their way into the database, and flushed."""
+    actor = accounts.actor_for(ctx, account) if account is not None else ctx.actor
+    moved = Ctx(ctx.session, ctx.keys, actor, ctx.settings, lambda: when)
+    session = ctx.session.registry() if hasattr(ctx.session, "registry") else ctx.session
+
+    def date_new_rows(flushing, _context, _instances) -> None:
+        for row in flushing.new:
+            if isinstance(row, CreatedMixin) and row.created_at is None:
+                row.created_at = when
+
+    event.listen(session, "before_flush", date_new_rows)
+    try:
+        with audit.dated(ctx.session, lambda: when):
+            yield moved
+            ctx.session.flush()
+    finally:
+        event.remove(session, "before_flush", date_new_rows)
+
+
+def _days_ago(ctx: Ctx, days: int, at: time = time(10)) -> datetime:
+    """`days` before today, at a time of day in Oslo, as UTC."""
+    day = ctx.now().astimezone(OSLO).date() - timedelta(days=days)
+    return datetime.combine(day, at, tzinfo=OSLO).astimezone(UTC)
 
 
 def seed(ctx: Ctx) -> dict:
@@ -79,6 +235,7 @@ def seed(ctx: Ctx) -> dict:
         logins.append(
             {
                 "username": username,
+                "name": name,
                 "password": password,
                 "totp_secret": secret,
                 "role": role,
@@ -87,44 +244,83 @@ def seed(ctx: Ctx) -> dict:
         )
     ctx.session.flush()
 
-    patient = _demo_patient(ctx, team, agencies, members)
+    patients = [_demo_patient(ctx, team, agencies, members, p) for p in PATIENTS]
+    patient = patients[0]
     result = {
         "team_id": str(team.id),
         "staff": logins,
-        "patients": [{"username": PATIENT_USERNAME, "password": PASSWORD, "id": str(patient.id)}],
+        "patients": [
+            {
+                "username": PATIENT_USERNAME,
+                "name": PATIENT_NAME,
+                "password": PASSWORD,
+                "id": str(patient.id),
+            }
+        ],
+        # The other five have no login: they are there for the team's outcomes.
+        "patients_without_login": [
+            {"name": p.display_name, "id": str(p.id), "enrolled_on": p.enrolled_on.isoformat()}
+            for p in patients[1:]
+        ],
     }
     for extend in EXTENSIONS:
         extend(ctx, team, patient, members)
     return result
 
 
-def _demo_patient(ctx: Ctx, team, agencies, members) -> Patient:
-    nid = next(national_id.synthetic_numbers(date(1992, 3, 14)))
+def _demo_patient(ctx: Ctx, team, agencies, members, who: DemoPatient) -> Patient:
+    """Enrolled `who.enrolled_days_ago` by Kristin, with the admissions recorded as they came."""
+    nid = next(national_id.synthetic_numbers(who.born))
     patient = ctx.session.scalars(
         select(Patient).where(Patient.national_id_index == ctx.keys.blind_index(nid))
     ).first()
     if patient is not None:
         return patient
-    coordinator = _ctx_as(ctx, members["kristin"].account)
-    today = ctx.now().date()
+    enrolled_at = _days_ago(ctx, who.enrolled_days_ago)
     every_scope = list(enrolment.consent_scopes())
-    patient, code = enrolment.enrol(
-        coordinator,
-        enrolment.Enrolment(
-            display_name=PATIENT_NAME,
-            national_id=nid,
-            team_id=team.id,
-            admissions_last_12_months=[today - timedelta(days=d) for d in (300, 210, 120, 45)],
-            consents=[
-                enrolment.ConsentGiven(agencies[name].id, every_scope)
-                for name in ("Fjordvik kommune", "Fjordvik DPS", "Psykiatrisk akuttmottak (PAM)")
-            ],
-            trusted_contact_id=members["siv"].id,
-            phone="+4700000100",  # the team calls back on it ("Ring meg"); unassigned 0-series
+    kristin = members["kristin"].account
+    with _then(ctx, enrolled_at, kristin) as coordinator:
+        patient, code = enrolment.enrol(
+            coordinator,
+            enrolment.Enrolment(
+                display_name=who.name,
+                national_id=nid,
+                team_id=team.id,
+                consents=[
+                    enrolment.ConsentGiven(agencies[name].id, every_scope) for name in CONSENTING_AGENCIES
+                ],
+                trusted_contact_id=members[who.trusted].id if who.trusted else None,
+                phone=who.phone,  # the team calls back on it ("Ring meg"); unassigned 0-series
+            ),
+        )
+        # The two years before, as the team recorded them at enrolment (with discharge dates).
+        for day, nights, involuntary in who.admissions:
+            if day < 0:
+                _record_admission(coordinator, patient, enrolled_at.date(), day, nights, involuntary)
+    for day, nights, involuntary in who.admissions:  # since: recorded on discharge (or today)
+        if day >= 0:
+            ended = day + nights if nights is not None else who.enrolled_days_ago
+            with _then(ctx, enrolled_at + timedelta(days=min(ended, who.enrolled_days_ago)), kristin) as then:
+                _record_admission(then, patient, enrolled_at.date(), day, nights, involuntary)
+    if who.name == PATIENT_NAME:
+        with _then(ctx, enrolled_at + timedelta(days=1)) as next_day:
+            account = accounts.activate(next_day, code, PATIENT_USERNAME, PASSWORD)
+        account.created_at = enrolled_at + timedelta(days=1)  # the model's default would say today
+    return patient
+
+
+def _record_admission(ctx: Ctx, patient: Patient, enrolled_on: date, day: int, nights, involuntary) -> None:
+    admitted = enrolled_on + timedelta(days=day)
+    record.record_admission(
+        ctx,
+        patient.id,
+        record.NewAdmission(
+            admitted_on=admitted,
+            facility="PAM",
+            involuntary=involuntary,
+            discharged_on=None if nights is None else admitted + timedelta(days=nights),
         ),
     )
-    accounts.activate(ctx, code, PATIENT_USERNAME, PASSWORD)
-    return patient
 
 
 # Later capabilities add their demo data here: fn(ctx, team, patient, staff_by_username).
@@ -163,15 +359,62 @@ KARI_MASTERY_PLAN = {
 
 
 def _kari_plans(ctx: Ctx, team, patient: Patient, members) -> None:
-    """Kari writes her crisis plan and mastery plan herself (once)."""
+    """Kari writes her plans herself (once), at the meeting with the team four months ago."""
     if patient.account is None:  # not yet activated: nothing she could have written
         return
-    kari = _ctx_as(ctx, patient.account)
-    if plans.current_summary(ctx, patient.id, "crisis") is None:
-        reviewed = ctx.now().date() - timedelta(days=4)
-        plans.save_my_crisis_plan(kari, KARI_CRISIS_PLAN, plans.crisis_etag(0), reviewed)
-    if plans.current_summary(ctx, patient.id, "mastery") is None:
-        mastery.save_my_mastery_plan(kari, KARI_MASTERY_PLAN, mastery.mastery_etag(0, 0))
+    with _then(ctx, _days_ago(ctx, PLAN_REVIEWED_DAYS_AGO, time(13)), patient.account) as kari:
+        if plans.current_summary(ctx, patient.id, "crisis") is None:
+            reviewed = kari.now().astimezone(OSLO).date()
+            plans.save_my_crisis_plan(kari, KARI_CRISIS_PLAN, plans.crisis_etag(0), reviewed)
+        if plans.current_summary(ctx, patient.id, "mastery") is None:
+            mastery.save_my_mastery_plan(kari, KARI_MASTERY_PLAN, mastery.mastery_etag(0, 0))
+
+
+def _past_nights(ctx: Ctx, team, patient: Patient, members) -> None:
+    """Kari's requests over the past nights, each taken by Ola on call and closed with an
+    outcome and a note. Once: not when she has any request already."""
+    if patient.account is None or members.get("ola") is None:
+        return
+    if ctx.session.scalars(select(ContactRequest.id).where(ContactRequest.patient_id == patient.id)).first():
+        return
+    first = max(days for days, *_ in PAST_NIGHTS)
+    for back in range(first + 2, 0, -7):  # the rota of those weeks: Ola on call, Per backup
+        with _then(ctx, _days_ago(ctx, back)) as then:
+            seed_demo_rota(then, team, patient, members)
+    ola = members["ola"].account
+    for days, at, minutes, outcome, note in PAST_NIGHTS:
+        sent = _days_ago(ctx, days, at)
+        with _then(ctx, sent, patient.account) as kari:
+            made = requests.create(kari, requests.NewRequest(kind="call_me", urgency="talk")).request
+        with _then(ctx, sent + timedelta(minutes=minutes), ola) as taken:
+            requests.acknowledge(taken, made.id)
+        with _then(ctx, sent + timedelta(minutes=minutes + 25), ola) as closed:
+            requests.close(closed, made.id, outcome, note)
+        # Those nights' notifications went out then; the outbox has no service to say so
+        # after the fact, so the demo marks them sent here (the worker must not send them now).
+        ctx.session.execute(
+            update(OutboxMessage)
+            .where(OutboxMessage.dedupe_key.contains(f":{made.id}:"), OutboxMessage.state == "pending")
+            .values(state="sent", sent_at=OutboxMessage.next_attempt_at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _emergency_access(ctx: Ctx, team, patient: Patient, members) -> None:
+    """Two nights ago Pia (the police liaison; Sunniva gave the police no consent) broke the
+    glass with a reason and read Sunniva's overview; the privacy officer has it to review."""
+    pia = members.get("pia")
+    sunniva = ctx.session.scalars(
+        select(Patient).where(Patient.team_id == team.id, Patient.display_name == "Sunniva")
+    ).first()
+    if pia is None or sunniva is None:
+        return
+    if ctx.session.scalars(select(EmergencyAccess.id).where(EmergencyAccess.staff_id == pia.id)).first():
+        return
+    with _then(ctx, _days_ago(ctx, 2, time(2, 5)), pia.account) as then:
+        record.start_emergency_access(then, sunniva.id, EMERGENCY_REASON)
+    with _then(ctx, _days_ago(ctx, 2, time(2, 7)), pia.account) as then:
+        record.overview(then, sunniva.id)
 
 
 EXTENSIONS.append(_kari_plans)
@@ -179,5 +422,10 @@ EXTENSIONS.append(_kari_plans)
 # Last week's signed meeting with its open action (muli.team.meetings.demo).
 EXTENSIONS.append(seed_demo_meeting)
 
+# The past nights' requests (with the rota of those weeks), before the rota from now on.
+EXTENSIONS.append(_past_nights)
+
 # Ola (DPS) on call every night for the next 7 days, Per (PAM) as backup (muli.contact.on_call).
 EXTENSIONS.append(seed_demo_rota)
+
+EXTENSIONS.append(_emergency_access)

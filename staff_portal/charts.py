@@ -125,7 +125,8 @@ class Bars:
     height: int = HEIGHT
 
 
-def bars(groups: list[tuple[str, list[float | None]]], series: list[str]) -> Bars:
+def bars(groups: list[tuple[str, list[float | None]]], series: list[str], fmt=str) -> Bars:
+    """`fmt` writes a value for the reader (their language's decimal sign)."""
     values = [v for _label, vs in groups for v in vs if v is not None]
     top = max(values or [1]) or 1
     inner_w, inner_h = WIDTH - LEFT - RIGHT, HEIGHT - TOP - BOTTOM
@@ -143,6 +144,7 @@ def bars(groups: list[tuple[str, list[float | None]]], series: list[str]) -> Bar
                     "w": bar_w,
                     "h": h,
                     "value": v,
+                    "text": None if v is None else fmt(v),
                     "series": si,
                 }
             )

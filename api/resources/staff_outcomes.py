@@ -18,15 +18,19 @@ blp = Blueprint(
 blp.before_request(lambda: require_kind("staff"))
 
 
+def _texts(description: str):
+    return fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": description})
+
+
 class OutcomeFigureOut(Schema):
     value = fields.Float(allow_none=True)
     suppressed = fields.Boolean(
-        metadata={"description": f"True when based on a count under {outcomes.SUPPRESS_BELOW}"}
+        metadata={
+            "description": f"True when about fewer than {outcomes.SUPPRESS_BELOW} patients or resting on a "
+            f"count under {outcomes.SUPPRESS_BELOW} (then value is null)"
+        }
     )
-
-
-def _texts(description: str):
-    return fields.Dict(keys=fields.String(), values=fields.String(), metadata={"description": description})
+    definition = _texts("What this figure is, by language: nb, en (team figures; not on a patient's row)")
 
 
 class OutcomeIndicatorOut(Schema):
@@ -54,6 +58,11 @@ class OutcomeBeforeAfterOut(Schema):
     )
 
 
+class OutcomeOpenStayOut(Schema):
+    admitted_on = fields.Date()
+    facility = fields.String()
+
+
 class OutcomePatientOut(Schema):
     patient_id = fields.UUID()
     display_name = fields.String()
@@ -62,6 +71,19 @@ class OutcomePatientOut(Schema):
     acute_admissions = fields.Nested(OutcomeBeforeAfterOut)
     bed_days = fields.Nested(OutcomeBeforeAfterOut)
     involuntary_admissions = fields.Nested(OutcomeBeforeAfterOut)
+    open_stays = fields.List(
+        fields.Nested(OutcomeOpenStayOut),
+        metadata={"description": "Admissions without a discharge date: open, counted to today"},
+    )
+
+
+class OutcomeHeadlineOut(Schema):
+    admissions_fell = fields.Nested(
+        OutcomeFigureOut, metadata={"description": "Patients with fewer acute admissions a year since"}
+    )
+    patients_compared = fields.Nested(
+        OutcomeFigureOut, metadata={"description": "Patients enrolled long enough to compare"}
+    )
 
 
 class OutcomesOut(Schema):
@@ -69,13 +91,24 @@ class OutcomesOut(Schema):
     as_of = fields.Date()
     suppress_below = fields.Integer()
     patients_counted = fields.Nested(OutcomeFigureOut)
+    headline = fields.Nested(OutcomeHeadlineOut, metadata={"description": "Admissions fell in N of M"})
     headings = fields.List(fields.Nested(OutcomeHeadingOut))
-    per_patient = fields.List(fields.Nested(OutcomePatientOut))
+    per_patient = fields.List(
+        fields.Nested(OutcomePatientOut),
+        metadata={
+            "description": "The team's own rows, not suppressed, for the patients who gave the reader's "
+            "agency consent"
+        },
+    )
+    per_patient_withheld = fields.Integer(
+        metadata={"description": "Patients counted without a row here (no consent for my agency)"}
+    )
 
 
 @blp.route("/teams/<uuid:team_id>/outcomes")
 class Outcomes(MethodView):
     @blp.response(200, OutcomesOut)
     def get(self, team_id):
-        """The team's indicators with their definitions; any figure resting on a count under 5 is null."""
+        """The team's indicators with their definitions; a figure about under 5 patients, or resting on
+        a count under 5, is null. The team's own per-patient rows show their numbers."""
         return outcomes.team_outcomes(current_ctx(), team_id)

@@ -22,8 +22,10 @@ import json
 import re
 import uuid
 import weakref
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
@@ -40,6 +42,7 @@ GENESIS = "0" * 64
 _EVENTS = cast(Table, AuditEvent.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
 _PENDING = "muli_audit_pending"
+_CLOCK = "muli_audit_clock"
 
 _HASHED = (
     "seq",
@@ -198,7 +201,7 @@ def record(
     real.info.setdefault(_PENDING, []).append(
         dict(
             id=uuid.uuid4(),
-            occurred_at=utcnow(),
+            occurred_at=real.info.get(_CLOCK, utcnow)(),
             action=action,
             outcome=outcome,
             actor_account_id=actor.account_id,
@@ -215,6 +218,19 @@ def record(
             request_id=actor.request_id,
         )
     )
+
+
+@contextmanager
+def dated(session: Session, clock: Callable[[], datetime]) -> Iterator[None]:
+    """Events recorded inside are dated by `clock`, not now: only for writing down what
+    happened earlier (the demo's history, `muli/demo.py`), so the trail agrees with it.
+    They are still chained in commit order; everything else is dated when it is recorded."""
+    real = session.registry() if isinstance(session, scoped_session) else session
+    real.info[_CLOCK] = clock
+    try:
+        yield
+    finally:
+        real.info.pop(_CLOCK, None)
 
 
 def _canonical(values: dict, names: Iterable[str]) -> bytes:

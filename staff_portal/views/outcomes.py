@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, render_template
-from flask_babel import get_locale
+from flask_babel import format_decimal, get_locale
 from flask_babel import lazy_gettext as _l
 
 from muli.team import outcomes as outcome_service
@@ -17,7 +17,9 @@ FIGURE_NAMES = {
     "since_enrolment": _l("Since enrolment"),
     "since_per_year": _l("Since, per patient-year"),
     "patient_years_since": _l("Patient-years since enrolment"),
+    "open_stays": _l("Open stays (no discharge date)"),
     "patients_with_fewer": _l("Patients with fewer admissions a year"),
+    "patients_compared": _l("Patients enrolled long enough to compare"),
     "requests": _l("Requests"),
     "when_nobody_on_call": _l("Came in when nobody was on call"),
     "acknowledged": _l("Acknowledged"),
@@ -29,17 +31,26 @@ FIGURE_NAMES = {
     "patients_counted": _l("Patients counted"),
 }
 DIRECTIONS = {"fewer": _l("Fewer"), "same": _l("The same"), "more": _l("More")}
-BEFORE_AFTER = ("acute_admissions", "bed_days", "involuntary_admissions")
+BEFORE_AFTER = outcome_service.BEFORE_AFTER
+
+
+def number(value) -> str:
+    """A figure in the reader's language: counts whole ("1 234"), rates with one decimal ("3,5")."""
+    if value is None:
+        return ""
+    if isinstance(value, int):
+        return format_decimal(value)
+    return format_decimal(value, format="#,##0.0")
 
 
 def _indicators(view: dict) -> dict:
     return {i["key"]: i for h in view["headings"] for i in h["indicators"]}
 
 
-def _team_chart(view: dict, lang: str):
+def _team_chart(view: dict, lang: str, keys: tuple[str, ...]):
     found = _indicators(view)
     groups = []
-    for key in BEFORE_AFTER:
+    for key in keys:
         figures = found[key]["figures"]
         groups.append(
             (
@@ -47,7 +58,9 @@ def _team_chart(view: dict, lang: str):
                 [figures["before_per_year"]["value"], figures["since_per_year"]["value"]],
             )
         )
-    return charts.bars(groups, [str(_l("Before enrolment, per year")), str(_l("Since enrolment, per year"))])
+    return charts.bars(
+        groups, [str(_l("Before enrolment, per year")), str(_l("Since enrolment, per year"))], number
+    )
 
 
 def _patient_chart(view: dict):
@@ -61,7 +74,7 @@ def _patient_chart(view: dict):
         )
         for row in view["per_patient"]
     ]
-    return charts.bars(groups, [str(_l("12 months before")), str(_l("Since, per year"))])
+    return charts.bars(groups, [str(_l("12 months before")), str(_l("Since, per year"))], number)
 
 
 @login_required
@@ -79,7 +92,10 @@ def outcomes():
         lang=lang,
         figure_names=FIGURE_NAMES,
         directions=DIRECTIONS,
-        team_chart=_team_chart(view, lang),
+        number=number,
+        # Admissions and bed-days apart: on one scale the nights would flatten the admissions.
+        team_chart=_team_chart(view, lang, ("acute_admissions", "involuntary_admissions")),
+        bed_days_chart=_team_chart(view, lang, ("bed_days",)),
         patient_chart=_patient_chart(view),
     )
 

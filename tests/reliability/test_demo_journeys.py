@@ -244,19 +244,25 @@ def test_the_four_journeys_on_the_make_run_demo_with_worker_push_and_mail_sink(a
         per.call("GET", f"/staff/patients/{me['id']}/diary", expect=403)
         # The privacy officer sees the emergency access in the review queue and signs it off.
         lise = Person(demo, staff["lise"])
+        # The demo's own (Pia, two nights ago, for Sunniva) waits there too.
         queue = lise.get("/staff/audit/emergency-access")["items"]
-        assert [(i["id"], i["reason"]) for i in queue] == [(glass["id"], reason)]
+        seeded = [(i["staff_name"], i["patient_display_name"]) for i in queue if i["id"] != glass["id"]]
+        assert [(i["id"], i["reason"]) for i in queue if i["id"] == glass["id"]] == [(glass["id"], reason)]
+        assert seeded == [("Pia Politikontakt", "Sunniva")], queue
         lise.post(f"/staff/audit/emergency-access/{glass['id']}/review")
-        assert lise.get("/staff/audit/emergency-access")["items"] == []
+        assert [i["id"] for i in lise.get("/staff/audit/emergency-access")["items"]] == [
+            i["id"] for i in queue if i["id"] != glass["id"]
+        ]
         assert lise.get("/staff/audit", params={"patient_id": me["id"]})["items"]
-        # The quarterly review: every figure with its definition; one patient is a small count.
+        # The quarterly review: every figure with its definition; the sources' headline.
         outcomes = kristin.get(f"/staff/teams/{team_id}/outcomes")
         indicators = [i for heading in outcomes["headings"] for i in heading["indicators"]]
         keys = {i["key"] for i in indicators}
         assert {"acute_admissions", "bed_days", "involuntary_admissions"} <= keys, keys
         for indicator in indicators:
             assert indicator["definition"]["nb"] and indicator["definition"]["en"], indicator
-        assert outcomes["patients_counted"]["suppressed"] is True  # Kari alone: hidden
+        headline = outcomes["headline"]
+        assert (headline["admissions_fell"]["value"], headline["patients_compared"]["value"]) == (5, 6)
 
         mails = sorted(demo.mail.glob("*.eml"))
     print(

@@ -121,3 +121,16 @@ def test_two_first_events_committed_at_once_both_land_in_one_chain(app):
         assert [e.seq for e in events] == [1, 2]
         assert list(audit.verify(db.session)) == []
         db.session.remove()
+
+
+def test_events_recorded_while_writing_the_past_carry_its_date_and_still_verify(app, app_ctx):
+    from datetime import UTC, datetime
+
+    then = datetime(2026, 3, 1, 1, 40, tzinfo=UTC)
+    actor = Actor(kind="system", name="demo")
+    with audit.dated(db.session, lambda: then):
+        audit.record(db.session, actor, "demo.past")
+    audit.record(db.session, actor, "demo.now")
+    db.session.commit()
+    past, now = db.session.scalars(select(AuditEvent.occurred_at).order_by(AuditEvent.seq)).all()
+    assert (past, now > then, list(audit.verify(db.session))) == (then, True, [])
