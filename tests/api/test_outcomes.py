@@ -40,12 +40,12 @@ def add_open_admissions(app, patient_ids, days_ago):
     from muli.models.people import Admission
 
     with app.app_context():
-        system_ctx()
+        ctx = system_ctx()
         for pid in patient_ids:
             for days in days_ago:
-                db.session.add(
-                    Admission(patient_id=pid, admitted_on=date.today() - timedelta(days=days), facility="PAM")
-                )
+                admission = Admission(patient_id=pid, admitted_on=date.today() - timedelta(days=days))
+                ctx.keys.seal(admission, "facility", "PAM")  # stored encrypted, as the service does
+                db.session.add(admission)
         db.session.commit()
 
 

@@ -61,7 +61,6 @@ def six_with_admissions(world, app, days_ago):
                         patient_id=p.id,
                         admitted_on=admitted,
                         discharged_on=admitted + timedelta(days=3),
-                        facility="PAM",
                     )
                 )
         db.session.commit()
@@ -107,7 +106,6 @@ def test_one_patients_numbers_are_in_the_teams_list_and_hidden_in_the_aggregate(
                 Admission(
                     patient_id=care.patient.id,
                     admitted_on=date.today() - timedelta(days=days),
-                    facility="PAM",
                 )
             )
         db.session.commit()

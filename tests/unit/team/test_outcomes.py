@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from flask import current_app
 from sqlalchemy import select
 
 from muli.extensions import db
@@ -217,15 +218,15 @@ def test_a_privacy_officer_does_not_see_outcomes(world, team, as_):
 
 def stays_of(pid, *spans):
     """Admissions of one patient: (days before enrolment admitted, days before enrolment discharged)."""
+    keys = current_app.extensions["muli.keys"]
     for admitted, discharged in spans:
-        db.session.add(
-            Admission(
-                patient_id=pid,
-                admitted_on=ENROLLED - timedelta(days=admitted),
-                discharged_on=None if discharged is None else ENROLLED - timedelta(days=discharged),
-                facility="PAM",
-            )
+        admission = Admission(
+            patient_id=pid,
+            admitted_on=ENROLLED - timedelta(days=admitted),
+            discharged_on=None if discharged is None else ENROLLED - timedelta(days=discharged),
         )
+        keys.seal(admission, "facility", "PAM")  # stored encrypted, as the service does
+        db.session.add(admission)
 
 
 @pytest.fixture
