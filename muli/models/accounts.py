@@ -48,6 +48,10 @@ class RefreshToken(CreatedMixin, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The JWT's `iat` (whole seconds), so a retry after a lost answer can be given this very
+    # token again; and the successor this token was traded for.
+    issued_at: Mapped[datetime | None]
+    replaced_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class RevokedToken(CreatedMixin, Base):
