@@ -412,7 +412,9 @@ def token_account(ctx: Ctx, payload: dict) -> Account | None:
     if family_id is not None:
         if family is None or family.ended_at is not None:
             return None
-        if family.ends_at is not None and family.ends_at <= ctx.now():
+        # A refresh token past its login's limit is refused by `spend_refresh_token`, which
+        # tells the client to sign in again (`reauthentication-required`).
+        if family.ends_at is not None and family.ends_at <= ctx.now() and not refresh:
             return None
     elif account.tokens_valid_after is not None and payload["iat"] < account.tokens_valid_after.timestamp():
         # A token without a login (none are issued any more): `iat` is whole seconds, so one
