@@ -184,7 +184,9 @@ def test_a_staff_login_needs_password_and_code_again_after_12_hours(client, cloc
     assert client.get(STAFF_PAGE, headers=bearer(fresh["access_token"])).status_code == 200
 
 
-def test_the_staff_limit_is_configurable_and_patients_have_none(app, client, clock, monkeypatch, nurse, patient):
+def test_the_staff_limit_is_configurable_and_patients_have_none(
+    app, client, clock, monkeypatch, nurse, patient
+):
     settings = app.extensions["muli.settings"]
     monkeypatch.setitem(app.extensions, "muli.settings", dataclasses.replace(settings, staff_reauth_hours=2))
     clock.set(datetime.now(UTC))
