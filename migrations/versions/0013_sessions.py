@@ -63,6 +63,10 @@ def upgrade():
         batch_op.create_index(batch_op.f("ix_refresh_family_account_id"), ["account_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_refresh_family_ended_at"), ["ended_at"], unique=False)
 
+    with op.batch_alter_table("account", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("password_change_required", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
     with op.batch_alter_table("refresh_token", schema=None) as batch_op:
         batch_op.add_column(sa.Column("issued_at", UTC, nullable=True))
         batch_op.add_column(sa.Column("replaced_by", sa.String(length=64), nullable=True))
@@ -78,6 +82,8 @@ def downgrade():
     with op.batch_alter_table("refresh_token", schema=None) as batch_op:
         batch_op.drop_column("replaced_by")
         batch_op.drop_column("issued_at")
+    with op.batch_alter_table("account", schema=None) as batch_op:
+        batch_op.drop_column("password_change_required")
     with op.batch_alter_table("refresh_family", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_refresh_family_ended_at"))
         batch_op.drop_index(batch_op.f("ix_refresh_family_account_id"))

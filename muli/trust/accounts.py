@@ -55,6 +55,11 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def password_matches(account: Account | None, password: str) -> bool:
+    """Whether the password is the account's (Argon2; the same time for no account)."""
+    return _password_matches(account, password)
+
+
 def _password_matches(account: Account | None, password: str) -> bool:
     try:
         return (

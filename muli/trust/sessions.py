@@ -164,28 +164,24 @@ def end_family(ctx: Ctx, family_id: uuid.UUID, reason: str, account_id: uuid.UUI
     return ended > 0
 
 
-def end_all_sessions(ctx: Ctx, account: Account, reason: str) -> None:
-    """Every portal session and API login of the account ends now, on every device.
+def end_all_sessions(ctx: Ctx, account: Account, reason: str, *, keep: uuid.UUID | None = None) -> None:
+    """Every portal session and API login of the account ends now, on every device (but the
+    one `keep` names: the caller's own, when they changed their password themselves).
 
     Access tokens without a family (none are issued any more) stop counting through
     `tokens_valid_after`."""
     now = ctx.now()
     account.tokens_valid_after = now
-    ctx.session.execute(
-        update(PortalSession)
-        .where(PortalSession.account_id == account.id, PortalSession.ended_at.is_(None))
-        .values(ended_at=now, end_reason=reason)
-    )
-    ctx.session.execute(
-        update(RefreshFamily)
-        .where(RefreshFamily.account_id == account.id, RefreshFamily.ended_at.is_(None))
-        .values(ended_at=now, end_reason=reason)
-    )
-    ctx.session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=now)
-    )
+    portal = [PortalSession.account_id == account.id, PortalSession.ended_at.is_(None)]
+    families = [RefreshFamily.account_id == account.id, RefreshFamily.ended_at.is_(None)]
+    tokens = [RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None)]
+    if keep is not None:
+        portal.append(PortalSession.id != keep)
+        families.append(RefreshFamily.id != keep)
+        tokens.append(RefreshToken.family_id != keep)
+    ctx.session.execute(update(PortalSession).where(*portal).values(ended_at=now, end_reason=reason))
+    ctx.session.execute(update(RefreshFamily).where(*families).values(ended_at=now, end_reason=reason))
+    ctx.session.execute(update(RefreshToken).where(*tokens).values(revoked_at=now))
 
 
 # Seeing and ending one's sessions (or, for an admin, a staff member's)
