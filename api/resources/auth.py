@@ -34,7 +34,7 @@ from api.context import anonymous_ctx, current_ctx
 from muli.contact import on_call
 from muli.extensions import device_cookie, limiter
 from muli.platform.errors import AuthenticationFailed
-from muli.trust import accounts, sessions, throttle
+from muli.trust import accounts, lifecycle, sessions, throttle
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Activation, login and tokens")
 PUBLIC = {"security": []}
@@ -62,6 +62,13 @@ class TokenIn(Schema):
     password = fields.String(required=True, validate=validate.Length(1, 1000))
     totp = fields.String(validate=validate.Regexp(r"^\s*\d{6}\s*$"))
     cookie = fields.Boolean(load_default=False, metadata={"description": COOKIE_DOC})
+    new_password = fields.String(
+        validate=validate.Length(1, 1000),
+        metadata={
+            "description": "Only when an administrator asked for a new password (the answer "
+            "without it is 403 `password-change-required`): the new password, set with this login."
+        },
+    )
 
 
 class RefreshIn(Schema):
@@ -236,6 +243,7 @@ class Token(MethodView):
             device_id=presented,
             on_call=on_call.on_call_now,
         )
+        lifecycle.finish_sign_in(ctx, account, data.get("new_password"))
         device_id = throttle.remember_device(ctx, account, presented)
 
         @after_this_request
