@@ -19,6 +19,7 @@ AREAS = (
     "outcomes",
     "audit",
     "notifications",
+    "accounts",
 )
 
 
