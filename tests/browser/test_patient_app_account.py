@@ -17,8 +17,8 @@ def test_a_patient_changes_their_password_and_signs_out_another_phone(live_serve
     sessions = phone.locator("#my-sessions")
     sessions.get_by_text("(denne)").wait_for()
     assert sessions.locator("li").count() == 2
-    sessions.get_by_role("button", name="Logg ut der").click()
-    phone.get_by_text("Den er logget ut.").wait_for()
+    sessions.get_by_role("button", name="Avslutt økten").click()
+    phone.get_by_text("Økten er avsluttet.").wait_for()
     refreshed = client.post(
         "/api/v1/auth/refresh", headers={"Authorization": f"Bearer {other.get_json()['refresh_token']}"}
     )
