@@ -118,8 +118,6 @@ def admin_account(account_id: str):
 @login_required
 def admin_action(account_id: str, action: str):
     wanted = parse_id(account_id)
-    if action not in ACTIONS and action != "totp-reset":
-        raise NotFound("No such action.")
     ctx = portal_ctx()
     lifecycle.require_admin(ctx)
     if not PlainForm().validate_on_submit():
@@ -164,12 +162,14 @@ def register(bp: Blueprint) -> None:
     )
     bp.add_url_rule("/admin/accounts/", view_func=admin_accounts, endpoint="admin_accounts")
     bp.add_url_rule("/admin/accounts/<account_id>", view_func=admin_account, endpoint="admin_account")
-    bp.add_url_rule(
-        "/admin/accounts/<account_id>/<action>",
-        view_func=admin_action,
-        endpoint="admin_action",
-        methods=["POST"],
-    )
+    for action in (*ACTIONS, "totp-reset"):
+        bp.add_url_rule(
+            f"/admin/accounts/<account_id>/{action}",
+            endpoint=f"admin_{action.replace('-', '_')}",
+            view_func=admin_action,
+            methods=["POST"],
+            defaults={"action": action},
+        )
     bp.add_url_rule(
         "/admin/accounts/<account_id>/sessions/<session_id>/end",
         view_func=admin_end_session,
