@@ -53,10 +53,6 @@ def refresh(client, token):
     return client.post(REFRESH, headers=bearer(token))
 
 
-def jti(app, token):
-    return pyjwt.decode(token, options={"verify_signature": False})["jti"]
-
-
 def actions(app) -> list[str]:
     with app.app_context():
         return list(db.session.scalars(select(AuditEvent.action).order_by(AuditEvent.seq)))

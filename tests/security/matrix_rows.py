@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from muli.team.meetings.views import note_etag
+from tests.factories import PASSWORD
 from tests.security.scene import ID_KINDS, OWNER, Scene, later_day, new_national_id
 
 PATIENTS = ("patient", "other_patient")
@@ -202,11 +203,14 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/api/v1/auth/refresh"): Row(public(401), kinds=NO_IDS),  # an access token cannot refresh
     ("POST", "/api/v1/auth/logout"): Row(signed_in(204), kinds=NO_IDS, spends_token=True),
-    # My account: every signed-in account; a wrong current password changes nothing.
+    # My account: every signed-in account changes its own password (a region of its own, and
+    # a fresh token: the change ends the account's other sessions).
     ("POST", "/api/v1/account/password"): Row(
-        signed_in(422),
-        lambda s, k: {"current_password": "not the password", "new_password": "en lang og god setning"},
+        signed_in(204),
+        lambda s, k: {"current_password": PASSWORD, "new_password": "en lang og god setning"},
         kinds=NO_IDS,
+        alone=True,
+        spends_token=True,
     ),
     ("GET", "/api/v1/account/sessions"): Row(signed_in(200), kinds=NO_IDS),
     ("DELETE", "/api/v1/account/sessions/<uuid:session_id>"): Row(own_session(204), kinds=ACCOUNT_IDS),
