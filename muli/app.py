@@ -103,6 +103,9 @@ def register_secrets(app: Flask, config: config_module.Config) -> None:
         known_device_days=config.MULI_KNOWN_DEVICE_DAYS,
         emergency_access_minutes=config.MULI_EMERGENCY_ACCESS_MINUTES,
         outbox_keep_days=config.MULI_OUTBOX_KEEP_DAYS,
+        staff_reauth_hours=config.MULI_STAFF_REAUTH_HOURS,
+        portal_idle_minutes=config.MULI_PORTAL_IDLE_MINUTES,
+        portal_absolute_hours=config.MULI_PORTAL_ABSOLUTE_HOURS,
         push_allow_http=development,
     )
     app.extensions["muli.clock"] = utcnow

@@ -18,8 +18,9 @@ from muli.models import Base
 from muli.models.people import AGENCY_KINDS, STAFF_ROLES, Agency, Team
 from muli.platform import backup, crypto, sqlite
 from muli.platform.context import SYSTEM, Ctx
+from muli.platform.errors import NotFound
 from muli.team import staff
-from muli.trust import audit
+from muli.trust import audit, lifecycle, sessions
 
 muli_cli = AppGroup("muli", help="MULI operations.")
 PURGE_EVERY = 3600.0  # seconds between the worker's housekeeping passes
@@ -112,6 +113,79 @@ def create_staff(username, display_name, agency, agency_kind, role, teams, email
     )
     db.session.commit()
     click.echo(f"created {username} ({person.id})\nTOTP secret (shown once): {secret}")
+
+
+account_cli = AppGroup("account", help="Cut an account off, let it back in, reset, see and end sessions.")
+muli_cli.add_command(account_cli)
+
+
+def _account_id(username: str) -> uuid.UUID:
+    try:
+        return lifecycle.by_username(system_ctx(), username).id
+    except NotFound:
+        raise click.ClickException(f"no account {username!r}")
+
+
+@account_cli.command("disable")
+@click.argument("username")
+def account_disable(username: str) -> None:
+    """Disable an account: every session and token ends now; no one can sign in."""
+    lifecycle.disable(system_ctx(), _account_id(username))
+    db.session.commit()
+    click.echo(f"{username}: disabled, every session ended")
+
+
+@account_cli.command("enable")
+@click.argument("username")
+def account_enable(username: str) -> None:
+    """Let a disabled account sign in again."""
+    lifecycle.enable(system_ctx(), _account_id(username))
+    db.session.commit()
+    click.echo(f"{username}: enabled")
+
+
+@account_cli.command("reset-password")
+@click.argument("username")
+def account_reset_password(username: str) -> None:
+    """End every session; the next sign-in must set a new password."""
+    lifecycle.force_password_reset(system_ctx(), _account_id(username))
+    db.session.commit()
+    click.echo(f"{username}: sessions ended; a new password is asked for at the next sign-in")
+
+
+@account_cli.command("reset-totp")
+@click.argument("username")
+def account_reset_totp(username: str) -> None:
+    """A new TOTP secret (shown once); the old codes stop working, every session ends."""
+    new = lifecycle.reset_totp(system_ctx(), _account_id(username))
+    db.session.commit()
+    click.echo(f"{username}: new TOTP secret (shown once): {new.secret}\n{new.uri}")
+
+
+@account_cli.command("sessions")
+@click.argument("username")
+def account_sessions(username: str) -> None:
+    """The account's sessions that still count: id, kind, created, last used, device."""
+    ctx = system_ctx()
+    for view in sessions.live_sessions(ctx, _account_id(username)):
+        created, used = (
+            view.created_at.isoformat(timespec="seconds"),
+            view.last_used_at.isoformat(timespec="seconds"),
+        )
+        click.echo(f"{view.id}  {view.kind:6} {created}  {used}  {view.user_agent or '-'}")
+
+
+@account_cli.command("end-session")
+@click.argument("username")
+@click.argument("session_id")
+def account_end_session(username: str, session_id: str) -> None:
+    """End one session (an id from `muli account sessions`)."""
+    try:
+        sessions.end_session(system_ctx(), _account_id(username), parse_uuid(session_id))
+    except NotFound:
+        raise click.ClickException("no such live session")
+    db.session.commit()
+    click.echo("session ended")
 
 
 @muli_cli.command("rotate-keys")

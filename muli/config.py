@@ -41,6 +41,12 @@ class Config:
         "MULI_LOGIN_WINDOW_SECONDS",
         "MULI_KNOWN_DEVICE_DAYS",
     )
+    # Sessions that end (docs/authentication.md): staff API logins need password and code
+    # again after this many hours; the portal's idle and absolute limits.
+    MULI_STAFF_REAUTH_HOURS = 12
+    MULI_PORTAL_IDLE_MINUTES = 30
+    MULI_PORTAL_ABSOLUTE_HOURS = 10
+    SESSION_SETTINGS = ("MULI_STAFF_REAUTH_HOURS", "MULI_PORTAL_IDLE_MINUTES", "MULI_PORTAL_ABSOLUTE_HOURS")
     MULI_IDEMPOTENCY_TTL = timedelta(hours=48)
     MULI_OUTBOX_KEEP_DAYS = 30  # retention of sent notifications and delivery attempts (docs/retention.md)
     MULI_HSTS: str | None = None  # production only (ProductionConfig)
@@ -122,7 +128,7 @@ class Config:
         # How many reverse proxies (nginx) stand in front of the app and set X-Forwarded-*:
         # 0 (default) trusts none of those headers; behind one nginx set 1.
         self.MULI_TRUSTED_PROXIES = int(env("MULI_TRUSTED_PROXIES", "0"))
-        for name in self.LOGIN_THROTTLE_SETTINGS:
+        for name in self.LOGIN_THROTTLE_SETTINGS + self.SESSION_SETTINGS:
             setattr(self, name, int(env(name) or getattr(self, name)))
         self.MULI_OUTBOX_KEEP_DAYS = int(env("MULI_OUTBOX_KEEP_DAYS") or self.MULI_OUTBOX_KEEP_DAYS)
 

@@ -1,7 +1,10 @@
-"""Who is signed in to the portal: the session cookie, its timeouts, and the request's Ctx.
+"""Who is signed in to the portal: the server-side session, its limits, and the request's Ctx.
 
-The cookie holds only the account id and two instants. Every request re-reads the account,
-so a disabled account (or one whose sessions were ended) is out at its next click.
+The signed cookie holds only a random session id (and the CSRF token); the session itself is
+a row in `portal_session` (`muli.trust.sessions`), found by the id's hash. Every request
+re-reads it and the account, so sign-out, the idle and absolute limits, a password change
+and a disabled account end it at its next click, on every device and for every copy of the
+cookie.
 """
 
 from __future__ import annotations
@@ -16,11 +19,9 @@ from flask import current_app, g, redirect, request, session, url_for
 from muli.extensions import db
 from muli.models.accounts import Account
 from muli.platform.context import Actor, Ctx
-from muli.trust import accounts
+from muli.trust import accounts, sessions
 
-IDLE_SECONDS = 30 * 60
-ABSOLUTE_SECONDS = 10 * 60 * 60
-_KEYS = ("account_id", "signed_in_at", "seen_at")
+SESSION_KEY = "sid"  # the random id of the server-side session; the database keeps its hash
 
 
 def request_id() -> str:
@@ -40,57 +41,42 @@ def base_ctx(actor: Actor | None = None) -> Ctx:
 
 
 def sign_in(account: Account) -> None:
-    """Start a fresh session (a new cookie, so a planted one is worthless)."""
+    """Start a fresh session (a new cookie, so a planted one is worthless), kept on the server."""
     session.clear()
-    now = _now().timestamp()
+    token = sessions.start_portal_session(base_ctx(), account, request.headers.get("User-Agent"))
     session.permanent = True
-    session.update(account_id=str(account.id), signed_in_at=now, seen_at=now)
+    session[SESSION_KEY] = token
 
 
 def sign_out() -> None:
+    """End the session on the server: a copy of the cookie is worth nothing afterwards."""
+    token = session.get(SESSION_KEY)
+    if isinstance(token, str):
+        sessions.end_portal_session(base_ctx(), token)
     session.clear()
-
-
-def _expired(now: float) -> str | None:
-    signed_in, seen = session.get("signed_in_at"), session.get("seen_at")
-    if signed_in is None or seen is None:
-        return "missing"
-    if now - signed_in > ABSOLUTE_SECONDS:
-        return "absolute"
-    if now - seen > IDLE_SECONDS:
-        return "idle"
-    return None
 
 
 def current_account(*, touch: bool = True) -> Account | None:
     """The signed-in staff account, or None (and the session cleared) when it no longer counts.
 
-    `touch=False` is for background polling: it must not keep an idle session alive.
+    The session row decides (sign-out, idle and absolute limits, a password change, a
+    disabled account). `touch=False` is for background polling: it must not keep an idle
+    session alive.
     """
-    if "account_id" not in session:
+    token = session.get(SESSION_KEY)
+    if not isinstance(token, str):
+        if "account_id" in session:
+            session.clear()  # a cookie from before server-side sessions: sign in again
         return None
-    now = _now()
-    reason = _expired(now.timestamp())
-    account = None
-    if reason is None:
-        try:
-            account = db.session.get(Account, uuid.UUID(session["account_id"]))
-        except ValueError:
-            account = None
+    check = sessions.check_portal_session(base_ctx(), token, touch=touch)
+    account = db.session.get(Account, check.row.account_id) if check.row is not None else None
     if account is not None and (account.kind != "staff" or account.disabled_at is not None):
         account = None
-    if (
-        account is not None
-        and account.tokens_valid_after is not None
-        and session["signed_in_at"] < account.tokens_valid_after.timestamp()
-    ):
-        account = None
-    if account is None:
-        g.portal_expired = reason in ("idle", "absolute")
+    if account is None or check.row is None:
+        g.portal_expired = check.reason in ("idle", "absolute")
         session.clear()
         return None
-    if touch:
-        session["seen_at"] = now.timestamp()
+    g.portal_session_id = check.row.id
     return account
 
 

@@ -21,6 +21,7 @@ NAV = (
     ("portal.notifications", _l("Notifications"), CLINICAL),
     ("portal.emergency_reviews", _l("Emergency access to review"), ("privacy_officer",)),
     ("portal.audit", _l("Access log"), ("privacy_officer",)),
+    ("portal.admin_accounts", _l("Accounts"), ("admin",)),
 )
 
 ROLE_NAMES = {

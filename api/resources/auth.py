@@ -13,6 +13,7 @@ that has signed in before is not slowed by anyone else's failures.
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import UTC, datetime
 
@@ -33,7 +34,7 @@ from api.context import anonymous_ctx, current_ctx
 from muli.contact import on_call
 from muli.extensions import device_cookie, limiter
 from muli.platform.errors import AuthenticationFailed
-from muli.trust import accounts, throttle
+from muli.trust import accounts, lifecycle, sessions, throttle
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Activation, login and tokens")
 PUBLIC = {"security": []}
@@ -61,6 +62,13 @@ class TokenIn(Schema):
     password = fields.String(required=True, validate=validate.Length(1, 1000))
     totp = fields.String(validate=validate.Regexp(r"^\s*\d{6}\s*$"))
     cookie = fields.Boolean(load_default=False, metadata={"description": COOKIE_DOC})
+    new_password = fields.String(
+        validate=validate.Length(1, 1000),
+        metadata={
+            "description": "Only when an administrator asked for a new password (the answer "
+            "without it is 403 `password-change-required`): the new password, set with this login."
+        },
+    )
 
 
 class RefreshIn(Schema):
@@ -84,17 +92,56 @@ class LogoutIn(Schema):
     refresh_token = fields.String(validate=validate.Length(max=4000))
 
 
-def _issue_pair(ctx, account, family_id: uuid.UUID | None = None) -> dict:
-    claims = {"kind": account.kind}
+def _issue_pair(ctx, account, family_id: uuid.UUID | None = None, previous=None) -> dict:
+    """A new access and refresh token in the login `family_id` (a new login when None).
+    `previous` is the refresh token traded in: it records its successor, so that a retry
+    after a lost answer is given that same successor (`accounts.spend_refresh_token`)."""
+    if family_id is None:
+        family_id = sessions.start_family(ctx, account, request.headers.get("User-Agent")).id
+    claims = {"kind": account.kind, "fam": str(family_id)}
     access = create_access_token(identity=str(account.id), additional_claims=claims)
-    family_id = family_id or uuid.uuid4()
+    now, jti = int(time.time()), str(uuid.uuid4())
+    # Every claim chosen here and kept (`iat`, `jti`, `exp` on the row) so that the same token
+    # can be given again; `csrf` only matters for JWTs in cookies, which MULI does not use.
     refresh = create_refresh_token(
-        identity=str(account.id), additional_claims={**claims, "fam": str(family_id)}
+        identity=str(account.id),
+        additional_claims={**claims, "iat": now, "nbf": now, "jti": jti, "csrf": jti},
     )
     decoded = decode_token(refresh)
-    accounts.remember_refresh_token(
-        ctx, account.id, decoded["jti"], family_id, datetime.fromtimestamp(decoded["exp"], UTC)
+    token = accounts.remember_refresh_token(
+        ctx,
+        account.id,
+        decoded["jti"],
+        family_id,
+        datetime.fromtimestamp(decoded["exp"], UTC),
+        datetime.fromtimestamp(now, UTC),
     )
+    if previous is not None:
+        previous.replaced_by = token.jti
+    return _pair(access, refresh)
+
+
+def _issue_again(account, successor) -> dict:
+    """The refresh token `successor` once more (same claims, so the same token), with a fresh
+    access token in its login: the answer to a retry whose first answer was lost."""
+    claims = {"kind": account.kind, "fam": str(successor.family_id)}
+    access = create_access_token(identity=str(account.id), additional_claims=claims)
+    issued = int(successor.issued_at.timestamp())
+    refresh = create_refresh_token(
+        identity=str(account.id),
+        additional_claims={
+            **claims,
+            "iat": issued,
+            "nbf": issued,
+            "jti": successor.jti,
+            "csrf": successor.jti,
+            "exp": int(successor.expires_at.timestamp()),
+        },
+    )
+    return _pair(access, refresh)
+
+
+def _pair(access: str, refresh: str) -> dict:
     expires = current_app.config["JWT_ACCESS_TOKEN_EXPIRES"]
     return {
         "access_token": access,
@@ -196,6 +243,7 @@ class Token(MethodView):
             device_id=presented,
             on_call=on_call.on_call_now,
         )
+        lifecycle.finish_sign_in(ctx, account, data.get("new_password"))
         device_id = throttle.remember_device(ctx, account, presented)
 
         @after_this_request
@@ -221,8 +269,10 @@ class Refresh(MethodView):
             verify_jwt_in_request(refresh=True)
             jti = get_jwt()["jti"]
         spent = accounts.spend_refresh_token(ctx, jti)
-        account = ctx.session.get(accounts.Account, spent.account_id)
-        return _answer(_issue_pair(ctx, account, spent.family_id), cookie)
+        account = ctx.session.get(accounts.Account, spent.token.account_id)
+        if spent.successor is not None and spent.successor.issued_at is not None:
+            return _answer(_issue_again(account, spent.successor), cookie)
+        return _answer(_issue_pair(ctx, account, spent.token.family_id, spent.token), cookie)
 
 
 @blp.route("/logout")
@@ -231,10 +281,14 @@ class Logout(MethodView):
     @blp.arguments(LogoutIn, required=False)
     @blp.response(204)
     def post(self, data):
-        """Revoke the access token and the refresh token's family (given, or in the cookie)."""
+        """End this login: the access token, its login's refresh tokens (found from the access
+        token), and the family of a refresh token given or in the cookie."""
         ctx = current_ctx()
         payload = get_jwt()
         accounts.revoke_access_token(ctx, payload["jti"], datetime.fromtimestamp(payload["exp"], UTC))
+        family_id = accounts.family_of(payload)
+        if family_id is not None:
+            sessions.end_family(ctx, family_id, "logout", ctx.actor.account_id)
         given = [(data or {}).get("refresh_token"), request.cookies.get(REFRESH_COOKIE)]
         for token in filter(None, given):
             try:

@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from muli.models.base import Base, CreatedMixin, IdMixin
@@ -31,6 +31,8 @@ class Account(IdMixin, CreatedMixin, Base):
     # Tokens issued before this instant no longer count (disabling, password change).
     tokens_valid_after: Mapped[datetime | None]
     last_login_at: Mapped[datetime | None]
+    # Set by an administrator: the next sign-in must choose a new password.
+    password_change_required: Mapped[bool] = mapped_column(default=False, server_default=false())
 
     # The person behind the account, loaded with it when a request authenticates (one query).
     patient: Mapped[Patient | None] = relationship(back_populates="account", uselist=False, viewonly=True)
@@ -48,6 +50,10 @@ class RefreshToken(CreatedMixin, Base):
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # The JWT's `iat` (whole seconds), so a retry after a lost answer can be given this very
+    # token again; and the successor this token was traded for.
+    issued_at: Mapped[datetime | None]
+    replaced_by: Mapped[str | None] = mapped_column(String(64))
 
 
 class RevokedToken(CreatedMixin, Base):

@@ -59,6 +59,11 @@ class Settings:
     login_window_seconds: int = 24 * 3600  # failures older than this are forgotten
     known_device_days: int = 180  # a device not used for this long is forgotten
     emergency_access_minutes: int = 30
+    # Sessions that end (muli/trust/sessions.py): staff API logins need password and code
+    # again after this long; portal sessions end after idle and absolute limits.
+    staff_reauth_hours: int = 12
+    portal_idle_minutes: int = 30
+    portal_absolute_hours: int = 10
     activation_days: int = 7
     outbox_keep_days: int = 30  # sent or given-up notifications and delivery attempts (docs/retention.md)
     # Web Push endpoints on this machine (a test push service on 127.0.0.1): development and tests only.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from importlib import resources
@@ -16,6 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from muli.models.accounts import Account, RefreshToken, RevokedToken
 from muli.models.people import ActivationCode, Patient, Staff
+from muli.models.sessions import RefreshFamily
 from muli.platform.context import Actor, Ctx
 from muli.platform.errors import (
     ActivationFailed,
@@ -24,7 +26,7 @@ from muli.platform.errors import (
     TooManyAttempts,
     ValidationFailed,
 )
-from muli.trust import audit, throttle
+from muli.trust import audit, sessions, throttle
 
 PASSWORD_MIN_LENGTH = 10
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -51,6 +53,11 @@ def check_password_policy(password: str, username: str = "") -> None:
 
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
+
+
+def password_matches(account: Account | None, password: str) -> bool:
+    """Whether the password is the account's (Argon2; the same time for no account)."""
+    return _password_matches(account, password)
 
 
 def _password_matches(account: Account | None, password: str) -> bool:
@@ -312,45 +319,72 @@ def activate(ctx: Ctx, code: str, username: str, password: str) -> Account:
 
 
 def remember_refresh_token(
-    ctx: Ctx, account_id: uuid.UUID, jti: str, family_id: uuid.UUID, expires_at: datetime
-) -> None:
-    ctx.session.add(RefreshToken(jti=jti, account_id=account_id, family_id=family_id, expires_at=expires_at))
+    ctx: Ctx,
+    account_id: uuid.UUID,
+    jti: str,
+    family_id: uuid.UUID,
+    expires_at: datetime,
+    issued_at: datetime | None = None,
+) -> RefreshToken:
+    token = RefreshToken(
+        jti=jti, account_id=account_id, family_id=family_id, expires_at=expires_at, issued_at=issued_at
+    )
+    ctx.session.add(token)
+    return token
 
 
 # A phone on one bar of signal may send a refresh and never see the answer; it can only
-# retry with the token it still has. Within this window, and only while the lost child has
-# not been used, the retry gets a fresh pair instead of ending the session.
+# retry with the token it still has. Within this window, and only while the successor has
+# not been used, the retry is given the *same* successor again (docs/authentication.md,
+# "Refresh tokens"): a replayer racing the rightful client gets nothing the client does not
+# also hold, and the first of the two to use it makes the other's use a reuse.
 REFRESH_RETRY_GRACE = timedelta(seconds=60)
 
 
-def spend_refresh_token(ctx: Ctx, jti: str) -> RefreshToken:
-    """Mark a refresh token used. A second use revokes its whole family (it was stolen),
-    unless it is a prompt retry after a lost answer (see REFRESH_RETRY_GRACE)."""
+@dataclass(frozen=True)
+class Spent:
+    """A refresh token traded in: the caller issues a new pair in `token.family_id`, or, on a
+    retry after a lost answer, answers `successor` (the very refresh token issued before)."""
+
+    token: RefreshToken
+    successor: RefreshToken | None = None
+
+
+def spend_refresh_token(ctx: Ctx, jti: str) -> Spent:
+    """Trade a refresh token in. Reuse of one whose successor was used (or after the grace)
+    ends its whole family and is audited as a security event (`auth.refresh_reuse`)."""
     token = ctx.session.get(RefreshToken, jti, with_for_update=True)
     now = ctx.now()
     if token is None or token.revoked_at is not None or token.expires_at <= now:
         raise AuthenticationFailed("This refresh token is no longer valid.")
-    if token.used_at is None:
-        token.used_at = now
-        return token
-    family = (RefreshToken.family_id == token.family_id) & RefreshToken.revoked_at.is_(None)
-    child_used = ctx.session.scalars(
-        select(RefreshToken.jti).where(family, RefreshToken.used_at > token.used_at).limit(1)
-    ).first()
-    if now - token.used_at <= REFRESH_RETRY_GRACE and child_used is None:
-        # The unseen child is retired; the caller issues a new pair in the same family.
-        ctx.session.execute(
-            update(RefreshToken).where(family, RefreshToken.used_at.is_(None)).values(revoked_at=now)
+    family = ctx.session.get(RefreshFamily, token.family_id)
+    if family is None or family.ended_at is not None or family.account_id != token.account_id:
+        raise AuthenticationFailed("This refresh token is no longer valid.")
+    if family.ends_at is not None and family.ends_at <= now:
+        sessions.end_family(ctx, family.id, "reauth")
+        raise AuthenticationFailed(
+            "Sign in again with your password and code.", code="reauthentication-required"
         )
+    if token.used_at is None:
+        token.used_at = family.last_used_at = now
+        return Spent(token)
+    successor = ctx.session.get(RefreshToken, token.replaced_by) if token.replaced_by else None
+    if (
+        successor is not None
+        and successor.used_at is None
+        and successor.revoked_at is None
+        and now - token.used_at <= REFRESH_RETRY_GRACE
+    ):
         audit.record(
             ctx.session,
             ctx.actor,
             "auth.refresh_retry",
             resource="refresh_token_family",
             resource_id=token.family_id,
+            reason="the same successor answered again",
         )
-        return token
-    ctx.session.execute(update(RefreshToken).where(family).values(revoked_at=now))
+        return Spent(token, successor)
+    sessions.end_family(ctx, token.family_id, "reuse")
     audit.record(
         ctx.session,
         ctx.actor,
@@ -358,6 +392,7 @@ def spend_refresh_token(ctx: Ctx, jti: str) -> RefreshToken:
         outcome="revoked_family",
         resource="refresh_token_family",
         resource_id=token.family_id,
+        reason="a refresh token was used again after its successor: the login is ended",
     )
     raise AuthenticationFailed("This refresh token was already used; its sessions are ended.")
 
@@ -371,11 +406,15 @@ def revoke_refresh_token(ctx: Ctx, jti: str, account_id: uuid.UUID) -> None:
     """Logout: the refresh token (only the caller's own) and its family stop working."""
     token = ctx.session.get(RefreshToken, jti)
     if token is not None and token.account_id == account_id:
-        ctx.session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.family_id == token.family_id, RefreshToken.revoked_at.is_(None))
-            .values(revoked_at=ctx.now())
-        )
+        sessions.end_family(ctx, token.family_id, "logout", account_id)
+
+
+def family_of(payload: dict) -> uuid.UUID | None:
+    """The refresh family (login) a token belongs to: its `fam` claim, if it has a valid one."""
+    try:
+        return uuid.UUID(str(payload["fam"])) if payload.get("fam") else None
+    except ValueError:
+        return None
 
 
 def token_is_revoked(ctx: Ctx, payload: dict) -> bool:
@@ -404,16 +443,37 @@ def token_account(ctx: Ctx, payload: dict) -> Account | None:
         if payload.get("kind") == "staff"
         else joinedload(Account.patient)
     )
-    query = select(Account, RevokedToken.jti).options(person).where(Account.id == account_id)
+    family_id = family_of(payload)
+    if payload.get("fam") and family_id is None:
+        return None
+    query = (
+        select(Account, RevokedToken.jti, RefreshFamily)
+        .select_from(Account)
+        .options(person)
+        .where(Account.id == account_id)
+    )
     query = query.outerjoin(RevokedToken, RevokedToken.jti == str(payload["jti"]))
+    # A token of a login (its `fam`) counts while that login has not ended: exact, unlike
+    # `iat`, which has whole seconds only.
+    query = query.outerjoin(
+        RefreshFamily, (RefreshFamily.id == family_id) & (RefreshFamily.account_id == Account.id)
+    )
     row = ctx.session.execute(query).unique().first()
     if row is None:
         return None
-    account, revoked_jti = row
+    account, revoked_jti, family = row
     if account.disabled_at is not None:
         return None
-    issued = datetime.fromtimestamp(payload["iat"], tz=ctx.now().tzinfo)
-    if account.tokens_valid_after is not None and issued < account.tokens_valid_after.replace(microsecond=0):
+    if family_id is not None:
+        if family is None or family.ended_at is not None:
+            return None
+        # A refresh token past its login's limit is refused by `spend_refresh_token`, which
+        # tells the client to sign in again (`reauthentication-required`).
+        if family.ends_at is not None and family.ends_at <= ctx.now() and not refresh:
+            return None
+    elif account.tokens_valid_after is not None and payload["iat"] < account.tokens_valid_after.timestamp():
+        # A token without a login (none are issued any more): `iat` is whole seconds, so one
+        # issued in the second of a forced end is refused too, whether before it or after.
         return None
     if refresh:
         token = ctx.session.get(RefreshToken, payload["jti"])
@@ -433,13 +493,9 @@ def account_disabled(ctx: Ctx, payload: dict) -> bool:
 
 
 def disable_account(ctx: Ctx, account: Account) -> None:
-    """Disable an account: its tokens stop working at once."""
-    account.disabled_at = account.tokens_valid_after = ctx.now()
-    ctx.session.execute(
-        update(RefreshToken)
-        .where(RefreshToken.account_id == account.id, RefreshToken.revoked_at.is_(None))
-        .values(revoked_at=ctx.now())
-    )
+    """Disable an account: its portal sessions, API logins and tokens stop working at once."""
+    account.disabled_at = ctx.now()
+    sessions.end_all_sessions(ctx, account, "disabled")
     audit.record(ctx.session, ctx.actor, "account.disable", resource="account", resource_id=account.id)
 
 

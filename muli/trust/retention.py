@@ -13,7 +13,7 @@ from sqlalchemy import delete
 from muli.models.idempotency import IdempotencyRecord
 from muli.models.people import ActivationCode
 from muli.platform.context import Ctx
-from muli.trust import accounts, throttle
+from muli.trust import accounts, sessions, throttle
 
 
 def purge_idempotency(ctx: Ctx) -> int:
@@ -38,4 +38,5 @@ def purge(ctx: Ctx) -> dict[str, int]:
         "activation_codes": purge_activation_codes(ctx),
         "login_throttle": throttles,
         "known_devices": devices,
+        "ended_sessions": sessions.purge_ended_sessions(ctx.session, ctx.now()),
     }

@@ -20,6 +20,7 @@ AREAS = (
     "audit",
     "audit_checkpoint",
     "notifications",
+    "accounts",
 )
 
 

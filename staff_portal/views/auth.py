@@ -7,12 +7,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, PasswordField, StringField
-from wtforms.validators import InputRequired, Length, Regexp
+from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
 
 from muli.contact import on_call
 from muli.extensions import db, device_cookie
-from muli.platform.errors import AuthenticationFailed, TooManyAttempts
-from muli.trust import accounts, throttle
+from muli.platform.errors import AuthenticationFailed, Forbidden, TooManyAttempts, ValidationFailed
+from muli.trust import accounts, lifecycle, throttle
 from staff_portal.auth_state import base_ctx, login_required, portal_ctx, safe_next, sign_in, sign_out
 from staff_portal.errors import error_page
 
@@ -28,6 +28,29 @@ class LoginForm(FlaskForm):
         validators=[InputRequired(), Regexp(r"^\s*\d{6}\s*$", message=_l("Six digits."))],
     )
     next = HiddenField()
+    # Shown only when an administrator asked for a new password (the sign-in then sets it).
+    new_password = PasswordField(_l("New password"), validators=[Optional(), Length(max=1000)])
+    new_password_again = PasswordField(
+        _l("New password again"),
+        validators=[EqualTo("new_password", message=_l("The two passwords differ."))],
+    )
+
+
+# The domain's password messages (English), as the portal shows them.
+PASSWORD_MESSAGES = {
+    "This is not your current password.": _l("This is not your current password."),
+    "Use at least 10 characters.": _l("Use at least 10 characters."),
+    "This password is too easy to guess.": _l("This password is too easy to guess."),
+    "Choose a password you have not used here.": _l("Choose a password you have not used here."),
+}
+
+
+def password_errors(form: FlaskForm, error: ValidationFailed) -> None:
+    """Put a refused password's message, in the page's language, on the field it names."""
+    for name, messages in (error.errors or {}).items():
+        field = getattr(form, name, None)
+        if field is not None:
+            field.errors = [str(PASSWORD_MESSAGES.get(m, m)) for m in messages]
 
 
 class PlainForm(FlaskForm):
@@ -39,7 +62,10 @@ def login():
     expired = request.args.get("expired") == "1"
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
-        return render_template("staff_portal/login.html", form=form, expired=expired), status
+        must_change = bool(form.new_password.data or form.new_password_again.data)
+        return render_template(
+            "staff_portal/login.html", form=form, expired=expired, must_change=must_change
+        ), status
     ctx = base_ctx()
     presented = device_cookie.read()
     try:
@@ -60,6 +86,15 @@ def login():
     if account.kind != "staff":
         # Patients use the app; the portal is for staff. Roll back the login's bookkeeping.
         return _failed(form)
+    try:
+        lifecycle.finish_sign_in(ctx, account, form.new_password.data or None)
+    except (Forbidden, ValidationFailed) as error:
+        # A new password is due (or the one given is refused): nothing is kept (an answer of
+        # 400 and over rolls back), not even the code's use, so the same code works again.
+        if isinstance(error, ValidationFailed):
+            password_errors(form, error)
+        form.password.data = form.new_password.data = form.new_password_again.data = ""
+        return render_template("staff_portal/login.html", form=form, must_change=True), 403
     sign_in(account)
     response = redirect(safe_next(form.next.data))
     # Password and second factor passed: this browser is now known for the account.

@@ -8,7 +8,6 @@ from __future__ import annotations
 import itertools
 import re
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
@@ -16,9 +15,9 @@ from sqlalchemy import update
 
 from muli.cli import system_ctx
 from muli.extensions import db
-from muli.models.accounts import Account, RefreshToken
+from muli.models.accounts import Account
 from muli.models.people import Team
-from muli.trust import accounts
+from muli.trust import accounts, sessions
 from tests.browser.test_patient_app_support import (
     activate,
     enrol,
@@ -44,19 +43,12 @@ def _account(world, kari) -> Account:
 
 
 def end_the_session_on_the_server(app, world, kari) -> None:
-    """A forced end: every refresh token revoked, every access token issued so far refused.
-
-    Access tokens carry their issue time in whole seconds, and one issued in the same second
-    as the end still counts (`accounts.token_is_revoked`): the app had just fetched one, so
-    end the session in the next second, as a real forced end (minutes later) would be."""
-    time.sleep(1.1)
+    """A forced end: every login of the account ends, its access tokens with it, at once
+    (even one the app fetched in this very second: tokens belong to a login, issue 15)."""
     account = _account(world, kari)
     with app.app_context():
-        now = system_ctx().now()
-        db.session.execute(
-            update(RefreshToken).where(RefreshToken.account_id == account.id).values(revoked_at=now)
-        )
-        db.session.execute(update(Account).where(Account.id == account.id).values(tokens_valid_after=now))
+        ctx = system_ctx()
+        sessions.end_all_sessions(ctx, ctx.session.get(Account, account.id), "ended")
         db.session.commit()
 
 

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from muli.team.meetings.views import note_etag
+from tests.factories import PASSWORD
 from tests.security.scene import ID_KINDS, OWNER, Scene, later_day, new_national_id
 
 PATIENTS = ("patient", "other_patient")
@@ -102,6 +103,30 @@ def any_staff_account(status: int) -> Callable[[str, str], Status]:
     return lambda role, kind: 401 if role == "anonymous" else 403 if role in PATIENTS else status
 
 
+def admin(ok: int) -> Callable[[str, str], Status]:
+    """Account administration: the `admin` role only; an unknown account does not exist."""
+
+    def expect(role, kind):
+        if role == "anonymous":
+            return 401
+        if role != "admin":
+            return 403
+        return 404 if kind == "nonexistent" else ok
+
+    return expect
+
+
+def own_session(ok: int) -> Callable[[str, str], Status]:
+    """/account/sessions/{id}: the id is P's login; for anyone else it does not exist."""
+
+    def expect(role, kind):
+        if role == "anonymous":
+            return 401
+        return ok if (role, kind) == ("patient", "own") else 404
+
+    return expect
+
+
 def public(answer: int) -> Callable[[str, str], Status]:
     return lambda role, kind: answer
 
@@ -156,6 +181,7 @@ def _if_match_any(s: Scene, kind: str, values: dict) -> dict:
 PLAN = {"what_helps": "a walk"}
 ADMISSION = {"admitted_on": "2025-01-02", "facility": "Akuttpost", "involuntary": False}
 NO_IDS = ("none",)
+ACCOUNT_IDS = ("own", "nonexistent")  # a throwaway staff account (and its login), or none
 VERSION_IDS = ("own", "nonexistent")  # version numbers are per patient: they always name mine
 
 # -- the matrix ------------------------------------------------------------------------
@@ -178,6 +204,27 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/api/v1/auth/refresh"): Row(public(401), kinds=NO_IDS),  # an access token cannot refresh
     ("POST", "/api/v1/auth/logout"): Row(signed_in(204), kinds=NO_IDS, spends_token=True),
+    # My account: every signed-in account changes its own password (a region of its own, and
+    # a fresh token: the change ends the account's other sessions).
+    ("POST", "/api/v1/account/password"): Row(
+        signed_in(204),
+        lambda s, k: {"current_password": PASSWORD, "new_password": "en lang og god setning"},
+        kinds=NO_IDS,
+        alone=True,
+        spends_token=True,
+    ),
+    ("GET", "/api/v1/account/sessions"): Row(signed_in(200), kinds=NO_IDS),
+    ("DELETE", "/api/v1/account/sessions/<uuid:session_id>"): Row(own_session(204), kinds=ACCOUNT_IDS),
+    # Account administration (issue 15): the admin role only.
+    ("GET", "/api/v1/admin/accounts"): Row(admin(200), kinds=NO_IDS),
+    ("POST", "/api/v1/admin/accounts/<uuid:account_id>/disable"): Row(admin(200), kinds=ACCOUNT_IDS),
+    ("POST", "/api/v1/admin/accounts/<uuid:account_id>/enable"): Row(admin(200), kinds=ACCOUNT_IDS),
+    ("POST", "/api/v1/admin/accounts/<uuid:account_id>/password-reset"): Row(admin(200), kinds=ACCOUNT_IDS),
+    ("POST", "/api/v1/admin/accounts/<uuid:account_id>/totp-reset"): Row(admin(200), kinds=ACCOUNT_IDS),
+    ("GET", "/api/v1/admin/accounts/<uuid:account_id>/sessions"): Row(admin(200), kinds=ACCOUNT_IDS),
+    ("DELETE", "/api/v1/admin/accounts/<uuid:account_id>/sessions/<uuid:session_id>"): Row(
+        admin(204), kinds=ACCOUNT_IDS
+    ),
     # The patient's own data.
     ("GET", "/api/v1/me"): Row(me(200), kinds=NO_IDS),
     ("GET", "/api/v1/me/access-log"): Row(me(200), kinds=NO_IDS),

@@ -61,6 +61,8 @@ BOOKKEEPING = {
     "idempotency_record",
     "refresh_token",
     "account",
+    "portal_session",  # a portal request's last-seen time; sessions end by sign-out and limits
+    "refresh_family",
 }
 
 
@@ -274,8 +276,31 @@ class Scene:
             "access_id": lambda: self.emergency_access(owner),
             "shift_id": lambda: self.shift(owner),
             "subscription_id": lambda: self.push_subscription(owner),
+            "account_id": self.staff_account,
+            "session_id": self.session,
         }
         return makers[param]()
+
+    def staff_account(self) -> str:
+        """A throwaway staff account (administration may disable or reset it); a session id
+        made next in the same path belongs to it."""
+        login = self.world.staff(self.team_b)
+        self._session_owner = login.account.id
+        return str(login.account.id)
+
+    def session(self) -> str:
+        """An API login of the account just made, else of patient P."""
+        from muli.cli import system_ctx
+        from muli.models.accounts import Account
+        from muli.trust import sessions
+
+        owner = getattr(self, "_session_owner", None) or self.sides[OWN].patient.account.id
+        self._session_owner = None
+        with self.app.app_context():
+            ctx = system_ctx()
+            family = sessions.start_family(ctx, db.session.get(Account, owner), "Firefox/1 (Linux)")
+            db.session.commit()
+            return str(family.id)
 
     def shift_window(self) -> tuple[str, str]:
         start = datetime.combine(later_day(), datetime.min.time(), tzinfo=UTC)

@@ -65,12 +65,15 @@ class Api:
         self.app, self.client, self.world = app, client, world
         self.care = world.care_team()
         self.officer = world.staff(self.care.team, role="privacy_officer", agency=self.care.agency)
+        self.admin = world.staff(self.care.team, role="admin", agency=self.care.agency)
         self.spec = client.get("/api/openapi.json").get_json()
         self.answers: list[tuple[str, str, int, str]] = []
 
     def login_for(self, path: str):
         if path.startswith("/api/v1/staff/audit"):
             return self.officer
+        if path.startswith("/api/v1/admin"):
+            return self.admin
         if path.startswith("/api/v1/staff"):
             return self.care.coordinator
         return self.care.patient

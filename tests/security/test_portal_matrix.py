@@ -16,7 +16,7 @@ import pytest
 
 from muli.team.meetings.views import note_etag
 from tests.portal.conftest import CSRF, Portal, compile_catalogues
-from tests.security.matrix_rows import CLINICAL, PATIENTS, Row, privacy, staff
+from tests.security.matrix_rows import ACCOUNT_IDS, CLINICAL, PATIENTS, Row, admin, privacy, staff
 from tests.security.scene import ROLES, Scene, changed_tables, fingerprint, later_day, new_national_id
 from tests.security.test_authorization_matrix import PARAM, _leaks, _url
 
@@ -208,6 +208,24 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
         form(privacy(200)), body=lambda s, k: {"verdict": "justified", "comment": "Sjekket"}
     ),
     ("GET", "/portal/audit/patients/<patient_id>/access-log.pdf"): Row(page(privacy(200))),
+    # My account; account administration (issue 15). The session id is patient P's login.
+    ("GET", "/portal/account/"): Row(any_staff(200), kinds=NO_IDS),
+    ("GET", "/portal/account/password"): Row(any_staff(200), kinds=NO_IDS),
+    ("POST", "/portal/account/password"): Row(
+        any_staff(400),
+        lambda s, k: {"current_password": "not it", "new_password": "x" * 12, "new_password_again": "x" * 12},
+        kinds=NO_IDS,
+    ),
+    ("POST", "/portal/account/sessions/<session_id>/end"): Row(any_staff(SENT_BACK), kinds=ACCOUNT_IDS),
+    ("GET", "/portal/admin/accounts/"): Row(page(admin(200)), kinds=NO_IDS),
+    ("GET", "/portal/admin/accounts/<account_id>"): Row(page(admin(200)), kinds=ACCOUNT_IDS),
+    **{
+        ("POST", f"/portal/admin/accounts/<account_id>/{action}"): Row(form(admin(200)), kinds=ACCOUNT_IDS)
+        for action in ("disable", "enable", "password-reset", "totp-reset")
+    },
+    ("POST", "/portal/admin/accounts/<account_id>/sessions/<session_id>/end"): Row(
+        form(admin(204)), kinds=ACCOUNT_IDS
+    ),
 }
 
 # Path values that are not ids of the scene; the action lives in its own meeting.

@@ -1,7 +1,8 @@
 // The one door to /api/v1. The access token is kept in this module's memory only; the refresh
 // token never reaches script: it travels in an HttpOnly cookie scoped to /api/v1/auth, and
 // refresh rotates it. One refresh at a time (also across tabs, with a Web Lock), because a
-// refresh token used twice ends the whole session family.
+// refresh token used twice ends the whole session family (unless it is a prompt retry after a
+// lost answer, which gets the same new token again: docs/authentication.md).
 
 const BASE = "/api/v1";
 const TIMEOUT_MS = 15000;

@@ -6,6 +6,7 @@ import * as store from "../store.js";
 import { formatTime, h, replace, withCallLinks } from "../ui.js";
 import { alertBox, field, problemText } from "./common.js";
 import { pushToggle, turnOff } from "../push.js";
+import { passwordCard, sessionsCard } from "./account.js";
 
 const TILES = [
   ["#/crisis", "crisis", "tile.crisis", "tile.crisis_sub"],
@@ -157,6 +158,8 @@ export function settings(app) {
     phoneCard(app),
     languages,
     pushToggle(),
+    passwordCard(),
+    sessionsCard(),
     h("section", { class: "card" }, h("p", {}, t("settings.logout_hint")), out, warning),
     message,
   );
