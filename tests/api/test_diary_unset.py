@@ -1,4 +1,4 @@
-"""Mood and sleep the patient did not give are stored as NULL and given back as null: by the
+"""Mood and sleep the patient did not give are stored as null (sealed) and given back as null: by the
 API, the patient's export and the staff API (the portal: tests/portal/test_diary_unset.py)."""
 
 from __future__ import annotations
@@ -7,17 +7,23 @@ import uuid
 
 from sqlalchemy import select
 
+from muli.cli import system_ctx
 from muli.extensions import db
 from muli.models.diary import DiaryEntry
+from muli.patient import diary
 
 DIARY = "/api/v1/me/diary"
 
 
 def _columns(app, entry_id):
+    """What is stored, opened: mood and sleep are sealed (padded, so a reader of the database
+    cannot even tell whether there is a figure), and an unset one is sealed as null."""
     with app.app_context():
-        return db.session.execute(
-            select(DiaryEntry.mood, DiaryEntry.sleep_hours).where(DiaryEntry.id == uuid.UUID(entry_id))
-        ).one()
+        ctx = system_ctx()
+        entry = db.session.scalars(select(DiaryEntry).where(DiaryEntry.id == uuid.UUID(entry_id))).one()
+        stored = tuple(diary._number(ctx, entry, name) for name in ("mood", "sleep_hours"))
+        db.session.remove()
+        return stored
 
 
 def test_mood_and_sleep_left_out_or_null_are_stored_as_null(app, client, world):
