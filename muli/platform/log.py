@@ -71,8 +71,23 @@ def formatter() -> Formatter:
     return Formatter("%(asctime)s %(levelname)s %(name)s %(message)s", rename_fields={"levelname": "level"})
 
 
+class _CurrentStderr(logging.StreamHandler):
+    """Writes to whatever `sys.stderr` is when a line is logged, not what it was when the app
+    was made: a command run by a test runner (or a captured CLI invocation) swaps stderr and
+    closes its copy afterwards, and a handler holding that copy then fails with "Logging
+    error" on every line. In a server stderr never changes, so this is the same there."""
+
+    @property
+    def stream(self):
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:
+        pass
+
+
 def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    handler = _CurrentStderr()
     handler.setFormatter(formatter())
     root = logging.getLogger()
     for old in list(root.handlers):

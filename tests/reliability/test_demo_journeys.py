@@ -249,7 +249,13 @@ def test_the_four_journeys_on_the_make_run_demo_with_worker_push_and_mail_sink(a
         seeded = [(i["staff_name"], i["patient_display_name"]) for i in queue if i["id"] != glass["id"]]
         assert [(i["id"], i["reason"]) for i in queue if i["id"] == glass["id"]] == [(glass["id"], reason)]
         assert seeded == [("Pia Politikontakt", "Sunniva")], queue
-        lise.post(f"/staff/audit/emergency-access/{glass['id']}/review")
+        [mine] = [i for i in queue if i["id"] == glass["id"]]
+        assert mine["scopes"] == ["crisis_plan"]  # break-the-glass opened what was asked, no more
+        signed = lise.post(
+            f"/staff/audit/emergency-access/{glass['id']}/review",
+            {"verdict": "justified", "comment": "Politiet bekreftet situasjonen ved brua"},
+        )
+        assert signed["verdict"] == "justified"
         assert [i["id"] for i in lise.get("/staff/audit/emergency-access")["items"]] == [
             i["id"] for i in queue if i["id"] != glass["id"]
         ]
