@@ -110,6 +110,50 @@ class CrisisPlanOut(CrisisSections):
     emergency_numbers = fields.List(fields.Nested(EmergencyNumberOut))
 
 
+# A list item as stored: a text, or an object of named parts (sign/action, name/phone,
+# service/phone/when_reachable).
+PLAN_ITEM = {
+    "oneOf": [
+        {"type": "string"},
+        {"type": "object", "additionalProperties": {"type": "string", "nullable": True}},
+    ]
+}
+
+
+def _plan_item():
+    return fields.Raw(metadata={**PLAN_ITEM, "description": "A text, or an object of named parts"})
+
+
+class ItemChangeOut(Schema):
+    before = _plan_item()
+    after = _plan_item()
+
+
+class SectionChangeOut(Schema):
+    section = fields.String(validate=validate.OneOf(plans.CRISIS_SECTIONS))
+    kind = fields.String(
+        validate=validate.OneOf(("list", "text")),
+        metadata={"description": "list: items added/removed/changed; text: before and after"},
+    )
+    status = fields.String(validate=validate.OneOf(("changed", "unchanged")))
+    added = fields.List(_plan_item(), metadata={"description": "Items the proposal adds"})
+    removed = fields.List(_plan_item(), metadata={"description": "Items the proposal takes out"})
+    changed = fields.List(
+        fields.Nested(ItemChangeOut),
+        metadata={"description": "Items with the same name (sign, name, service) whose other parts differ"},
+    )
+    reordered = fields.Boolean(metadata={"description": "The same items in another order"})
+    before = fields.String(allow_none=True, metadata={"description": "Text sections: the current text"})
+    after = fields.String(allow_none=True, metadata={"description": "Text sections: the proposed text"})
+
+
+class PlanChangesOut(Schema):
+    compared_with_version = fields.Integer(metadata={"description": "The current version (0: no plan yet)"})
+    sections = fields.List(
+        fields.Nested(SectionChangeOut), metadata={"description": "Every section, in plan order"}
+    )
+
+
 class CrisisPlanVersionOut(Schema):
     version = fields.Integer()
     written_at = Instant()
@@ -120,6 +164,14 @@ class CrisisPlanVersionOut(Schema):
     based_on_version = fields.Integer(allow_none=True)
     last_reviewed_with_team_on = fields.Date(allow_none=True)
     sections = fields.Nested(CrisisSections)
+    changes = fields.Nested(
+        PlanChangesOut,
+        allow_none=True,
+        metadata={
+            "description": "A proposal waiting for approval: what approving it would change in the "
+            "current plan, section by section. Null for other versions."
+        },
+    )
 
 
 class StrategyIn(Tolerant):
