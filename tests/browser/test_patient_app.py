@@ -154,7 +154,8 @@ def test_the_patient_approves_a_plan_the_team_proposed(live_server, phone, world
     with phone.expect_response(lambda r: r.url.endswith("/approve")) as approved:
         phone.get_by_role("button", name="Godkjenn", exact=True).click()
     assert approved.value.status == 200
-    phone.get_by_text("ring Siv (søster)").wait_for()
+    # The proposal's diff says "ring Siv (søster)" too: wait for it on the plan itself.
+    phone.locator("#crisis-plan").get_by_text("ring Siv (søster)").wait_for()
     plan = client.get("/api/v1/me/crisis-plan", headers=token(client, kari)).get_json()
     assert plan["written_by"]["name"] == "Ola Nordmann"
 

@@ -61,7 +61,7 @@ def test_the_patient_sees_what_a_proposal_changes_section_by_section(
     with phone.expect_response(lambda r: r.url.endswith("/approve")) as approved:
         phone.get_by_role("button", name="Godkjenn", exact=True).click()
     assert approved.value.status == 200
-    phone.get_by_text("ta en varm dusj").wait_for()
+    phone.locator("#crisis-plan").get_by_text("ta en varm dusj").wait_for()
     plan = client.get("/api/v1/me/crisis-plan", headers=token(client, kari)).get_json()
     assert plan["coping_strategies"] == ["gå en tur rundt vannet", "ta en varm dusj"]
 
