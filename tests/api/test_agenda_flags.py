@@ -8,10 +8,10 @@ from datetime import date, timedelta
 
 import pytest
 
-from muli.team.meetings.agenda import months_before
-
 HELD_ON = date(2026, 11, 23)
 EARLIER = HELD_ON - timedelta(days=14)
+# Three calendar months before the meeting (written out: the test's own oracle).
+THREE_MONTHS_BEFORE = date(2026, 8, 23)
 
 
 @pytest.fixture
@@ -69,12 +69,12 @@ def team(world, client, care):
     }
     _reviewed(client, care.patient, HELD_ON - timedelta(days=10))
     _reviewed(client, people["Anna"], HELD_ON - timedelta(days=30))
-    _reviewed(client, people["Bjørn"], months_before(HELD_ON, 3) - timedelta(days=1))  # just over 3 months
+    _reviewed(client, people["Bjørn"], THREE_MONTHS_BEFORE - timedelta(days=1))  # just over 3 months
     _reviewed(client, people["Cecilie"], HELD_ON - timedelta(days=5))
     # Dag has no crisis plan at all; Eva has one never reviewed with the team, and news.
     _reviewed(client, people["Eva"], None)
     earlier = _meeting(client, care, EARLIER)
-    overdue = _action(client, care, earlier, people["Cecilie"], HELD_ON - timedelta(days=7))
+    _action(client, care, earlier, people["Cecilie"], HELD_ON - timedelta(days=7))
     _action(client, care, earlier, people["Cecilie"], HELD_ON - timedelta(days=3))
     _action(client, care, earlier, people["Anna"], HELD_ON + timedelta(days=3))  # not due yet
     done = _action(client, care, earlier, people["Bjørn"], HELD_ON - timedelta(days=7))
@@ -89,11 +89,11 @@ def team(world, client, care):
         headers=care.member.headers,
     )
     assert answer.status_code == 201, answer.json
-    return people, _meeting(client, care, HELD_ON), overdue
+    return people, _meeting(client, care, HELD_ON)
 
 
 def test_each_patient_is_flagged_for_overdue_actions_and_an_unreviewed_crisis_plan(client, care, team):
-    _, meeting_id, _ = team
+    _, meeting_id = team
     agenda = _agenda(client, care.member, meeting_id)
     kinds = {name: [f["kind"] for f in agenda[name]["flags"]] for name in agenda["_order"]}
     assert kinds["Anna"] == []
@@ -110,14 +110,14 @@ def test_each_patient_is_flagged_for_overdue_actions_and_an_unreviewed_crisis_pl
     }
     assert (
         agenda["Bjørn"]["flags"][0]["last_reviewed_with_team_on"]
-        == (months_before(HELD_ON, 3) - timedelta(days=1)).isoformat()
+        == (THREE_MONTHS_BEFORE - timedelta(days=1)).isoformat()
     )
     assert agenda["Dag"]["flags"][0]["last_reviewed_with_team_on"] is None
     assert (agenda["Bjørn"]["flagged"], agenda["Anna"]["flagged"]) == (True, False)
 
 
 def test_flagged_patients_come_first_after_those_with_new_events(client, care, team):
-    _, meeting_id, _ = team
+    _, meeting_id = team
     order = _agenda(client, care.member, meeting_id)["_order"]
     assert order[0] == "Eva", "news first"
     flagged, rest = order[1:4], order[4:]
@@ -126,20 +126,27 @@ def test_flagged_patients_come_first_after_those_with_new_events(client, care, t
 
 
 def test_a_plan_reviewed_exactly_three_months_before_is_not_flagged(client, world, care):
-    _reviewed(client, care.patient, months_before(HELD_ON, 3))
+    _reviewed(client, care.patient, THREE_MONTHS_BEFORE)
     agenda = _agenda(client, care.member, _meeting(client, care, HELD_ON))
     assert agenda[care.patient.patient.display_name]["flags"] == []
 
 
 def test_marking_the_overdue_actions_done_takes_the_flag_away(client, care, team):
-    people, meeting_id, _ = team
+    people, meeting_id = team
+    assert [f["kind"] for f in _agenda(client, care.member, meeting_id)["Cecilie"]["flags"]] == [
+        "overdue_actions"
+    ]
+    marked = 0
     for action in client.get(f"/api/v1/staff/meetings/{meeting_id}", headers=care.member.headers).json[
         "carried_over"
     ]:
         if action["patient_id"] == str(people["Cecilie"].id):
-            client.patch(
+            answer = client.patch(
                 f"/api/v1/staff/actions/{action['id']}", json={"status": "done"}, headers=care.member.headers
             )
+            assert answer.status_code == 200, answer.json
+            marked += 1
+    assert marked == 2
     assert _agenda(client, care.member, meeting_id)["Cecilie"]["flags"] == []
 
 
@@ -164,3 +171,12 @@ def test_the_flags_are_documented_in_the_openapi_schema(client):
         "overdue_actions",
         "crisis_plan_review",
     ]
+
+
+def test_three_months_back_ends_on_the_last_day_of_a_shorter_month():
+    from muli.team.meetings.agenda import months_before
+
+    assert months_before(date(2026, 5, 31), 3) == date(2026, 2, 28)
+    assert months_before(date(2024, 5, 31), 3) == date(2024, 2, 29)
+    assert months_before(date(2026, 1, 15), 3) == date(2025, 10, 15)
+    assert months_before(HELD_ON, 3) == THREE_MONTHS_BEFORE
