@@ -160,7 +160,13 @@ class CrisisPlanVersionOut(Schema):
     written_by = fields.Nested(AuthorOut)
     approved = fields.Boolean()
     approved_at = Instant(allow_none=True)
-    status = fields.String(metadata={"description": "current, proposed (waiting for approval) or superseded"})
+    declined_at = Instant(allow_none=True, metadata={"description": "When the patient declined the proposal"})
+    status = fields.String(
+        validate=validate.OneOf(("current", "proposed", "declined", "superseded")),
+        metadata={
+            "description": "current, proposed (waiting for approval), declined by the patient, or superseded"
+        },
+    )
     based_on_version = fields.Integer(allow_none=True)
     last_reviewed_with_team_on = fields.Date(allow_none=True)
     sections = fields.Nested(CrisisSections)
@@ -303,6 +309,14 @@ class ApproveCrisisPlanVersion(MethodView):
     def post(self, version):
         """Approve a version the team proposed; it becomes my current plan."""
         return plan_answer(plans.approve_my_crisis_plan_version(current_ctx(), version))
+
+
+@blp.route("/crisis-plan/versions/<int:version>/decline")
+class DeclineCrisisPlanVersion(MethodView):
+    @blp.response(200, CrisisPlanVersionOut)
+    def post(self, version):
+        """Decline a version the team proposed: my plan stays as it is; the team sees it declined."""
+        return plans.decline_my_crisis_plan_version(current_ctx(), version)
 
 
 @blp.route("/mastery-plan")

@@ -366,7 +366,7 @@ def crisis_changes(before: dict, after: dict) -> list[dict]:
 
 def _changes_against(ctx: Ctx, pv: PlanVersion, current_number: int, current_doc: dict | None) -> dict | None:
     """What approving a proposal would change in the current plan (None for other versions)."""
-    if pv.version == current_number or pv.approved_at is not None:
+    if pv.version == current_number or pv.approved_at is not None or pv.declined_at is not None:
         return None
     before = current_doc if current_doc is not None else EMPTY["crisis"]()
     return {
@@ -378,6 +378,8 @@ def _changes_against(ctx: Ctx, pv: PlanVersion, current_number: int, current_doc
 def _version_item(ctx: Ctx, pv: PlanVersion, current_number: int, current_doc: dict | None = None) -> dict:
     if pv.version == current_number:
         status = "current"
+    elif pv.declined_at is not None:
+        status = "declined"
     elif pv.approved_at is None:
         status = "proposed"
     else:
@@ -388,6 +390,7 @@ def _version_item(ctx: Ctx, pv: PlanVersion, current_number: int, current_doc: d
         "written_by": written_by(pv),
         "approved": pv.approved_at is not None,
         "approved_at": pv.approved_at,
+        "declined_at": pv.declined_at,
         "status": status,
         "based_on_version": pv.based_on_version,
         "last_reviewed_with_team_on": pv.last_reviewed_with_team_on,
@@ -422,8 +425,10 @@ def approve_my_crisis_plan_version(ctx: Ctx, number: int) -> PlanDoc:
     pv = version_of(ctx, plan, number) if 0 < number < 2**31 else None
     if plan is None or pv is None:
         raise NotFound("No such version of your crisis plan.")
-    if pv.author_kind != "staff" or pv.approved_at is not None:
-        raise InvalidState("Only a proposal from the team that is not yet approved can be approved.")
+    if pv.author_kind != "staff" or pv.approved_at is not None or pv.declined_at is not None:
+        raise InvalidState(
+            "Only a proposal from the team that is not yet approved or declined can be approved."
+        )
     moved = ctx.rows_changed(
         update(Plan)
         .where(Plan.id == plan.id, Plan.current_version == plan.current_version)
@@ -443,6 +448,41 @@ def approve_my_crisis_plan_version(ctx: Ctx, number: int) -> PlanDoc:
         resource_id=pv.version,
     )
     return _crisis_doc(ctx, patient, pv)
+
+
+def decline_my_crisis_plan_version(ctx: Ctx, number: int) -> dict:
+    """The patient says no to a staff proposal: it stays in the history as declined, the plan
+    stays as it is, and the team sees it (the version list, the portal)."""
+    patient = access.own_patient(ctx)
+    plan = find_plan(ctx, patient.id, "crisis")
+    pv = version_of(ctx, plan, number)
+    if plan is None or pv is None:
+        raise NotFound("No such version of your crisis plan.")
+    moved = ctx.rows_changed(
+        update(PlanVersion)
+        .where(
+            PlanVersion.id == pv.id,
+            PlanVersion.author_kind == "staff",
+            PlanVersion.approved_at.is_(None),
+            PlanVersion.declined_at.is_(None),
+        )
+        .values(declined_at=ctx.now())
+        .execution_options(synchronize_session=False)
+    )
+    if moved != 1:
+        raise InvalidState(
+            "Only a proposal from the team that is not yet approved or declined can be declined."
+        )
+    ctx.session.refresh(pv)
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "crisis_plan.decline",
+        patient_id=patient.id,
+        resource="crisis_plan",
+        resource_id=pv.version,
+    )
+    return _version_item(ctx, pv, plan.current_version)
 
 
 def responder_summary(ctx: Ctx, patient: Patient) -> dict | None:

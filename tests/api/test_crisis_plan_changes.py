@@ -116,3 +116,26 @@ def test_the_changes_are_documented_in_the_openapi_schema(client):
     assert set(section["section"]["enum"]) >= {"warning_signs", "what_helps"}
     assert section["status"]["enum"] == ["changed", "unchanged"]
     assert {"added", "removed", "changed", "before", "after"} <= set(section)
+
+
+def test_the_patient_declines_a_proposal_and_it_stays_declined(client, care):
+    _save(client, care.patient, CURRENT)
+    number = _propose(client, care, PROPOSED)["version"]
+    answer = client.post(f"{PLAN}/versions/{number}/decline", headers=care.patient.headers)
+    assert answer.status_code == 200, answer.json
+    assert (answer.json["status"], answer.json["changes"]) == ("declined", None)
+    assert answer.json["declined_at"] is not None
+    plan = client.get(PLAN, headers=care.patient.headers).json
+    assert (plan["version"], plan["what_helps"]) == (1, "rolig stemme"), "the plan stays as it was"
+    # Neither approved afterwards nor declined twice.
+    assert client.post(f"{PLAN}/versions/{number}/approve", headers=care.patient.headers).status_code == 409
+    assert client.post(f"{PLAN}/versions/{number}/decline", headers=care.patient.headers).status_code == 409
+
+
+def test_only_a_pending_proposal_from_the_team_can_be_declined(client, care):
+    _save(client, care.patient, CURRENT)
+    assert client.post(f"{PLAN}/versions/1/decline", headers=care.patient.headers).status_code == 409
+    assert client.post(f"{PLAN}/versions/7/decline", headers=care.patient.headers).status_code == 404
+    number = _propose(client, care, PROPOSED)["version"]
+    assert client.post(f"{PLAN}/versions/{number}/approve", headers=care.patient.headers).status_code == 200
+    assert client.post(f"{PLAN}/versions/{number}/decline", headers=care.patient.headers).status_code == 409

@@ -85,7 +85,12 @@ def test_the_proposal_diff_reads_in_english_and_can_be_declined(
     )
     assert changes.locator("[data-section=reasons_to_live] .change.added").inner_text() == "New: katten min"
     screenshot(phone, "proposal-diff-en")
-    phone.get_by_role("button", name="Do not approve").click()
+    with phone.expect_response(lambda r: r.url.endswith("/decline")) as declined:
+        phone.get_by_role("button", name="Do not approve").click()
+    assert declined.value.status == 200
     changes.wait_for(state="detached")
+    phone.get_by_text("you declined").wait_for()
+    versions = client.get("/api/v1/me/crisis-plan/versions", headers=token(client, kari)).get_json()["items"]
+    assert [v["status"] for v in versions] == ["declined", "current"]
     plan = client.get("/api/v1/me/crisis-plan", headers=token(client, kari)).get_json()
     assert plan["coping_strategies"] == ["gå en tur rundt vannet"]

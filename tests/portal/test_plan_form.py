@@ -134,3 +134,16 @@ def test_a_row_with_a_phone_but_no_name_is_refused_naming_the_field(app, care, p
     assert "Fyll inn navn, eller tøm raden." in page
     assert _value(page, "people_to_ask-0-phone") == "+4799999999"
     assert _versions(app, care) == []
+
+
+def test_the_version_history_shows_a_proposal_the_patient_declined(app, care, portal_as):
+    portal = portal_as(care.member)
+    response = portal.post(
+        f"{_path(care)}/crisis-plan/proposals", {"coping_strategies-0": "gå en tur"}, token_from=_path(care)
+    )
+    assert response.status_code == 302
+    api = app.test_client()
+    number = _versions(app, care)[0]["version"]
+    declined = api.post(f"/api/v1/me/crisis-plan/versions/{number}/decline", headers=care.patient.headers)
+    assert declined.status_code == 200, declined.get_json()
+    assert "Avslått av pasienten" in portal.text(_path(care))

@@ -211,10 +211,16 @@ export async function crisisVersions(app) {
           approve.disabled = false;
         }
       });
-      reject.addEventListener("click", () => {
-        // The API has no "reject": a proposal simply stays unapproved. We stop asking about it here.
-        store.set("crisis.dismissed", [...dismissed, v.version]);
-        app.redraw();
+      reject.addEventListener("click", async () => {
+        // Declined on the server: the team sees it, and no other device asks again.
+        reject.disabled = true;
+        try {
+          await api.post(`/me/crisis-plan/versions/${v.version}/decline`);
+          app.redraw();
+        } catch (error) {
+          replace(message, alertBox(error instanceof api.OfflineError ? t("crisis.edit_offline") : problemText(error)));
+          reject.disabled = false;
+        }
       });
       return h(
         "section",
