@@ -110,16 +110,74 @@ class CrisisPlanOut(CrisisSections):
     emergency_numbers = fields.List(fields.Nested(EmergencyNumberOut))
 
 
+# A list item as stored: a text, or an object of named parts (sign/action, name/phone,
+# service/phone/when_reachable).
+PLAN_ITEM = {
+    "oneOf": [
+        {"type": "string"},
+        {"type": "object", "additionalProperties": {"type": "string", "nullable": True}},
+    ]
+}
+
+
+def _plan_item():
+    return fields.Raw(metadata={**PLAN_ITEM, "description": "A text, or an object of named parts"})
+
+
+class ItemChangeOut(Schema):
+    before = _plan_item()
+    after = _plan_item()
+
+
+class SectionChangeOut(Schema):
+    section = fields.String(validate=validate.OneOf(plans.CRISIS_SECTIONS))
+    kind = fields.String(
+        validate=validate.OneOf(("list", "text")),
+        metadata={"description": "list: items added/removed/changed; text: before and after"},
+    )
+    status = fields.String(validate=validate.OneOf(("changed", "unchanged")))
+    added = fields.List(_plan_item(), metadata={"description": "Items the proposal adds"})
+    removed = fields.List(_plan_item(), metadata={"description": "Items the proposal takes out"})
+    changed = fields.List(
+        fields.Nested(ItemChangeOut),
+        metadata={"description": "Items with the same name (sign, name, service) whose other parts differ"},
+    )
+    reordered = fields.Boolean(metadata={"description": "The same items in another order"})
+    before = fields.String(allow_none=True, metadata={"description": "Text sections: the current text"})
+    after = fields.String(allow_none=True, metadata={"description": "Text sections: the proposed text"})
+
+
+class PlanChangesOut(Schema):
+    compared_with_version = fields.Integer(metadata={"description": "The current version (0: no plan yet)"})
+    sections = fields.List(
+        fields.Nested(SectionChangeOut), metadata={"description": "Every section, in plan order"}
+    )
+
+
 class CrisisPlanVersionOut(Schema):
     version = fields.Integer()
     written_at = Instant()
     written_by = fields.Nested(AuthorOut)
     approved = fields.Boolean()
     approved_at = Instant(allow_none=True)
-    status = fields.String(metadata={"description": "current, proposed (waiting for approval) or superseded"})
+    declined_at = Instant(allow_none=True, metadata={"description": "When the patient declined the proposal"})
+    status = fields.String(
+        validate=validate.OneOf(("current", "proposed", "declined", "superseded")),
+        metadata={
+            "description": "current, proposed (waiting for approval), declined by the patient, or superseded"
+        },
+    )
     based_on_version = fields.Integer(allow_none=True)
     last_reviewed_with_team_on = fields.Date(allow_none=True)
     sections = fields.Nested(CrisisSections)
+    changes = fields.Nested(
+        PlanChangesOut,
+        allow_none=True,
+        metadata={
+            "description": "A proposal waiting for approval: what approving it would change in the "
+            "current plan, section by section. Null for other versions."
+        },
+    )
 
 
 class StrategyIn(Tolerant):
@@ -251,6 +309,14 @@ class ApproveCrisisPlanVersion(MethodView):
     def post(self, version):
         """Approve a version the team proposed; it becomes my current plan."""
         return plan_answer(plans.approve_my_crisis_plan_version(current_ctx(), version))
+
+
+@blp.route("/crisis-plan/versions/<int:version>/decline")
+class DeclineCrisisPlanVersion(MethodView):
+    @blp.response(200, CrisisPlanVersionOut)
+    def post(self, version):
+        """Decline a version the team proposed: my plan stays as it is; the team sees it declined."""
+        return plans.decline_my_crisis_plan_version(current_ctx(), version)
 
 
 @blp.route("/mastery-plan")

@@ -13,6 +13,7 @@ from api.context import current_ctx, require_kind
 from api.schemas import Instant, PageArgs, page_of
 from muli.models.meetings import ACTION_STATUSES
 from muli.team import meetings
+from muli.team.meetings import agenda
 
 blp = Blueprint(
     "staff_meetings",
@@ -143,6 +144,24 @@ class MeetingAddendumOut(Schema):
     created_by_name = fields.String(allow_none=True)
 
 
+class MeetingAgendaFlagOut(Schema):
+    kind = fields.String(
+        validate=validate.OneOf(agenda.FLAG_KINDS),
+        metadata={
+            "description": "overdue_actions: open actions due before the meeting; crisis_plan_review: "
+            f"no crisis plan reviewed with the team in the {agenda.REVIEW_MONTHS} months before the meeting"
+        },
+    )
+    count = fields.Integer(metadata={"description": "overdue_actions: how many"})
+    oldest_due_on = fields.Date(
+        allow_none=True, metadata={"description": "overdue_actions: the oldest due date"}
+    )
+    last_reviewed_with_team_on = fields.Date(
+        allow_none=True,
+        metadata={"description": "crisis_plan_review: the last review (null: never, or no crisis plan)"},
+    )
+
+
 class MeetingAgendaEntryOut(Schema):
     patient_id = fields.UUID()
     display_name = fields.String()
@@ -155,6 +174,14 @@ class MeetingAgendaEntryOut(Schema):
     )
     note = fields.Nested(MeetingNoteOut)
     actions = fields.List(fields.Nested(MeetingActionOut))
+    flagged = fields.Boolean()
+    flags = fields.List(
+        fields.Nested(MeetingAgendaFlagOut),
+        metadata={
+            "description": "What needs the team's attention, by today's state; flagged patients come "
+            "after those with events. Only flags your agency's consent allows."
+        },
+    )
 
 
 class MeetingOut(Schema):

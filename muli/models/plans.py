@@ -51,6 +51,8 @@ class PlanVersion(IdMixin, CreatedMixin, Base):
     last_reviewed_with_team_on: Mapped[date | None]
     # Patient-written versions are approved as written; staff proposals when the patient says so.
     approved_at: Mapped[datetime | None]
+    # A staff proposal the patient said no to (it stays in the history, never current).
+    declined_at: Mapped[datetime | None]
 
 
 class StrategyUse(IdMixin, Base):

@@ -298,12 +298,88 @@ def propose_crisis_plan(
         last_reviewed_with_team_on=last_reviewed_with_team_on,
     )
     record_access(ctx, grant, "crisis_plan.propose", "crisis_plan", pv.version)
-    return _version_item(ctx, pv, plan.current_version)
+    _, now_current = current(ctx, grant.patient.id, "crisis")
+    return _version_item(ctx, pv, plan.current_version, document_of(ctx, "crisis", now_current))
 
 
-def _version_item(ctx: Ctx, pv: PlanVersion, current_number: int) -> dict:
+# --- what a proposal changes ---------------------------------------------------------------
+
+# The part of a structured item that names it: an item with the same name whose other parts
+# differ is shown as changed (old -> new), not as one removed and one added.
+ITEM_KEYS = {"warning_signs": "sign", "people_to_ask": "name", "professionals": "service"}
+
+
+def _item_name(section: str, item) -> str | None:
+    key = ITEM_KEYS.get(section)
+    if key is None or not isinstance(item, dict):
+        return None
+    name = item.get(key)
+    return name.casefold() if isinstance(name, str) and name else None
+
+
+def _list_changes(section: str, before: list, after: list) -> dict:
+    """Items added, removed and changed (same name, other parts differ); order alone: `reordered`."""
+    removed = list(before)
+    added: list = []
+    for item in after:
+        if item in removed:
+            removed.remove(item)
+        else:
+            added.append(item)
+    changed = []
+    for item in list(added):
+        name = _item_name(section, item)
+        match = next((old for old in removed if name is not None and _item_name(section, old) == name), None)
+        if match is not None:
+            removed.remove(match)
+            added.remove(item)
+            changed.append({"before": match, "after": item})
+    reordered = not (added or removed or changed) and before != after
+    return {"added": added, "removed": removed, "changed": changed, "reordered": reordered}
+
+
+def crisis_changes(before: dict, after: dict) -> list[dict]:
+    """Section by section, what `after` changes in `before` (every section, in plan order).
+
+    List sections: items added, removed, changed (structured items with the same name);
+    text sections: the old and the new text. `status` is unchanged or changed.
+    """
+    out = []
+    for section in CRISIS_SECTIONS:
+        entry: dict = {"section": section, "added": [], "removed": [], "changed": [], "reordered": False}
+        if section in CRISIS_TEXT_SECTIONS:
+            old, new = before.get(section) or None, after.get(section) or None
+            entry |= {
+                "kind": "text",
+                "before": old,
+                "after": new,
+                "status": "changed" if old != new else "unchanged",
+            }
+        else:
+            entry |= {"kind": "list", "before": None, "after": None}
+            entry |= _list_changes(section, before.get(section) or [], after.get(section) or [])
+            differs = entry["added"] or entry["removed"] or entry["changed"] or entry["reordered"]
+            entry["status"] = "changed" if differs else "unchanged"
+        out.append(entry)
+    return out
+
+
+def _changes_against(ctx: Ctx, pv: PlanVersion, current_number: int, current_doc: dict | None) -> dict | None:
+    """What approving a proposal would change in the current plan (None for other versions)."""
+    if pv.version == current_number or pv.approved_at is not None or pv.declined_at is not None:
+        return None
+    before = current_doc if current_doc is not None else EMPTY["crisis"]()
+    return {
+        "compared_with_version": current_number,
+        "sections": crisis_changes(before, document_of(ctx, "crisis", pv)),
+    }
+
+
+def _version_item(ctx: Ctx, pv: PlanVersion, current_number: int, current_doc: dict | None = None) -> dict:
     if pv.version == current_number:
         status = "current"
+    elif pv.declined_at is not None:
+        status = "declined"
     elif pv.approved_at is None:
         status = "proposed"
     else:
@@ -314,10 +390,12 @@ def _version_item(ctx: Ctx, pv: PlanVersion, current_number: int) -> dict:
         "written_by": written_by(pv),
         "approved": pv.approved_at is not None,
         "approved_at": pv.approved_at,
+        "declined_at": pv.declined_at,
         "status": status,
         "based_on_version": pv.based_on_version,
         "last_reviewed_with_team_on": pv.last_reviewed_with_team_on,
         "sections": document_of(ctx, "crisis", pv),
+        "changes": _changes_against(ctx, pv, current_number, current_doc),
     }
 
 
@@ -333,7 +411,10 @@ def my_crisis_plan_versions(ctx: Ctx, *, cursor: str | None, limit: int):
         ctx.session, ctx.actor, "crisis_plan.versions", patient_id=patient.id, resource="crisis_plan"
     )
     number = plan.current_version if plan else 0
-    return Page([_version_item(ctx, pv, number) for pv in page.items], page.next_cursor)
+    current_doc = None
+    if any(pv.approved_at is None for pv in page.items):
+        current_doc = document_of(ctx, "crisis", version_of(ctx, plan, number))
+    return Page([_version_item(ctx, pv, number, current_doc) for pv in page.items], page.next_cursor)
 
 
 def approve_my_crisis_plan_version(ctx: Ctx, number: int) -> PlanDoc:
@@ -344,8 +425,10 @@ def approve_my_crisis_plan_version(ctx: Ctx, number: int) -> PlanDoc:
     pv = version_of(ctx, plan, number) if 0 < number < 2**31 else None
     if plan is None or pv is None:
         raise NotFound("No such version of your crisis plan.")
-    if pv.author_kind != "staff" or pv.approved_at is not None:
-        raise InvalidState("Only a proposal from the team that is not yet approved can be approved.")
+    if pv.author_kind != "staff" or pv.approved_at is not None or pv.declined_at is not None:
+        raise InvalidState(
+            "Only a proposal from the team that is not yet approved or declined can be approved."
+        )
     moved = ctx.rows_changed(
         update(Plan)
         .where(Plan.id == plan.id, Plan.current_version == plan.current_version)
@@ -365,6 +448,41 @@ def approve_my_crisis_plan_version(ctx: Ctx, number: int) -> PlanDoc:
         resource_id=pv.version,
     )
     return _crisis_doc(ctx, patient, pv)
+
+
+def decline_my_crisis_plan_version(ctx: Ctx, number: int) -> dict:
+    """The patient says no to a staff proposal: it stays in the history as declined, the plan
+    stays as it is, and the team sees it (the version list, the portal)."""
+    patient = access.own_patient(ctx)
+    plan = find_plan(ctx, patient.id, "crisis")
+    pv = version_of(ctx, plan, number)
+    if plan is None or pv is None:
+        raise NotFound("No such version of your crisis plan.")
+    moved = ctx.rows_changed(
+        update(PlanVersion)
+        .where(
+            PlanVersion.id == pv.id,
+            PlanVersion.author_kind == "staff",
+            PlanVersion.approved_at.is_(None),
+            PlanVersion.declined_at.is_(None),
+        )
+        .values(declined_at=ctx.now())
+        .execution_options(synchronize_session=False)
+    )
+    if moved != 1:
+        raise InvalidState(
+            "Only a proposal from the team that is not yet approved or declined can be declined."
+        )
+    ctx.session.refresh(pv)
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "crisis_plan.decline",
+        patient_id=patient.id,
+        resource="crisis_plan",
+        resource_id=pv.version,
+    )
+    return _version_item(ctx, pv, plan.current_version)
 
 
 def responder_summary(ctx: Ctx, patient: Patient) -> dict | None:
@@ -398,6 +516,7 @@ def all_versions(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> list[dict]:
         item = _version_item(ctx, pv, plan.current_version)
         item["document"] = item.pop("sections") if kind == "crisis" else document_of(ctx, kind, pv)
         item.pop("sections", None)
+        item.pop("changes", None)  # the export keeps every version whole; the diff is the app's
         out.append(item)
     return out
 

@@ -43,6 +43,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     # changing a patient's data
     "admission.create": ("change", "Recorded an admission"),
     "crisis_plan.approve": ("change", "Approved a change to the crisis plan"),
+    "crisis_plan.decline": ("change", "Declined a change to the crisis plan"),
     "crisis_plan.propose": ("change", "Proposed a change to the crisis plan"),
     "crisis_plan.update": ("change", "Changed the crisis plan"),
     "diary.create": ("change", "Wrote a diary entry"),

@@ -16,6 +16,7 @@ from muli.extensions import db
 from muli.models.people import Agency
 from muli.platform.errors import MuliError
 from muli.team import meetings
+from muli.team.meetings import agenda
 from muli.trust import access
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import chosen_team, my_teams, parse_id, shown_refusal
@@ -81,6 +82,7 @@ def meeting(meeting_id: str, drafts: dict | None = None, status: int = 200):
             f"{a.name} ; {a.agency_name}" if a.agency_name else a.name for a in view.attendees if a.guest
         ),
         event_names=EVENT_NAMES,
+        review_months=agenda.REVIEW_MONTHS,
         drafts=drafts or {},
         default_due=view.held_on + timedelta(days=7),
     ), status

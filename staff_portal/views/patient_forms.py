@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, redirect, url_for
+from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, DateField, SelectMultipleField, StringField, TextAreaField
+from wtforms import (
+    BooleanField,
+    DateField,
+    FieldList,
+    Form,
+    FormField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.validators import InputRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
@@ -18,21 +27,23 @@ from muli.platform.errors import ValidationFailed
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import choices, form_errors, parse_id
 
-SEP = ";"
-# List sections whose items have named parts, written one item per line, parts split by ";".
+# List sections are edited as lists: one input per item (named parts as fields of their own),
+# rows added, removed and moved with submit buttons that work without JavaScript (the page
+# comes back with the row changed, nothing proposed); static/plan_editor.js does the same in
+# place. A text keeps what it says, semicolons and all.
 PARTS = {
     "warning_signs": ("sign", "action"),
     "people_to_ask": ("name", "phone"),
     "professionals": ("service", "phone", "when_reachable"),
 }
 LIST_LABELS = {
-    "warning_signs": _l("Warning signs (one per line; sign ; what it calls for)"),
-    "coping_strategies": _l("What I can do myself (one per line)"),
-    "distractions": _l("People and places that take my mind off it (one per line)"),
-    "people_to_ask": _l("People I can ask for help (one per line; name ; phone)"),
-    "professionals": _l("Professionals (one per line; service ; phone ; when reachable)"),
-    "safe_environment": _l("Making my surroundings safe (one per line)"),
-    "reasons_to_live": _l("Reasons to live (one per line)"),
+    "warning_signs": _l("Warning signs"),
+    "coping_strategies": _l("What I can do myself"),
+    "distractions": _l("People and places that take my mind off it"),
+    "people_to_ask": _l("People I can ask for help"),
+    "professionals": _l("Professionals"),
+    "safe_environment": _l("Making my surroundings safe"),
+    "reasons_to_live": _l("Reasons to live"),
 }
 TEXT_LABELS = {
     "how_i_want_to_be_met": _l("How I want to be met"),
@@ -40,16 +51,111 @@ TEXT_LABELS = {
     "what_does_not_help": _l("What does not help"),
     "treatment_preferences": _l("Treatment preferences in an acute crisis"),
 }
+PART_LABELS = {
+    "sign": _l("Warning sign"),
+    "action": _l("What I do then"),
+    "name": _l("Name"),
+    "phone": _l("Phone"),
+    "service": _l("Service"),
+    "when_reachable": _l("When they can be reached"),
+}
+# Empty rows shown below the items, ready to fill in; and at most this many rows at all.
+EMPTY_ROWS = 1
+MAX_ROWS = plans.MAX_ITEMS + 10
+ROW_OPS = ("add", "remove", "up", "down")
+
+
+def _part_form(parts):
+    fields = {
+        part: StringField(
+            PART_LABELS[part],
+            [Length(max=plans.MAX_PHONE_CHARS if part == "phone" else plans.MAX_NAME_CHARS)],
+        )
+        for part in parts
+    }
+    return type("PartsForm", (Form,), fields)
 
 
 def _proposal_form():
-    fields = {name: TextAreaField(label, [Length(max=15000)]) for name, label in LIST_LABELS.items()}
-    fields |= {name: TextAreaField(label, [Length(max=2000)]) for name, label in TEXT_LABELS.items()}
+    fields: dict = {}
+    for name, label in LIST_LABELS.items():
+        inner = (
+            FormField(_part_form(PARTS[name]))
+            if name in PARTS
+            else StringField(label, [Length(max=plans.MAX_ITEM_CHARS)])
+        )
+        fields[name] = FieldList(inner, label=label, max_entries=MAX_ROWS)
+    fields |= {
+        name: TextAreaField(label, [Length(max=plans.MAX_TEXT_CHARS)]) for name, label in TEXT_LABELS.items()
+    }
     fields["last_reviewed_with_team_on"] = DateField(_l("Reviewed with the team on"), [Optional()])
     return type("ProposalForm", (FlaskForm,), fields)
 
 
 ProposalForm = _proposal_form()
+
+
+def _blank(name: str):
+    return dict.fromkeys(PARTS[name], "") if name in PARTS else ""
+
+
+def _is_blank(value) -> bool:
+    if isinstance(value, dict):
+        return not any((v or "").strip() for v in value.values())
+    return not (value or "").strip()
+
+
+def proposal_form(document: dict | None = None, data: dict | None = None):
+    """The form with the plan's items as rows (and an empty row to fill in per list)."""
+    if data is None:
+        document = document or {}
+        data = {name: document.get(name) or None for name in TEXT_LABELS}
+        for name in LIST_LABELS:
+            items = []
+            for item in document.get(name) or []:
+                if name in PARTS:
+                    item = item if isinstance(item, dict) else {PARTS[name][0]: str(item)}
+                    items.append({p: item.get(p) or "" for p in PARTS[name]})
+                else:
+                    items.append(
+                        item if isinstance(item, str) else " ".join(str(v) for v in item.values() if v)
+                    )
+            data[name] = items
+    for name in LIST_LABELS:
+        rows = list(data.get(name) or [])
+        while len(rows) < MAX_ROWS and sum(_is_blank(r) for r in rows) < EMPTY_ROWS:
+            rows.append(_blank(name))
+        data[name] = rows
+    return ProposalForm(formdata=None, data=data)
+
+
+def row_operation(form, op: str):
+    """The form again with one row added, removed or moved (None: not a valid operation)."""
+    kind, _, rest = op.partition(":")
+    name, _, index = rest.partition(":")
+    if kind not in ROW_OPS or name not in LIST_LABELS:
+        return None
+    data = {name: form[name].data for name in LIST_LABELS}
+    data |= {name: form[name].data for name in TEXT_LABELS}
+    data["last_reviewed_with_team_on"] = form.last_reviewed_with_team_on.data
+    rows = list(data[name])
+    if kind == "add":
+        if len(rows) < MAX_ROWS:
+            rows.append(_blank(name))
+        data[name] = rows
+        # Only the row asked for: no extra empty row on top of it.
+        return ProposalForm(formdata=None, data=data)
+    if not index.isdigit() or int(index) >= len(rows):
+        return None
+    i = int(index)
+    if kind == "remove":
+        rows.pop(i)
+    elif kind == "up" and i > 0:
+        rows[i - 1], rows[i] = rows[i], rows[i - 1]
+    elif kind == "down" and i + 1 < len(rows):
+        rows[i + 1], rows[i] = rows[i], rows[i + 1]
+    data[name] = rows
+    return proposal_form(data=data)
 
 
 class AdmissionForm(FlaskForm):
@@ -82,34 +188,27 @@ class EmergencyForm(FlaskForm):
     )
 
 
-def _line(item, parts) -> str:
-    if isinstance(item, dict):
-        return f" {SEP} ".join(item.get(p) or "" for p in parts).rstrip(f" {SEP}")
-    return str(item)
-
-
-def prefill_proposal(form, document: dict) -> None:
-    for name in LIST_LABELS:
-        parts = PARTS.get(name, ())
-        getattr(form, name).data = "\n".join(_line(i, parts) for i in document.get(name) or [])
-    for name in TEXT_LABELS:
-        getattr(form, name).data = document.get(name) or ""
-
-
-def _document(form) -> dict:
+def _document(form) -> tuple[dict, list[tuple]]:
+    """The plan the form describes, and rows with parts but no name (field, message)."""
     doc: dict = {}
+    missing = []
     for name in LIST_LABELS:
-        lines = [ln.strip() for ln in (getattr(form, name).data or "").splitlines() if ln.strip()]
-        if name in PARTS:
-            doc[name] = [
-                dict(zip(PARTS[name], [p.strip() for p in ln.split(SEP)][: len(PARTS[name])], strict=False))
-                for ln in lines
-            ]
-        else:
-            doc[name] = lines
+        items: list = []
+        for entry in form[name].entries:
+            if name in PARTS:
+                item = {p: (entry.form[p].data or "").strip() or None for p in PARTS[name]}
+                if not any(item.values()):
+                    continue
+                first = PARTS[name][0]
+                if item[first] is None:
+                    missing.append((entry.form[first], PART_LABELS[first]))
+                items.append(item)
+            elif (entry.data or "").strip():
+                items.append(entry.data.strip())
+        doc[name] = items
     for name in TEXT_LABELS:
-        doc[name] = getattr(form, name).data or None
-    return doc
+        doc[name] = form[name].data or None
+    return doc, missing
 
 
 def _back(pid, anchor: str):
@@ -129,10 +228,22 @@ def _again(pid, key: str, form, error: ValidationFailed | None = None):
 def propose(patient_id: str):
     ctx, pid = portal_ctx(), parse_id(patient_id)
     form = ProposalForm()
+    op = request.form.get("row_op")
+    if op is not None:
+        # A row added, removed or moved without JavaScript: the form again, nothing proposed.
+        from staff_portal.views.patients import patient
+
+        changed = row_operation(form, op) or form
+        return patient(str(pid), forms={"proposal": changed}, status=200)
     if not form.validate_on_submit():
         return _again(pid, "proposal", form)
+    document, missing = _document(form)
+    if missing:
+        for field, label in missing:
+            field.errors = [_("Fill in %(what)s, or empty the row.", what=str(label).lower())]
+        return _again(pid, "proposal", form)
     try:
-        item = plans.propose_crisis_plan(ctx, pid, _document(form), form.last_reviewed_with_team_on.data)
+        item = plans.propose_crisis_plan(ctx, pid, document, form.last_reviewed_with_team_on.data)
     except ValidationFailed as error:
         return _again(pid, "proposal", form, error)
     flash(_("Version %(n)d is proposed. The patient approves it in the app.", n=item["version"]), "success")

@@ -21,10 +21,12 @@ from staff_portal.common import SCOPE_NAMES, my_teams, parse_id
 from staff_portal.views.meetings import EVENT_NAMES
 from staff_portal.views.patient_forms import (
     EMERGENCY_NAMES,
+    LIST_LABELS,
+    PARTS,
+    TEXT_LABELS,
     AdmissionForm,
     EmergencyForm,
-    ProposalForm,
-    prefill_proposal,
+    proposal_form,
 )
 from staff_portal.views.queue import KINDS, OUTCOMES
 
@@ -90,9 +92,7 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
     if "contact_requests" in visible:
         contacts = contact_requests.history_for_patient(ctx, pid, limit=CONTACTS_SHOWN)
     forms = forms or {}
-    proposal = forms.get("proposal") or ProposalForm(formdata=None)
-    if "proposal" not in forms and view["crisis_plan"]:
-        prefill_proposal(proposal, view["crisis_plan"]["document"])
+    proposal = forms.get("proposal") or proposal_form((view["crisis_plan"] or {}).get("document"))
     return render_template(
         "staff_portal/patients/page.html",
         view=view,
@@ -106,6 +106,10 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
         kinds=KINDS,
         outcomes=OUTCOMES,
         proposal=proposal,
+        proposal_open="proposal" in forms,
+        list_sections=LIST_LABELS,
+        text_sections=TEXT_LABELS,
+        parts=PARTS,
         admission_form=forms.get("admission") or AdmissionForm(formdata=None),
         emergency_form=forms.get("emergency") or EmergencyForm(formdata=None),
         offer_emergency=bool(set(view["withheld"]) & set(EMERGENCY_SCOPES)),

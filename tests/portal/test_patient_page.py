@@ -22,7 +22,11 @@ def test_a_member_proposes_a_crisis_plan_version(world, app, portal_as):
     path = f"/portal/patients/{care.patient.id}"
     response = portal.post(
         f"{path}/crisis-plan/proposals",
-        {"what_helps": "rolig stemme", "people_to_ask": "Siv (søster) ; +4799999999"},
+        {
+            "what_helps": "rolig stemme",
+            "people_to_ask-0-name": "Siv (søster)",
+            "people_to_ask-0-phone": "+4799999999",
+        },
         token_from=path,
     )
     assert response.status_code == 302

@@ -261,6 +261,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("GET", "/api/v1/me/crisis-plan.pdf"): Row(me(200), kinds=NO_IDS),
     ("GET", "/api/v1/me/crisis-plan/versions"): Row(me(200), kinds=NO_IDS),
     ("POST", "/api/v1/me/crisis-plan/versions/<int:version>/approve"): Row(me_owned(200), kinds=VERSION_IDS),
+    ("POST", "/api/v1/me/crisis-plan/versions/<int:version>/decline"): Row(me_owned(200), kinds=VERSION_IDS),
     ("GET", "/api/v1/me/diary"): Row(me(200), kinds=NO_IDS),
     ("POST", "/api/v1/me/diary"): Row(me(201), lambda s, k: {"text": "en god dag"}, kinds=NO_IDS),
     ("GET", "/api/v1/me/diary/<uuid:entry_id>"): Row(me_owned(200)),

@@ -1,8 +1,12 @@
-"""Building the agenda: who had contact requests, escalations or admissions since last time."""
+"""Building the agenda: who had contact requests, escalations or admissions since last time,
+and who needs the team's attention anyway (flags: overdue actions, a crisis plan not reviewed
+with the team for more than three months)."""
 
 from __future__ import annotations
 
+import calendar
 import uuid
+from collections.abc import Collection
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -11,6 +15,7 @@ from sqlalchemy import case, func, select
 from muli.models.contact import ContactRequest
 from muli.models.meetings import ActionItem, AgendaItem, Meeting
 from muli.models.people import Admission, Patient, Team
+from muli.models.plans import Plan, PlanVersion
 from muli.platform.context import Ctx
 from muli.trust import access
 
@@ -87,12 +92,95 @@ def _contact_counts(ctx: Ctx, team_id: uuid.UUID, since: datetime) -> list[tuple
     )
 
 
-def order(patients, events) -> list[Patient]:
+def order(patients, events, flagged: Collection[uuid.UUID] = ()) -> list[Patient]:
+    """Those with new events first, then those flagged, then the rest; by name within each."""
+
     def key(p):
         has = any(events.get(p.id, {}).values())
-        return (not has, p.display_name.casefold(), str(p.id))
+        return (not has, p.id not in flagged, p.display_name.casefold(), str(p.id))
 
     return sorted(patients, key=key)
+
+
+# --- flags ------------------------------------------------------------------------------
+
+# A crisis plan is due for review with the team when its last review is older than this.
+REVIEW_MONTHS = 3
+FLAG_KINDS = ("overdue_actions", "crisis_plan_review")
+# Which consent each flag needs (as FIGURE_SCOPES: None is any consent): the plan's review
+# date is part of the crisis plan.
+FLAG_SCOPES = {"overdue_actions": None, "crisis_plan_review": "crisis_plan"}
+
+
+def months_before(day: date, months: int) -> date:
+    """The same day `months` calendar months earlier (the month's last day where it is shorter)."""
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+def _overdue_actions(ctx: Ctx, patient_ids: set[uuid.UUID], on: date) -> dict[uuid.UUID, tuple[int, date]]:
+    """Per patient: open actions whose due date is before `on`, and the oldest due date."""
+    rows = ctx.session.execute(
+        select(ActionItem.patient_id, func.count(), func.min(ActionItem.due_on))
+        .where(
+            ActionItem.patient_id.in_(patient_ids),
+            ActionItem.status == "open",
+            ActionItem.due_on < on,
+        )
+        .group_by(ActionItem.patient_id)
+    ).all()
+    return {pid: (n, oldest) for pid, n, oldest in rows if pid is not None}
+
+
+def _last_reviews(ctx: Ctx, patient_ids: set[uuid.UUID]) -> dict[uuid.UUID, date | None]:
+    """Per patient with a crisis plan: the current version's last review with the team."""
+    rows = ctx.session.execute(
+        select(Plan.patient_id, PlanVersion.last_reviewed_with_team_on)
+        .join(PlanVersion, (PlanVersion.plan_id == Plan.id) & (PlanVersion.version == Plan.current_version))
+        .where(Plan.patient_id.in_(patient_ids), Plan.kind == "crisis")
+    ).all()
+    return {pid: reviewed for pid, reviewed in rows}
+
+
+def flags(ctx: Ctx, patient_ids: Collection[uuid.UUID], on: date) -> dict[uuid.UUID, list[dict]]:
+    """Per patient, what needs the team's attention at a meeting on `on`, by today's state:
+
+    - `overdue_actions`: open actions due before the meeting (`count`, `oldest_due_on`);
+    - `crisis_plan_review`: no crisis plan, or one never reviewed with the team, or last reviewed
+      more than REVIEW_MONTHS months before the meeting (`last_reviewed_with_team_on`, or None).
+
+    No access check: the callers show each reader only what `visible_flags` allows.
+    """
+    ids = set(patient_ids)
+    found: dict[uuid.UUID, list[dict]] = {pid: [] for pid in ids}
+    if not ids:
+        return found
+    for pid, (n, oldest) in _overdue_actions(ctx, ids, on).items():
+        found[pid].append({"kind": "overdue_actions", "count": n, "oldest_due_on": oldest})
+    reviews = _last_reviews(ctx, ids)
+    due = months_before(on, REVIEW_MONTHS)
+    for pid in ids:
+        reviewed = reviews.get(pid)
+        if reviewed is None or reviewed < due:
+            found[pid].append({"kind": "crisis_plan_review", "last_reviewed_with_team_on": reviewed})
+    return found
+
+
+def visible_flags(ctx: Ctx, found: dict[uuid.UUID, list[dict]]) -> dict[uuid.UUID, list[dict]]:
+    """Only the flags the reader's agency may see about each patient (as `visible_figures`)."""
+    scopes = access.visible_scopes(ctx, found)
+    return {
+        pid: [f for f in items if _flag_allowed(f["kind"], scopes.get(pid, set()))]
+        for pid, items in found.items()
+    }
+
+
+def _flag_allowed(kind: str, scopes: set[str]) -> bool:
+    if kind not in FLAG_SCOPES:
+        return False  # a flag nobody has decided about is not shown
+    needed = FLAG_SCOPES[kind]
+    return bool(scopes) if needed is None else needed in scopes
 
 
 def events_since_start(ctx: Ctx, team: Team, held_on: date) -> datetime:

@@ -39,8 +39,10 @@ def create_meeting(ctx: Ctx, team_id: uuid.UUID, held_on: date) -> Meeting:
     """A meeting for a date (coordinator), its agenda built and open actions carried over.
 
     Agenda: every active patient of the team; those with contact requests, escalations or
-    admissions since the previous meeting first (alphabetical within each group). 409
-    `meeting-exists` when the team already has a meeting that day.
+    admissions since the previous meeting first, then those flagged (overdue actions, a crisis
+    plan not reviewed with the team for over three months: `agenda.flags`), then the rest
+    (alphabetical within each group). 409 `meeting-exists` when the team already has a
+    meeting that day.
     """
     team = access.coordinator_of(ctx, team_id)
     if not MIN_YEAR <= held_on.year <= MAX_YEAR:
@@ -57,7 +59,8 @@ def create_meeting(ctx: Ctx, team_id: uuid.UUID, held_on: date) -> Meeting:
         select(Patient).where(Patient.team_id == team.id, Patient.status == "active")
     ).all()
     events = agenda.events_since(ctx, team.id, since)
-    for position, patient in enumerate(agenda.order(patients, events), start=1):
+    flagged = {pid for pid, found in agenda.flags(ctx, [p.id for p in patients], held_on).items() if found}
+    for position, patient in enumerate(agenda.order(patients, events, flagged), start=1):
         counts = events.get(patient.id, agenda.empty_events())
         ctx.session.add(
             AgendaItem(meeting_id=meeting.id, patient_id=patient.id, position=position, events=counts)
@@ -100,6 +103,8 @@ def get_meeting(ctx: Ctx, meeting_id: uuid.UUID) -> MeetingView:
     # The counts were taken when the agenda was built; each reader sees only those their
     # agency's consent (or break-the-glass) allows.
     figures = agenda.visible_figures(ctx, {i.patient_id: dict(i.events or {}) for i in items})
+    # The flags are today's state (an action marked done in the meeting is no longer overdue).
+    flags = agenda.visible_flags(ctx, agenda.flags(ctx, [i.patient_id for i in items], meeting.held_on))
 
     entries = []
     for item in items:
@@ -110,6 +115,7 @@ def get_meeting(ctx: Ctx, meeting_id: uuid.UUID) -> MeetingView:
                 display_name=item.patient.display_name,
                 position=item.position,
                 events=figures[item.patient_id],
+                flags=flags[item.patient_id],
                 note=views.note_view(
                     ctx, meeting.id, item.patient_id, notes.get(item.patient_id), grant is not None
                 ),

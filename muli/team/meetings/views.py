@@ -54,10 +54,16 @@ class AgendaEntry:
     events: dict
     note: NoteView
     actions: list[ActionView] = field(default_factory=list)
+    # What needs attention anyway (agenda.flags): overdue actions, a crisis plan due for review.
+    flags: list[dict] = field(default_factory=list)
 
     @property
     def has_events(self) -> bool:
         return any(self.events.values())
+
+    @property
+    def flagged(self) -> bool:
+        return bool(self.flags)
 
 
 @dataclass

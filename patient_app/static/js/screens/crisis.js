@@ -211,21 +211,103 @@ export async function crisisVersions(app) {
           approve.disabled = false;
         }
       });
-      reject.addEventListener("click", () => {
-        // The API has no "reject": a proposal simply stays unapproved. We stop asking about it here.
-        store.set("crisis.dismissed", [...dismissed, v.version]);
-        app.redraw();
+      reject.addEventListener("click", async () => {
+        // Declined on the server: the team sees it, and no other device asks again.
+        reject.disabled = true;
+        try {
+          await api.post(`/me/crisis-plan/versions/${v.version}/decline`);
+          app.redraw();
+        } catch (error) {
+          replace(message, alertBox(error instanceof api.OfflineError ? t("crisis.edit_offline") : problemText(error)));
+          reject.disabled = false;
+        }
       });
       return h(
         "section",
         { class: "card version proposed" },
         head,
         h("p", {}, t("crisis.proposal_explain")),
+        drawChanges(v.changes),
+        h(
+          "details",
+          { class: "whole-proposal" },
+          h("summary", {}, t("crisis.whole_proposal")),
+          h("div", { class: "proposal" }, drawPlan(v.sections || {})),
+        ),
         h("p", { class: "hint" }, t("crisis.reject_explain")),
-        h("div", { class: "proposal" }, drawPlan(v.sections || {})),
         h("div", { class: "actions" }, approve, reject),
       );
     }),
+  );
+}
+
+// --- what a proposal changes ----------------------------------------------------------------
+
+// One list item as a line of text (the diff shows words, not the call buttons of the plan).
+function itemText(name, item) {
+  if (typeof item === "string") return item;
+  if (!item) return "";
+  if (name === "warning_signs") return item.action ? `${item.sign || ""} → ${item.action}` : item.sign || "";
+  return Object.values(item).filter(Boolean).join(" · ");
+}
+
+function changeLine(kind, ...content) {
+  return h("li", { class: `change ${kind}` }, h("span", { class: "change-word" }, t(`crisis.change_${kind}`)), " ", ...content);
+}
+
+// Now and proposed, each named in words (the old text struck through as a second cue).
+function beforeAfter(before, after) {
+  return h(
+    "dl",
+    { class: "before-after" },
+    h("dt", {}, t("crisis.change_before")),
+    h("dd", { class: "before" }, before || t("crisis.change_empty")),
+    h("dt", {}, t("crisis.change_after")),
+    h("dd", { class: "after" }, after || t("crisis.change_empty")),
+  );
+}
+
+function drawSectionChange(section) {
+  const name = section.section;
+  const title = h("h4", {}, t(`crisis.${name}`));
+  if (section.kind === "text") {
+    return h(
+      "div",
+      { class: "section-change", "data-section": name },
+      title,
+      beforeAfter(section.before, section.after),
+    );
+  }
+  const lines = [
+    ...(section.added || []).map((item) => changeLine("added", h("span", { class: "item" }, itemText(name, item)))),
+    ...(section.removed || []).map((item) => changeLine("removed", h("span", { class: "item" }, itemText(name, item)))),
+    ...(section.changed || []).map((c) =>
+      changeLine("changed", beforeAfter(itemText(name, c.before), itemText(name, c.after))),
+    ),
+  ];
+  if (section.reordered) lines.push(h("li", { class: "change reordered" }, t("crisis.change_reordered")));
+  return h("div", { class: "section-change", "data-section": name }, title, h("ul", { class: "changes" }, lines));
+}
+
+// Section by section: what approving would change; the sections it leaves alone folded away.
+export function drawChanges(changes) {
+  if (!changes) return null;
+  const sections = changes.sections || [];
+  const changed = sections.filter((s) => s.status === "changed");
+  const same = sections.filter((s) => s.status !== "changed");
+  return h(
+    "div",
+    { class: "plan-changes" },
+    h("h3", {}, t("crisis.changes_title")),
+    changed.length ? changed.map(drawSectionChange) : h("p", {}, t("crisis.no_changes")),
+    same.length
+      ? h(
+          "details",
+          { class: "unchanged" },
+          h("summary", {}, t(same.length === 1 ? "crisis.unchanged_one" : "crisis.unchanged_many", { n: same.length })),
+          h("ul", {}, same.map((s) => h("li", {}, t(`crisis.${s.section}`)))),
+        )
+      : null,
   );
 }
 
