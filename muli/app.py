@@ -367,9 +367,18 @@ def register_compression(app: Flask) -> None:
         ):
             return response
         if response.direct_passthrough:
-            # A static file: read it (they are small) so it can be compressed whole.
+            # A static file: read it (they are small) so it can be compressed whole, and close
+            # it now. (make_sequence() would leave closing it to the server's response.close(),
+            # which a client that drops the connection never reaches: an open file for the GC.)
             response.direct_passthrough = False
-            response.make_sequence()
+            source = response.response
+            try:
+                body = b"".join(response.iter_encoded())
+            finally:
+                close = getattr(source, "close", None)
+                if close is not None:
+                    close()
+            response.set_data(body)
         return compress.after_request(response)
 
 
