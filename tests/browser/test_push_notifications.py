@@ -73,9 +73,8 @@ def click(page, scope: str) -> None:
     wait_until(page, NOTIFIED.format(scope=scope) + ".then((n) => n === 0)")
 
 
-def test_the_patient_app_shows_a_pushed_notification_and_a_tap_opens_the_request(
-    live_server, phone, world, client
-):
+def patient_with_a_request(live_server, phone, world, client):
+    """Kari in the app with notifications allowed and its worker running, and a request of hers."""
     kari = enrol(world, client)
     phone.context.grant_permissions(["notifications"], origin=live_server)
     activate(phone, live_server, kari)
@@ -85,7 +84,13 @@ def test_the_patient_app_shows_a_pushed_notification_and_a_tap_opens_the_request
         json={"kind": "chat", "urgency": "talk"},
         headers={**token(client, kari), **key()},
     )
-    request_id = created.get_json()["id"]
+    return kari, created.get_json()["id"]
+
+
+def test_the_patient_app_shows_a_pushed_notification_and_a_tap_opens_the_request(
+    live_server, phone, world, client
+):
+    _kari, request_id = patient_with_a_request(live_server, phone, world, client)
     payload = {
         "id": str(uuid.uuid4()),
         "kind": "seen",
@@ -138,16 +143,7 @@ def test_the_portal_shows_a_pushed_notification_and_a_tap_opens_the_request(live
 def test_a_notification_tapped_after_signing_out_opens_its_request_after_sign_in(
     live_server, phone, world, client
 ):
-    kari = enrol(world, client)
-    phone.context.grant_permissions(["notifications"], origin=live_server)
-    activate(phone, live_server, kari)
-    wait_for_worker(phone)
-    created = client.post(
-        "/api/v1/me/contact-requests",
-        json={"kind": "chat", "urgency": "talk"},
-        headers={**token(client, kari), **key()},
-    )
-    request_id = created.get_json()["id"]
+    kari, request_id = patient_with_a_request(live_server, phone, world, client)
     phone.get_by_role("link", name="Innstillinger").first.click()
     phone.get_by_role("button", name="Logg ut").click()
     phone.get_by_role("button", name="Logg ut og slett fra telefonen").click()
