@@ -46,6 +46,9 @@ class FuzzPeople:
         care = world.care_team()
         self.care = care
         self.officer = world.staff(care.team, role="privacy_officer", agency=care.agency)
+        self.admin = world.staff(role="admin", agency=care.agency)
+        # The account the administrator's operations act on (disable, reset...), no one else's.
+        self.target = world.staff(care.team, role="member", agency=care.agency)
         h = care.patient.headers
         entry = client.post("/api/v1/me/diary", headers=h, json={"text": "i dag", "shared_with_team": True})
         request = client.post(
@@ -65,15 +68,16 @@ class FuzzPeople:
             "entry_id": entry.get_json()["id"],
             "request_id": request.get_json()["id"],
             "meeting_id": meeting.get_json()["id"],
+            "account_id": str(self.target.account.id),
         }
 
-    def headers_for(self, path: str) -> dict:
-        if path.startswith("/api/v1/staff/audit"):
-            login = self.officer
-        elif path.startswith("/api/v1/staff"):
-            login = self.care.coordinator
-        else:
-            login = self.care.patient
+    def headers_for(self, part: str) -> dict:
+        login = {
+            "patient": self.care.patient,
+            "staff": self.care.coordinator,
+            "privacy officer": self.officer,
+            "admin": self.admin,
+        }[part]
         # Uncompressed: the WSGI transport hands schemathesis the raw body, and compression is
         # a transport matter (tested in tests/api/test_compression.py), not the contract.
         return {**bearer(self.world.token_for(login.account)), "Accept-Encoding": "identity"}
@@ -84,10 +88,14 @@ def people(app, client, world):
     return FuzzPeople(app, client, world)
 
 
+# Each part runs as the account it is for; /account (my password, my sessions) as both.
 PARTS = {
-    "patient": lambda path: path.startswith(("/api/v1/me", "/api/v1/auth")),
-    "staff": lambda path: path.startswith("/api/v1/staff") and not path.startswith("/api/v1/staff/audit"),
+    "patient": lambda path: path.startswith(("/api/v1/me", "/api/v1/auth", "/api/v1/account")),
+    "staff": lambda path: (
+        path.startswith(("/api/v1/staff", "/api/v1/account")) and not path.startswith("/api/v1/staff/audit")
+    ),
     "privacy officer": lambda path: path.startswith("/api/v1/staff/audit"),
+    "admin": lambda path: path.startswith("/api/v1/admin"),
 }
 # The checks left out, and why.
 LEFT_OUT = {
@@ -130,17 +138,17 @@ CONFIG = {
 TRIED: dict[str, int] = {}
 
 
-def _send(case, people) -> None:
+def _send(case, people, part) -> None:
     TRIED[f"{case.operation.method.upper()} {case.operation.path}"] += 1
     meta = case.meta
     if not (meta is not None and meta.is_negative_at(ParameterLocation.PATH)):
         for name in case.path_parameters or {}:
             if name in people.ids:
                 case.path_parameters[name] = people.ids[name]
-    case.call_and_validate(headers=people.headers_for(case.operation.path), checks=RUN_CHECKS)
+    case.call_and_validate(headers=people.headers_for(part), checks=RUN_CHECKS)
 
 
-def fuzz(schema, operation, people) -> str | None:
+def fuzz(schema, operation, people, part) -> str | None:
     """Coverage cases, then generated positive and negative ones; the first failure, if any."""
     label = f"{operation.method.upper()} {operation.path}"
     TRIED[label] = 0
@@ -153,7 +161,7 @@ def fuzz(schema, operation, people) -> str | None:
         for number, case in enumerate(coverage):
             if number >= COVERAGE_MAX:
                 break
-            _send(case, people)
+            _send(case, people, part)
         for mode, examples in ((GenerationMode.POSITIVE, EXAMPLES), (GenerationMode.NEGATIVE, EXAMPLES // 2)):
 
             @given(case=operation.as_strategy(generation_mode=mode))
@@ -166,7 +174,7 @@ def fuzz(schema, operation, people) -> str | None:
                 suppress_health_check=list(HealthCheck),
             )
             def run(case):
-                _send(case, people)
+                _send(case, people, part)
 
             try:
                 run()
@@ -177,6 +185,12 @@ def fuzz(schema, operation, people) -> str | None:
     except (Exception, BaseExceptionGroup) as error:  # its report says what broke, how to replay it
         return f"{label}: {str(error)[:1500]}"
     return None
+
+
+def test_every_operation_is_in_a_part(app):
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    paths = {r.ok().path for r in schema.get_all_operations()}
+    assert paths and all(any(covers(p) for covers in PARTS.values()) for p in paths)
 
 
 def test_every_check_runs_but_the_ones_left_out_for_a_reason():
@@ -205,7 +219,7 @@ def test_no_generated_request_gets_a_server_error_or_an_answer_outside_the_contr
     people = FuzzPeople(app, client, world)
     operations = [r.ok() for r in schema.get_all_operations() if PARTS[part](r.ok().path)]
     assert operations, f"no {part} operations in the OpenAPI document"
-    failures = [f for f in (fuzz(schema, op, people) for op in operations) if f]
+    failures = [f for f in (fuzz(schema, op, people, part) for op in operations) if f]
     if report := os.environ.get("MULI_FUZZ_REPORT"):
         with open(report, "a", encoding="utf-8") as out:
             for op in operations:
