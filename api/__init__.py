@@ -9,7 +9,7 @@ from flask import Flask, request
 from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
-from api import body, problem
+from api import body, contract, problem
 from api.resources import __path__ as _resources_path
 from muli.extensions import csrf, jwt
 from muli.platform.errors import AuthenticationFailed
@@ -27,13 +27,19 @@ SPEC_OPTIONS = {
 
 
 class MuliApi(Api):
-    """flask-smorest answers every HTTP error as its own JSON; ours are problem+json."""
+    """flask-smorest answers every HTTP error as its own JSON; ours are problem+json, and the
+    document says so (`api.contract`): no `default` error of flask-smorest's own shape."""
+
+    DEFAULT_ERROR_RESPONSE_NAME = None
+
+    def _register_responses(self):
+        """Error responses are `api.contract`'s problem+json components."""
 
     def handle_http_exception(self, error: HTTPException):
         return problem.from_http(error)
 
 
-api = MuliApi(spec_kwargs=SPEC_OPTIONS)
+api = MuliApi(spec_kwargs={**SPEC_OPTIONS, "extra_plugins": [contract.ContractPlugin()]})
 
 
 def _resource_modules():
@@ -68,6 +74,7 @@ def init_app(app: Flask) -> None:
     """Register the API's blueprints, docs and error handling on the app."""
     app.config.setdefault("API_SPEC_OPTIONS", SPEC_OPTIONS)
     api.init_app(app, spec_kwargs=SPEC_OPTIONS)
+    api.ma_plugin.converter.add_attribute_function(contract.nullable_nested)
     for module in _resource_modules():
         # Bearer tokens, not cookies, authenticate the API: CSRF does not apply.
         csrf.exempt(module.blp)

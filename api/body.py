@@ -242,6 +242,10 @@ def _guard() -> None:
     if request.method not in BODY_METHODS:
         return
     raw = read_body()
+    if not raw and request.method == "PUT" and _declared_json_schema() is not None:
+        # A PUT replaces the resource with what it carries: with nothing, it would replace a
+        # plan with an empty one (the fields' defaults). Found by the contract fuzzing.
+        raise Refused(400, "body-required", "Bad Request", "This request needs a JSON body.")
     if not raw or not is_json_request(request):
         return  # no body, or not JSON: nothing reads it (webargs takes JSON only)
     body = parse_json(raw)

@@ -7,7 +7,15 @@ from marshmallow import Schema, fields, validate
 from api.body import REPLACE, UNSTORABLE_TEXT
 from api.schemas import Instant
 from muli.contact.requests import MAX_MESSAGE
-from muli.models.contact import OUTCOMES, REQUEST_KINDS, URGENCIES
+from muli.models.contact import (
+    AUTHOR_KINDS,
+    ESCALATION_KINDS,
+    OUTCOMES,
+    REQUEST_KINDS,
+    REQUEST_STATES,
+    ROUTES,
+    URGENCIES,
+)
 
 
 class ContactRequestIn(Schema):
@@ -54,7 +62,7 @@ class ContactEmergencyNumberOut(Schema):
 
 class ContactMessageOut(Schema):
     id = fields.UUID()
-    author = fields.String(metadata={"description": "patient, staff or system"})
+    author = fields.String(validate=validate.OneOf(AUTHOR_KINDS))
     name = fields.String(allow_none=True)
     agency = fields.String(allow_none=True)
     body = fields.String()
@@ -70,7 +78,7 @@ class ContactEscalationOut(Schema):
 
 
 class ContactEscalationStepOut(Schema):
-    kind = fields.String(metadata={"description": "backup, team or reminder"})
+    kind = fields.String(validate=validate.OneOf(ESCALATION_KINDS))
     level = fields.Integer()
     occurred_at = Instant()
     notified = fields.Integer()
@@ -78,10 +86,12 @@ class ContactEscalationStepOut(Schema):
 
 class ContactRequestBaseOut(Schema):
     id = fields.UUID()
-    kind = fields.String()
-    urgency = fields.String()
-    state = fields.String(metadata={"description": "open, acknowledged, closed or cancelled"})
-    routed_to = fields.String(metadata={"description": "on_call, office or none"})
+    kind = fields.String(validate=validate.OneOf(REQUEST_KINDS))
+    urgency = fields.String(validate=validate.OneOf(URGENCIES))
+    state = fields.String(validate=validate.OneOf(REQUEST_STATES))
+    routed_to = fields.String(
+        validate=validate.OneOf(ROUTES), metadata={"description": "who was asked first"}
+    )
     responder = fields.Nested(ContactPersonOut, allow_none=True)
     acknowledge_within_minutes = fields.Integer(allow_none=True)
     created_at = Instant()
@@ -90,7 +100,7 @@ class ContactRequestBaseOut(Schema):
     acknowledged_at = Instant(allow_none=True)
     closed_at = Instant(allow_none=True)
     cancelled_at = Instant(allow_none=True)
-    outcome = fields.String(allow_none=True)
+    outcome = fields.String(allow_none=True, validate=validate.OneOf(OUTCOMES))
     call_started_at = Instant(
         allow_none=True, metadata={"description": "when the responder last said 'calling you now'"}
     )
@@ -176,7 +186,7 @@ class AvailabilityPersonOut(Schema):
 
 
 class AvailabilityOut(Schema):
-    status = fields.String(metadata={"description": "office, on_call or none: who answers right now"})
+    status = fields.String(validate=validate.OneOf(ROUTES), metadata={"description": "who answers right now"})
     next_change_at = Instant(allow_none=True, metadata={"description": "when that changes (within 14 days)"})
-    next_status = fields.String(allow_none=True)
+    next_status = fields.String(allow_none=True, validate=validate.OneOf(ROUTES))
     on_call = fields.Nested(AvailabilityPersonOut, allow_none=True)

@@ -12,6 +12,7 @@ worker forgets it once it expires (`muli.trust.retention`, docs/retention.md).
 from __future__ import annotations
 
 import hashlib
+import re
 import uuid
 from functools import wraps
 
@@ -27,11 +28,17 @@ from muli.platform.errors import BadRequest, Conflict, MuliError
 HEADER = "Idempotency-Key"
 REPLAYED = "Idempotent-Replayed"
 
+# A UUID in its canonical text form (what crypto.randomUUID() and str(uuid4()) make), as a
+# string: a generated client then passes it to its HTTP library as the text it is (typed
+# `format: uuid`, openapi-python-client handed the UUID object on and httpx refused it).
+KEY_PATTERN = "^[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}$"
+_KEY = re.compile(KEY_PATTERN)
 HEADER_DOC = {
     "in": "header",
     "name": HEADER,
-    "description": "A client-made UUID; the same key and body again gets the first answer back.",
-    "schema": {"type": "string", "format": "uuid"},
+    "description": "A client-made UUID, e.g. `str(uuid4())`; the same key and body again gets the "
+    "first answer back (with `Idempotent-Replayed: true`). Not a UUID: 400.",
+    "schema": {"type": "string", "minLength": 36, "maxLength": 36, "pattern": KEY_PATTERN},
 }
 
 
@@ -77,14 +84,13 @@ def idempotent(required: bool = False):
         @wraps(view)
         def wrapper(*args, **kwargs):
             key = request.headers.get(HEADER)
-            if not key:
+            if key is None:
                 if required:
                     raise BadRequest(f"The {HEADER} header is required.", code="idempotency-key-required")
                 return view(*args, **kwargs)
-            try:
-                key = str(uuid.UUID(key))
-            except ValueError:
+            if not _KEY.fullmatch(key):
                 raise BadRequest(f"{HEADER} must be a UUID.", code="idempotency-key-invalid")
+            key = str(uuid.UUID(key))
             ctx = current_ctx()
             session, account_id = ctx.session, ctx.actor.account_id
             request_hash = _request_hash()

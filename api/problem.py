@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import json, make_response
+from flask import has_request_context, json, make_response, request
 from werkzeug.exceptions import HTTPException
 
 from muli.platform.errors import MuliError
@@ -27,7 +27,16 @@ def problem(status: int, code: str, title: str, detail: str | None = None, error
     response.headers["Cache-Control"] = "no-store"
     for name, value in (headers or {}).items():
         response.headers[name] = value
+    if status == 401 and "WWW-Authenticate" not in response.headers:
+        response.headers["WWW-Authenticate"] = www_authenticate()
     return response
+
+
+def www_authenticate() -> str:
+    """RFC 6750 3.1: the Bearer challenge of every 401; `invalid_token` when a token was sent
+    (expired, revoked, malformed), no error code when none was (a login that failed included)."""
+    sent = has_request_context() and request.headers.get("Authorization", "").lower().startswith("bearer")
+    return 'Bearer realm="muli", error="invalid_token"' if sent else 'Bearer realm="muli"'
 
 
 def from_domain(error: MuliError):

@@ -18,6 +18,39 @@ class Instant(fields.DateTime):
         return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+class JsonBoolean(fields.Boolean):
+    """`true` or `false` in a JSON body, as the document says: not 0, 1 or "yes" (marshmallow's
+    Boolean takes those, so a schema-violating request would be stored as if it were valid)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise self.make_error("invalid")
+        return value
+
+
+def _json_number(value, make_error):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise make_error("invalid")
+    return value
+
+
+class JsonInteger(fields.Integer):
+    """An integer in a JSON body: not "5", not true, not 2.5 (marshmallow would store 2)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(strict=True, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(_json_number(value, self.make_error), attr, data, **kwargs)
+
+
+class JsonFloat(fields.Float):
+    """A number in a JSON body: not "5.5", not true."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return super()._deserialize(_json_number(value, self.make_error), attr, data, **kwargs)
+
+
 class PageArgs(Schema):
     limit = fields.Integer(load_default=DEFAULT_LIMIT, validate=validate.Range(1, MAX_LIMIT))
     cursor = fields.String(load_default=None, validate=validate.Length(max=500))

@@ -39,7 +39,10 @@ class PasswordChangeIn(Schema):
 class SessionOut(Schema):
     id = fields.UUID()
     kind = fields.String(
-        metadata={"description": "`portal` (a browser signed in to the staff portal) or `api` (an app login)"}
+        validate=validate.OneOf(("portal", "api")),
+        metadata={
+            "description": "`portal` (a browser signed in to the staff portal) or `api` (an app login)"
+        },
     )
     created_at = Instant()
     last_used_at = Instant()

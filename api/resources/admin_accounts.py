@@ -4,12 +4,13 @@ second factor, see a staff member's sessions and end them."""
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from api.resources.account import SessionList
 from api.schemas import Instant
+from muli.models.people import STAFF_ROLES
 from muli.trust import lifecycle
 
 blp = Blueprint(
@@ -25,7 +26,7 @@ class StaffAccountOut(Schema):
     account_id = fields.UUID()
     username = fields.String()
     name = fields.String()
-    role = fields.String()
+    role = fields.String(validate=validate.OneOf(STAFF_ROLES))
     agency_name = fields.String()
     disabled_at = Instant(allow_none=True)
     password_change_required = fields.Boolean()

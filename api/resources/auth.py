@@ -31,6 +31,7 @@ from marshmallow import Schema, fields, validate
 
 from api.body import Blueprint
 from api.context import anonymous_ctx, current_ctx
+from api.schemas import JsonBoolean
 from muli.contact import on_call
 from muli.extensions import device_cookie, limiter
 from muli.platform.errors import AuthenticationFailed
@@ -61,7 +62,7 @@ class TokenIn(Schema):
     username = fields.String(required=True, validate=validate.Length(1, 150))
     password = fields.String(required=True, validate=validate.Length(1, 1000))
     totp = fields.String(validate=validate.Regexp(r"^\s*\d{6}\s*$"))
-    cookie = fields.Boolean(load_default=False, metadata={"description": COOKIE_DOC})
+    cookie = JsonBoolean(load_default=False, metadata={"description": COOKIE_DOC})
     new_password = fields.String(
         validate=validate.Length(1, 1000),
         metadata={
@@ -72,7 +73,7 @@ class TokenIn(Schema):
 
 
 class RefreshIn(Schema):
-    cookie = fields.Boolean(
+    cookie = JsonBoolean(
         load_default=False,
         metadata={
             "description": "Without a Bearer token: read the refresh token from the cookie "
@@ -84,7 +85,7 @@ class RefreshIn(Schema):
 class TokenOut(Schema):
     access_token = fields.String()
     refresh_token = fields.String(metadata={"description": "Absent when `cookie` was asked for."})
-    token_type = fields.String()
+    token_type = fields.String(validate=validate.OneOf(("Bearer",)))
     expires_in = fields.Integer()
 
 

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, post_load, validate
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
-from api.schemas import Instant, PageArgs, page_of
+from api.schemas import Instant, JsonBoolean, JsonFloat, JsonInteger, PageArgs, page_of
 from muli.patient import diary
 
 blp = Blueprint("me_diary", __name__, url_prefix="/api/v1/me/diary", description="My diary")
@@ -17,25 +17,25 @@ blp.before_request(lambda: require_kind("patient"))
 
 class EntryFields(Schema):
     text = fields.String(validate=validate.Length(1, diary.MAX_TEXT_CHARS))
-    mood = fields.Integer(allow_none=True, validate=validate.Range(0, 10))
-    sleep_hours = fields.Float(allow_none=True, validate=validate.Range(0, 24))
+    mood = JsonInteger(allow_none=True, validate=validate.Range(0, 10))
+    sleep_hours = JsonFloat(allow_none=True, validate=validate.Range(0, 24))
     tags = fields.List(
         fields.String(validate=validate.Length(1, diary.MAX_TAG_CHARS)),
         validate=validate.Length(max=diary.MAX_TAGS),
     )
-    shared_with_team = fields.Boolean(metadata={"description": "Private (false) unless you share it"})
+    shared_with_team = JsonBoolean(metadata={"description": "Private (false) unless you share it"})
 
 
 class EntryIn(EntryFields):
     text = fields.String(required=True, validate=validate.Length(1, diary.MAX_TEXT_CHARS))
-    mood = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(0, 10))
-    sleep_hours = fields.Float(load_default=None, allow_none=True, validate=validate.Range(0, 24))
+    mood = JsonInteger(load_default=None, allow_none=True, validate=validate.Range(0, 10))
+    sleep_hours = JsonFloat(load_default=None, allow_none=True, validate=validate.Range(0, 24))
     tags = fields.List(
         fields.String(validate=validate.Length(1, diary.MAX_TAG_CHARS)),
         load_default=list,
         validate=validate.Length(max=diary.MAX_TAGS),
     )
-    shared_with_team = fields.Boolean(load_default=False)
+    shared_with_team = JsonBoolean(load_default=False)
 
     @post_load
     def make(self, data, **_):
@@ -80,7 +80,7 @@ class DiaryEntry(MethodView):
         """One entry."""
         return diary.read(current_ctx(), entry_id)
 
-    @blp.arguments(EntryFields)
+    @blp.arguments(EntryFields, required=False)
     @blp.response(200, EntryOut)
     def patch(self, data, entry_id):
         """Change an entry: its text, mood, sleep, tags, or whether the team may see it."""

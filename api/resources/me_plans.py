@@ -8,9 +8,10 @@ from marshmallow import Schema, fields, pre_load, validate
 
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
+from api.contract import PDF_CONTENT
 from api.idempotency import HEADER_DOC, idempotent
 from api.resources.me import EmergencyNumberOut
-from api.schemas import Instant, PageArgs, page_of
+from api.schemas import Instant, JsonBoolean, JsonInteger, PageArgs, page_of
 from muli.patient import mastery, pdf, plans
 from muli.patient.plans import MAX_ITEM_CHARS, MAX_ITEMS, MAX_NAME_CHARS, MAX_PHONE_CHARS, MAX_TEXT_CHARS
 
@@ -21,10 +22,10 @@ IF_MATCH_DOC = {
     "in": "header",
     "name": "If-Match",
     "required": True,
-    "description": "The ETag of the plan you edited. Missing: 428. Stale: 412 (reload and try again).",
-    "schema": {"type": "string"},
+    "description": "The ETag of the plan you edited. Missing or empty: 428. Stale: 412 (reload, try again).",
+    "schema": {"type": "string", "minLength": 1},
 }
-PDF_RESPONSE = {200: {"description": "The plan on one A4 page", "content": {"application/pdf": {}}}}
+PDF_RESPONSE = {200: {"description": "The plan on one A4 page", "content": PDF_CONTENT}}
 
 
 def _item(max_chars: int = MAX_ITEM_CHARS):
@@ -97,7 +98,7 @@ class CrisisPlanIn(Tolerant, CrisisSections):
 
 
 class AuthorOut(Schema):
-    kind = fields.String(metadata={"description": "patient or staff"})
+    kind = fields.String(validate=validate.OneOf(("patient", "staff")))
     name = fields.String(allow_none=True)
     agency = fields.String(allow_none=True)
 
@@ -194,7 +195,7 @@ class GoalIn(Schema):
     description = _text()
     category = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=60))
     target_date = fields.Date(load_default=None, allow_none=True)
-    achieved = fields.Boolean(load_default=False)
+    achieved = JsonBoolean(load_default=False)
 
 
 class MasteryPlanIn(Tolerant):
@@ -232,7 +233,7 @@ class MasteryPlanOut(Schema):
 
 
 class UseIn(Schema):
-    helped = fields.Integer(required=True, validate=validate.Range(0, 4))
+    helped = JsonInteger(required=True, validate=validate.Range(0, 4))
     note = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=1000))
 
 
@@ -247,8 +248,8 @@ class UseOut(Schema):
 
 
 def if_match() -> set[str] | None:
-    """The ETags in If-Match (None when the header is missing)."""
-    if "If-Match" not in request.headers:
+    """The ETags in If-Match (None when the header is missing or empty: 428)."""
+    if not request.headers.get("If-Match", "").strip():
         return None
     tags = request.if_match
     return {"*"} if tags.star_tag else set(tags.as_set(include_weak=True))

@@ -43,15 +43,16 @@ class ConsentsIn(Schema):
 class ConsentOut(Schema):
     agency_id = fields.UUID()
     agency_name = fields.String()
-    scope = fields.String()
+    scope = fields.String(validate=validate.OneOf(CONSENT_SCOPES))
     state = fields.String(
-        metadata={"description": "granted or withdrawn (never granted counts as withdrawn)"}
+        validate=validate.OneOf(CONSENT_STATES),
+        metadata={"description": "never granted counts as withdrawn"},
     )
     changed_at = Instant(allow_none=True)
 
 
 class ChangedByOut(Schema):
-    kind = fields.String(metadata={"description": "patient, staff or system"})
+    kind = fields.String(validate=validate.OneOf(("patient", "staff", "system")))
     name = fields.String(allow_none=True)
     agency = fields.String(allow_none=True)
 
@@ -59,8 +60,8 @@ class ChangedByOut(Schema):
 class ConsentChangeOut(Schema):
     agency_id = fields.UUID()
     agency_name = fields.String(allow_none=True)
-    scope = fields.String()
-    state = fields.String()
+    scope = fields.String(validate=validate.OneOf(CONSENT_SCOPES))
+    state = fields.String(validate=validate.OneOf(CONSENT_STATES))
     changed_at = Instant()
     changed_by = fields.Nested(ChangedByOut)
 

@@ -13,6 +13,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
+from api.contract import PDF_CONTENT
 from api.schemas import Instant, PageArgs, page_of
 from muli.models.consent import REVIEW_VERDICTS
 from muli.patient import pdf
@@ -246,9 +247,7 @@ class Review(MethodView):
 @blp.route("/patients/<uuid:patient_id>/access-log.pdf")
 class PatientAccessLogPdf(MethodView):
     @blp.arguments(PeriodArgs, location="query")
-    @blp.doc(
-        responses={200: {"description": "The access log on A4 pages", "content": {"application/pdf": {}}}}
-    )
+    @blp.doc(responses={200: {"description": "The access log on A4 pages", "content": PDF_CONTENT}})
     def get(self, args, patient_id):
         """One patient's access log for a written request: who (name, role, agency), when,
         what, why; in the request's language (Accept-Language). The export is audited."""

@@ -10,7 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
-from api.schemas import Instant, PageArgs, page_of
+from api.schemas import Instant, JsonBoolean, PageArgs, page_of
 from muli.models.meetings import ACTION_STATUSES
 from muli.team import meetings
 from muli.team.meetings import agenda
@@ -27,8 +27,8 @@ IF_MATCH_DOC = {
     "in": "header",
     "name": "If-Match",
     "required": True,
-    "description": "The note's ETag as last read. Missing: 428. Not the current version: 412.",
-    "schema": {"type": "string"},
+    "description": "The note's ETag as last read. Missing (or empty): 428. Not the current version: 412.",
+    "schema": {"type": "string", "minLength": 1},
 }
 IF_NONE_MATCH_DOC = {
     "in": "header",
@@ -77,7 +77,7 @@ class MeetingActionIn(Schema):
     responsible_agency_id = fields.UUID(required=True)
     assignee_id = fields.UUID(load_default=None)
     due_on = fields.Date(required=True)
-    system_issue = fields.Boolean(
+    system_issue = JsonBoolean(
         load_default=False,
         metadata={"description": "A structural problem for the leaders: stored with no patient link"},
     )
@@ -98,7 +98,7 @@ class MeetingActionOut(Schema):
     assignee_id = fields.UUID(allow_none=True)
     assignee_name = fields.String(allow_none=True)
     due_on = fields.Date()
-    status = fields.String()
+    status = fields.String(validate=validate.OneOf(ACTION_STATUSES))
     system_issue = fields.Boolean()
     created_at = Instant()
     done_at = Instant(allow_none=True)

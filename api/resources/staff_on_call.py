@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 from flask.views import MethodView
 from marshmallow import Schema, fields, validate
@@ -23,10 +24,14 @@ blp = Blueprint(
 blp.before_request(lambda: require_kind("staff"))
 
 
+# Year 1 with a positive offset is year 0 in UTC: a 500 (found by the contract fuzzing).
+SHIFT_RANGE = validate.Range(min=datetime(2000, 1, 1, tzinfo=UTC), max=datetime(2999, 12, 31, tzinfo=UTC))
+
+
 class OnCallShiftIn(Schema):
     staff_id = fields.UUID(required=True)
-    starts_at = fields.AwareDateTime(required=True)
-    ends_at = fields.AwareDateTime(required=True)
+    starts_at = fields.AwareDateTime(required=True, validate=SHIFT_RANGE)
+    ends_at = fields.AwareDateTime(required=True, validate=SHIFT_RANGE)
     level = fields.String(load_default="primary", validate=validate.OneOf(SHIFT_LEVELS))
 
 
@@ -42,7 +47,7 @@ class OnCallShiftOut(Schema):
     agency = fields.Function(lambda s: s.staff.agency.name)
     starts_at = Instant()
     ends_at = Instant()
-    level = fields.String()
+    level = fields.String(validate=validate.OneOf(SHIFT_LEVELS))
 
 
 class TeamHandoverArgs(Schema):

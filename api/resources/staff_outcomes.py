@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask.views import MethodView
-from marshmallow import Schema, fields
+from marshmallow import Schema, fields, validate
 
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
@@ -54,6 +54,7 @@ class OutcomeBeforeAfterOut(Schema):
     since_per_year = fields.Nested(OutcomeFigureOut)
     direction = fields.String(
         allow_none=True,
+        validate=validate.OneOf(("fewer", "same", "more")),
         metadata={"description": "fewer / same / more a year since enrolment; null if too early"},
     )
 

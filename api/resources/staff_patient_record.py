@@ -7,6 +7,7 @@ from marshmallow import INCLUDE, Schema, fields, post_dump, post_load, validate
 
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
+from api.contract import PDF_CONTENT
 from api.resources.me_diary import EntryPage
 from api.resources.me_plans import (
     AuthorOut,
@@ -19,7 +20,7 @@ from api.resources.me_plans import (
     plan_answer,
 )
 from api.resources.me_record import jsonable
-from api.schemas import PageArgs
+from api.schemas import JsonBoolean, PageArgs
 from muli.models.consent import EMERGENCY_DEFAULT, EMERGENCY_SCOPES
 from muli.patient import diary, mastery, pdf, plans
 from muli.patient import record as patient_record
@@ -37,7 +38,7 @@ class AdmissionIn(Schema):
     admitted_on = fields.Date(required=True)
     discharged_on = fields.Date(load_default=None, allow_none=True)
     facility = fields.String(required=True, validate=validate.Length(1, 200))
-    involuntary = fields.Boolean(required=True)
+    involuntary = JsonBoolean(required=True)
 
     @post_load
     def make(self, data, **_):
@@ -144,7 +145,7 @@ class CrisisPlanProposals(MethodView):
 
 @blp.route("/<uuid:patient_id>/crisis-plan.pdf")
 class CrisisPlanPdf(MethodView):
-    @blp.doc(responses={200: {"description": "The plan on one A4 page", "content": {"application/pdf": {}}}})
+    @blp.doc(responses={200: {"description": "The plan on one A4 page", "content": PDF_CONTENT}})
     def get(self, patient_id):
         """The patient's crisis plan on one printable page."""
         return pdf_answer(pdf.staff_crisis_plan_pdf(current_ctx(), patient_id), "kriseplan.pdf")
