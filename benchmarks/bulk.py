@@ -14,7 +14,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Engine
 
 from muli.models.audit import AuditEvent, AuditHead
@@ -114,11 +114,19 @@ def add_audit(
     actor_name: str = "Kari",
     progress=None,
 ) -> None:
-    """Append `n` chained audit events about a patient, continuing from the chain head."""
+    """Append `n` sealed audit events about a patient, continuing from the chain head (what
+    the template had is sealed first, as the worker would)."""
+    from sqlalchemy.orm import Session
+
     table = AuditEvent.__table__
+    with Session(engine) as session:
+        while audit.seal(session, audit_keys, batch=BATCH):
+            session.commit()
+        session.commit()
     with engine.connect() as conn:
         head = conn.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
-    seq, prev = (head.seq, head.hash) if head else (0, audit.GENESIS)
+        seq = conn.execute(select(func.coalesce(func.max(AuditEvent.seq), 0))).scalar_one()
+    pos, prev = (head.seq, head.hash) if head else (0, audit.GENESIS)
     key_id, key = audit_keys.hmac_keys[0]
     if head is None:
         with engine.begin() as conn:
@@ -130,8 +138,10 @@ def add_audit(
         rows = []
         for i in range(done, min(n, done + BATCH)):
             seq += 1
+            pos += 1
             values = {
                 "seq": seq,
+                "chain_pos": pos,
                 "id": uuid.uuid4(),
                 "occurred_at": start + timedelta(seconds=i),
                 "action": AUDIT_ACTIONS[i % len(AUDIT_ACTIONS)],
@@ -155,7 +165,9 @@ def add_audit(
             rows.append(values)
         with engine.begin() as conn:
             conn.execute(table.insert(), rows)
-            conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+            conn.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=pos, hash=prev))
+            if engine.dialect.name == "postgresql":  # seq given here: move the sequence past it
+                conn.execute(text("SELECT setval('audit_event_seq', :seq)"), {"seq": seq})
         done += len(rows)
         if progress:
             progress(done)

@@ -6,6 +6,8 @@ from logging.config import fileConfig
 from alembic import context
 from flask import current_app
 
+from muli.models.audit import not_a_partition
+
 config = context.config
 # Keep the app's own (JSON) loggers alive when migrations run inside the app process.
 fileConfig(config.config_file_name, disable_existing_loggers=False)
@@ -43,6 +45,7 @@ def run_migrations_online():
                 logger.info("No changes in schema detected.")
 
     conf_args = current_app.extensions["migrate"].configure_args
+    conf_args.setdefault("include_object", not_a_partition)
     if conf_args.get("process_revision_directives") is None:
         conf_args["process_revision_directives"] = process_revision_directives
 

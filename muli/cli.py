@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -40,6 +41,9 @@ def housekeeping(ctx: Ctx) -> dict[str, int]:
     report = retention.purge(ctx)
     report["outbox_messages"], report["outbox_attempts"] = notifications.purge(ctx)
     db.session.commit()
+    # Not a purge: the audit trail's monthly partitions, made ahead (PostgreSQL only).
+    audit.ensure_partitions(ctx.session, ctx.now())
+    db.session.commit()
     sqlite.erase_traces(db.engine)
     return report
 
@@ -59,6 +63,9 @@ def seed_demo(as_json: bool) -> None:
     """Create the demo region, team, staff and patient (safe to run again)."""
     result = demo.seed(system_ctx())
     db.session.commit()
+    # The demo's history is dated in the past: seal it now rather than leave it for a
+    # worker, so verify-audit does not count it as waiting too long.
+    audit.seal_all(db.session(), db.session.commit)
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
@@ -213,14 +220,16 @@ def _anchor_file() -> Path:
 def verify_audit(checkpoints: tuple[Path, ...]) -> None:
     """Walk the audit chain with the audit keys, against every signed checkpoint (the anchor
     file, the database's copies, and CHECKPOINTS: files downloaded from the portal or API);
-    exit 1 on any edited, re-hashed, removed or reordered event or cut-off tail."""
+    exit 1 on any edited, re-hashed, removed or reordered event or cut-off tail, or on events
+    left unsealed longer than MULI_AUDIT_SEAL_BOUND seconds."""
     from muli.trust import audit_anchor
 
     session = db.session()
     keys = current_app.extensions["muli.audit_keys"]
     anchor_file = _anchor_file()
     anchors, breaks = audit_anchor.gather(session, keys, anchor_file, checkpoints)
-    breaks += list(audit.verify(session, keys, anchors))
+    bound = timedelta(seconds=current_app.config["MULI_AUDIT_SEAL_BOUND"])
+    breaks += list(audit.verify(session, keys, anchors, unsealed_bound=bound, now=system_ctx().now()))
     if breaks:
         for b in breaks[:50]:
             click.echo(f"audit event {b.seq}: {b.problem}" if b.seq else b.problem, err=True)
@@ -251,12 +260,13 @@ def audit_keys() -> None:
 
 @muli_cli.command("audit-checkpoint")
 def audit_checkpoint() -> None:
-    """Check the audit chain since the last checkpoint and sign its head now: appended to
-    the anchor file (MULI_AUDIT_ANCHOR_FILE) and kept for the privacy officer; exit 1 if the
-    chain is broken (nothing is signed then)."""
+    """Seal the events committed so far, check the audit chain since the last checkpoint
+    and sign its head now: appended to the anchor file (MULI_AUDIT_ANCHOR_FILE) and kept
+    for the privacy officer; exit 1 if the chain is broken (nothing is signed then)."""
     from muli.trust import audit_anchor
 
     ctx = system_ctx()
+    audit.seal_all(ctx.session, db.session.commit)
     try:
         cp = audit_anchor.checkpoint(ctx.session, now=ctx.now(), anchor_file=_anchor_file())
     except audit_anchor.ChainBroken as error:
@@ -266,6 +276,13 @@ def audit_checkpoint() -> None:
         sys.exit(1)
     db.session.commit()
     click.echo(cp.document if cp else "nothing new since the last checkpoint")
+
+
+@muli_cli.command("audit-seal")
+def audit_seal() -> None:
+    """Seal the audit events committed so far into the chain, as the worker does on every
+    pass (for a host where no worker runs); prints how many."""
+    click.echo(f"sealed {audit.seal_all(db.session(), db.session.commit)} audit events")
 
 
 @muli_cli.command("backup")
@@ -360,6 +377,14 @@ def escalate(at: str | None, send: bool) -> None:
         _send_outbox(ctx)
 
 
+def _worker_seal(ctx: Ctx, log) -> None:
+    try:
+        audit.seal_all(ctx.session, db.session.commit)
+    except Exception:
+        db.session.rollback()
+        log.exception("audit sealing failed; the events wait for the next pass")
+
+
 def _worker_checkpoint(ctx: Ctx, log) -> None:
     from muli.trust import audit_anchor
 
@@ -427,6 +452,8 @@ def worker(interval: float, relay: bool) -> None:
                     # Retention, hourly (docs/retention.md); the audit trail is kept.
                     housekeeping(ctx)
                     next_purge = time.monotonic() + PURGE_EVERY
+                # Seal the audit events committed since the last pass into the chain.
+                _worker_seal(ctx, log)
                 if time.monotonic() >= next_checkpoint:
                     # Anchor the audit chain: its head, signed, into the anchor file.
                     next_checkpoint = time.monotonic() + checkpoint_every

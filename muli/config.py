@@ -116,6 +116,8 @@ class Config:
             env("MULI_AUDIT_ANCHOR_FILE") or self.INSTANCE_DIR / "audit-anchors.jsonl"
         )
         self.MULI_AUDIT_CHECKPOINT_SECONDS = float(env("MULI_AUDIT_CHECKPOINT_SECONDS") or 300)
+        # verify-audit fails on events not sealed by the worker this long after they happened.
+        self.MULI_AUDIT_SEAL_BOUND = float(env("MULI_AUDIT_SEAL_BOUND") or 300)
         self.MULI_PUBLIC_URL = env("MULI_PUBLIC_URL", "http://127.0.0.1:5000")
         self.MULI_SMTP_URL = env("MULI_SMTP_URL")
         self.MULI_MAIL_FROM = env("MULI_MAIL_FROM", "muli@localhost")

@@ -103,6 +103,9 @@ def _empty_tables() -> None:
     else:
         for table in reversed(tables):
             db.session.execute(table.delete())
+        if db.session.execute(text("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")).first():
+            # AUTOINCREMENT counters (audit_event.seq) start again, as RESTART IDENTITY does.
+            db.session.execute(text("DELETE FROM sqlite_sequence"))
     db.session.commit()
 
 

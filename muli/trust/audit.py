@@ -1,8 +1,13 @@
-"""The audit trail: append-only events in a keyed hash chain.
+"""The audit trail: append-only events, sealed afterwards into a keyed hash chain.
 
-Services call `record()`; the events wait in the session and are chained when it commits
-(`before_commit`), under a lock on the one-row chain head, so the lock is held only for
-the moment of the commit and events land in commit order. `verify()` walks the chain.
+Services call `record()`; the events wait in the session and are inserted when it commits
+(`before_commit`), in the same transaction as the change, and nothing else: no shared row
+is read or updated, so audited requests on every host commit side by side. The worker
+seals them afterwards (`seal()`): under a lock on the one-row chain head, which only the
+sealer takes, it gives each committed unsealed event the next place in the chain
+(`chain_pos`), the hash before it and its keyed hash. `verify()` walks the sealed chain
+and reports events left unsealed longer than a bound. Why this is not weaker than
+chaining in the request: docs/audit-trail.md, "Sealing after the commit".
 
 Each event's hash is an HMAC-SHA256, under an audit key kept outside the database
 (`AuditKeys`, MULI_AUDIT_KEYS), of the event and the hash before it; the event names its
@@ -19,19 +24,21 @@ import base64
 import hashlib
 import hmac
 import json
+import logging
 import re
 import uuid
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
-from sqlalchemy import Table, event, insert, select, update
+from sqlalchemy import Table, bindparam, event, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, scoped_session
 
 from muli.models.audit import AuditEvent, AuditHead
@@ -39,6 +46,7 @@ from muli.models.base import utcnow
 from muli.platform.context import Actor
 
 GENESIS = "0" * 64
+_log = logging.getLogger("muli.audit")
 _EVENTS = cast(Table, AuditEvent.__table__)
 _HEAD = cast(Table, AuditHead.__table__)
 _PENDING = "muli_audit_pending"
@@ -194,7 +202,8 @@ def record(
     reason: str | None = None,
     outcome: str = "ok",
 ) -> None:
-    """Queue an audit event; it is written, chained, in the same commit as the change."""
+    """Queue an audit event; it is inserted in the same commit as the change (and sealed
+    into the chain afterwards by the worker)."""
     real = session.registry() if isinstance(session, scoped_session) else session
     if not real.in_transaction():
         real.begin()  # so a rollback, even before any SQL, drops the event with the rest
@@ -224,7 +233,8 @@ def record(
 def dated(session: Session, clock: Callable[[], datetime]) -> Iterator[None]:
     """Events recorded inside are dated by `clock`, not now: only for writing down what
     happened earlier (the demo's history, `muli/demo.py`), so the trail agrees with it.
-    They are still chained in commit order; everything else is dated when it is recorded."""
+    They are still sealed in the order they were inserted; everything else is dated when it
+    is recorded."""
     real = session.registry() if isinstance(session, scoped_session) else session
     real.info[_CLOCK] = clock
     try:
@@ -251,36 +261,25 @@ def legacy_hash(values: dict) -> str:
 
 
 def keyed_hash(key: bytes, values: dict) -> str:
-    """An event's hash: HMAC-SHA256 under the audit key named by `values["key_id"]`."""
-    return hmac.new(key, _canonical(values, _KEYED), hashlib.sha256).hexdigest()
+    """An event's hash: HMAC-SHA256 under the audit key named by `values["key_id"]`, of its
+    fields, its `prev_hash`, its `key_id` and its place in the chain. The place is `seq`
+    for events chained before the sealer (`chain_pos` == `seq`: those hashes stay as they
+    were) and is hashed as `chain_pos` as well whenever it differs; the hashed text is a
+    function of both, one-to-one, so neither can be changed unnoticed."""
+    pos = values.get("chain_pos")
+    names = _KEYED if pos is None or pos == values["seq"] else (*_KEYED, "chain_pos")
+    return hmac.new(key, _canonical(values, names), hashlib.sha256).hexdigest()
 
 
-def _chain(session: Session) -> None:
+def _append(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
-    if not pending:
-        return
-    keys = keys_for(session)
-    kid, key = keys.hmac_keys[0]
-    # Plain statements, not ORM objects: this runs inside every audited request's commit,
-    # while the chain head is locked, so it is kept as short as it can be.
-    locked_head = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
-    head = session.execute(locked_head).first()
-    if head is None:
-        # The very first event. Two first commits at once must not both create the head:
-        # the second one's insert waits for the first, then does nothing, and it locks the
-        # head the first one made.
-        session.execute(_insert_if_absent(session, id=1, seq=0, hash=GENESIS))
-        head = session.execute(locked_head).one()
-    seq, prev = head
-    for values in pending:
-        # Microsecond precision is what both databases keep, so the hash survives a round trip.
-        seq += 1
-        values["seq"] = seq
-        values["prev_hash"] = prev
-        values["key_id"] = kid
-        values["hash"] = prev = keyed_hash(key, values)
-    session.execute(insert(_EVENTS), pending)
-    session.execute(update(_HEAD).where(AuditHead.id == 1).values(seq=seq, hash=prev))
+    if pending:
+        # One plain INSERT: seq comes from the sequence (PostgreSQL) or the rowid (SQLite);
+        # the chain fields stay NULL until the sealer gets to the event.
+        session.execute(insert(_EVENTS), pending)
+
+
+_SEALED_FROM = (*(c for c in _HASHED if c != "prev_hash"),)
 
 
 def _insert_if_absent(session: Session, **values):
@@ -289,9 +288,130 @@ def _insert_if_absent(session: Session, **values):
     return insert_for(_HEAD).values(**values).on_conflict_do_nothing(index_elements=["id"])
 
 
+def seal(session: Session, keys: AuditKeys | None = None, *, batch: int = 2000) -> int:
+    """Seal up to `batch` committed, unsealed events into the chain, oldest seq first, and
+    move the head; answers how many. The caller commits (and calls again while the answer
+    is `batch`). Two sealers at once take turns on the head's row lock: the second then
+    sees the first's events sealed and goes on after them, so nothing is sealed twice and
+    the chain never forks. An event that commits late (a lower seq than events already
+    sealed) is simply sealed in a later batch: the chain's order is the order of sealing."""
+    keys = keys or keys_for(session)
+    kid, key = keys.hmac_keys[0]
+    locked_head = select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1).with_for_update()
+    head = session.execute(locked_head).first()
+    if head is None:
+        # The first sealer ever; two at once must not both create the head: the second
+        # one's insert waits for the first, then does nothing, and it locks the head made.
+        session.execute(_insert_if_absent(session, id=1, seq=0, hash=GENESIS))
+        head = session.execute(locked_head).one()
+    pos, prev = head
+    columns = [_EVENTS.c[name] for name in _SEALED_FROM]
+    unsealed = select(*columns).where(_EVENTS.c.chain_pos.is_(None)).order_by(_EVENTS.c.seq).limit(batch)
+    rows = session.execute(unsealed).mappings().all()
+    if not rows:
+        return 0
+    sealed = []
+    for row in rows:
+        pos += 1
+        values = dict(row, chain_pos=pos, prev_hash=prev, key_id=kid)
+        values["hash"] = prev = keyed_hash(key, values)
+        sealed.append(
+            {
+                "b_seq": row["seq"],
+                "b_at": row["occurred_at"],
+                "b_pos": pos,
+                "b_prev": values["prev_hash"],
+                "b_hash": values["hash"],
+                "b_kid": kid,
+            }
+        )
+    # occurred_at too, so PostgreSQL looks in the one partition that holds the event.
+    session.execute(
+        update(_EVENTS)
+        .where(
+            _EVENTS.c.seq == bindparam("b_seq"),
+            _EVENTS.c.occurred_at == bindparam("b_at"),
+            _EVENTS.c.chain_pos.is_(None),
+        )
+        .values(
+            chain_pos=bindparam("b_pos"),
+            prev_hash=bindparam("b_prev"),
+            hash=bindparam("b_hash"),
+            key_id=bindparam("b_kid"),
+        ),
+        sealed,
+        execution_options={"synchronize_session": False},
+    )
+    session.execute(update(_HEAD).where(AuditHead.id == 1).values(seq=pos, hash=prev))
+    return len(rows)
+
+
+def seal_all(session: Session, commit: Callable[[], None], *, batch: int = 2000, most: int = 500) -> int:
+    """Seal everything committed so far, a batch per transaction (at most `most` batches a
+    call, so one call is bounded); answers how many were sealed."""
+    total = 0
+    for _ in range(most):
+        n = seal(session, batch=batch)
+        commit()
+        total += n
+        if n < batch:
+            break
+    return total
+
+
+def unsealed_before(session: Session, before: datetime) -> tuple[int, int | None]:
+    """How many events that happened before `before` are still unsealed, and the lowest seq."""
+    row = session.execute(
+        select(func.count(), func.min(AuditEvent.seq)).where(
+            AuditEvent.chain_pos.is_(None), AuditEvent.occurred_at < before
+        )
+    ).one()
+    return row[0], row[1]
+
+
+PARTITIONS_AHEAD = 2  # months after the current one that have their partition already
+
+
+def _month(at: datetime, add: int = 0) -> datetime:
+    n = at.year * 12 + at.month - 1 + add
+    return datetime(n // 12, n % 12 + 1, 1, tzinfo=UTC)
+
+
+def partition_name(month: datetime) -> str:
+    return f"audit_event_{month:%Y_%m}"
+
+
+def ensure_partitions(session: Session, now: datetime, ahead: int = PARTITIONS_AHEAD) -> list[str]:
+    """PostgreSQL: make the monthly partitions of `audit_event` for this month and the next
+    `ahead`, if missing (the worker's housekeeping, hourly; migration 0036 made the first).
+    Answers the ones made. A month whose events already sit in the default partition (an
+    event dated far ahead) cannot get its partition: logged, and left to the operator. On
+    SQLite: nothing (one file, no partitions)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return []
+    made = []
+    for add in range(ahead + 1):
+        start, end = _month(now, add), _month(now, add + 1)
+        name = partition_name(start)
+        if session.execute(text("SELECT to_regclass(:name)"), {"name": name}).scalar() is not None:
+            continue
+        try:
+            with session.begin_nested():
+                session.execute(
+                    text(
+                        f"CREATE TABLE {name} PARTITION OF audit_event "
+                        f"FOR VALUES FROM ('{start.isoformat()}') TO ('{end.isoformat()}')"
+                    )
+                )
+            made.append(name)
+        except DBAPIError as error:
+            _log.error("audit partition %s not made: %s", name, error.orig)
+    return made
+
+
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
-    _chain(session)
+    _append(session)
 
 
 @event.listens_for(Session, "after_soft_rollback")
@@ -319,7 +439,8 @@ class Anchor:
 
 @dataclass
 class Walk:
-    """Where a walk of the chain ended: its last event and how many unkeyed events lead it."""
+    """Where a walk of the chain ended: its last place (`last_seq`, a `chain_pos`) and hash,
+    and how many unkeyed events lead it."""
 
     last_seq: int = 0
     last_hash: str = GENESIS
@@ -338,38 +459,42 @@ def walk(
     legacy_until: int | None = None,
     batch: int = 5000,
 ) -> Iterator[Break]:
-    """Yield every break among the events after `state.last_seq` (up to `upto`), which must
-    follow `state.last_hash`; `state` is left at the last event walked. Unkeyed events are
-    allowed only before the first keyed one, and only up to `legacy_until` when given.
-    Each event an anchor names must carry the anchor's hash."""
-    by_seq: dict[int, list[Anchor]] = {}
+    """Yield every break among the sealed events after place `state.last_seq` (up to place
+    `upto`), which must follow `state.last_hash`; `state` is left at the last event walked.
+    Unkeyed events are allowed only before the first keyed one, and only up to
+    `legacy_until` when given. Each place an anchor names must carry the anchor's hash.
+    A break names the event by its seq (what the access log and the privacy officer see)."""
+    by_pos: dict[int, list[Anchor]] = {}
     for anchor in anchors:
-        by_seq.setdefault(anchor.seq, []).append(anchor)
-    expected_seq, prev = state.last_seq + 1, state.last_hash
+        by_pos.setdefault(anchor.seq, []).append(anchor)
+    expected, prev = state.last_seq + 1, state.last_hash
     while True:
-        query = select(AuditEvent).where(AuditEvent.seq > state.last_seq)
+        query = select(AuditEvent).where(AuditEvent.chain_pos > state.last_seq)
         if upto is not None:
-            query = query.where(AuditEvent.seq <= upto)
-        rows = session.scalars(query.order_by(AuditEvent.seq).limit(batch)).all()
+            query = query.where(AuditEvent.chain_pos <= upto)
+        rows = session.scalars(query.order_by(AuditEvent.chain_pos).limit(batch)).all()
         if not rows:
             break
         for ev in rows:
-            values = {k: getattr(ev, k) for k in _KEYED}
-            if ev.seq != expected_seq:
-                yield Break(ev.seq, f"expected event {expected_seq}: events are missing")
+            pos = cast(int, ev.chain_pos)
+            values = {k: getattr(ev, k) for k in (*_KEYED, "chain_pos")}
+            if pos != expected:
+                yield Break(ev.seq, f"sealed at place {pos}, expected place {expected}: events are missing")
             if ev.prev_hash != prev:
                 yield Break(ev.seq, "does not follow the event before it (removed or reordered)")
             if ev.key_id is None:
                 if state.keyed_seen:
                     yield Break(ev.seq, "has no audit key, after keyed events (rewritten)")
-                elif legacy_until is not None and ev.seq > legacy_until:
+                elif pos != ev.seq:
+                    yield Break(ev.seq, "has no audit key, but was sealed after keys (rewritten)")
+                elif legacy_until is not None and pos > legacy_until:
                     yield Break(
                         ev.seq,
                         f"has no audit key, but the checkpoints vouch for unkeyed events only up to "
                         f"{legacy_until} (rewritten)",
                     )
                 else:
-                    state.unkeyed = ev.seq
+                    state.unkeyed = pos
                 if legacy_hash(values) != ev.hash:
                     yield Break(ev.seq, "content does not match its hash (edited)")
             else:
@@ -377,23 +502,30 @@ def walk(
                 key = keys.hmac_key(ev.key_id)
                 if key is None:
                     yield Break(ev.seq, f"keyed with audit key {ev.key_id!r}, which is not configured")
-                elif not hmac.compare_digest(keyed_hash(key, values), ev.hash):
+                elif not hmac.compare_digest(keyed_hash(key, values), ev.hash or ""):
                     yield Break(ev.seq, "content does not match its keyed hash (edited or re-hashed)")
-            for anchor in by_seq.get(ev.seq, ()):
-                state.matched.add(ev.seq)
+            for anchor in by_pos.get(pos, ()):
+                state.matched.add(pos)
                 if anchor.hash != ev.hash:
                     yield Break(ev.seq, f"differs from what {anchor.source} vouches for (rewritten)")
-            expected_seq, prev, state.last_seq = ev.seq + 1, ev.hash, ev.seq
+            expected, prev, state.last_seq = pos + 1, cast(str, ev.hash), pos
         state.last_hash = prev
         session.expunge_all()
 
 
 def verify(
-    session: Session, keys: AuditKeys | None = None, anchors: Iterable[Anchor] = (), batch: int = 5000
+    session: Session,
+    keys: AuditKeys | None = None,
+    anchors: Iterable[Anchor] = (),
+    batch: int = 5000,
+    *,
+    unsealed_bound: timedelta | None = None,
+    now: datetime | None = None,
 ) -> Iterator[Break]:
     """Yield every break in the chain: an edited, re-hashed, missing or reordered event, a
-    cut tail, or an event that differs from a checkpoint (`anchors`) or is missing though a
-    checkpoint vouches for it."""
+    cut tail, an event that differs from a checkpoint (`anchors`) or is missing though a
+    checkpoint vouches for it, and (with `unsealed_bound`) events that happened longer ago
+    than the bound and are still not sealed."""
     keys = keys or keys_for(session)
     anchors = list(anchors)
     legacy = min((a.legacy_until for a in anchors), default=None)
@@ -409,9 +541,17 @@ def verify(
         if anchor.seq not in state.matched:
             yield Break(
                 anchor.seq,
-                f"{anchor.source} vouches for event {anchor.seq}, which is missing "
-                "(events removed and the chain head moved back)",
+                f"{anchor.source} vouches for event {anchor.seq} (its place in the chain), which is "
+                "missing (events removed and the chain head moved back)",
             )
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != state.last_seq or head.hash != state.last_hash):
         yield Break(state.last_seq, f"chain head says {head.seq} events; the newest ones are missing")
+    if unsealed_bound is not None:
+        count, first = unsealed_before(session, (now or utcnow()) - unsealed_bound)
+        if count:
+            yield Break(
+                cast(int, first),
+                f"{count} event(s) recorded more than {unsealed_bound} ago are not sealed yet, "
+                f"the first event {first} (is the worker running? it seals them)",
+            )

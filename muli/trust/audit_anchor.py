@@ -1,15 +1,16 @@
 """Anchors for the audit chain: signed checkpoints of its head, kept where the database
 cannot change them.
 
-A checkpoint says "event `seq` had hash `hash`, and the first `legacy_until` events carry
-no key", with the time, signed with Ed25519 (the newest of MULI_AUDIT_SIGNING_KEYS, kept
-outside the database). `checkpoint()` first checks the chain since the newest checkpoint
-it can trust (so a broken chain is never signed), then appends the checkpoint as one JSON
-line to the operator's anchor file (MULI_AUDIT_ANCHOR_FILE, opened append-only and
-fsynced), writes the same line to the log, and keeps a copy in the database for the
-privacy officer to download. Someone who deletes the chain's tail and moves its head back
-cannot remove the anchor file's lines or the downloaded copies, nor forge new ones, so
-`audit.verify()` given the anchors finds the missing events. See docs/audit-trail.md.
+A checkpoint says "the event sealed at place `seq` (its `chain_pos`) had hash `hash`, and
+the first `legacy_until` events carry no key", with the time, signed with Ed25519 (the
+newest of MULI_AUDIT_SIGNING_KEYS, kept outside the database). `checkpoint()` first
+checks the chain since the newest checkpoint it can trust (so a broken chain is never
+signed), then appends the checkpoint as one JSON line to the operator's anchor file
+(MULI_AUDIT_ANCHOR_FILE, opened append-only and fsynced), writes the same line to the
+log, and keeps a copy in the database for the privacy officer to download. Someone who
+deletes the chain's tail and moves its head back cannot remove the anchor file's lines or
+the downloaded copies, nor forge new ones, so `audit.verify()` given the anchors finds the
+missing events. See docs/audit-trail.md.
 """
 
 from __future__ import annotations
@@ -258,14 +259,16 @@ def checkpoint(
 def _state_before(session: Session, seq: int) -> Walk:
     if seq <= 1:
         return Walk()
-    prev = session.execute(select(AuditEvent.seq, AuditEvent.hash).where(AuditEvent.seq == seq - 1)).first()
-    if prev is None:
+    prev = session.execute(
+        select(AuditEvent.chain_pos, AuditEvent.hash).where(AuditEvent.chain_pos == seq - 1)
+    ).first()
+    if prev is None or prev.hash is None:
         return Walk(last_seq=seq - 1, last_hash="(missing)")
-    return Walk(last_seq=prev.seq, last_hash=prev.hash)
+    return Walk(last_seq=prev.chain_pos, last_hash=prev.hash)
 
 
 def _key_of(session: Session, seq: int) -> str | None:
-    return session.scalar(select(AuditEvent.key_id).where(AuditEvent.seq == seq))
+    return session.scalar(select(AuditEvent.key_id).where(AuditEvent.chain_pos == seq))
 
 
 def latest(ctx: Ctx) -> str:

@@ -8,6 +8,7 @@ from sqlalchemy import inspect
 
 from muli.app import create_app
 from muli.extensions import db
+from muli.models.audit import not_a_partition
 from tests.conftest import database_kind, database_url_for, drop_postgres_database, make_config
 
 
@@ -28,7 +29,9 @@ def test_migrations_from_empty_match_the_models_and_go_back_down(empty_app):
         assert inspect(db.engine).get_table_names() == []
         upgrade(revision="heads")
         with db.engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+            # The audit table's monthly partitions (PostgreSQL) are not in the models.
+            context = MigrationContext.configure(conn, opts={"include_object": not_a_partition})
+            diff = compare_metadata(context, db.metadata)
         assert diff == [], f"models and migrations differ: {diff}"
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) <= {"alembic_version"}

@@ -1,9 +1,12 @@
-"""The audit chain: appended in commit order, and any edit, removal or reordering is found."""
+"""The audit chain: events appended by requests with no shared row, sealed afterwards by the
+worker (issue 19); any edit, removal or reordering of a sealed event is found, and so are
+events left unsealed too long."""
 
+import contextlib
 from itertools import pairwise
 
 import pytest
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, func, select, update
 
 from muli.extensions import db
 from muli.models.audit import AuditEvent, AuditHead
@@ -18,12 +21,39 @@ def five_events(app, app_ctx):
     for i in range(5):
         audit.record(db.session, NURSE, "crisis_plan.read", resource="crisis_plan", resource_id=i)
         db.session.commit()
+    assert audit.seal_all(db.session, db.session.commit) == 5
     return db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
 
 
-def test_events_are_numbered_and_linked_in_commit_order(five_events):
+def test_events_are_numbered_at_insert_and_linked_when_sealed(five_events):
     assert [e.seq for e in five_events] == [1, 2, 3, 4, 5]
+    assert [e.chain_pos for e in five_events] == [1, 2, 3, 4, 5]
     assert all(b.prev_hash == a.hash for a, b in pairwise(five_events))
+    assert (db.session.get(AuditHead, 1).seq, db.session.get(AuditHead, 1).hash) == (5, five_events[-1].hash)
+
+
+def test_a_request_inserts_its_event_unsealed_and_touches_no_shared_row(app, app_ctx):
+    statements = []
+
+    def seen(_conn, _cursor, statement, *_args):
+        statements.append(statement.split()[0].upper() + " " + statement.upper())
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        audit.record(db.session, NURSE, "crisis_plan.read", resource="crisis_plan", resource_id=1)
+        db.session.commit()
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert [s for s in statements if "AUDIT_HEAD" in s] == []
+    assert len([s for s in statements if s.startswith("INSERT") and "AUDIT_EVENT" in s]) == 1
+    only = db.session.scalars(select(AuditEvent)).one()
+    assert (only.chain_pos, only.hash, only.prev_hash, only.key_id) == (None, None, None, None)
+    assert db.session.get(AuditHead, 1) is None
+    # Not sealed yet is not a break (until the bound; below), and sealing makes it one link.
+    assert list(audit.verify(db.session)) == []
+    assert audit.seal_all(db.session, db.session.commit) == 1
+    assert audit.seal_all(db.session, db.session.commit) == 0  # idempotent: nothing twice
+    assert db.session.get(AuditHead, 1).seq == 1
 
 
 def test_an_intact_chain_verifies(five_events):
@@ -41,7 +71,8 @@ def test_an_edited_event_breaks_the_chain(five_events):
 def test_a_removed_event_breaks_the_chain(five_events):
     db.session.execute(delete(AuditEvent).where(AuditEvent.seq == 2))
     db.session.commit()
-    assert any(b.seq == 3 for b in audit.verify(db.session))
+    breaks = list(audit.verify(db.session))
+    assert any(b.seq == 3 and "removed or reordered" in b.problem for b in breaks), breaks
 
 
 def test_swapped_events_break_the_chain(five_events):
@@ -52,6 +83,43 @@ def test_swapped_events_break_the_chain(five_events):
     db.session.execute(update(AuditEvent).where(AuditEvent.seq == 4).values(**a))
     db.session.commit()
     assert {b.seq for b in audit.verify(db.session)} >= {2, 4}
+
+
+def test_swapped_places_in_the_chain_break_it(five_events):
+    """Reordering the sealed chain itself: events 2 and 4 trade places (and hashes' links)."""
+    second, fourth = five_events[1], five_events[3]
+    swap = {2: (4, fourth.prev_hash), 4: (2, second.prev_hash)}
+    db.session.execute(update(AuditEvent).where(AuditEvent.seq.in_([2, 4])).values(chain_pos=None))
+    for seq, (pos, prev) in swap.items():
+        db.session.execute(
+            update(AuditEvent).where(AuditEvent.seq == seq).values(chain_pos=pos, prev_hash=prev)
+        )
+    db.session.commit()
+    breaks = list(audit.verify(db.session))
+    assert {b.seq for b in breaks if "edited or re-hashed" in b.problem} == {2, 4}, breaks
+
+
+def test_an_event_left_unsealed_longer_than_the_bound_is_reported(five_events, runner):
+    from datetime import timedelta
+
+    from muli.models.base import utcnow
+
+    # A request's event the worker never got to: dated 10 minutes ago, not sealed.
+    with audit.dated(db.session, lambda: utcnow() - timedelta(minutes=10)):
+        audit.record(db.session, NURSE, "diary.read")
+    audit.record(db.session, NURSE, "diary.read")  # just now: within the bound
+    db.session.commit()
+    late, _fresh = db.session.scalars(select(AuditEvent.seq).where(AuditEvent.chain_pos.is_(None))).all()
+    breaks = list(audit.verify(db.session, unsealed_bound=timedelta(minutes=5)))
+    assert [(b.seq, "1 event(s)" in b.problem and "not sealed" in b.problem) for b in breaks] == [
+        (late, True)
+    ]
+    result = runner.invoke(args=["muli", "verify-audit"])
+    assert result.exit_code == 1 and f"the first event {late}" in result.output, result.output
+    # Sealed, both are links of the chain, and nothing is reported.
+    audit.seal_all(db.session, db.session.commit)
+    assert list(audit.verify(db.session, unsealed_bound=timedelta(minutes=5))) == []
+    assert runner.invoke(args=["muli", "verify-audit"]).exit_code == 0
 
 
 def test_a_cut_off_tail_is_found_through_the_chain_head(five_events):
@@ -66,7 +134,7 @@ def test_events_of_a_rolled_back_transaction_are_not_written(app, app_ctx):
     db.session.rollback()
     db.session.commit()
     assert db.session.scalars(select(AuditEvent)).all() == []
-    assert db.session.get(AuditHead, 1) is None
+    assert audit.seal_all(db.session, db.session.commit) == 0
 
 
 def test_verify_audit_exits_non_zero_on_an_edited_row(five_events, runner):
@@ -78,49 +146,84 @@ def test_verify_audit_exits_non_zero_on_an_edited_row(five_events, runner):
     assert "BROKEN" in result.output
 
 
-def test_two_first_events_committed_at_once_both_land_in_one_chain(app):
-    """Nobody has written to an empty database yet; two requests commit their first events
-    at the same moment. Both must land, one after the other, and not fail on the chain head."""
-    import contextlib
+def _append_concurrently(app, writers: int, each: int) -> None:
+    """`writers` threads, each with its own connection, commit `each` events one by one."""
     import threading
 
-    from sqlalchemy import event
     from sqlalchemy.orm import Session
 
-    both_looked = threading.Barrier(2)
-
-    def wait_for_the_other(_conn, _cursor, statement, *_args):
-        if statement.lstrip().upper().startswith("INSERT INTO AUDIT_HEAD"):
-            # Both have found no head. (On SQLite the second cannot even look until the
-            # first commits, BEGIN IMMEDIATE serialises them; the barrier then times out.)
-            with contextlib.suppress(threading.BrokenBarrierError):
-                both_looked.wait(timeout=2)
-
     errors = []
+    start = threading.Barrier(writers)
 
-    def first_event(n: int) -> None:
+    def write(n: int) -> None:
         try:
             with app.app_context(), Session(db.engine) as session:
-                audit.record(session, NURSE, "crisis_plan.read", resource="crisis_plan", resource_id=n)
-                session.commit()
+                start.wait(timeout=30)
+                for i in range(each):
+                    audit.record(
+                        session, NURSE, "crisis_plan.read", resource="crisis_plan", resource_id=n * 1000 + i
+                    )
+                    session.commit()
         except Exception as error:  # reported below
             errors.append(error)
 
-    with app.app_context():
-        event.listen(db.engine, "before_cursor_execute", wait_for_the_other)
+    threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+
+
+def test_events_appended_by_many_connections_at_once_seal_into_one_chain(app, app_ctx, runner):
+    _append_concurrently(app, writers=4, each=15)
+    assert db.session.scalar(select(func.count()).select_from(AuditEvent)) == 60
+    assert audit.seal_all(db.session, db.session.commit, batch=7) == 60
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.chain_pos)).all()
+    assert [e.chain_pos for e in events] == list(range(1, 61))
+    assert len({e.seq for e in events}) == 60
+    assert list(audit.verify(db.session)) == []
+    assert runner.invoke(args=["muli", "verify-audit"]).exit_code == 0
+
+
+def test_two_sealers_at_once_never_seal_an_event_twice_nor_fork_the_chain(app, app_ctx):
+    """Two workers seal at the same moment, while requests still append: they take turns on
+    the head's lock, the second goes on after the first's events, one chain."""
+    import threading
+
+    from sqlalchemy.orm import Session
+
+    _append_concurrently(app, writers=2, each=20)
+    both_looked = threading.Barrier(2)
+    sealed, errors = [], []
+
+    def sealer() -> None:
         try:
-            threads = [threading.Thread(target=first_event, args=(n,)) for n in (1, 2)]
-            for t in threads:
-                t.start()
-            for t in threads:
-                t.join(timeout=60)
-        finally:
-            event.remove(db.engine, "before_cursor_execute", wait_for_the_other)
-        assert errors == []
-        events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.seq)).all()
-        assert [e.seq for e in events] == [1, 2]
-        assert list(audit.verify(db.session)) == []
-        db.session.remove()
+            with app.app_context(), Session(db.engine) as session:
+                with contextlib.suppress(threading.BrokenBarrierError):
+                    both_looked.wait(timeout=5)
+                for _ in range(20):
+                    n = audit.seal(session, batch=3)
+                    session.commit()
+                    sealed.append(n)
+                    if n == 0:
+                        break
+        except Exception as error:  # reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=sealer) for _ in range(2)]
+    for t in threads:
+        t.start()
+    _append_concurrently(app, writers=2, each=5)  # and requests go on meanwhile
+    for t in threads:
+        t.join(timeout=120)
+    assert errors == []
+    audit.seal_all(db.session, db.session.commit)  # what came in after both had finished
+    events = db.session.scalars(select(AuditEvent).order_by(AuditEvent.chain_pos)).all()
+    assert len(events) == 50 and sum(sealed) <= 50
+    assert [e.chain_pos for e in events] == list(range(1, 51))
+    assert len({e.prev_hash for e in events}) == 50  # no two events follow the same one: no fork
+    assert list(audit.verify(db.session)) == []
 
 
 def test_events_recorded_while_writing_the_past_carry_its_date_and_still_verify(app, app_ctx):

@@ -37,9 +37,11 @@ def old_event_hash(values: dict) -> str:
 
 
 def record(n: int, start: int = 0) -> None:
+    """`n` events, each in its own commit, then sealed (as the worker would)."""
     for i in range(start, start + n):
         audit.record(db.session, NURSE, "crisis_plan.read", resource="crisis_plan", resource_id=i)
         db.session.commit()
+    audit.seal_all(db.session, db.session.commit)
 
 
 def rows() -> list[AuditEvent]:
@@ -57,7 +59,7 @@ def rechain(hash_of, *, drop: set[int] = frozenset(), key_id: str | bool | None 
     db.session.execute(delete(AuditEvent))
     prev = audit.GENESIS
     for n, values in enumerate(kept, 1):
-        values.update(seq=n, prev_hash=prev)
+        values.update(seq=n, chain_pos=n, prev_hash=prev)
         if key_id is not False and "key_id" in values:
             values["key_id"] = key_id
         values["hash"] = prev = hash_of(values)
@@ -105,8 +107,8 @@ def test_events_are_keyed_with_the_newest_audit_key(five):
 def _cut_tail(keep: int) -> None:
     """Delete the events after `keep` and move the head back to the last one kept: the
     rest of the chain stays valid under the key, so only an anchor can tell."""
-    last = db.session.scalars(select(AuditEvent).where(AuditEvent.seq == keep)).one()
-    db.session.execute(delete(AuditEvent).where(AuditEvent.seq > keep))
+    last = db.session.scalars(select(AuditEvent).where(AuditEvent.chain_pos == keep)).one()
+    db.session.execute(delete(AuditEvent).where(AuditEvent.chain_pos > keep))
     db.session.execute(update(AuditHead).where(AuditHead.id == 1).values(seq=keep, hash=last.hash))
     db.session.commit()
 
@@ -120,7 +122,7 @@ def test_a_cut_tail_with_a_moved_head_is_caught_by_the_anchor_file(app, five, ru
     db.session.execute(delete(AuditCheckpoint))  # the database's copies go too
     db.session.commit()
     code, output = verify_audit(runner)
-    assert code == 1 and "vouches for event 5, which is missing" in output, output
+    assert code == 1 and "vouches for event 5 (its place in the chain), which is missing" in output, output
 
 
 def test_a_cut_tail_is_caught_by_a_downloaded_checkpoint_alone(app, five, runner, world, tmp_path):
@@ -140,7 +142,7 @@ def test_a_cut_tail_is_caught_by_a_downloaded_checkpoint_alone(app, five, runner
     assert code == 0, output  # nothing left to compare with (and the warning says so)
     assert "no anchor file" in output
     code, output = verify_audit(runner, download)
-    assert code == 1 and "vouches for event 5, which is missing" in output, output
+    assert code == 1 and "vouches for event 5 (its place in the chain), which is missing" in output, output
 
 
 def test_a_rewritten_middle_is_caught_by_the_anchor_even_with_the_audit_key(app, five, runner):
