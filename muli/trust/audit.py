@@ -73,6 +73,12 @@ _HASHED = (
     "prev_hash",
 )
 _KEYED = (*_HASHED, "key_id")
+# What a request vouches for when it inserts an event (its number and place are not known
+# yet): the event's own fields and the key's id, under the audit key.
+_EVENT_MAC = (*(c for c in _HASHED if c not in ("seq", "prev_hash")), "key_id")
+# The key id the sealer gives an event whose insert-time keyed hash did not match: written
+# or changed in the database, not by the service. (A configured key id cannot contain "!".)
+UNVERIFIED = "!unverified"
 _KID = re.compile(r"^[A-Za-z0-9_-]{1,32}$")
 
 
@@ -271,15 +277,33 @@ def keyed_hash(key: bytes, values: dict) -> str:
     return hmac.new(key, _canonical(values, names), hashlib.sha256).hexdigest()
 
 
+def event_mac(key: bytes, values: dict) -> str:
+    """The keyed hash a request gives its event at insert: HMAC-SHA256 under the audit key
+    named by `values["key_id"]` of the event's own fields. Kept in `hash` until the event is
+    sealed, so an unsealed event cannot be forged or edited without the key either."""
+    return hmac.new(key, _canonical(values, _EVENT_MAC), hashlib.sha256).hexdigest()
+
+
 def _append(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
+        kid, key = keys_for(session).hmac_keys[0]
+        for values in pending:
+            values["key_id"] = kid
+            values["hash"] = event_mac(key, values)
         # One plain INSERT: seq comes from the sequence (PostgreSQL) or the rowid (SQLite);
-        # the chain fields stay NULL until the sealer gets to the event.
+        # chain_pos and prev_hash stay NULL until the sealer gets to the event.
         session.execute(insert(_EVENTS), pending)
 
 
-_SEALED_FROM = (*(c for c in _HASHED if c != "prev_hash"),)
+_SEALED_FROM = (*(c for c in _HASHED if c != "prev_hash"), "key_id", "hash")
+
+
+def _mac_ok(keys: AuditKeys, row) -> bool:
+    key = keys.hmac_key(row["key_id"]) if row["key_id"] else None
+    if key is None or row["hash"] is None:
+        return False
+    return hmac.compare_digest(event_mac(key, row), row["hash"])
 
 
 def _insert_if_absent(session: Session, **values):
@@ -313,7 +337,13 @@ def seal(session: Session, keys: AuditKeys | None = None, *, batch: int = 2000) 
     sealed = []
     for row in rows:
         pos += 1
-        values = dict(row, chain_pos=pos, prev_hash=prev, key_id=kid)
+        # An event whose insert-time hash does not match was not written (as it stands) by
+        # the service: it is sealed all the same, so the chain goes on and nothing can take
+        # it out unseen, but marked, and verify-audit names it for ever.
+        good = _mac_ok(keys, row)
+        if not good:
+            _log.error("audit event %s failed its keyed hash when sealed (forged or edited)", row["seq"])
+        values = dict(row, chain_pos=pos, prev_hash=prev, key_id=kid if good else UNVERIFIED)
         values["hash"] = prev = keyed_hash(key, values)
         sealed.append(
             {
@@ -322,7 +352,7 @@ def seal(session: Session, keys: AuditKeys | None = None, *, batch: int = 2000) 
                 "b_pos": pos,
                 "b_prev": values["prev_hash"],
                 "b_hash": values["hash"],
-                "b_kid": kid,
+                "b_kid": values["key_id"],
             }
         )
     # occurred_at too, so PostgreSQL looks in the one partition that holds the event.
@@ -357,6 +387,21 @@ def seal_all(session: Session, commit: Callable[[], None], *, batch: int = 2000,
         if n < batch:
             break
     return total
+
+
+def _unsealed_breaks(session: Session, keys: AuditKeys, batch: int) -> Iterator[Break]:
+    """Events not sealed yet whose insert-time keyed hash does not match."""
+    columns = [_EVENTS.c[name] for name in _SEALED_FROM]
+    last = 0
+    while True:
+        query = select(*columns).where(_EVENTS.c.chain_pos.is_(None), _EVENTS.c.seq > last)
+        rows = session.execute(query.order_by(_EVENTS.c.seq).limit(batch)).mappings().all()
+        if not rows:
+            return
+        for row in rows:
+            if not _mac_ok(keys, row):
+                yield Break(row["seq"], "not sealed yet, and does not match its keyed hash (forged, edited)")
+        last = rows[-1]["seq"]
 
 
 def unsealed_before(session: Session, before: datetime) -> tuple[int, int | None]:
@@ -482,7 +527,17 @@ def walk(
                 yield Break(ev.seq, f"sealed at place {pos}, expected place {expected}: events are missing")
             if ev.prev_hash != prev:
                 yield Break(ev.seq, "does not follow the event before it (removed or reordered)")
-            if ev.key_id is None:
+            if ev.key_id == UNVERIFIED:
+                state.keyed_seen = True
+                yield Break(
+                    ev.seq,
+                    "did not carry the service's keyed hash when it was sealed "
+                    "(inserted or changed in the database before sealing)",
+                )
+                mine = ev.hash or ""
+                if not any(hmac.compare_digest(keyed_hash(k, values), mine) for _, k in keys.hmac_keys):
+                    yield Break(ev.seq, "content does not match its keyed hash (edited or re-hashed)")
+            elif ev.key_id is None:
                 if state.keyed_seen:
                     yield Break(ev.seq, "has no audit key, after keyed events (rewritten)")
                 elif pos != ev.seq:
@@ -547,6 +602,7 @@ def verify(
     head = session.get(AuditHead, 1)
     if head is not None and (head.seq != state.last_seq or head.hash != state.last_hash):
         yield Break(state.last_seq, f"chain head says {head.seq} events; the newest ones are missing")
+    yield from _unsealed_breaks(session, keys, batch)
     if unsealed_bound is not None:
         count, first = unsealed_before(session, (now or utcnow()) - unsealed_bound)
         if count:

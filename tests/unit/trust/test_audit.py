@@ -47,7 +47,10 @@ def test_a_request_inserts_its_event_unsealed_and_touches_no_shared_row(app, app
     assert [s for s in statements if "AUDIT_HEAD" in s] == []
     assert len([s for s in statements if s.startswith("INSERT") and "AUDIT_EVENT" in s]) == 1
     only = db.session.scalars(select(AuditEvent)).one()
-    assert (only.chain_pos, only.hash, only.prev_hash, only.key_id) == (None, None, None, None)
+    assert (only.chain_pos, only.prev_hash, only.key_id) == (None, None, "testa1")
+    # Keyed at insert already (its own fields, no place yet): not forgeable without the key.
+    key = audit.keys_for(db.session).hmac_key("testa1")
+    assert only.hash == audit.event_mac(key, {c: getattr(only, c) for c in audit._EVENT_MAC})
     assert db.session.get(AuditHead, 1) is None
     # Not sealed yet is not a break (until the bound; below), and sealing makes it one link.
     assert list(audit.verify(db.session)) == []
@@ -97,6 +100,37 @@ def test_swapped_places_in_the_chain_break_it(five_events):
     db.session.commit()
     breaks = list(audit.verify(db.session))
     assert {b.seq for b in breaks if "edited or re-hashed" in b.problem} == {2, 4}, breaks
+
+
+def test_an_event_forged_or_edited_before_it_was_sealed_is_sealed_marked_and_named(app, app_ctx, runner):
+    import uuid
+
+    from muli.models.base import utcnow
+
+    for i in range(3):
+        audit.record(db.session, NURSE, "crisis_plan.read", resource="crisis_plan", resource_id=i)
+    db.session.commit()
+    # Before the worker comes by: one event edited, one made up, with a hash of their own.
+    db.session.execute(update(AuditEvent).where(AuditEvent.seq == 2).values(actor_name="Someone Else"))
+    db.session.execute(
+        AuditEvent.__table__.insert().values(
+            id=uuid.uuid4(), occurred_at=utcnow(), action="crisis_plan.read", outcome="ok", emergency=False,
+            key_id="testa1", hash="0" * 64,
+        )
+    )  # fmt: skip
+    db.session.commit()
+    forged = db.session.scalar(select(func.max(AuditEvent.seq)))
+    before = list(audit.verify(db.session))
+    assert {b.seq for b in before} == {2, forged} and all("not sealed yet" in b.problem for b in before)
+    # Sealed all the same (the chain goes on; nothing can take them out unseen), but marked.
+    assert audit.seal_all(db.session, db.session.commit) == 4
+    marked = db.session.scalars(select(AuditEvent.seq).where(AuditEvent.key_id == audit.UNVERIFIED)).all()
+    assert sorted(marked) == [2, forged]
+    after = list(audit.verify(db.session))
+    assert {b.seq for b in after} == {2, forged}, after
+    assert all("did not carry the service's keyed hash" in b.problem for b in after)
+    result = runner.invoke(args=["muli", "verify-audit"])
+    assert result.exit_code == 1 and "audit event 2: did not carry" in result.output
 
 
 def test_an_event_left_unsealed_longer_than_the_bound_is_reported(five_events, runner):
