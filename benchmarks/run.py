@@ -62,6 +62,10 @@ PHASES = os.environ.get("BENCH_PHASES", "growth,throughput,rotate").split(",")
 # BENCH_PROFILE=1: py-spy records one service worker during the first round of each endpoint
 # (collapsed stacks, idle threads included, in BENCH_OUT/profile-<db>-<endpoint>.txt).
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
+# BENCH_WORKER=1: `muli worker --interval 1 --no-relay` runs beside the service during the
+# throughput phase, as in production (escalation passes; since issue 19 it also seals the
+# audit events the requests appended), so its database work is in the figures.
+WORKER = os.environ.get("BENCH_WORKER") == "1"
 
 DIARY_BODY = json.dumps(
     {
@@ -564,6 +568,18 @@ def throughput(db: Database, results: dict) -> None:
     """The four endpoints, each alternating service and ceiling ROUNDS times."""
     log(f"[{db.kind}] throughput on {db.name}")
     service, ceiling = db.service().start(), db.ceiling().start()
+    worker = None
+    if WORKER:
+        logf = (db.workdir / f"worker-{db.kind}.log").open("ab")
+        worker = subprocess.Popen(  # noqa: S603 - our own flask from .venv
+            [str(VENV_BIN / "flask"), "--app", "wsgi", "muli", "worker", "--interval", "1", "--no-relay"],
+            env=db.env(),
+            stdout=logf,
+            stderr=logf,
+            start_new_session=True,
+            cwd=ROOT,
+        )
+        logf.close()
     try:
         session = Session(service, db)
         for key, (label, method, path, body, idem, target, p99_target) in ENDPOINTS.items():
@@ -620,6 +636,14 @@ def throughput(db: Database, results: dict) -> None:
     finally:
         service.stop()
         ceiling.stop()
+        if worker is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(worker.pid, signal.SIGTERM)
+            try:
+                worker.wait(30)
+            except subprocess.TimeoutExpired:
+                os.killpg(worker.pid, signal.SIGKILL)
+                worker.wait(5)
 
 
 # --- growth -----------------------------------------------------------------------------

@@ -74,7 +74,7 @@ def access_log(ctx: Ctx, *, cursor: str | None, limit: int) -> Page:
     patient = access.own_patient(ctx)
     query = _by_others(patient)
     if cursor:
-        # The chain's sequence number orders events as they were committed, and never repeats.
+        # The events' number (seq, given at insert) orders them newest first and never repeats.
         _, seq = decode(ctx.keys, cursor)
         try:
             query = query.where(AuditEvent.seq < int(seq))

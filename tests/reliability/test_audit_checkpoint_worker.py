@@ -1,6 +1,6 @@
-"""`flask muli worker` as a real process anchors the audit chain: a signed checkpoint of the
-head into the anchor file at start and every MULI_AUDIT_CHECKPOINT_SECONDS, only when the
-chain has grown."""
+"""`flask muli worker` as a real process seals the audit events requests appended and anchors
+the chain: a signed checkpoint of the head into the anchor file at start and every
+MULI_AUDIT_CHECKPOINT_SECONDS, only when the chain has grown."""
 
 from __future__ import annotations
 
@@ -9,9 +9,10 @@ import signal
 import time
 
 import pytest
+from sqlalchemy import func
 
 from muli.extensions import db
-from muli.models.audit import AuditHead
+from muli.models.audit import AuditEvent
 from muli.platform.context import Actor
 from muli.trust import audit, audit_anchor
 from tests.reliability.live import environment, explain, run_cli
@@ -26,9 +27,10 @@ def _record(app, n: int) -> int:
         for i in range(n):
             audit.record(db.session, NURSE, "crisis_plan.read", resource="crisis_plan", resource_id=i)
             db.session.commit()
-        seq = db.session.execute(db.select(AuditHead.seq)).scalar_one()
+        # The worker seals them (places 1..n) before it signs: the head it signs is at n.
+        total = db.session.execute(db.select(func.count()).select_from(AuditEvent)).scalar_one()
         db.session.remove()
-        return seq
+        return total
 
 
 def _lines(path) -> list[dict]:

@@ -29,6 +29,7 @@ from sqlalchemy import func, select, text, update
 
 from muli.contact.notifications import LEASE
 from muli.extensions import db
+from muli.models.audit import AuditEvent
 from muli.models.base import utcnow
 from muli.models.contact import ContactEscalation, ContactRequest
 from muli.models.idempotency import IdempotencyRecord
@@ -66,8 +67,8 @@ class Cluster:
 
 @pytest.fixture
 def cluster(app, tmp_path):
-    # No audit chain head yet: the first logins through both instances at once create it
-    # (muli/trust/audit.py makes that safe; this run found the race).
+    # No audit chain head yet: the two workers' first sealing passes at once create it
+    # (muli/trust/audit.py makes that safe; this run found the race when requests made it).
     with contextlib.ExitStack() as stack:
         smtp = stack.enter_context(SmtpServer())
         store = Redis(tmp_path)
@@ -314,7 +315,12 @@ def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(ap
             db.session.execute(select(OutboxMessage.id, OutboxMessage.dedupe_key, OutboxMessage.state))
         )
         records = set(db.session.scalars(select(IdempotencyRecord.key)))
+        # The workers sealed as they went; seal what came after their last pass, then every
+        # event must have its place in one chain.
+        by_workers = db.session.scalar(select(func.count()).where(AuditEvent.chain_pos.is_not(None)))
+        audit.seal_all(db.session, db.session.commit)
         breaks = list(audit.verify(db.session))
+        unsealed = db.session.scalar(select(func.count()).where(AuditEvent.chain_pos.is_(None)))
         db.session.remove()
     received = Counter(str(message["Message-ID"]) for message in cluster.smtp.sink.messages)
     served = Counter(  # which instance answered each contact request, as nginx saw it
@@ -374,5 +380,6 @@ def test_two_hosts_behind_nginx_lose_nothing_double_nothing_and_escalate_once(ap
     assert len(escalation_ids) == 3 * TOTAL
     assert duplicates <= 1
     assert breaks == []
+    assert unsealed == 0 and by_workers > 0, (unsealed, by_workers)
     # Redis down: a patient can still log in; the instances count in memory meanwhile.
     assert redis_gone == [401] * 4
