@@ -173,6 +173,7 @@ class LocalProviders:
                     "client_id": "muli-portal",
                     "token_endpoint_auth_method": "private_key_jwt",
                     "token_endpoint_auth_signing_alg": "RS256",
+                    "dpop_bound_access_tokens": True,
                     "jwks": {"keys": [self.muli_helseid_key.as_dict(private=False)]},
                     "redirect_uris": uris("/portal/helseid/callback"),
                     "post_logout_redirect_uris": uris("/portal/login"),

@@ -31,6 +31,7 @@ from typing import Any
 import requests
 from authlib.common.security import generate_token
 from authlib.common.urls import add_params_to_uri
+from authlib.integrations.base_client.errors import OAuthError
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
@@ -51,6 +52,10 @@ ID_TOKEN_ALGORITHMS = ["RS256", "PS256", "ES256"]
 METADATA_SECONDS = 3600  # discovery is read again after an hour
 HTTP_TIMEOUT = 10
 CLOCK_LEEWAY = 30  # seconds of clock difference allowed on exp / iat
+TOKEN_HEADERS = {
+    "Accept": "application/json",
+    "Content-Type": "application/x-www-form-urlencoded;charset=UTF-8",
+}
 
 
 class SignInRefused(Exception):
@@ -269,6 +274,9 @@ class Provider:
             raise SignInRefused("no-code")
         meta = self.metadata()
         with self._client() as client:
+            headers = dict(TOKEN_HEADERS)
+            if c.dpop:
+                headers["DPoP"] = _dpop_proof("POST", meta["token_endpoint"])
             try:
                 token = client.fetch_token(
                     meta["token_endpoint"],
@@ -276,8 +284,9 @@ class Provider:
                     code=code,
                     redirect_uri=pending.redirect_uri,
                     code_verifier=pending.verifier,
+                    headers=headers,
                 )
-            except OAuth2Error as error:
+            except (OAuth2Error, OAuthError) as error:
                 raise SignInRefused("code-refused", str(error.error)[:60])
             except (requests.RequestException, ValueError) as error:
                 raise SignInRefused("provider-unavailable", f"token: {type(error).__name__}")
@@ -322,6 +331,16 @@ class Provider:
             if got is None or str(got) not in levels or levels.index(str(got)) < levels.index(pending.acr):
                 raise SignInRefused("acr-too-low", f"asked {pending.acr}, got {got}")
         return claims
+
+
+def _dpop_proof(method: str, url: str) -> str:
+    """A DPoP proof (RFC 9449) for one request, with a key made for this sign-in: the
+    provider binds the tokens it answers to that key. MULI itself only reads the ID token,
+    so the key is not kept."""
+    key = ECKey.generate_key("P-256")
+    header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
+    claims = {"jti": generate_token(32), "htm": method, "htu": url, "iat": int(time.time())}
+    return jwt.encode(header, claims, key)
 
 
 class _UnknownKey(Exception):

@@ -5,15 +5,25 @@ Flask test client. Negative cases: each refused with a clear answer and an audit
 
 from __future__ import annotations
 
+import time
+
 import pytest
 
+from muli.extensions import db, oidc_flow
 from tests.oidc_fixtures import (
+    DOCTOR_HPR,
+    DOCTOR_PID,
+    NURSE_HPR,
+    NURSE_PID,
     PATIENT_PID,
+    STRANGER_PID,
     audit_events,
     configure,
     enrol_as,
+    link_staff,
     start_providers,
 )
+from tests.oidc_op import callback_args, new_key
 
 
 @pytest.fixture(scope="module")
@@ -71,3 +81,228 @@ def test_a_patient_signs_in_with_id_porten_and_gets_muli_tokens_as_after_a_passw
     assert me.status_code == 200 and me.json["id"] == str(care.patient.id)
     events = audit_events(app, "auth.oidc_login")
     assert [(e.outcome, e.resource, e.patient_id) for e in events] == [("ok", "idporten", care.patient.id)]
+
+
+# HelseID: staff ---------------------------------------------------------------------------
+
+
+def staff_callback(app, client, op, account="Sykepleier Nina") -> str:
+    authorize = start(client, "/portal/helseid/login")
+    return op.helseid.sign_in(authorize, account, stop_at=callback_base(app, "/portal/helseid/callback"))
+
+
+def test_a_nurse_linked_by_an_administrator_signs_in_to_the_portal_with_helseid(app, client, world, on):
+    care = world.care_team()
+    link_staff(app, care.member.staff.id, NURSE_PID, NURSE_HPR)
+    authorize = start(client, "/portal/helseid/login")
+    assert authorize.startswith(on.helseid.url + "/auth?") and "request_uri=" in authorize
+    back = on.helseid.sign_in(
+        authorize, "Sykepleier Nina", stop_at=callback_base(app, "/portal/helseid/callback")
+    )
+    r = client.get(relative(back))
+    assert r.status_code == 303 and r.headers["Location"] == "/portal/"
+    home = client.get("/portal/")
+    assert home.status_code == 200 and care.member.staff.display_name in home.get_data(as_text=True)
+    events = audit_events(app, "auth.oidc_login")
+    assert [(e.outcome, e.resource, e.actor_account_id) for e in events] == [
+        ("ok", "helseid", care.member.account.id)
+    ]
+
+
+def test_a_person_helseid_knows_but_no_administrator_linked_gets_a_clear_page(app, client, world, on):
+    care = world.care_team()
+    link_staff(app, care.member.staff.id, NURSE_PID, NURSE_HPR)
+    r = client.get(relative(staff_callback(app, client, on, "Lege uten kobling")))
+    assert r.status_code == 403
+    assert "ingen ansattkonto i MULI er koblet til deg" in r.get_data(as_text=True)
+    assert client.get("/portal/").status_code == 302  # not signed in
+    [event] = audit_events(app, "auth.oidc_login")
+    assert (event.outcome, event.reason) == ("refused", "not-linked")
+    assert DOCTOR_PID not in str(event.reason) and NURSE_PID not in str(event.reason)
+
+
+def test_helseid_at_a_lower_security_level_than_asked_is_refused(app, client, world, on):
+    care = world.care_team()
+    link_staff(app, care.member.staff.id, NURSE_PID, NURSE_HPR)
+    r = client.get(relative(staff_callback(app, client, on, "Sykepleier Nina (nivå 3)")))
+    assert r.status_code == 403 and "lavere sikkerhetsnivå" in r.get_data(as_text=True)
+    assert client.get("/portal/").status_code == 302
+    [event] = audit_events(app, "auth.oidc_login")
+    assert event.outcome == "refused" and event.reason.startswith("acr-too-low")
+
+
+def test_an_hpr_number_linked_must_be_the_one_helseid_vouches_for(app, client, world, on):
+    care = world.care_team()
+    link_staff(app, care.member.staff.id, NURSE_PID, DOCTOR_HPR)  # the wrong HPR number
+    r = client.get(relative(staff_callback(app, client, on)))
+    assert r.status_code == 403
+    [event] = audit_events(app, "auth.oidc_login")
+    assert (event.outcome, event.reason) == ("refused", "not-linked")
+
+
+# ID-porten: what is refused ----------------------------------------------------------------
+# Each refusal sends the browser back to the app's sign-in screen with the reason
+# (/app/?signin=...#/login; the app says it in the patient's language), signs no one in,
+# and leaves an `auth.oidc_login` event with outcome `refused` and the reason.
+
+PENDING = "muli_oidc_idporten"
+
+
+def refused(app, client, response, reason: str, shown: str = "refused") -> None:
+    assert response.status_code == 303
+    assert response.headers["Location"] == f"/app/?signin={shown}#/login"
+    assert not any(c.startswith("muli_refresh=") for c in response.headers.getlist("Set-Cookie"))
+    assert client.post("/api/v1/auth/refresh", json={"cookie": True}).status_code == 401
+    events = audit_events(app, "auth.oidc_login")
+    assert [e.outcome for e in events] == ["refused"], [(e.outcome, e.reason) for e in events]
+    assert events[0].resource == "idporten" and events[0].reason.startswith(reason), events[0].reason
+    assert PATIENT_PID not in events[0].reason and STRANGER_PID not in events[0].reason
+
+
+def pending_of(app, client):
+    """What MULI kept in the browser for this sign-in (the test reads its own cookie)."""
+    with app.test_request_context(headers={"Cookie": f"{PENDING}={client.get_cookie(PENDING).value}"}):
+        return oidc_flow.pending("idporten")
+
+
+def keep_pending(app, client, pending) -> None:
+    """Put a (test-made) pending sign-in in the browser, signed as MULI signs it."""
+    with app.test_request_context():
+        response = app.response_class()
+        oidc_flow.keep(response, pending)
+    value = response.headers["Set-Cookie"].split(";")[0].split("=", 1)[1]
+    client.set_cookie(PENDING, value)
+
+
+@pytest.fixture
+def patient(app, world):
+    care = world.care_team()
+    enrol_as(app, care.patient.id, PATIENT_PID)
+    return care.patient
+
+
+def test_a_wrong_state_is_refused(app, client, patient, on):
+    back = patient_callback(app, client, on)
+    args = callback_args(back)
+    r = client.get("/auth/idporten/callback", query_string={**args, "state": args["state"][:-2] + "xx"})
+    refused(app, client, r, "state-mismatch")
+
+
+def test_a_callback_without_the_pending_cookie_is_refused(app, client, patient, on):
+    back = patient_callback(app, client, on)
+    client.delete_cookie(PENDING)
+    refused(app, client, client.get(relative(back)), "no-pending-sign-in")
+
+
+def test_a_replayed_code_is_refused_by_the_provider(app, client, patient, on):
+    back = patient_callback(app, client, on)
+    kept = client.get_cookie(PENDING).value
+    assert client.get(relative(back)).headers["Location"] == "/app/#/"
+    client.delete_cookie("muli_refresh", path="/api/v1/auth")
+    client.set_cookie(PENDING, kept)  # the same browser state, the same code, once more
+    r = client.get(relative(back))
+    assert r.status_code == 303 and r.headers["Location"] == "/app/?signin=refused#/login"
+    events = audit_events(app, "auth.oidc_login")
+    assert [(e.outcome, e.reason) for e in events] == [
+        ("ok", None),
+        ("refused", "code-refused: invalid_grant"),
+    ]
+
+
+def test_a_code_injected_into_another_sign_in_fails_its_pkce_check_at_the_provider(app, client, patient, on):
+    # The victim's code, presented in the attacker's own sign-in (its state and verifier).
+    other = app.test_client()  # the victim's browser
+    stolen = callback_args(patient_callback(app, other, on))
+    patient_callback(app, client, on)  # the attacker starts a sign-in of their own
+    own = pending_of(app, client)
+    r = client.get("/auth/idporten/callback", query_string={"code": stolen["code"], "state": own.state})
+    refused(app, client, r, "code-refused: invalid_grant")
+
+
+@pytest.mark.parametrize("verifier", [None, "w" * 64], ids=["missing", "wrong"])
+def test_a_missing_or_wrong_pkce_verifier_is_refused_by_the_provider(app, client, patient, on, verifier):
+    back = patient_callback(app, client, on)
+    pending = pending_of(app, client)
+    pending.verifier = verifier
+    keep_pending(app, client, pending)
+    refused(app, client, client.get(relative(back)), "code-refused: invalid_grant")
+
+
+def test_a_level_below_the_one_asked_is_refused(app, client, patient, on):
+    back = patient_callback(app, client, on, acr="idporten-loa-low")  # chosen at the provider
+    refused(app, client, client.get(relative(back)), "acr-too-low", shown="acr-too-low")
+
+
+def test_a_person_who_is_not_enrolled_gets_no_account(app, client, patient, on):
+    from muli.models.accounts import Account
+
+    with app.app_context():
+        before = db.session.query(Account).count()
+    back = patient_callback(app, client, on, account="Ikke innrullert")
+    refused(app, client, client.get(relative(back)), "not-enrolled", shown="not-enrolled")
+    with app.app_context():
+        assert db.session.query(Account).count() == before
+
+
+def crafted(on, pending, **changes) -> str:
+    """An ID token no real provider would issue for this sign-in, signed with a key the test
+    holds (the provider's own first key unless another is given)."""
+    now = int(time.time())
+    claims = {
+        "iss": on.idporten.url,
+        "aud": on.idporten.client_id,
+        "sub": "idp-patient",
+        "pid": PATIENT_PID,
+        "acr": "idporten-loa-substantial",
+        "nonce": pending.nonce,
+        "iat": now,
+        "exp": now + 120,
+    }
+    key = changes.pop("key", None)
+    claims.update(changes)
+    return on.idporten.sign({k: v for k, v in claims.items() if v is not None}, key)
+
+
+CRAFTED = {
+    "wrong-nonce": ({"nonce": "not-the-nonce-of-this-sign-in"}, "id-token-invalid: nonce differs"),
+    "other-issuer": ({"iss": "https://idporten.example.invalid"}, "id-token-invalid: invalid_claim"),
+    "other-audience": ({"aud": "another-service"}, "id-token-invalid: invalid_claim"),
+    "expired": (
+        {"iat": int(time.time()) - 7200, "exp": int(time.time()) - 3600},
+        "id-token-invalid: expired",
+    ),
+    "no-acr": ({"acr": None}, "acr-too-low"),
+}
+
+
+@pytest.mark.parametrize("case", list(CRAFTED))
+def test_an_id_token_the_provider_would_not_issue_is_refused(app, client, patient, on, case):
+    changes, reason = CRAFTED[case]
+    back = patient_callback(app, client, on)
+    on.idporten.next_id_token(crafted(on, pending_of(app, client), **changes))
+    r = client.get(relative(back))
+    refused(app, client, r, reason, shown="acr-too-low" if reason == "acr-too-low" else "refused")
+
+
+def test_keys_rotate_new_ones_are_fetched_and_a_rotated_out_key_is_refused(app, client, patient, on):
+    old, new = on.idporten.key, new_key("idp-2")
+    assert client.get(relative(patient_callback(app, client, on))).headers["Location"] == "/app/#/"
+    on.idporten.rotate(new)
+    try:
+        # MULI holds the old key set; the provider now signs with a key MULI has not seen.
+        browser = app.test_client()
+        assert browser.get(relative(patient_callback(app, browser, on))).headers["Location"] == "/app/#/"
+        # A token signed with the key the provider has rotated out.
+        third = app.test_client()
+        back = patient_callback(app, third, on)
+        on.idporten.next_id_token(crafted(on, pending_of(app, third), key=old))
+        r = third.get(relative(back))
+    finally:
+        on.idporten.rotate(old)
+    assert r.headers["Location"] == "/app/?signin=refused#/login"
+    events = audit_events(app, "auth.oidc_login")
+    assert [(e.outcome, e.reason) for e in events] == [
+        ("ok", None),
+        ("ok", None),
+        ("refused", "id-token-invalid: signed with a key the provider does not publish"),
+    ]
