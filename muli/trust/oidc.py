@@ -44,8 +44,8 @@ from sqlalchemy import select
 from muli.models.accounts import Account
 from muli.models.people import Patient, Staff
 from muli.platform.context import Actor, Ctx
-from muli.platform.errors import Conflict, ValidationFailed
-from muli.trust import accounts, audit, national_id
+from muli.platform.errors import Conflict, NotFound, ValidationFailed
+from muli.trust import accounts, audit, lifecycle, national_id
 
 DISCOVERY = "/.well-known/openid-configuration"
 ID_TOKEN_ALGORITHMS = ["RS256", "PS256", "ES256"]
@@ -462,9 +462,19 @@ def _signed_in(ctx: Ctx, provider: str, account: Account, patient_id: uuid.UUID 
     )
 
 
+def link_helseid(ctx: Ctx, account_id: uuid.UUID, pid: str | None, hpr: str | None) -> None:
+    """An administrator (or the command line) links a staff account to the person HelseID
+    vouches for; both empty: the link is removed."""
+    lifecycle.require_admin(ctx)
+    staff = ctx.session.scalars(select(Staff).where(Staff.account_id == account_id)).first()
+    if staff is None:
+        raise NotFound("No such staff account.")
+    link_staff(ctx, staff, pid, hpr)
+
+
 def link_staff(ctx: Ctx, staff: Staff, pid: str | None, hpr: str | None) -> None:
-    """An administrator links (or, with both empty, unlinks) a staff account to HelseID:
-    the national id and the HPR number are kept as blind indexes only."""
+    """Link (or, with both empty, unlink) a staff account to HelseID: the national id and
+    the HPR number are kept as blind indexes only."""
     pid = (pid or "").strip() or None
     hpr = (hpr or "").strip() or None
     if pid is not None and not national_id.is_valid(pid):

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from muli.extensions import db, oidc_flow
+from muli.models.people import Staff
 from tests.oidc_fixtures import (
     DOCTOR_HPR,
     DOCTOR_PID,
@@ -306,3 +307,63 @@ def test_keys_rotate_new_ones_are_fetched_and_a_rotated_out_key_is_refused(app, 
         ("ok", None),
         ("refused", "id-token-invalid: signed with a key the provider does not publish"),
     ]
+
+
+# Linking a staff account for HelseID --------------------------------------------------------
+
+
+def test_an_administrator_links_a_staff_account_in_the_portal_and_only_blind_indexes_are_kept(app, world):
+    from tests.portal.conftest import Portal
+
+    care = world.care_team()
+    admin = world.staff(care.team, role="admin")
+    portal = Portal(app, app.test_client())
+    assert portal.login(admin).status_code == 302
+    page = f"/portal/admin/accounts/{care.member.account.id}"
+    assert "Ikke koblet" in portal.text(page)
+    r = portal.post(page + "/helseid", {"national_id": "12345678901", "hpr_number": ""}, token_from=page)
+    assert r.status_code == 302 and "Ikke et gyldig fødselsnummer" in portal.text(page)
+    r = portal.post(page + "/helseid", {"national_id": NURSE_PID, "hpr_number": NURSE_HPR}, token_from=page)
+    assert r.status_code == 302
+    shown = portal.text(page)
+    assert "Koblet med fødselsnummer og HPR-nummer" in shown and NURSE_PID not in shown
+    with app.app_context():
+        staff = db.session.get_one(Staff, care.member.staff.id)
+        assert staff.helseid_pid_index and NURSE_PID not in staff.helseid_pid_index
+        assert staff.helseid_hpr_index and NURSE_HPR not in staff.helseid_hpr_index
+    # The same person cannot be linked to a second account.
+    other = f"/portal/admin/accounts/{care.coordinator.account.id}"
+    portal.post(other + "/helseid", {"national_id": NURSE_PID, "hpr_number": ""}, token_from=other)
+    assert "En annen ansattkonto er allerede koblet" in portal.text(other)
+    [event] = audit_events(app, "account.helseid_link")
+    assert event.actor_account_id == admin.account.id and event.resource_id == str(care.member.account.id)
+
+
+def test_only_an_administrator_may_link_for_helseid(app, world):
+    from tests.portal.conftest import Portal
+
+    care = world.care_team()
+    portal = Portal(app, app.test_client())
+    assert portal.login(care.coordinator).status_code == 302
+    url = f"/portal/admin/accounts/{care.member.account.id}/helseid"
+    r = portal.post(url, {"national_id": NURSE_PID}, token_from="/portal/")
+    assert r.status_code == 302  # back to the page, saying only an administrator may
+    assert audit_events(app, "account.helseid_link") == []
+    with app.app_context():
+        assert db.session.get_one(Staff, care.member.staff.id).helseid_pid_index is None
+
+
+def test_the_command_line_links_and_unlinks_for_helseid(app, world, runner):
+    care = world.care_team()
+    username = care.member.account.username
+    result = runner.invoke(args=["muli", "account", "link-helseid", username], input=f"{NURSE_PID}\n\n")
+    assert result.exit_code == 0, result.output
+    assert "linked to HelseID by national id" in result.output
+    with app.app_context():
+        assert db.session.get_one(Staff, care.member.staff.id).helseid_pid_index is not None
+    result = runner.invoke(
+        args=["muli", "account", "link-helseid", username, "--national-id", "", "--hpr", ""]
+    )
+    assert result.exit_code == 0 and "link removed" in result.output
+    with app.app_context():
+        assert db.session.get_one(Staff, care.member.staff.id).helseid_pid_index is None
