@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 import pytest
+import requests
 
 from muli.extensions import db, oidc_flow
 from muli.models.people import Staff
@@ -367,3 +368,33 @@ def test_the_command_line_links_and_unlinks_for_helseid(app, world, runner):
     assert result.exit_code == 0 and "link removed" in result.output
     with app.app_context():
         assert db.session.get_one(Staff, care.member.staff.id).helseid_pid_index is None
+
+
+# Off by default; the app learns whether it is on; logout offers the provider's end-session ----
+
+
+def test_both_sign_ins_are_off_by_default_and_the_fallback_is_all_there_is(client):
+    assert client.get("/api/v1/auth/sign-in-options").json == {"idporten": None, "idporten_logout": None}
+    assert client.get("/auth/idporten/login").status_code == 404
+    assert client.get("/portal/helseid/login").status_code == 404
+    page = client.get("/portal/login").get_data(as_text=True)
+    assert "HelseID" not in page and 'name="totp"' in page
+
+
+def test_when_on_the_app_is_told_where_to_sign_in_and_out(client, on):
+    assert client.get("/api/v1/auth/sign-in-options").json == {
+        "idporten": "/auth/idporten/login",
+        "idporten_logout": "/auth/idporten/logout",
+    }
+    assert "Logg inn med HelseID" in client.get("/portal/login").get_data(as_text=True)
+
+
+def test_logout_offers_the_providers_end_session(app, client, on):
+    configure(app, on, post_logout_redirect_uri="http://127.0.0.1:5000/app/")
+    r = client.get("/auth/idporten/logout")
+    assert r.status_code == 303
+    assert r.headers["Location"].startswith(on.idporten.url + "/session/end?")
+    assert "client_id=muli-app" in r.headers["Location"]
+    assert "post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fapp%2F" in r.headers["Location"]
+    # The provider knows the end-session request (it answers its confirmation page).
+    assert requests.get(r.headers["Location"], timeout=10).status_code == 200
