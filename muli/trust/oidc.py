@@ -193,7 +193,9 @@ class Provider:
                 code_challenge_method="S256",
                 default_timeout=HTTP_TIMEOUT,
             )
-            session.register_client_auth_method(PrivateKeyJWT(alg=_signing_alg(c.client_key)))
+            # The assertion's audience is the issuer (as ID-porten, HelseID and FAPI 2.0 ask), for
+            # the token request and the pushed authorization request alike.
+            session.register_client_auth_method(PrivateKeyJWT(c.issuer, alg=_signing_alg(c.client_key)))
             return session
         return OAuth2Session(
             c.client_id,
