@@ -398,3 +398,33 @@ def test_logout_offers_the_providers_end_session(app, client, on):
     assert "post_logout_redirect_uri=http%3A%2F%2F127.0.0.1%3A5000%2Fapp%2F" in r.headers["Location"]
     # The provider knows the end-session request (it answers its confirmation page).
     assert requests.get(r.headers["Location"], timeout=10).status_code == 200
+
+
+def test_the_environment_turns_a_provider_on_and_production_wants_https(tmp_path):
+    from muli.config import ConfigError, ProductionConfig, oidc_providers
+
+    assert oidc_providers({}.get) == {}
+    key = tmp_path / "helseid.jwk"
+    key.write_text('{"kty": "RSA", "kid": "k1"}')
+    env = {
+        "MULI_IDPORTEN_ISSUER": "https://idporten.test.invalid/",
+        "MULI_IDPORTEN_CLIENT_ID": "muli",
+        "MULI_IDPORTEN_ACR": "idporten-loa-high",
+        "MULI_HELSEID_ISSUER": "http://helseid.test.invalid",
+        "MULI_HELSEID_CLIENT_ID": "muli-portal",
+        "MULI_HELSEID_CLIENT_KEY_FILE": str(key),
+        "MULI_HELSEID_DPOP": "1",
+    }
+    found = oidc_providers(env.get)
+    assert found["idporten"].acr == "idporten-loa-high" and found["idporten"].auth_method == "none"
+    assert found["idporten"].issuer == "https://idporten.test.invalid/"  # exactly as given
+    helseid = found["helseid"]
+    assert helseid.auth_method == "private_key_jwt" and helseid.client_key == {"kty": "RSA", "kid": "k1"}
+    assert helseid.dpop and helseid.pid_claim == "helseid://claims/identity/pid" and helseid.acr == "4"
+    config = ProductionConfig.__new__(ProductionConfig)
+    for name in ProductionConfig.REQUIRED:
+        setattr(config, name, "set")
+    config.SQLALCHEMY_DATABASE_URI = "postgresql://db/muli"
+    config.MULI_OIDC_PROVIDERS = found
+    with pytest.raises(ConfigError, match="MULI_HELSEID_ISSUER must be an https"):
+        config.check()
