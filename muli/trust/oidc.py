@@ -267,8 +267,11 @@ class Provider:
         c = self.config
         if pending is None or pending.provider != c.name:
             raise SignInRefused("no-pending-sign-in")
-        if not hmac.compare_digest(str(args.get("state", "")), pending.state):
+        if not _same(args.get("state"), pending.state):
             raise SignInRefused("state-mismatch")
+        if args.get("iss") is not None and not _same(args.get("iss"), c.issuer):
+            # RFC 9207: the answer names the provider that sent it (a mix-up of providers).
+            raise SignInRefused("issuer-mismatch")
         if args.get("error"):
             raise SignInRefused("provider-refused", str(args["error"])[:60])
         code = args.get("code")
@@ -325,7 +328,7 @@ class Provider:
         audiences = claims["aud"] if isinstance(claims["aud"], list) else [claims["aud"]]
         if len(audiences) > 1 and claims.get("azp") != c.client_id:
             raise SignInRefused("id-token-invalid", "azp is not this client")
-        if not hmac.compare_digest(str(claims.get("nonce", "")), pending.nonce):
+        if not _same(claims.get("nonce"), pending.nonce):
             raise SignInRefused("id-token-invalid", "nonce differs")
         if pending.acr:
             got = claims.get(c.acr_claim)
@@ -333,6 +336,11 @@ class Provider:
             if got is None or str(got) not in levels or levels.index(str(got)) < levels.index(pending.acr):
                 raise SignInRefused("acr-too-low", f"asked {pending.acr}, got {got}")
         return claims
+
+
+def _same(given: object, expected: str) -> bool:
+    """A constant-time comparison that any text can be put to (non-ASCII included)."""
+    return isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
 
 
 def _dpop_proof(method: str, url: str) -> str:

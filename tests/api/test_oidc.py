@@ -190,6 +190,21 @@ def test_a_wrong_state_is_refused(app, client, patient, on):
     refused(app, client, r, "state-mismatch")
 
 
+@pytest.mark.parametrize("state", ["", "ø" * 43, "x" * 5000], ids=["empty", "not-ascii", "long"])
+def test_a_state_of_any_shape_is_refused_not_a_server_error(app, client, patient, on, state):
+    args = callback_args(patient_callback(app, client, on))
+    r = client.get("/auth/idporten/callback", query_string={**args, "state": state})
+    refused(app, client, r, "state-mismatch")
+
+
+def test_an_answer_naming_another_issuer_is_refused(app, client, patient, on):
+    # RFC 9207: the provider names itself in its answer; one from another provider is a mix-up.
+    args = callback_args(patient_callback(app, client, on))
+    assert args["iss"] == on.idporten.url
+    r = client.get("/auth/idporten/callback", query_string={**args, "iss": on.helseid.url})
+    refused(app, client, r, "issuer-mismatch")
+
+
 def test_a_callback_without_the_pending_cookie_is_refused(app, client, patient, on):
     back = patient_callback(app, client, on)
     client.delete_cookie(PENDING)
