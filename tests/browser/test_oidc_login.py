@@ -49,6 +49,14 @@ def test_a_patient_signs_in_with_id_porten_and_reads_her_crisis_plan(
     phone.get_by_role("link", name="Når det er krise").click()
     phone.get_by_text("ring Siv (søster)").wait_for()
     assert phone.get_by_text("gå en tur rundt vannet").is_visible()
+    # Logout ends MULI's session and offers ID-porten's end-session.
+    phone.goto(f"{live_server}/app/#/settings")
+    phone.get_by_role("button", name="Logg ut").click()
+    phone.get_by_role("button", name="Logg ut og slett fra telefonen").click()
+    phone.get_by_role("heading", name="Logg inn").wait_for()
+    assert "muli_refresh" not in {c["name"] for c in phone.context.cookies()}
+    phone.get_by_role("link", name="Logg også ut av ID-porten").click()
+    phone.wait_for_url(f"{on.idporten.url}/session/end**")
 
 
 def test_a_person_who_is_not_enrolled_is_told_so_in_the_app(live_server, phone, on):
