@@ -168,6 +168,7 @@ class LocalProviders:
             "par": True,
             "require_par": True,
             "dpop": True,
+            "dpop_nonce": True,
             "clients": [
                 {
                     "client_id": "muli-portal",

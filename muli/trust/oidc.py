@@ -278,23 +278,39 @@ class Provider:
         if not code:
             raise SignInRefused("no-code")
         meta = self.metadata()
+        dpop_key = ECKey.generate_key("P-256") if c.dpop else None
+        server_nonce: list[str] = []
+
+        def remember_nonce(response):
+            if response.headers.get("DPoP-Nonce"):
+                server_nonce.append(response.headers["DPoP-Nonce"])
+            return response
+
         with self._client() as client:
-            headers = dict(TOKEN_HEADERS)
-            if c.dpop:
-                headers["DPoP"] = _dpop_proof("POST", meta["token_endpoint"])
-            try:
-                token = client.fetch_token(
-                    meta["token_endpoint"],
-                    grant_type="authorization_code",
-                    code=code,
-                    redirect_uri=pending.redirect_uri,
-                    code_verifier=pending.verifier,
-                    headers=headers,
-                )
-            except (OAuth2Error, OAuthError) as error:
-                raise SignInRefused("code-refused", str(error.error)[:60])
-            except (requests.RequestException, ValueError) as error:
-                raise SignInRefused("provider-unavailable", f"token: {type(error).__name__}")
+            client.register_compliance_hook("access_token_response", remember_nonce)
+            # With DPoP, a provider that wants its own nonce in the proof answers
+            # `use_dpop_nonce` with one (RFC 9449 section 8): the request is made once more.
+            for attempt in range(2 if dpop_key else 1):
+                headers = dict(TOKEN_HEADERS)
+                if dpop_key is not None:
+                    nonce = server_nonce[-1] if server_nonce else None
+                    headers["DPoP"] = _dpop_proof(dpop_key, "POST", meta["token_endpoint"], nonce)
+                try:
+                    token = client.fetch_token(
+                        meta["token_endpoint"],
+                        grant_type="authorization_code",
+                        code=code,
+                        redirect_uri=pending.redirect_uri,
+                        code_verifier=pending.verifier,
+                        headers=headers,
+                    )
+                    break
+                except (OAuth2Error, OAuthError) as error:
+                    if error.error == "use_dpop_nonce" and attempt == 0 and server_nonce:
+                        continue
+                    raise SignInRefused("code-refused", str(error.error)[:60])
+                except (requests.RequestException, ValueError) as error:
+                    raise SignInRefused("provider-unavailable", f"token: {type(error).__name__}")
         id_token = token.get("id_token")
         if not isinstance(id_token, str):
             raise SignInRefused("id-token-invalid", "no ID token")
@@ -343,13 +359,14 @@ def _same(given: object, expected: str) -> bool:
     return isinstance(given, str) and hmac.compare_digest(given.encode(), expected.encode())
 
 
-def _dpop_proof(method: str, url: str) -> str:
+def _dpop_proof(key: ECKey, method: str, url: str, nonce: str | None = None) -> str:
     """A DPoP proof (RFC 9449) for one request, with a key made for this sign-in: the
     provider binds the tokens it answers to that key. MULI itself only reads the ID token,
     so the key is not kept."""
-    key = ECKey.generate_key("P-256")
     header = {"typ": "dpop+jwt", "alg": "ES256", "jwk": key.as_dict(private=False)}
-    claims = {"jti": generate_token(32), "htm": method, "htu": url, "iat": int(time.time())}
+    claims: dict[str, Any] = {"jti": generate_token(32), "htm": method, "htu": url, "iat": int(time.time())}
+    if nonce:
+        claims["nonce"] = nonce
     return jwt.encode(header, claims, key)
 
 

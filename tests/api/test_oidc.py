@@ -443,3 +443,16 @@ def test_the_environment_turns_a_provider_on_and_production_wants_https(tmp_path
     config.MULI_OIDC_PROVIDERS = found
     with pytest.raises(ConfigError, match="MULI_HELSEID_ISSUER must be an https"):
         config.check()
+
+
+def test_helseid_requires_dpop_and_a_token_request_without_a_proof_is_refused(app, client, world, on):
+    from dataclasses import replace
+
+    care = world.care_team()
+    link_staff(app, care.member.staff.id, NURSE_PID, NURSE_HPR)
+    providers = app.config["MULI_OIDC_PROVIDERS"]
+    app.config["MULI_OIDC_PROVIDERS"] = {**providers, "helseid": replace(providers["helseid"], dpop=False)}
+    r = client.get(relative(staff_callback(app, client, on)))
+    assert r.status_code == 400 and client.get("/portal/").status_code == 302
+    [event] = audit_events(app, "auth.oidc_login")
+    assert event.outcome == "refused" and event.reason.startswith("code-refused: invalid_")

@@ -45,7 +45,10 @@ function makeProvider(spec, keys, state) {
     features: {
       devInteractions: { enabled: false },
       pushedAuthorizationRequests: { enabled: !!spec.par, requirePushedAuthorizationRequests: !!spec.require_par },
-      dPoP: { enabled: !!spec.dpop },
+      // HelseID asks for a server-provided nonce in DPoP proofs (`use_dpop_nonce` first).
+      dPoP: spec.dpop_nonce
+        ? { enabled: true, nonceSecret: Buffer.alloc(32, 7), requireNonce: () => true }
+        : { enabled: !!spec.dpop },
       rpInitiatedLogout: { enabled: true },
     },
     async findAccount(_ctx, sub) {
