@@ -87,10 +87,11 @@ def init_app(app: Flask) -> None:
             module.blp._muli_body_guard = True
         api.register_blueprint(module.blp)
     _register_jwt_errors()
-    from api import docs, health
+    from api import docs, health, oidc_login
 
     docs.init_app(app)  # the vendored Swagger UI, served without third-party requests
     app.register_blueprint(health.bp)
+    app.register_blueprint(oidc_login.bp)  # ID-porten's browser redirects (docs/oidc.md)
 
 
 def is_api_request() -> bool:

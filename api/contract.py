@@ -132,6 +132,7 @@ OPERATION_IDS = {
     ("POST", "/auth/logout"): "logOut",
     ("POST", "/auth/refresh"): "refreshTokens",
     ("POST", "/auth/token"): "logIn",
+    ("GET", "/auth/sign-in-options"): "listSignInOptions",
     ("GET", "/me"): "getMyProfile",
     ("GET", "/me/access-log"): "listMyAccessLog",
     ("GET", "/me/consents"): "getMyConsents",

@@ -19,7 +19,7 @@ from muli.models import Base
 from muli.models.people import AGENCY_KINDS, STAFF_ROLES, Agency, Team
 from muli.platform import backup, crypto, sqlite
 from muli.platform.context import SYSTEM, Ctx
-from muli.platform.errors import NotFound
+from muli.platform.errors import MuliError, NotFound
 from muli.team import staff
 from muli.trust import audit, lifecycle, sessions
 
@@ -167,6 +167,30 @@ def account_reset_totp(username: str) -> None:
     new = lifecycle.reset_totp(system_ctx(), _account_id(username))
     db.session.commit()
     click.echo(f"{username}: new TOTP secret (shown once): {new.secret}\n{new.uri}")
+
+
+@account_cli.command("link-helseid")
+@click.argument("username")
+@click.option(
+    "--national-id", prompt="National identity number (empty: none)", default="", show_default=False
+)
+@click.option("--hpr", prompt="HPR number (empty: none)", default="", show_default=False)
+def account_link_helseid(username: str, national_id: str, hpr: str) -> None:
+    """Link a staff account to the person HelseID vouches for (national id and/or HPR
+    number, kept as blind indexes only); both empty removes the link. Asked for at the
+    prompt, so the number stays out of the shell's history."""
+    from muli.trust import oidc
+
+    try:
+        oidc.link_helseid(system_ctx(), _account_id(username), national_id, hpr)
+    except MuliError as error:
+        raise click.ClickException(error.detail or error.title)
+    db.session.commit()
+    linked = [name for name, value in (("national id", national_id), ("HPR number", hpr)) if value.strip()]
+    click.echo(
+        f"{username}: "
+        + (f"linked to HelseID by {' and '.join(linked)}" if linked else "HelseID link removed")
+    )
 
 
 @account_cli.command("sessions")

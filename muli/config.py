@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import os
 from datetime import timedelta
 from pathlib import Path
+
+from muli.trust.oidc import ProviderConfig
 
 
 class ConfigError(RuntimeError):
@@ -18,6 +21,63 @@ def _read_secret(path: str | None) -> str | None:
         return Path(path).read_text().strip() or None
     except OSError as error:
         raise ConfigError(f"cannot read {path}: {error.strerror}")
+
+
+# Sign-in through national OpenID Providers (docs/oidc.md): what each defaults to. Off unless
+# MULI_<NAME>_ISSUER and MULI_<NAME>_CLIENT_ID are set.
+OIDC_DEFAULTS: dict[str, dict] = {
+    "idporten": {
+        "scopes": "openid profile",
+        "acr": "idporten-loa-substantial",
+        "acr_claim": "acr",
+        "acr_levels": ("idporten-loa-low", "idporten-loa-substantial", "idporten-loa-high"),
+        "pid_claim": "pid",
+        "hpr_claim": None,
+    },
+    "helseid": {
+        "scopes": "openid profile helseid://scopes/identity/pid "
+        "helseid://scopes/identity/security_level helseid://scopes/hpr/hpr_number",
+        "acr": "4",
+        "acr_claim": "helseid://claims/identity/security_level",
+        "acr_levels": ("1", "2", "3", "4"),
+        "pid_claim": "helseid://claims/identity/pid",
+        "hpr_claim": "helseid://claims/hpr/hpr_number",
+    },
+}
+
+
+def oidc_providers(env=os.environ.get) -> dict[str, ProviderConfig]:
+    """The providers configured by MULI_IDPORTEN_* and MULI_HELSEID_* (docs/oidc.md)."""
+    found = {}
+    for name, defaults in OIDC_DEFAULTS.items():
+        prefix = f"MULI_{name.upper()}_"
+        issuer, client_id = env(prefix + "ISSUER"), env(prefix + "CLIENT_ID")
+        if not issuer or not client_id:
+            continue
+        key_text = env(prefix + "CLIENT_KEY") or _read_secret(env(prefix + "CLIENT_KEY_FILE"))
+        try:
+            key = json.loads(key_text) if key_text else None
+        except ValueError:
+            raise ConfigError(f"{prefix}CLIENT_KEY is not a JSON Web Key")
+        levels = env(prefix + "ACR_LEVELS")
+        found[name] = ProviderConfig(
+            name=name,
+            issuer=issuer,
+            client_id=client_id,
+            scopes=env(prefix + "SCOPES") or defaults["scopes"],
+            acr=env(prefix + "ACR") or defaults["acr"],
+            acr_claim=env(prefix + "ACR_CLAIM") or defaults["acr_claim"],
+            acr_levels=tuple(levels.split()) if levels else defaults["acr_levels"],
+            pid_claim=env(prefix + "PID_CLAIM") or defaults["pid_claim"],
+            hpr_claim=env(prefix + "HPR_CLAIM") or defaults["hpr_claim"],
+            client_key=key,
+            client_secret=env(prefix + "CLIENT_SECRET") or _read_secret(env(prefix + "CLIENT_SECRET_FILE")),
+            use_par=(env(prefix + "PAR") or "1") != "0",
+            dpop=(env(prefix + "DPOP") or "0") == "1",
+            redirect_uri=env(prefix + "REDIRECT_URI"),
+            post_logout_redirect_uri=env(prefix + "POST_LOGOUT_REDIRECT_URI"),
+        )
+    return found
 
 
 class Config:
@@ -133,6 +193,8 @@ class Config:
         for name in self.LOGIN_THROTTLE_SETTINGS + self.SESSION_SETTINGS:
             setattr(self, name, int(env(name) or getattr(self, name)))
         self.MULI_OUTBOX_KEEP_DAYS = int(env("MULI_OUTBOX_KEEP_DAYS") or self.MULI_OUTBOX_KEEP_DAYS)
+        # ID-porten (patients) and HelseID (staff): off unless configured (docs/oidc.md).
+        self.MULI_OIDC_PROVIDERS = oidc_providers(env)
 
     SECRET_KEY: str | None = None
     JWT_SECRET_KEY: str | None = None
@@ -176,6 +238,9 @@ class ProductionConfig(Config):
             raise ConfigError("production refuses to start without " + ", ".join(missing))
         if self.SQLALCHEMY_DATABASE_URI.startswith("sqlite") and not os.environ.get("MULI_ALLOW_SQLITE"):
             raise ConfigError("production needs MULI_DATABASE_URL (PostgreSQL)")
+        for provider in self.MULI_OIDC_PROVIDERS.values():
+            if not provider.issuer.startswith("https://"):
+                raise ConfigError(f"MULI_{provider.name.upper()}_ISSUER must be an https:// URL")
 
 
 CONFIGS = {

@@ -12,7 +12,7 @@ from flask_limiter.util import get_remote_address
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
-from itsdangerous import BadSignature, URLSafeSerializer
+from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from muli.models.base import Base
 
@@ -84,3 +84,70 @@ class DeviceCookie:
 
 
 device_cookie = DeviceCookie()
+
+
+class OidcFlow:
+    """Both provider doors (ID-porten in /auth/idporten, HelseID in /portal/helseid): the
+    configured providers (discovery and keys cached per process), and what a sign-in keeps
+    between the redirect and the callback (`muli.trust.oidc.Pending`: state, nonce, PKCE
+    verifier) in a cookie signed with the app's secret, HttpOnly, for 10 minutes, scoped to
+    the door's path. SameSite=Lax: the callback is a top-level navigation coming back from
+    the provider's site, which a Strict cookie would not follow. Nothing about the person is
+    in it. docs/oidc.md."""
+
+    SALT = "muli-oidc-pending"
+    MAX_AGE = 600
+
+    def provider(self, name: str):
+        """The configured provider `name`, or None when that sign-in is off."""
+        from muli.trust.oidc import Provider
+
+        config = current_app.config.get("MULI_OIDC_PROVIDERS", {}).get(name)
+        if config is None:
+            return None
+        cache = current_app.extensions.setdefault("muli.oidc", {})
+        found = cache.get(name)
+        if found is None or found.config is not config:
+            found = cache[name] = Provider(config)
+        return found
+
+    def _serializer(self) -> URLSafeTimedSerializer:
+        return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=self.SALT)
+
+    def cookie_name(self, name: str) -> str:
+        return ("__Host-" if current_app.config.get("SESSION_COOKIE_SECURE") else "") + f"muli_oidc_{name}"
+
+    def keep(self, response, pending) -> None:
+        response.set_cookie(
+            self.cookie_name(pending.provider),
+            self._serializer().dumps(pending.as_dict()),
+            max_age=self.MAX_AGE,
+            path="/",
+            httponly=True,
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+            samesite="Lax",
+        )
+
+    def pending(self, name: str):
+        """What the sign-in kept, or None (absent, altered, older than 10 minutes)."""
+        from muli.trust.oidc import Pending
+
+        raw = request.cookies.get(self.cookie_name(name))
+        if not raw or len(raw) > 2000:
+            return None
+        try:
+            return Pending.from_dict(self._serializer().loads(raw, max_age=self.MAX_AGE))
+        except (BadSignature, KeyError, TypeError, AttributeError):
+            return None
+
+    def forget(self, response, name: str) -> None:
+        response.delete_cookie(
+            self.cookie_name(name),
+            path="/",
+            httponly=True,
+            secure=bool(current_app.config.get("SESSION_COOKIE_SECURE")),
+            samesite="Lax",
+        )
+
+
+oidc_flow = OidcFlow()

@@ -33,7 +33,7 @@ from api.body import Blueprint
 from api.context import anonymous_ctx, current_ctx
 from api.schemas import JsonBoolean
 from muli.contact import on_call
-from muli.extensions import device_cookie, limiter
+from muli.extensions import device_cookie, limiter, oidc_flow
 from muli.platform.errors import AuthenticationFailed
 from muli.trust import accounts, lifecycle, sessions, throttle
 
@@ -87,6 +87,19 @@ class TokenOut(Schema):
     refresh_token = fields.String(metadata={"description": "Absent when `cookie` was asked for."})
     token_type = fields.String(validate=validate.OneOf(("Bearer",)))
     expires_in = fields.Integer()
+
+
+class SignInOptionsOut(Schema):
+    idporten = fields.String(
+        allow_none=True,
+        metadata={
+            "description": "Where the browser goes to sign in with ID-porten; null when that sign-in is off."
+        },
+    )
+    idporten_logout = fields.String(
+        allow_none=True,
+        metadata={"description": "After logout: where the browser may go to end the ID-porten session too."},
+    )
 
 
 class LogoutIn(Schema):
@@ -206,6 +219,19 @@ def no_longer_valid(ctx, payload: dict) -> AuthenticationFailed:
     if accounts.account_disabled(ctx, payload):
         return AuthenticationFailed(ACCOUNT_DISABLED, code="account-disabled")
     return AuthenticationFailed("The token is no longer valid.")
+
+
+@blp.route("/sign-in-options")
+class SignInOptions(MethodView):
+    @blp.doc(**PUBLIC)
+    @blp.response(200, SignInOptionsOut)
+    def get(self):
+        """The ways to sign in besides username and password (docs/oidc.md)."""
+        on = oidc_flow.provider("idporten") is not None
+        return {
+            "idporten": "/auth/idporten/login" if on else None,
+            "idporten_logout": "/auth/idporten/logout" if on else None,
+        }
 
 
 @blp.route("/activate")

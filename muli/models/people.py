@@ -60,6 +60,10 @@ class Staff(IdMixin, CreatedMixin, Base):
     phone: Mapped[str | None] = mapped_column(String(32))
     agency_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("agency.id"), index=True)
     role: Mapped[str] = mapped_column(String(20))
+    # Linked by an administrator for sign-in through HelseID (muli/trust/oidc.py): the
+    # person's national id and HPR number, as blind indexes only.
+    helseid_pid_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    helseid_hpr_index: Mapped[str | None] = mapped_column(String(64), unique=True)
 
     agency: Mapped[Agency] = relationship(lazy="joined")
     account: Mapped[Account] = relationship(lazy="joined", back_populates="staff")

@@ -100,6 +100,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "auth.activate": ("sign_in", "Activated an account with its code"),
     "auth.activate_failed": ("sign_in", "Tried to activate an account with a wrong code"),
     "auth.login": ("sign_in", "Signed in"),
+    "auth.oidc_login": ("sign_in", "Signed in through ID-porten or HelseID"),
     "auth.refresh_retry": ("sign_in", "Renewed a session (a repeated request)"),
     "auth.refresh_reuse": (
         "sign_in",
@@ -110,6 +111,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     # accounts and devices
     "account.disable": ("account", "Disabled an account"),
     "account.enable": ("account", "Enabled an account again"),
+    "account.helseid_link": ("account", "Linked a staff account to a person for HelseID"),
     "account.password_change": ("account", "Changed the password"),
     "account.password_reset": ("account", "Required a new password"),
     "account.totp_reset": ("account", "Reset the second factor (the authenticator app)"),

@@ -56,6 +56,9 @@ class StaffAccount:
     disabled_at: datetime | None
     password_change_required: bool
     last_login_at: datetime | None
+    # Linked for sign-in through HelseID (muli/trust/oidc.py): by national id, by HPR number.
+    helseid_pid: bool = False
+    helseid_hpr: bool = False
 
 
 def staff_accounts(ctx: Ctx) -> list[StaffAccount]:
@@ -74,6 +77,8 @@ def staff_accounts(ctx: Ctx) -> list[StaffAccount]:
             account.disabled_at,
             account.password_change_required,
             account.last_login_at,
+            staff.helseid_pid_index is not None,
+            staff.helseid_hpr_index is not None,
         )
         for staff, account in rows
     ]

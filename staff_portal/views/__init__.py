@@ -8,6 +8,7 @@ from flask import Blueprint
 
 AREAS = (
     "auth",
+    "helseid",
     "patients",
     "patient_forms",
     "enrolment",

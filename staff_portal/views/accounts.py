@@ -7,12 +7,12 @@ from flask import Blueprint, flash, g, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import PasswordField
-from wtforms.validators import EqualTo, InputRequired, Length
+from wtforms import PasswordField, StringField
+from wtforms.validators import EqualTo, InputRequired, Length, Optional
 
 from muli.extensions import db
 from muli.platform.errors import MuliError, NotFound, ValidationFailed
-from muli.trust import lifecycle
+from muli.trust import lifecycle, oidc
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id
 from staff_portal.nav import ROLE_NAMES
@@ -35,6 +35,20 @@ class PasswordForm(FlaskForm):
         _l("New password again"),
         validators=[InputRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
     )
+
+
+class HelseIdForm(FlaskForm):
+    """Link a staff account to the person HelseID vouches for; both empty removes the link."""
+
+    national_id = StringField(_l("National identity number"), validators=[Optional(), Length(max=11)])
+    hpr_number = StringField(_l("HPR number"), validators=[Optional(), Length(max=9)])
+
+
+HELSEID_MESSAGES = {
+    "Not a valid national identity number.": _l("Not a valid national identity number."),
+    "An HPR number is up to nine digits.": _l("An HPR number is up to nine digits."),
+    "Another staff account is linked to this person.": _l("Another staff account is linked to this person."),
+}
 
 
 def _session_kind(kind: str) -> str:
@@ -111,6 +125,7 @@ def admin_account(account_id: str):
         kind_name=_session_kind,
         own=wanted == ctx.actor.account_id,
         role_names=ROLE_NAMES,
+        helseid_form=HelseIdForm(),
         end_url=lambda sid: url_for("portal.admin_end_session", account_id=wanted, session_id=sid),
     )
 
@@ -136,6 +151,28 @@ def admin_action(account_id: str, action: str):
         flash(error.detail or error.title, "error")
         return redirect(url_for("portal.admin_account", account_id=wanted))
     flash(str(done), "success")
+    return redirect(url_for("portal.admin_account", account_id=wanted))
+
+
+@login_required
+def admin_helseid(account_id: str):
+    """Link the account for HelseID (the numbers are kept as blind indexes, never shown)."""
+    wanted = parse_id(account_id)
+    form = HelseIdForm()
+    if form.validate_on_submit():
+        try:
+            oidc.link_helseid(portal_ctx(), wanted, form.national_id.data, form.hpr_number.data)
+        except MuliError as error:
+            if error.status >= 500:
+                raise
+            detail = error.detail or error.title
+            flash(str(HELSEID_MESSAGES.get(detail, detail)), "error")
+            return redirect(url_for("portal.admin_account", account_id=wanted))
+        linked = bool((form.national_id.data or "").strip() or (form.hpr_number.data or "").strip())
+        flash(
+            _("The account is linked for HelseID.") if linked else _("The HelseID link is removed."),
+            "success",
+        )
     return redirect(url_for("portal.admin_account", account_id=wanted))
 
 
@@ -170,6 +207,12 @@ def register(bp: Blueprint) -> None:
             methods=["POST"],
             defaults={"action": action},
         )
+    bp.add_url_rule(
+        "/admin/accounts/<account_id>/helseid",
+        view_func=admin_helseid,
+        endpoint="admin_helseid",
+        methods=["POST"],
+    )
     bp.add_url_rule(
         "/admin/accounts/<account_id>/sessions/<session_id>/end",
         view_func=admin_end_session,

@@ -10,7 +10,7 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
 
 from muli.contact import on_call
-from muli.extensions import db, device_cookie
+from muli.extensions import db, device_cookie, oidc_flow
 from muli.platform.errors import AuthenticationFailed, Forbidden, TooManyAttempts, ValidationFailed
 from muli.trust import accounts, lifecycle, throttle
 from staff_portal.auth_state import base_ctx, login_required, portal_ctx, safe_next, sign_in, sign_out
@@ -64,7 +64,12 @@ def login():
         status = 400 if request.method == "POST" else 200
         must_change = bool(form.new_password.data or form.new_password_again.data)
         return render_template(
-            "staff_portal/login.html", form=form, expired=expired, must_change=must_change
+            "staff_portal/login.html",
+            form=form,
+            expired=expired,
+            must_change=must_change,
+            helseid=oidc_flow.provider("helseid") is not None,
+            signed_out=request.args.get("signed_out") == "1",
         ), status
     ctx = base_ctx()
     presented = device_cookie.read()
@@ -112,6 +117,8 @@ def logout():
     form = PlainForm()
     if form.validate_on_submit():
         sign_out()
+        # The login page then offers HelseID's end-session too, when HelseID is on.
+        return redirect(url_for("portal.login", signed_out=1))
     return redirect(url_for("portal.login"))
 
 

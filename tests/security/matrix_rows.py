@@ -203,6 +203,7 @@ MATRIX: dict[tuple[str, str], Row] = {
         kinds=NO_IDS,
     ),
     ("POST", "/api/v1/auth/refresh"): Row(public(401), kinds=NO_IDS),  # an access token cannot refresh
+    ("GET", "/api/v1/auth/sign-in-options"): Row(public(200), kinds=NO_IDS),
     ("POST", "/api/v1/auth/logout"): Row(signed_in(204), kinds=NO_IDS, spends_token=True),
     # My account: every signed-in account changes its own password (a region of its own, and
     # a fresh token: the change ends the account's other sessions).

@@ -36,6 +36,11 @@ PUBLIC = {
     "/app/sw.js",
     "/app/static/<path:filename>",
     "/portal/static/<path:filename>",
+    # ID-porten's browser redirects (docs/oidc.md): no data behind them, 404 while it is off;
+    # what they refuse is tested in tests/api/test_oidc.py against a real provider.
+    "/auth/idporten/login",
+    "/auth/idporten/callback",
+    "/auth/idporten/logout",
 }
 
 

@@ -110,6 +110,10 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/portal/language/<code>"): Row(public(302), kinds=NO_IDS),
     ("POST", "/portal/logout"): Row(public(LOGIN), kinds=NO_IDS, alone=True),
+    # HelseID's redirects: off in the scene (tests/api/test_oidc.py runs them on a real provider).
+    ("GET", "/portal/helseid/login"): Row(public(404), kinds=NO_IDS),
+    ("GET", "/portal/helseid/callback"): Row(public(404), kinds=NO_IDS),
+    ("GET", "/portal/helseid/logout"): Row(public(404), kinds=NO_IDS),
     # Patients
     ("GET", "/portal/patients/"): Row(page(staff(200)), kinds=NO_IDS),
     ("GET", "/portal/patients/enrol"): Row(page(staff(200, allowed=COORDINATOR)), kinds=NO_IDS),
@@ -223,6 +227,9 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
         ("POST", f"/portal/admin/accounts/<account_id>/{action}"): Row(form(admin(200)), kinds=ACCOUNT_IDS)
         for action in ("disable", "enable", "password-reset", "totp-reset")
     },
+    ("POST", "/portal/admin/accounts/<account_id>/helseid"): Row(
+        form(admin(200)), lambda s, k: {"national_id": "", "hpr_number": ""}, kinds=ACCOUNT_IDS
+    ),
     ("POST", "/portal/admin/accounts/<account_id>/sessions/<session_id>/end"): Row(
         form(admin(204)), kinds=ACCOUNT_IDS
     ),

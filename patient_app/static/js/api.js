@@ -122,6 +122,16 @@ export async function login(username, password) {
   accessToken = data.access_token;
 }
 
+// Other ways to sign in than username and password (ID-porten, when the service has it on).
+export async function signInOptions() {
+  try {
+    const response = await send("/auth/sign-in-options", { auth: false });
+    return response.ok ? await parse(response) : {};
+  } catch {
+    return {};
+  }
+}
+
 export async function activate(activation_code, username, password) {
   const response = await send("/auth/activate", {
     method: "POST",

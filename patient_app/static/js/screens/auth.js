@@ -12,8 +12,44 @@ async function enter(app) {
   app.navigate(app.afterSignIn());
 }
 
+// Why a sign-in through ID-porten came back refused (/app/?signin=<reason>, set by the server).
+const REFUSED = {
+  "not-enrolled": "login.refused_not_enrolled",
+  "account-disabled": "login.refused_account_disabled",
+  "acr-too-low": "login.refused_acr_too_low",
+  "provider-unavailable": "login.refused_unavailable",
+  "provider-refused": "login.refused_cancelled",
+  refused: "login.refused",
+};
+
+function refusedNotice() {
+  const params = new URLSearchParams(location.search);
+  const reason = params.get("signin");
+  if (!reason) return null;
+  history.replaceState(null, "", location.pathname + location.hash); // shown once
+  return h("div", { id: "signin-refused" }, alertBox(t(REFUSED[reason] || REFUSED.refused)));
+}
+
+// The ID-porten button (when the service has ID-porten on), and after a logout the way to
+// end the ID-porten session too.
+async function idportenChoice(slot) {
+  const options = await api.signInOptions();
+  if (!options.idporten) return;
+  const parts = [
+    h("a", { href: options.idporten, class: "button big primary", id: "idporten-login" }, t("login.idporten")),
+    h("p", { class: "hint" }, t("login.idporten_hint")),
+  ];
+  if (options.idporten_logout && sessionStorage.getItem("muli.signed_out")) {
+    sessionStorage.removeItem("muli.signed_out");
+    parts.push(h("p", {}, h("a", { href: options.idporten_logout, id: "idporten-logout" }, t("login.idporten_logout"))));
+  }
+  parts.push(h("p", { class: "lead" }, t("login.or_password")));
+  replace(slot, ...parts);
+}
+
 export function login(app) {
   app.title(t("login.title"));
+  const choice = h("div", { id: "sign-in-choice" });
   const username = h("input", { name: "username", autocomplete: "username", required: true, autocapitalize: "none" });
   const password = h("input", { name: "password", type: "password", autocomplete: "current-password", required: true });
   const message = h("div", { "aria-live": "polite" });
@@ -53,11 +89,14 @@ export function login(app) {
     : null;
   replace(
     app.main,
+    refusedNotice(),
     kept,
+    choice,
     h("p", { class: "lead" }, t("login.lead")),
     form,
     h("p", {}, h("a", { href: "#/activate", class: "link-button" }, t("login.have_code"))),
   );
+  idportenChoice(choice);
 }
 
 export function activate(app) {

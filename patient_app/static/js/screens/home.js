@@ -151,6 +151,7 @@ export function settings(app) {
       const names = await caches.keys();
       await Promise.all(names.filter((n) => n.startsWith("muli-data")).map((n) => caches.delete(n)));
     }
+    sessionStorage.setItem("muli.signed_out", "1"); // the sign-in screen offers ID-porten's logout
     location.hash = "#/login";
   });
   replace(

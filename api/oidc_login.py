@@ -1,0 +1,101 @@
+"""The patient's sign-in through ID-porten (OpenID Connect): browser redirects, not REST.
+
+`GET /auth/idporten/login` sends the browser to the provider (PKCE, state, nonce, acr; a
+pushed authorization request where offered) and keeps what the callback needs in a signed,
+short-lived cookie. `GET /auth/idporten/callback` checks it all (`muli.trust.oidc`), finds
+the enrolled patient through the blind index of `pid`, and issues MULI's own login exactly
+as `/api/v1/auth/token` does for the app (a refresh family, the refresh token in the
+HttpOnly `muli_refresh` cookie); the app then starts as after any sign-in. A refused sign-in
+is audited and the browser goes back to the app's sign-in screen, which says why
+(`/app/?signin=<reason>#/login`). `GET /auth/idporten/logout` (after the app's own logout)
+offers the provider's end-session. docs/oidc.md.
+"""
+
+from __future__ import annotations
+
+from authlib.common.urls import add_params_to_uri
+from flask import Blueprint, abort, current_app, redirect, request, url_for
+from flask_babel import get_locale
+
+from api.context import anonymous_ctx
+from api.resources import auth as token_door
+from muli.extensions import csrf, oidc_flow
+from muli.trust import oidc
+
+NAME = "idporten"
+bp = Blueprint("idporten", __name__, url_prefix="/auth/idporten")
+csrf.exempt(bp)
+
+# The reasons the app's sign-in screen has words for (patient_app/static/i18n); any other
+# refusal is shown as the general one.
+SHOWN = {"not-enrolled", "account-disabled", "acr-too-low", "provider-unavailable", "provider-refused"}
+
+
+def _provider() -> oidc.Provider:
+    provider = oidc_flow.provider(NAME)
+    if provider is None:
+        abort(404)
+    return provider
+
+
+def _redirect_uri(provider: oidc.Provider) -> str:
+    return provider.config.redirect_uri or (
+        current_app.config["MULI_PUBLIC_URL"].rstrip("/") + url_for("idporten.callback")
+    )
+
+
+@bp.get("/login")
+def login():
+    provider = _provider()
+    try:
+        url, pending = provider.begin(_redirect_uri(provider), locale=str(get_locale() or "nb"))
+    except oidc.SignInRefused as refused:
+        oidc.refused(anonymous_ctx(), NAME, refused)
+        return _back_to_app(refused.reason)
+    response = redirect(url, 303)
+    oidc_flow.keep(response, pending)
+    return response
+
+
+@bp.get("/callback")
+def callback():
+    provider = _provider()
+    ctx = anonymous_ctx()
+    args = {k: v for k, v in request.args.items() if k in ("state", "code", "error", "iss")}
+    try:
+        verified = provider.finish(oidc_flow.pending(NAME), args)
+    except oidc.SignInRefused as refused:
+        oidc.refused(ctx, NAME, refused)
+        return _back_to_app(refused.reason)
+    try:
+        account = oidc.patient_account(ctx, NAME, verified.claims, provider.config.pid_claim)
+    except oidc.SignInRefused as refused:
+        return _back_to_app(refused.reason)  # audited by patient_account
+    pair = token_door._issue_pair(ctx, account)
+    response = token_door._answer(pair, cookie=True)
+    back = redirect("/app/#/", 303)
+    for header in response.headers.getlist("Set-Cookie"):
+        back.headers.add("Set-Cookie", header)
+    oidc_flow.forget(back, NAME)
+    return back
+
+
+@bp.get("/logout")
+def logout():
+    """After MULI's own logout: the provider's end-session, when it has one."""
+    provider = _provider()
+    target = provider.end_session_endpoint()
+    if not target:
+        return redirect("/app/#/login", 303)
+    params = {"client_id": provider.config.client_id}
+    if provider.config.post_logout_redirect_uri:
+        params["post_logout_redirect_uri"] = provider.config.post_logout_redirect_uri
+    return redirect(add_params_to_uri(target, params), 303)
+
+
+def _back_to_app(reason: str):
+    # A redirect (< 400): the request's commit keeps the refusal's audit event.
+    shown = reason if reason in SHOWN else "refused"
+    response = redirect(f"/app/?signin={shown}#/login", 303)
+    oidc_flow.forget(response, NAME)
+    return response
