@@ -136,6 +136,8 @@ def test_the_app_in_english_passes_axe(app, live_server, page, world, client, cl
     page.get_by_label("English").click()
     page.get_by_role("heading", name="Hi, Kari!").wait_for()
     assert page.evaluate("document.documentElement.lang") == "en"
+    description = page.locator('meta[name="description"]').get_attribute("content")
+    assert description == "Crisis plan, mastery plan, diary and contact with your team."
     sample = [s for s in SIGNED_IN if s[0] in ("home", "crisis-plan", "contact-new", "settings")]
     found = _check(page, live_server, sample)
     assert not found, "axe found:\n" + "\n".join(found)

@@ -172,6 +172,8 @@ def test_the_portal_in_english_passes_axe(live_server, page, scene):
     page.get_by_role("button", name="English").click()
     expect(page.get_by_role("button", name="Sign out")).to_be_visible()
     assert page.evaluate("document.documentElement.lang") == "en"
+    description = page.locator('meta[name="description"]').get_attribute("content")
+    assert description.startswith("MULI for the team: the on-call queue")
     sample = [p for p in PAGES["kristin"] if p[0] in ("queue", "patient", "meeting", "rota", "not-found-404")]
     _visit(page, live_server, sample, scene["ids"], found)
     assert not found, "axe found:\n" + "\n".join(found)
