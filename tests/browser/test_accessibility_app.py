@@ -141,3 +141,20 @@ def test_the_app_in_english_passes_axe(app, live_server, page, world, client, cl
     sample = [s for s in SIGNED_IN if s[0] in ("home", "crisis-plan", "contact-new", "settings")]
     found = _check(page, live_server, sample)
     assert not found, "axe found:\n" + "\n".join(found)
+
+
+def test_the_axe_check_names_an_unlabelled_slider(browser):
+    """The check itself can fail: a page with the slider the diary once had, with no label."""
+    context = browser.new_context()
+    try:
+        page = context.new_page()
+        page.set_content(
+            '<!doctype html><html lang="nb"><head><title>Dagbok</title></head><body><main>'
+            '<h1>Dagbok</h1><input type="range" min="1" max="10"></main></body></html>'
+        )
+        found = violations(page)
+        assert [(v["id"], v["impact"]) for v in found] == [("label", "critical")]
+        assert [n["target"] for n in found[0]["nodes"]] == ["input"]
+        assert describe(found).startswith("label (critical): Form elements must have labels\n    input  ")
+    finally:
+        context.close()
