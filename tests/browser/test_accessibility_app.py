@@ -7,7 +7,10 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import update
 
+from muli.extensions import db
+from muli.models.people import Team
 from tests.browser.axe import describe, violations
 from tests.browser.test_patient_app_phone import give_the_team_numbers
 from tests.browser.test_patient_app_proposal import PROPOSED, _propose
@@ -62,13 +65,19 @@ def page(request, browser):
     context.close()
 
 
-def _kari_with_everything(app, live_server, page, world, client, clock) -> dict:
+def _kari_with_everything(app, live_server, page, world, client, clock, on_call: bool = True) -> dict:
     """Kari activated in the page, with a plan, a proposal, a mastery plan, a diary entry, a
     request waiting for an answer, her team's numbers in the emergency bar, and someone on
-    call (the home screen says who)."""
+    call (the home screen says who) or, without `on_call`, nobody and no office hours (the
+    contact screen's red card)."""
     kari = enrol(world, client)
     give_the_team_numbers(app, kari)
-    on_call_tonight(client, kari, clock.now)
+    if on_call:
+        on_call_tonight(client, kari, clock.now)
+    else:
+        with app.app_context():
+            db.session.execute(update(Team).where(Team.id == kari.team.id).values(office_hours={}))
+            db.session.commit()
     activate(page, live_server, kari)
     headers = token(client, kari)
     put_crisis_plan(client, headers)
@@ -87,7 +96,19 @@ def _kari_with_everything(app, live_server, page, world, client, clock) -> dict:
     )
     assert request.status_code == 201, request.get_json()
     client.get(f"/api/v1/staff/patients/{kari.patient_id}", headers=kari.member.headers)  # a log line
-    return {"diary_id": diary.get_json()["id"], "request_id": request.get_json()["id"]}
+    return {"diary_id": diary.get_json()["id"], "request_id": request.get_json()["id"], "kari": kari}
+
+
+def _answered(client, kari, request_id: str) -> None:
+    """Ola takes the request, writes, and starts calling: the steps and the messages."""
+    base = f"/api/v1/staff/contact-requests/{request_id}"
+    for path, body in (
+        ("/acknowledge", None),
+        ("/messages", {"body": "Jeg ringer deg nå."}),
+        ("/call", None),
+    ):
+        response = client.post(base + path, json=body, headers=kari.member.headers)
+        assert response.status_code in (200, 201), (path, response.get_json())
 
 
 def _check(page, live_server, screens, ids=None, screenshot=None) -> list[str]:
@@ -108,7 +129,18 @@ def test_every_app_screen_passes_axe(app, live_server, page, world, client, cloc
     found = _check(page, live_server, SIGNED_OUT, screenshot=screenshot)
     ids = _kari_with_everything(app, live_server, page, world, client, clock)
     found += _check(page, live_server, SIGNED_IN, ids, screenshot)
+    # The request answered: seen, a message from Ola, "Ola ringer deg nå".
+    _answered(client, ids["kari"], ids["request_id"])
+    page.goto(f"{live_server}/app/#/contact/{ids['request_id']}")
+    page.locator("#contact-calling").wait_for()
+    page.get_by_text("Jeg ringer deg nå.").wait_for()
+    if problems := violations(page):
+        found.append(describe(problems, "[contact-answered] "))
+    screenshot(page, "contact-answered")
+
     # The settings' sign-out warning, opened.
+    page.goto(f"{live_server}/app/#/settings")
+    page.locator("#my-sessions li").first.wait_for()
     page.get_by_role("button", name="Logg ut").click()
     page.locator("#logout-warning").wait_for()
     if problems := violations(page):
@@ -131,7 +163,7 @@ def test_every_app_screen_passes_axe(app, live_server, page, world, client, cloc
 
 @pytest.mark.parametrize("page", ["390"], indirect=True)
 def test_the_app_in_english_passes_axe(app, live_server, page, world, client, clock):
-    _kari_with_everything(app, live_server, page, world, client, clock)
+    _kari_with_everything(app, live_server, page, world, client, clock, on_call=False)
     page.goto(f"{live_server}/app/#/settings")
     page.get_by_label("English").click()
     page.get_by_role("heading", name="Hi, Kari!").wait_for()
@@ -140,6 +172,10 @@ def test_the_app_in_english_passes_axe(app, live_server, page, world, client, cl
     assert description == "Crisis plan, mastery plan, diary and contact with your team."
     sample = [s for s in SIGNED_IN if s[0] in ("home", "crisis-plan", "contact-new", "settings")]
     found = _check(page, live_server, sample)
+    page.goto(f"{live_server}/app/#/contact")
+    page.locator("#nobody-on-call").wait_for()  # nobody on call: the red card, in English
+    if problems := violations(page):
+        found.append(describe(problems, "[contact-nobody-on-call] "))
     assert not found, "axe found:\n" + "\n".join(found)
 
 
