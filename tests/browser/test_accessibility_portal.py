@@ -6,6 +6,7 @@ open tonight, so tables, cards and forms are there for axe to read."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 import pyotp
 import pytest
@@ -13,6 +14,7 @@ import requests
 from playwright.sync_api import expect
 
 from muli import demo
+from muli.trust.national_id import synthetic_numbers
 from tests.browser.axe import describe, violations
 from tests.browser.test_portal_support import portal_catalogues
 
@@ -140,6 +142,24 @@ def _visit(page, live_server, pages, ids, found, screenshot=None) -> None:
         check(page, name, found, screenshot)
 
 
+def _take_and_enrol(page, live_server, ids, found, screenshot) -> None:
+    """Kristin takes tonight's request (the queue's second list, the card's forms), then
+    enrols a patient (the activation letter)."""
+    page.goto(f"{live_server}/portal/queue/")
+    card = page.locator(f"#r-{ids['request']}")
+    card.get_by_role("button", name="Ta denne forespørselen").click()
+    expect(page.locator("#ack-h")).to_be_visible()
+    expect(page.locator(f"#r-{ids['request']}")).to_be_visible()
+    check(page, "queue-taken", found, screenshot)
+    page.goto(f"{live_server}/portal/patients/enrol")
+    page.get_by_label("Navnet pasienten vil bli kalt").fill("Nora")
+    page.get_by_label("Fødselsnummer (11 sifre)").fill(next(synthetic_numbers(date(1977, 5, 17), start=400)))
+    page.locator('input[name^="consent-"][value="crisis_plan"]').first.check()
+    page.get_by_role("button", name="Skriv inn og lag aktiveringskode").click()
+    expect(page.get_by_test_id("activation-code")).to_be_visible()
+    check(page, "enrolled-letter", found, screenshot)
+
+
 def test_every_portal_page_passes_axe(live_server, page, scene, screenshot):
     found: list[str] = []
     page.goto(f"{live_server}/portal/login")
@@ -155,6 +175,8 @@ def test_every_portal_page_passes_axe(live_server, page, scene, screenshot):
         page.context.clear_cookies()
         sign_in(page, live_server, scene["staff"][who])
         _visit(page, live_server, pages, scene["ids"], found, screenshot)
+        if who == "kristin":
+            _take_and_enrol(page, live_server, scene["ids"], found, screenshot)
 
     # The admin gives Ola a new authenticator secret: the page with the QR code, shown once.
     page.goto(f"{live_server}/portal/admin/accounts/")
