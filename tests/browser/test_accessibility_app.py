@@ -114,7 +114,14 @@ def _answered(client, kari, request_id: str) -> None:
 def _check(page, live_server, screens, ids=None, screenshot=None) -> list[str]:
     found = []
     for name, route, ready in screens:
-        page.goto(f"{live_server}/app/{route.format(**(ids or {}))}")
+        url = f"{live_server}/app/{route.format(**(ids or {}))}"
+        if page.url == url:
+            page.reload()  # the same hash would draw nothing new
+        else:
+            # Screens change by the hash, in the same document: empty <main> first, so
+            # `ready` cannot be found on the screen before.
+            page.evaluate("document.getElementById('main')?.replaceChildren()")
+            page.goto(url)
         page.locator(ready).first.wait_for()
         if page.locator("#main .loading").count():
             page.locator("#main .loading").wait_for(state="detached")
