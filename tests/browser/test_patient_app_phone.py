@@ -11,6 +11,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 from sqlalchemy import update
 
 from muli.cli import system_ctx
@@ -105,7 +106,9 @@ def test_the_plan_opens_offline_after_the_session_was_ended_from_the_server(
     phone.get_by_text("ring Siv (søster)").wait_for()
     assert phone.get_by_text("Du er ikke logget inn").is_visible()
     shot(phone, "kept-plan-signed-out-offline")
-    assert phone.get_by_role("link", name="Ring Siv (søster)").get_attribute("href") == "tel:+4740000000"
+    call_siv = phone.get_by_role("link", name="Ring +47 400 00 000")
+    assert call_siv.get_attribute("href") == "tel:+4740000000"
+    expect(call_siv).to_have_accessible_description("Siv (søster)")
     assert phone.locator("#sos a[href='tel:113']").is_visible()
 
 

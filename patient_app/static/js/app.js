@@ -126,7 +126,8 @@ function drawHeader(title) {
     home || PUBLIC.has(parts[0])
       ? h("span", { class: "brand" }, "MULI")
       : h("a", { class: "back", href: back, "aria-label": t("nav.back") }, "‹ ", t("nav.back")),
-    h("h1", { class: "title" }, title || ""),
+    // Home has no title here: its greeting is the page's <h1> (an empty heading reads as nothing).
+    title ? h("h1", { class: "title" }, title) : h("span", { class: "title" }),
     home ? h("a", { class: "menu", href: "#/settings" }, t("nav.settings")) : null,
   );
 }
@@ -159,16 +160,18 @@ function drawSos() {
         ];
   // 113 and 116 117 lead with the number; the team's long numbers lead with who answers
   // ("Teamet", "Vakt") and show the number small below, so four fit side by side at 320 px.
+  // The link's name is what it shows ("113 Nød (AMK)", "Vakt 000 00 002"): a label of its own
+  // would hide the number from speech input and differ from what a sighted helper reads out.
   replace(
     sos,
     numbers.map((n) => {
       const national = n.kind === "emergency" || n.kind === "emergency_gp";
       return h(
         "a",
-        { class: `sos-call sos-${n.kind || "other"}`, href: telHref(n.number), "aria-label": `${sosLabel(n)} ${n.number}` },
+        { class: `sos-call sos-${n.kind || "other"}`, href: telHref(n.number) },
         national
-          ? [h("span", { class: "sos-number" }, n.number), h("span", { class: "sos-label" }, sosLabel(n))]
-          : [h("span", { class: "sos-name" }, sosLabel(n)), h("span", { class: "sos-small" }, shortNumber(n.number))],
+          ? [h("span", { class: "sos-number" }, n.number), " ", h("span", { class: "sos-label" }, sosLabel(n))]
+          : [h("span", { class: "sos-name" }, sosLabel(n)), " ", h("span", { class: "sos-small" }, shortNumber(n.number))],
       );
     }),
   );

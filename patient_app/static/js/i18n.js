@@ -18,6 +18,7 @@ export async function init() {
   fallback = await load("nb");
   catalogue = lang === "nb" ? fallback : await load(lang).catch(() => fallback);
   document.documentElement.lang = lang;
+  document.querySelector('meta[name="description"]')?.setAttribute("content", t("app.description"));
 }
 
 export async function setLang(code) {

@@ -237,11 +237,16 @@ function steps(request) {
         : t("contact.not_seen"),
     ),
     // "Ola ringer deg": the responder tapped "Ringer nå" (the last time, if more than once).
+    // The status is inside the item: a list holds list items only, and an <li> is no status.
     request.call_started_at && !closed
       ? h(
           "li",
-          { class: "step done calling", id: "contact-calling", role: "status" },
-          t("contact.calling", { name: request.call_started_by?.name || "", when: formatTime(request.call_started_at, lang) }),
+          { class: "step done calling", id: "contact-calling" },
+          h(
+            "span",
+            { role: "status" },
+            t("contact.calling", { name: request.call_started_by?.name || "", when: formatTime(request.call_started_at, lang) }),
+          ),
         )
       : null,
     h(

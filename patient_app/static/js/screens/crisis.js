@@ -35,6 +35,8 @@ function textOf(item, key) {
   return typeof item === "string" ? (key === "sign" || key === "name" || key === "service" ? item : "") : item?.[key] || "";
 }
 
+let drawn = 0; // ids for the "who" of each call link, unique however often a plan is drawn
+
 function drawItem(name, item) {
   if (typeof item === "string") return item;
   if (name === "warning_signs") {
@@ -42,11 +44,14 @@ function drawItem(name, item) {
   }
   if (name === "people_to_ask" || name === "professionals") {
     const who = item.name || item.service || "";
+    const whoId = `who-${++drawn}`;
     return [
-      h("span", { class: "who" }, who),
+      h("span", { class: "who", id: whoId }, who),
       item.when_reachable ? h("span", { class: "hint" }, ` (${item.when_reachable})`) : null,
       item.phone
-        ? h("a", { class: "call", href: telHref(item.phone), "aria-label": t("crisis.call", { name: who }) }, t("crisis.call_short"), " ", item.phone)
+        ? // Named by what it shows ("Ring +47 400 00 000"), described by whom it rings: a name
+          // of its own would hide the number from speech input and from a helper reading along.
+          h("a", { class: "call", href: telHref(item.phone), "aria-describedby": whoId }, t("crisis.call_short"), " ", item.phone)
         : null,
     ];
   }
@@ -120,14 +125,17 @@ export async function crisis(app) {
   app.title(t("tile.crisis"));
   const proposals = h("div", { id: "proposals" });
   const body = h("div", { id: "crisis-plan" });
+  // Shown with the plan, not before it: drawn above an empty plan, the buttons jumped down
+  // when it came (Lighthouse: a layout shift of 0.13 on a phone).
   const actions = h(
     "div",
-    { class: "actions" },
+    { class: "actions", hidden: true },
     h("a", { href: "#/crisis/edit", class: "button secondary" }, t("crisis.edit")),
     h("a", { href: "#/crisis/versions", class: "button secondary" }, t("crisis.versions")),
   );
   replace(app.main, proposals, body, actions);
   await cachedDoc("crisis", "/me/crisis-plan", (plan, meta) => {
+    actions.hidden = false;
     const meta_ = [];
     if (plan.updated_at) {
       const by = plan.written_by?.kind === "staff" ? `${plan.written_by.name} (${plan.written_by.agency})` : t("crisis.by_you");
@@ -269,7 +277,7 @@ function beforeAfter(before, after) {
 
 function drawSectionChange(section) {
   const name = section.section;
-  const title = h("h4", {}, t(`crisis.${name}`));
+  const title = h("h3", {}, t(`crisis.${name}`));
   if (section.kind === "text") {
     return h(
       "div",
@@ -298,7 +306,7 @@ export function drawChanges(changes) {
   return h(
     "div",
     { class: "plan-changes" },
-    h("h3", {}, t("crisis.changes_title")),
+    h("h2", {}, t("crisis.changes_title")),
     changed.length ? changed.map(drawSectionChange) : h("p", {}, t("crisis.no_changes")),
     same.length
       ? h(

@@ -34,7 +34,7 @@ export async function home(app) {
   const me = app.me || {};
   const session = store.get("session") || {};
   app.title("");
-  const greeting = h("h2", { class: "greeting" }, t("home.hello", { name: me.display_name || session.name || "" }));
+  const greeting = h("h1", { class: "greeting" }, t("home.hello", { name: me.display_name || session.name || "" }));
   const reach = h("p", { class: "availability", id: "availability" }, withCallLinks(availabilityText(me.availability) || ""));
   const active = h("div", { id: "active-request" });
   const tiles = h(
