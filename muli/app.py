@@ -358,6 +358,8 @@ def register_compression(app: Flask) -> None:
 
     @app.after_request
     def _compress(response):
+        if response.direct_passthrough:
+            _read_and_close(response)
         if (
             request.path.startswith(NEVER_COMPRESSED)
             or "csrf_token" in g
@@ -366,20 +368,34 @@ def register_compression(app: Flask) -> None:
             or (request.path.startswith("/api/") and "ETag" in response.headers)
         ):
             return response
-        if response.direct_passthrough:
-            # A static file: read it (they are small) so it can be compressed whole, and close
-            # it now. (make_sequence() would leave closing it to the server's response.close(),
-            # which a client that drops the connection never reaches: an open file for the GC.)
-            response.direct_passthrough = False
-            source = response.response
-            try:
-                body = b"".join(response.iter_encoded())
-            finally:
-                close = getattr(source, "close", None)
-                if close is not None:
-                    close()
-            response.set_data(body)
         return compress.after_request(response)
+
+
+STATIC_READ_LIMIT = 2 * 1024 * 1024
+
+
+def _read_and_close(response) -> None:
+    """Turn a static file's answer (an open file the server would stream) into bytes, and close
+    the file now, whatever the answer's status: a 304 or a HEAD sends no body, a PNG is not
+    compressed, and a client that drops the connection (a browser page closed mid-load) leaves
+    closing the file to the server's response.close() or to the garbage collector — an open file
+    found later, in another test, as a ResourceWarning. Static files are the service's own and
+    small; anything larger than STATIC_READ_LIMIT is left to stream."""
+    if (response.content_length or 0) > STATIC_READ_LIMIT:
+        return
+    source = response.response
+    response.direct_passthrough = False
+    try:
+        if request.method == "HEAD" or response.status_code in (204, 304):
+            body = b""
+        else:
+            body = b"".join(response.iter_encoded())
+    finally:
+        close = getattr(source, "close", None)
+        if close is not None:
+            close()
+    # Headers (Content-Length, Content-Range of a 206) already describe these bytes.
+    response.response = [body] if body else []
 
 
 def register_commands(app: Flask) -> None:
