@@ -4,7 +4,7 @@ import math
 import time
 
 from flask import Response, current_app, request
-from flask_babel import Babel
+from flask_babel import Babel, get_locale, get_timezone, gettext
 from flask_compress import Compress
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter, RequestLimit
@@ -15,6 +15,8 @@ from flask_wtf import CSRFProtect
 from itsdangerous import BadSignature, URLSafeSerializer
 
 from muli.models.base import Base
+from muli.platform import words
+from muli.platform.errors import MuliError
 
 # Models subclass muli.models.Base (no Flask in the domain); the extension shares its metadata.
 db = SQLAlchemy(metadata=Base.metadata)
@@ -34,6 +36,33 @@ def _retry_after(limit: RequestLimit) -> Response:
 limiter = Limiter(key_func=get_remote_address, default_limits=[], on_breach=_retry_after)
 babel = Babel()
 csrf = CSRFProtect()
+
+
+def say(message: str, params: dict | None = None) -> str:
+    """A domain message (English id, `%(name)s` values apart) in the request's language, its
+    times as a person reads them in the portal's time zone (Europe/Oslo)."""
+    return words.say(
+        message,
+        params,
+        gettext=gettext,
+        locale=str(get_locale() or "nb"),
+        zone=get_timezone(),
+        now=current_app.extensions["muli.clock"](),
+    )
+
+
+def said(error: MuliError) -> str | None:
+    """A domain error's message in the request's language; None when it has none."""
+    return say(error.message, error.params) if error.message else None
+
+
+def said_errors(error: MuliError) -> dict | None:
+    """A domain error's per-field messages in the request's language."""
+    if not error.errors:
+        return error.errors
+    return {field: [say(m, error.params) for m in messages] for field, messages in error.errors.items()}
+
+
 # Registered by muli/app.py's own hook, which decides what may be compressed (BREACH).
 compress = Compress()
 

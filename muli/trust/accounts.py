@@ -26,6 +26,7 @@ from muli.platform.errors import (
     TooManyAttempts,
     ValidationFailed,
 )
+from muli.platform.words import N_
 from muli.trust import audit, sessions, throttle
 
 PASSWORD_MIN_LENGTH = 10
@@ -45,7 +46,7 @@ def _common_passwords() -> frozenset[str]:
 def check_password_policy(password: str, username: str = "") -> None:
     """Refuse short, common or username-based passwords (422 naming `password`)."""
     if len(password) < PASSWORD_MIN_LENGTH:
-        raise ValidationFailed("password", f"Use at least {PASSWORD_MIN_LENGTH} characters.")
+        raise ValidationFailed("password", "Use at least %(n)d characters.", {"n": PASSWORD_MIN_LENGTH})
     folded = password.casefold()
     if folded in _common_passwords() or (username and username.casefold() in folded):
         raise ValidationFailed("password", "This password is too easy to guess.")
@@ -298,10 +299,10 @@ def activate(ctx: Ctx, code: str, username: str, password: str) -> Account:
         .with_for_update()
     ).first()
     if row is None or row.used_at is not None or row.expires_at <= ctx.now():
-        raise _activation_failed(ctx, gate, "This activation code is used, expired or unknown.")
+        raise _activation_failed(ctx, gate, N_("This activation code is used, expired or unknown."))
     patient = ctx.session.get_one(Patient, row.patient_id)
     if patient.account_id is not None:
-        raise _activation_failed(ctx, gate, "This patient already has an account.")
+        raise _activation_failed(ctx, gate, N_("This patient already has an account."))
     throttle.clear(ctx, gate)
     check_password_policy(password, username)
     if ctx.session.scalars(select(Account.id).where(Account.username == username)).first():

@@ -158,7 +158,8 @@ def set_new_password(
     try:
         accounts.check_password_policy(new_password, account.username)
     except ValidationFailed as refused:
-        raise ValidationFailed(field, str(refused)) from None
+        said = refused.message or refused.title
+        raise ValidationFailed(field, said, refused.params) from None
     if accounts.password_matches(account, new_password):
         raise ValidationFailed(field, "Choose a password you have not used here.")
     account.password_hash = accounts.hash_password(new_password)

@@ -20,6 +20,7 @@ from muli.platform.errors import MuliError
 from muli.trust import audit_review, audit_words
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id
+from staff_portal.errors import message_of
 from staff_portal.views.patient_forms import EMERGENCY_NAMES
 
 PAGE_SIZE = 50
@@ -152,7 +153,7 @@ def review(access_id: str):
             )
         except MuliError as error:
             db.session.rollback()
-            flash(error.detail or error.title, "error")
+            flash(message_of(error), "error")
         else:
             flash(_("Review saved: %(verdict)s.", verdict=VERDICTS[verdict]), "success")
     return redirect(back)

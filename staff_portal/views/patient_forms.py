@@ -26,6 +26,7 @@ from muli.patient import record as patient_record
 from muli.platform.errors import ValidationFailed
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import choices, form_errors, parse_id
+from staff_portal.errors import message_of
 
 # List sections are edited as lists: one input per item (named parts as fields of their own),
 # rows added, removed and moved with submit buttons that work without JavaScript (the page
@@ -220,7 +221,7 @@ def _again(pid, key: str, form, error: ValidationFailed | None = None):
 
     db.session.rollback()
     if error is not None and not form_errors(form, error):
-        flash(error.detail, "error")
+        flash(message_of(error), "error")
     return patient(str(pid), forms={key: form}, status=error.status if error else 400)
 
 
