@@ -49,7 +49,11 @@ def _detail(error: Exception, status: int) -> str:
                 error.retry_after,
             )
         minutes = round(error.retry_after / 60)
-        return _("Too many failed attempts. Try again in %(minutes)d minutes.", minutes=minutes)
+        return ngettext(
+            "Too many failed attempts. Try again in %(num)d minute.",
+            "Too many failed attempts. Try again in %(num)d minutes.",
+            minutes,
+        )
     if status == 400 and getattr(error, "description", "").lower().startswith("the csrf"):
         return _("The form had expired. Go back, reload the page and try again.")
     if status == 403 and getattr(error, "code", "") == "consent-required":

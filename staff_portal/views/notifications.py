@@ -49,7 +49,7 @@ def subscribe():
     """The browser's PushSubscription as JSON (CSRF token in the X-CSRFToken header)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict) or not isinstance(data.get("keys"), dict):
-        return {"detail": "Send the browser's PushSubscription as JSON."}, 400
+        return {"detail": _("Send the browser's PushSubscription as JSON.")}, 400
     try:
         row = push.subscribe(
             portal_ctx(),

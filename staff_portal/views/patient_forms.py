@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -283,10 +284,11 @@ def emergency(patient_id: str):
         return _again(pid, "emergency", form, error)
     minutes = int((window["ends_at"] - window["starts_at"]).total_seconds() // 60)
     flash(
-        _(
-            "Emergency access to %(what)s for %(n)d minutes. It is logged and shown to the patient.",
+        ngettext(
+            "Emergency access to %(what)s for %(num)d minute. It is logged and shown to the patient.",
+            "Emergency access to %(what)s for %(num)d minutes. It is logged and shown to the patient.",
+            minutes,
             what=", ".join(str(EMERGENCY_NAMES[s]).lower() for s in window["scopes"]),
-            n=minutes,
         ),
         "warning",
     )

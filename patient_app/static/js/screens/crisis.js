@@ -304,7 +304,7 @@ export function drawChanges(changes) {
       ? h(
           "details",
           { class: "unchanged" },
-          h("summary", {}, t(same.length === 1 ? "crisis.unchanged_one" : "crisis.unchanged_many", { n: same.length })),
+          h("summary", {}, t("crisis.unchanged", { n: same.length })),
           h("ul", {}, same.map((s) => h("li", {}, t(`crisis.${s.section}`)))),
         )
       : null,
