@@ -2,9 +2,10 @@
 
 import math
 import time
+from datetime import date, datetime
 
 from flask import Response, current_app, request
-from flask_babel import Babel, get_locale, get_timezone, gettext
+from flask_babel import Babel, format_date, get_locale, get_timezone, gettext
 from flask_compress import Compress
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter, RequestLimit
@@ -49,6 +50,23 @@ def say(message: str, params: dict | None = None) -> str:
         zone=get_timezone(),
         now=current_app.extensions["muli.clock"](),
     )
+
+
+def human_time(at: datetime) -> str:
+    """A moment as a person says it, in the request's language and Europe/Oslo: "kl. 05:14",
+    "i går kl. 23:10", "28. nov. kl. 05:14" (the portal's `humantime` filter)."""
+    return words.human_time(
+        at,
+        now=current_app.extensions["muli.clock"](),
+        gettext=gettext,
+        locale=str(get_locale() or "nb"),
+        zone=get_timezone(),
+    )
+
+
+def human_day(day: date | str) -> str:
+    """A day (or its ISO text, as some views carry it) as "1. des. 2026" / "1 Dec 2026"."""
+    return format_date(date.fromisoformat(day) if isinstance(day, str) else day, "medium")
 
 
 def said(error: MuliError) -> str | None:

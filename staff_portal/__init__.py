@@ -7,6 +7,7 @@ from pathlib import Path
 from flask import Blueprint, Flask, request
 from flask_babel import get_babel
 
+from muli.extensions import human_day, human_time
 from staff_portal.catalogues import compiled
 from staff_portal.errors import PORTAL_CSP, error_page
 from staff_portal.input_guard import check_input
@@ -46,6 +47,8 @@ def init_app(app: Flask) -> None:
         bp.url_value_preprocessor(check_input)  # before every hook: see input_guard
         _built = True
     app.register_blueprint(bp)
+    app.jinja_env.filters["humantime"] = human_time
+    app.jinja_env.filters["humanday"] = human_day
     catalogues = str(compiled(TRANSLATIONS, Path(app.instance_path) / "translations"))
     directories = get_babel(app).translation_directories
     if catalogues not in directories:

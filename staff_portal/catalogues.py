@@ -122,6 +122,8 @@ def update(source: Path = SOURCE) -> None:
         for message in template:
             if message.id and message.id not in catalog:
                 catalog.add(message.id, "" if isinstance(message.id, str) else ("", ""), flags=message.flags)
+            if message.id and message.auto_comments:
+                catalog[message.id].auto_comments = list(message.auto_comments)
         catalog.obsolete.clear()
         with po.open("wb") as handle:
             write_po(handle, catalog, width=100, no_location=True, include_previous=False)

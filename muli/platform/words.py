@@ -24,9 +24,14 @@ def N_(text: str) -> str:
     return text
 
 
-AT = N_("at %(time)s")
-YESTERDAY_AT = N_("yesterday at %(time)s")
-ON_AT = N_("%(date)s at %(time)s")
+# A time today, yesterday, on another day; in English without a preposition, so that it fits
+# "since %(since)s" and "from %(starts)s to %(ends)s" ("since 05:14", "siden kl. 05:14").
+# TRANSLATORS: a time of day today, as in "since 05:14"
+AT = N_("%(time)s")
+# TRANSLATORS: a time of day yesterday, as in "since yesterday 23:10"
+YESTERDAY_AT = N_("yesterday %(time)s")
+# TRANSLATORS: a day and a time, as in "since 28 Nov, 05:14"
+ON_AT = N_("%(date)s, %(time)s")
 
 Gettext = Callable[[str], str]
 
@@ -44,8 +49,10 @@ def human_time(at: datetime, *, now: datetime, gettext: Gettext, locale: str, zo
 
 
 def human_date(day: date, *, today: date, locale: str) -> str:
-    """A day as "28. nov." / "Nov 28", with the year when it is not this year."""
-    return format_skeleton("MMMd" if day.year == today.year else "yMMMd", day, locale=locale)
+    """A day as "28. nov." / "28 Nov", with the year when it is not this year. English as
+    written in Europe (en_GB), as the patient app writes it."""
+    written = "en_GB" if locale == "en" else locale
+    return format_skeleton("MMMd" if day.year == today.year else "yMMMd", day, locale=written)
 
 
 def say(

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -109,7 +110,9 @@ def export_access_log(patient_id: str):
     """One patient's access log as a PDF, for a written request (audited)."""
     from_, _from_raw = _day_start("from")
     to, _to_raw = _day_start("to", plus_days=1)
-    name, content = pdf.access_log_pdf(portal_ctx(), parse_id(patient_id), _, from_=from_, to=to)
+    name, content = pdf.access_log_pdf(
+        portal_ctx(), parse_id(patient_id), _, from_=from_, to=to, locale=str(get_locale() or "nb")
+    )
     return Response(
         content, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
