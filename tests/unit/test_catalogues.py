@@ -107,6 +107,10 @@ class _Visible(HTMLParser):
             value = (values.get(name) or "").replace(PLACEHOLDER, " ")
             if _language(value):
                 self.found.append(f'<{tag} {name}="{value.strip()}">')
+        # Text a page's script shows (queue.js: data-expired) travels in data attributes.
+        for name, value in values.items():
+            if name.startswith("data-") and _reads_as_language((value or "").replace(PLACEHOLDER, " ")):
+                self.found.append(f'<{tag} {name}="{value.strip()}">')
 
     def handle_endtag(self, tag):
         if tag in ("script", "style"):
@@ -167,6 +171,7 @@ def test_the_template_reader_finds_untranslated_text():
         '<p title="Last seen">{{ _("Hello") }} Welcome back</p>'
         '<button type="submit" aria-label="{{ _(\'Send\') }}">{{ _("Send") }}</button>'
         '<input type="submit" value="Go on">{{ field(form.x, hint=\'Write a short note.\') }}'
+        '<p data-expired="Signed out. Sign in again." data-poll="{{ url }}"></p>'
         "<script>const a = 'Not read';</script>{% trans %}Translated{% endtrans %} MULI · 116 117"
     )
     assert found == [
@@ -174,6 +179,7 @@ def test_the_template_reader_finds_untranslated_text():
         '<p title="Last seen">',
         "Welcome back",
         '<input value="Go on">',
+        '<p data-expired="Signed out. Sign in again.">',
     ]
 
 
