@@ -5,9 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Flask, request
-from flask_babel import get_babel
+from flask_babel import get_babel, gettext
 
 from muli.extensions import human_day, human_time
+from muli.trust import audit_words
 from staff_portal.catalogues import compiled
 from staff_portal.errors import PORTAL_CSP, error_page
 from staff_portal.input_guard import check_input
@@ -49,6 +50,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(bp)
     app.jinja_env.filters["humantime"] = human_time
     app.jinja_env.filters["humanday"] = human_day
+    app.jinja_env.filters["auditreason"] = lambda reason: audit_words.say_reason(reason, gettext)
     catalogues = str(compiled(TRANSLATIONS, Path(app.instance_path) / "translations"))
     directories = get_babel(app).translation_directories
     if catalogues not in directories:

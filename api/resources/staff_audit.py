@@ -104,7 +104,11 @@ class AuditEventOut(Schema):
     resource = fields.String(allow_none=True)
     resource_id = fields.String(allow_none=True)
     emergency = fields.Boolean()
-    reason = fields.String(allow_none=True)
+    reason = fields.Function(
+        lambda item: audit_words.say_reason(item.reason, gettext),
+        allow_none=True,
+        metadata={"description": "Why: as the person wrote it, or the system's reason in plain words"},
+    )
     ip = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
     kind = fields.String(allow_none=True, metadata={"description": "Kind of action (the `kind` filter)"})

@@ -35,7 +35,7 @@ from muli.platform.errors import Conflict, ConsentRequired, InvalidState, NotFou
 from muli.platform.pagination import decode, encode, keyset
 from muli.platform.text import make_storable
 from muli.platform.words import N_
-from muli.trust import access, audit
+from muli.trust import access, audit, audit_words
 
 MAX_MESSAGE = 2000
 REMIND_AFTER = timedelta(hours=12)
@@ -429,7 +429,7 @@ def staff_view(ctx: Ctx, request: ContactRequest) -> dict:
                 "crisis_plan.read",
                 patient_id=patient.id,
                 resource="crisis_plan",
-                reason="beside a contact request",
+                reason=audit_words.REASON_BESIDE_REQUEST,
                 emergency=plan_grant.emergency,
             )
     return view
