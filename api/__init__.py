@@ -13,6 +13,7 @@ from api import body, contract, problem
 from api.resources import __path__ as _resources_path
 from muli.extensions import csrf, jwt
 from muli.platform.errors import AuthenticationFailed
+from muli.platform.words import N_
 
 # Order of the resource modules in the OpenAPI document; any others follow alphabetically.
 FIRST = ("auth", "me", "staff_patients")
@@ -61,13 +62,13 @@ def _revoked_token_problem(_header, payload):
 
 
 def _register_jwt_errors() -> None:
-    jwt.unauthorized_loader(lambda reason: _jwt_problem("Sign in first: no valid token was sent."))
-    jwt.invalid_token_loader(lambda reason: _jwt_problem("The token is not valid."))
-    jwt.expired_token_loader(lambda header, payload: _jwt_problem("The token has expired."))
+    jwt.unauthorized_loader(lambda reason: _jwt_problem(N_("Sign in first: no valid token was sent.")))
+    jwt.invalid_token_loader(lambda reason: _jwt_problem(N_("The token is not valid.")))
+    jwt.expired_token_loader(lambda header, payload: _jwt_problem(N_("The token has expired.")))
     jwt.revoked_token_loader(_revoked_token_problem)
-    jwt.needs_fresh_token_loader(lambda header, payload: _jwt_problem("Sign in again."))
-    jwt.user_lookup_error_loader(lambda header, payload: _jwt_problem("The account is not available."))
-    jwt.token_verification_failed_loader(lambda header, payload: _jwt_problem("The token is not valid."))
+    jwt.needs_fresh_token_loader(lambda header, payload: _jwt_problem(N_("Sign in again.")))
+    jwt.user_lookup_error_loader(lambda header, payload: _jwt_problem(N_("The account is not available.")))
+    jwt.token_verification_failed_loader(lambda header, payload: _jwt_problem(N_("The token is not valid.")))
 
 
 def init_app(app: Flask) -> None:

@@ -10,7 +10,13 @@ from flask_jwt_extended import get_jwt, verify_jwt_in_request
 from muli.extensions import db
 from muli.platform.context import ANONYMOUS, Actor, Ctx
 from muli.platform.errors import Forbidden
+from muli.platform.words import N_
 from muli.trust import access, accounts
+
+FOR_KIND = {
+    "patient": N_("This part of the API is for patient accounts."),
+    "staff": N_("This part of the API is for staff accounts."),
+}
 
 
 def request_id() -> str:
@@ -51,6 +57,4 @@ def require_kind(kind: str) -> None:
         return
     ctx = current_ctx()
     if ctx.actor.kind != kind:
-        raise access.refused(
-            ctx, Forbidden(f"This part of the API is for {kind} accounts.", code="wrong-account-kind")
-        )
+        raise access.refused(ctx, Forbidden(FOR_KIND[kind], code="wrong-account-kind"))

@@ -86,10 +86,12 @@ def idempotent(required: bool = False):
             key = request.headers.get(HEADER)
             if key is None:
                 if required:
-                    raise BadRequest(f"The {HEADER} header is required.", code="idempotency-key-required")
+                    raise BadRequest(
+                        "The Idempotency-Key header is required.", code="idempotency-key-required"
+                    )
                 return view(*args, **kwargs)
             if not _KEY.fullmatch(key):
-                raise BadRequest(f"{HEADER} must be a UUID.", code="idempotency-key-invalid")
+                raise BadRequest("Idempotency-Key must be a UUID.", code="idempotency-key-invalid")
             key = str(uuid.UUID(key))
             ctx = current_ctx()
             session, account_id = ctx.session, ctx.actor.account_id

@@ -7,7 +7,9 @@ import logging
 from flask import has_request_context, json, make_response, request
 from werkzeug.exceptions import HTTPException
 
+from muli.extensions import said, said_errors, say
 from muli.platform.errors import MuliError
+from muli.platform.words import N_
 
 log = logging.getLogger("muli.api")
 
@@ -40,7 +42,10 @@ def www_authenticate() -> str:
 
 
 def from_domain(error: MuliError):
-    return problem(error.status, error.code, error.title, error.detail, error.errors, error.headers)
+    """The `type` (code) and `title` stay English and stable for programs; the `detail` and
+    the per-field messages are for people, in the request's language (Accept-Language;
+    bokmål by default, as everywhere in MULI)."""
+    return problem(error.status, error.code, error.title, said(error), said_errors(error), error.headers)
 
 
 def _slug(name: str) -> str:
@@ -89,7 +94,7 @@ def from_http(error: HTTPException):
     title = error.name
     detail = None if status >= 500 else (data.get("message") or error.description)
     if status == 422 and errors:
-        detail = "The request has invalid fields."
+        detail = say(N_("The request has invalid fields."))
     return problem(status, _slug(error.name), title, detail, errors, headers)
 
 
@@ -99,5 +104,5 @@ def internal_error(error: Exception):
         500,
         "internal-error",
         "Internal Server Error",
-        "Something went wrong on our side. Nothing was saved; please try again.",
+        say(N_("Something went wrong on our side. Nothing was saved; please try again.")),
     )

@@ -11,12 +11,13 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from muli import config as config_module
-from muli.extensions import babel, compress, csrf, db, jwt, limiter, migrate
+from muli.extensions import babel, compress, csrf, db, jwt, limiter, migrate, say
 from muli.models.base import utcnow
 from muli.platform import sqlite
 from muli.platform.context import ERASES, Settings
 from muli.platform.errors import MuliError
 from muli.platform.log import configure as configure_logging
+from muli.platform.words import N_
 from muli.trust import audit
 from muli.trust.keys import load_audit_keys, load_dev_secret, load_keyring, load_vapid_key
 
@@ -197,7 +198,7 @@ def register_errorhandlers(app: Flask) -> None:
             503,
             "unavailable",
             "Service Unavailable",
-            "The database is busy. Try again shortly.",
+            say(N_("The database is busy. Try again shortly.")),
             headers={"Retry-After": "2"},
         )
 
@@ -257,7 +258,7 @@ def register_request_hooks(app: Flask) -> None:
                     409,
                     "conflict",
                     "Conflict",
-                    "The request clashed with another change. Reload and try again.",
+                    say(N_("The request clashed with another change. Reload and try again.")),
                 )
             except OperationalError:
                 db.session.rollback()
@@ -266,7 +267,7 @@ def register_request_hooks(app: Flask) -> None:
                     503,
                     "unavailable",
                     "Service Unavailable",
-                    "The database is busy. Try again shortly.",
+                    say(N_("The database is busy. Try again shortly.")),
                     headers={"Retry-After": "2"},
                 )
         else:

@@ -2,9 +2,10 @@
 
 import math
 import time
+from datetime import date, datetime
 
 from flask import Response, current_app, request
-from flask_babel import Babel
+from flask_babel import Babel, format_date, get_locale, get_timezone, gettext
 from flask_compress import Compress
 from flask_jwt_extended import JWTManager
 from flask_limiter import Limiter, RequestLimit
@@ -15,6 +16,8 @@ from flask_wtf import CSRFProtect
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
 
 from muli.models.base import Base
+from muli.platform import words
+from muli.platform.errors import MuliError
 
 # Models subclass muli.models.Base (no Flask in the domain); the extension shares its metadata.
 db = SQLAlchemy(metadata=Base.metadata)
@@ -34,6 +37,50 @@ def _retry_after(limit: RequestLimit) -> Response:
 limiter = Limiter(key_func=get_remote_address, default_limits=[], on_breach=_retry_after)
 babel = Babel()
 csrf = CSRFProtect()
+
+
+def say(message: str, params: dict | None = None) -> str:
+    """A domain message (English id, `%(name)s` values apart) in the request's language, its
+    times as a person reads them in the portal's time zone (Europe/Oslo)."""
+    return words.say(
+        message,
+        params,
+        gettext=gettext,
+        locale=str(get_locale() or "nb"),
+        zone=get_timezone(),
+        now=current_app.extensions["muli.clock"](),
+    )
+
+
+def human_time(at: datetime) -> str:
+    """A moment as a person says it, in the request's language and Europe/Oslo: "kl. 05:14",
+    "i går kl. 23:10", "28. nov. kl. 05:14" (the portal's `humantime` filter)."""
+    return words.human_time(
+        at,
+        now=current_app.extensions["muli.clock"](),
+        gettext=gettext,
+        locale=str(get_locale() or "nb"),
+        zone=get_timezone(),
+    )
+
+
+def human_day(day: date | str) -> str:
+    """A day (or its ISO text, as some views carry it) as "1. des. 2026" / "1 Dec 2026"."""
+    return format_date(date.fromisoformat(day) if isinstance(day, str) else day, "medium")
+
+
+def said(error: MuliError) -> str | None:
+    """A domain error's message in the request's language; None when it has none."""
+    return say(error.message, error.params) if error.message else None
+
+
+def said_errors(error: MuliError) -> dict | None:
+    """A domain error's per-field messages in the request's language."""
+    if not error.errors:
+        return error.errors
+    return {field: [say(m, error.params) for m in messages] for field, messages in error.errors.items()}
+
+
 # Registered by muli/app.py's own hook, which decides what may be compressed (BREACH).
 compress = Compress()
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from flask import Blueprint, Flask, request
-from flask_babel import get_babel
+from flask_babel import get_babel, gettext
 
+from muli.extensions import human_day, human_time
+from muli.trust import audit_words
 from staff_portal.catalogues import compiled
 from staff_portal.errors import PORTAL_CSP, error_page
 from staff_portal.input_guard import check_input
@@ -46,6 +48,9 @@ def init_app(app: Flask) -> None:
         bp.url_value_preprocessor(check_input)  # before every hook: see input_guard
         _built = True
     app.register_blueprint(bp)
+    app.jinja_env.filters["humantime"] = human_time
+    app.jinja_env.filters["humanday"] = human_day
+    app.jinja_env.filters["auditreason"] = lambda reason: audit_words.say_reason(reason, gettext)
     catalogues = str(compiled(TRANSLATIONS, Path(app.instance_path) / "translations"))
     directories = get_babel(app).translation_directories
     if catalogues not in directories:

@@ -1,4 +1,5 @@
-"""The portal's message catalogues, compiled when the server starts if they need it.
+"""The portal's message catalogues, compiled when the server starts if they need it; and
+how their entries are found in the code (`python -m staff_portal.catalogues`, `make messages`).
 
 `make` compiles them (`pybabel compile`), but a server started any other way (`gunicorn
 wsgi:app` in a fresh checkout, an install from the package) found no .mo files and silently
@@ -14,8 +15,40 @@ import os
 import tempfile
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
+from babel.messages.extract import DEFAULT_KEYWORDS, extract_from_dir
+from babel.messages.frontend import parse_mapping_cfg
 from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
+from babel.messages.pofile import read_po, write_po
+
+ROOT = Path(__file__).resolve().parent.parent
+SOURCE = Path(__file__).resolve().parent / "translations"
+# The calls whose text is a message: gettext's, Flask-Babel's lazy ones, `N_` (marks text that
+# is translated where it is shown) and the domain's errors, whose message is their first
+# argument (a ValidationFailed's second): the web layers show it in the reader's language.
+ERRORS = (
+    "MuliError",
+    "BadRequest",
+    "AuthenticationFailed",
+    "ActivationFailed",
+    "Forbidden",
+    "ConsentRequired",
+    "NotOnTeam",
+    "NotFound",
+    "Conflict",
+    "InvalidState",
+    "PreconditionFailed",
+    "PreconditionRequired",
+)
+KEYWORDS = {
+    **DEFAULT_KEYWORDS,
+    "_l": None,
+    "lazy_gettext": None,
+    "lazy_ngettext": (1, 2),
+    "N_": None,
+    "ValidationFailed": (2,),
+    **dict.fromkeys(ERRORS),
+}
 
 
 def _stale(po: Path, mo: Path) -> bool:
@@ -54,3 +87,47 @@ def compiled(source: Path, spare: Path) -> Path:
             if _stale(po, mo):
                 _compile(po, mo)
         return spare
+
+
+def extract(root: Path = ROOT) -> Catalog:
+    """Every message in the code and templates, as `pybabel extract -F babel.cfg` finds them
+    with KEYWORDS, plus the audit trail's plain words (named in a table, not in calls)."""
+    from muli.trust import audit_words
+
+    with (root / "babel.cfg").open() as config:
+        method_map, options_map = parse_mapping_cfg(config)
+    catalog = Catalog(project="MULI", fuzzy=False)
+    for filename, lineno, message, comments, context in extract_from_dir(
+        str(root), method_map, options_map, keywords=KEYWORDS, comment_tags=("TRANSLATORS:",)
+    ):
+        catalog.add(message, None, [(filename, lineno)], auto_comments=comments, context=context)
+    for text in audit_words.all_words():
+        if text not in catalog:
+            catalog.add(text, None, [("muli/trust/audit_words.py", 0)])
+    return catalog
+
+
+def update(source: Path = SOURCE) -> None:
+    """Bring every .po file in line with the code, keeping its order (parallel branches
+    merge): new messages appended untranslated, gone ones dropped (no obsolete `#~` entries)."""
+    template = extract()
+    wanted = {message.id if isinstance(message.id, str) else message.id[0] for message in template}
+    for po in sorted(source.glob("*/LC_MESSAGES/messages.po")):
+        with po.open("rb") as handle:
+            catalog = read_po(handle, locale=po.parts[-3])
+        for message in list(catalog):
+            key = message.id if isinstance(message.id, str) else message.id[0]
+            if message.id and key not in wanted:
+                catalog.delete(message.id, context=message.context)
+        for message in template:
+            if message.id and message.id not in catalog:
+                catalog.add(message.id, "" if isinstance(message.id, str) else ("", ""), flags=message.flags)
+            if message.id and message.auto_comments:
+                catalog[message.id].auto_comments = list(message.auto_comments)
+        catalog.obsolete.clear()
+        with po.open("wb") as handle:
+            write_po(handle, catalog, width=100, no_location=True, include_previous=False)
+
+
+if __name__ == "__main__":
+    update()

@@ -8,6 +8,7 @@ from flask import abort, request
 from flask_babel import lazy_gettext as _l
 from wtforms.fields.choices import SelectChoice
 
+from muli.extensions import said_errors
 from muli.models.people import Team
 from muli.platform.context import Ctx
 from muli.platform.errors import MuliError
@@ -65,7 +66,7 @@ def parse_id(value: str) -> uuid.UUID:
 def form_errors(form, error: MuliError) -> bool:
     """Put a domain validation error on the form field it names; True when it found one."""
     placed = False
-    for name, messages in (error.errors or {}).items():
+    for name, messages in (said_errors(error) or {}).items():
         field = getattr(form, name.split(".")[0], None)
         if field is not None:
             field.errors = [*list(field.errors or []), *messages]

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from werkzeug.exceptions import HTTPException
 
+from muli.extensions import said
 from muli.platform.errors import MuliError, TooManyAttempts
 
 log = logging.getLogger("muli.portal")
@@ -48,7 +49,11 @@ def _detail(error: Exception, status: int) -> str:
                 error.retry_after,
             )
         minutes = round(error.retry_after / 60)
-        return _("Too many failed attempts. Try again in %(minutes)d minutes.", minutes=minutes)
+        return ngettext(
+            "Too many failed attempts. Try again in %(num)d minute.",
+            "Too many failed attempts. Try again in %(num)d minutes.",
+            minutes,
+        )
     if status == 400 and getattr(error, "description", "").lower().startswith("the csrf"):
         return _("The form had expired. Go back, reload the page and try again.")
     if status == 403 and getattr(error, "code", "") == "consent-required":
@@ -58,8 +63,13 @@ def _detail(error: Exception, status: int) -> str:
     if getattr(error, "portal_detail", None):  # input refused at the door (input_guard)
         return error.portal_detail
     if isinstance(error, MuliError):
-        return error.detail or ""
+        return said(error) or ""
     return ""
+
+
+def message_of(error: MuliError) -> str:
+    """What a page says about a domain error (a flash, a form error), in the reader's language."""
+    return said(error) or _title(error.status)
 
 
 def error_page(error: Exception):

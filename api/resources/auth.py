@@ -35,6 +35,7 @@ from api.schemas import JsonBoolean
 from muli.contact import on_call
 from muli.extensions import device_cookie, limiter, oidc_flow
 from muli.platform.errors import AuthenticationFailed
+from muli.platform.words import N_
 from muli.trust import accounts, lifecycle, sessions, throttle
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1/auth", description="Activation, login and tokens")
@@ -209,7 +210,7 @@ def _refresh_payload_from_cookie(ctx) -> dict:
     return payload
 
 
-ACCOUNT_DISABLED = "This account has been ended by the team."
+ACCOUNT_DISABLED = N_("This account has been ended by the team.")
 
 
 def no_longer_valid(ctx, payload: dict) -> AuthenticationFailed:

@@ -6,6 +6,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 from flask.views import MethodView
+from flask_babel import gettext
 from marshmallow import INCLUDE, Schema, fields, post_dump, post_load, validate
 
 from api.body import Blueprint
@@ -14,6 +15,7 @@ from api.schemas import Instant, PageArgs, page_of
 from muli.models.consent import CONSENT_SCOPES, CONSENT_STATES
 from muli.patient import consent
 from muli.patient import record as patient_record
+from muli.trust import audit_words
 
 blp = Blueprint(
     "me_record", __name__, url_prefix="/api/v1/me", description="My consents, access log and export"
@@ -82,6 +84,10 @@ class AccessLogItemOut(Schema):
     at = Instant()
     who = fields.Nested(WhoOut)
     action = fields.String()
+    description = fields.Function(
+        lambda item: gettext(audit_words.describe(item["action"])),
+        metadata={"description": "What was done, in plain words (Accept-Language: nb or en)"},
+    )
     resource = fields.String(allow_none=True)
     resource_id = fields.String(allow_none=True)
     outcome = fields.String()

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import Response
 from flask.views import MethodView
-from flask_babel import gettext
+from flask_babel import get_locale, gettext
 from marshmallow import Schema, ValidationError, fields, validate
 
 from api.body import Blueprint
@@ -104,7 +104,11 @@ class AuditEventOut(Schema):
     resource = fields.String(allow_none=True)
     resource_id = fields.String(allow_none=True)
     emergency = fields.Boolean()
-    reason = fields.String(allow_none=True)
+    reason = fields.Function(
+        lambda item: audit_words.say_reason(item.reason, gettext),
+        allow_none=True,
+        metadata={"description": "Why: as the person wrote it, or the system's reason in plain words"},
+    )
     ip = fields.String(allow_none=True)
     request_id = fields.String(allow_none=True)
     kind = fields.String(allow_none=True, metadata={"description": "Kind of action (the `kind` filter)"})
@@ -252,7 +256,12 @@ class PatientAccessLogPdf(MethodView):
         """One patient's access log for a written request: who (name, role, agency), when,
         what, why; in the request's language (Accept-Language). The export is audited."""
         name, content = pdf.access_log_pdf(
-            current_ctx(), patient_id, _words, from_=args["from_"], to=args["to"]
+            current_ctx(),
+            patient_id,
+            _words,
+            from_=args["from_"],
+            to=args["to"],
+            locale=str(get_locale() or "nb"),
         )
         return Response(
             content,

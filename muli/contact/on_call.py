@@ -22,6 +22,7 @@ from muli.models.people import CLINICAL_ROLES, Staff, Team, TeamMembership
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, NotFound, ValidationFailed
 from muli.platform.pagination import keyset
+from muli.platform.words import N_
 from muli.trust import access, audit
 
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -56,6 +57,14 @@ def _holidays(year: int):
 
 def is_public_holiday(day: date) -> bool:
     return day in _holidays(day.year)
+
+
+OVERLAP = {
+    "primary": N_("%(name)s is already on call from %(starts)s to %(ends)s; shifts may not overlap."),
+    "backup": N_(
+        "%(name)s is already on call as backup from %(starts)s to %(ends)s; shifts may not overlap."
+    ),
+}
 
 
 def zone(team: Team) -> ZoneInfo:
@@ -195,7 +204,7 @@ def create_shift(ctx: Ctx, team_id: uuid.UUID, data: NewShift) -> OnCallShift:
     """Put someone on the rota (coordinator). Overlapping primary shifts are refused (409)."""
     team = access.coordinator_of(ctx, team_id)
     if data.level not in SHIFT_LEVELS:
-        raise ValidationFailed("level", f"One of: {', '.join(SHIFT_LEVELS)}.")
+        raise ValidationFailed("level", "One of: %(values)s.", {"values": ", ".join(SHIFT_LEVELS)})
     starts_at, ends_at = data.starts_at.astimezone(UTC), data.ends_at.astimezone(UTC)
     if ends_at <= starts_at:
         raise ValidationFailed("ends_at", "A shift must end after it starts.")
@@ -221,9 +230,9 @@ def create_shift(ctx: Ctx, team_id: uuid.UUID, data: NewShift) -> OnCallShift:
     ).first()
     if clash is not None:
         raise Conflict(
-            f"{clash.staff.display_name} is already on call ({clash.level}) from "
-            f"{clash.starts_at.isoformat()} to {clash.ends_at.isoformat()}; shifts may not overlap.",
+            OVERLAP[clash.level],
             code="overlapping-shift",
+            params={"name": clash.staff.display_name, "starts": clash.starts_at, "ends": clash.ends_at},
         )
     shift = OnCallShift(
         team_id=team.id,

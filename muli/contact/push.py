@@ -185,7 +185,9 @@ def subscribe(ctx: Ctx, data: NewSubscription) -> PushSubscription:
     )
     count = len(mine(ctx))
     if count >= MAX_SUBSCRIPTIONS:
-        raise ValidationFailed("endpoint", f"At most {MAX_SUBSCRIPTIONS} devices; remove one first.")
+        raise ValidationFailed(
+            "endpoint", "At most %(n)d devices; remove one first.", {"n": MAX_SUBSCRIPTIONS}
+        )
     row = PushSubscription(
         account_id=account_id,
         endpoint_hash=digest,

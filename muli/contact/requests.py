@@ -34,7 +34,8 @@ from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ConsentRequired, InvalidState, NotFound, ValidationFailed
 from muli.platform.pagination import decode, encode, keyset
 from muli.platform.text import make_storable
-from muli.trust import access, audit
+from muli.platform.words import N_
+from muli.trust import access, audit, audit_words
 
 MAX_MESSAGE = 2000
 REMIND_AFTER = timedelta(hours=12)
@@ -69,7 +70,7 @@ def _text(field: str, value: str | None, *, required: bool) -> str | None:
             raise ValidationFailed(field, "Write something.")
         return None
     if len(value) > MAX_MESSAGE:
-        raise ValidationFailed(field, f"At most {MAX_MESSAGE} characters.")
+        raise ValidationFailed(field, "At most %(n)d characters.", {"n": MAX_MESSAGE})
     return value
 
 
@@ -115,9 +116,9 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
     place of each such character, and the answer says so (`message_altered`)."""
     patient = access.own_patient(ctx)
     if data.kind not in REQUEST_KINDS:
-        raise ValidationFailed("kind", f"One of: {', '.join(REQUEST_KINDS)}.")
+        raise ValidationFailed("kind", "One of: %(values)s.", {"values": ", ".join(REQUEST_KINDS)})
     if data.urgency not in URGENCIES:
-        raise ValidationFailed("urgency", f"One of: {', '.join(URGENCIES)}.")
+        raise ValidationFailed("urgency", "One of: %(values)s.", {"values": ", ".join(URGENCIES)})
     sent, altered = make_storable(data.message) if data.message else (data.message, False)
     message = _text("message", sent, required=False)
     phone = normalise_phone(data.callback_phone) if data.callback_phone else None
@@ -292,9 +293,22 @@ def get_mine(ctx: Ctx, request_id: uuid.UUID) -> dict:
     return patient_view(ctx, request)
 
 
+# Why a request that has ended takes no more messages, and why it cannot be taken.
+ENDED = {
+    "closed": N_("This request is closed; start a new one if you want to talk."),
+    "cancelled": N_("This request is cancelled; start a new one if you want to talk."),
+}
+STATE_IS = {
+    "open": N_("This request is open."),
+    "acknowledged": N_("This request is taken."),
+    "closed": N_("This request is closed."),
+    "cancelled": N_("This request is cancelled."),
+}
+
+
 def _require_live(request: ContactRequest) -> None:
     if request.state not in ("open", "acknowledged"):
-        raise InvalidState(f"This request is {request.state}; start a new one if you want to talk.")
+        raise InvalidState(ENDED.get(request.state, ENDED["closed"]))
 
 
 def patient_message(ctx: Ctx, request_id: uuid.UUID, body: str) -> dict:
@@ -415,7 +429,7 @@ def staff_view(ctx: Ctx, request: ContactRequest) -> dict:
                 "crisis_plan.read",
                 patient_id=patient.id,
                 resource="crisis_plan",
-                reason="beside a contact request",
+                reason=audit_words.REASON_BESIDE_REQUEST,
                 emergency=plan_grant.emergency,
             )
     return view
@@ -573,10 +587,11 @@ def _not_yours(request: ContactRequest) -> Exception:
     who, since = request.acknowledged_by, request.acknowledged_at
     if request.state == "acknowledged" and who is not None and since is not None:
         return Conflict(
-            f"{who.display_name} ({who.agency.name}) has this request since {since.isoformat()}.",
+            "%(name)s (%(agency)s) has this request since %(since)s.",
             code="already-acknowledged",
+            params={"name": who.display_name, "agency": who.agency.name, "since": since},
         )
-    return InvalidState(f"This request is {request.state}.")
+    return InvalidState(STATE_IS.get(request.state, STATE_IS["closed"]))
 
 
 def _audit_staff(ctx: Ctx, request: ContactRequest, action: str) -> None:
@@ -654,7 +669,7 @@ def close(ctx: Ctx, request_id: uuid.UUID, outcome: str, note: str | None) -> di
     """Record the outcome. Closing an open request also counts as taking it."""
     request = _for_staff(ctx, request_id)
     if outcome not in OUTCOMES:
-        raise ValidationFailed("outcome", f"One of: {', '.join(OUTCOMES)}.")
+        raise ValidationFailed("outcome", "One of: %(values)s.", {"values": ", ".join(OUTCOMES)})
     note = _text("note", note, required=False)
     now = ctx.now()
     values = dict(

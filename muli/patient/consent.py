@@ -126,9 +126,13 @@ def set_my_consents(ctx: Ctx, settings: list[ConsentSetting]) -> dict:
         if s.agency_id not in allowed:
             raise ValidationFailed(f"consents.{i}.agency_id", "Not an agency on your team.")
         if s.scope not in CONSENT_SCOPES:
-            raise ValidationFailed(f"consents.{i}.scope", f"One of: {', '.join(CONSENT_SCOPES)}.")
+            raise ValidationFailed(
+                f"consents.{i}.scope", "One of: %(values)s.", {"values": ", ".join(CONSENT_SCOPES)}
+            )
         if s.state not in CONSENT_STATES:
-            raise ValidationFailed(f"consents.{i}.state", f"One of: {', '.join(CONSENT_STATES)}.")
+            raise ValidationFailed(
+                f"consents.{i}.state", "One of: %(values)s.", {"values": ", ".join(CONSENT_STATES)}
+            )
         if (s.agency_id, s.scope) in seen:
             raise ValidationFailed(f"consents.{i}", "This agency and scope are listed twice.")
         seen.add((s.agency_id, s.scope))

@@ -42,7 +42,7 @@ def _check(values: dict) -> dict:
         if not text:
             raise ValidationFailed("text", "Write something first.")
         if len(text) > MAX_TEXT_CHARS:
-            raise ValidationFailed("text", f"At most {MAX_TEXT_CHARS} characters.")
+            raise ValidationFailed("text", "At most %(n)d characters.", {"n": MAX_TEXT_CHARS})
         values["text"] = text
     mood = values.get("mood")
     if mood is not None and not 0 <= mood <= 10:
@@ -53,7 +53,9 @@ def _check(values: dict) -> dict:
     if "tags" in values:
         tags = [t.strip() for t in values["tags"] or [] if t and t.strip()]
         if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
-            raise ValidationFailed("tags", f"At most {MAX_TAGS} tags of {MAX_TAG_CHARS} characters.")
+            raise ValidationFailed(
+                "tags", "At most %(n)d tags of %(chars)d characters.", {"n": MAX_TAGS, "chars": MAX_TAG_CHARS}
+            )
         values["tags"] = list(dict.fromkeys(tags))
     return values
 

@@ -54,7 +54,7 @@ def normalise_mastery(document: dict, previous: dict) -> dict:
     for name in MASTERY_LISTS:
         items = document.get(name) or []
         if len(items) > MAX_ITEMS * 2:
-            raise ValidationFailed(name, f"At most {MAX_ITEMS * 2} items.")
+            raise ValidationFailed(name, "At most %(n)d items.", {"n": MAX_ITEMS * 2})
         known = {item["id"] for item in previous.get(name, [])}
         seen: set[str] = set()
         for i, item in enumerate(items):

@@ -6,12 +6,13 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from functools import cache
 from pathlib import Path
 from xml.sax.saxutils import escape
 from zoneinfo import ZoneInfo
 
+from babel.dates import format_date, format_skeleton
 from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle, getSampleStyleSheet
@@ -106,6 +107,8 @@ def render_crisis_plan(name: str, plan: dict) -> bytes:
         else:
             story.append(Paragraph(escape(value).replace("\n", "<br/>"), body))
     reviewed = plan.get("last_reviewed_with_team_on")
+    if reviewed:  # a day as people write it: "2. august 2026"
+        reviewed = format_date(date.fromisoformat(str(reviewed)), "long", locale="nb")
     footer = f"Versjon {plan['version']}" + (f", sist gjennomgått med teamet {reviewed}" if reviewed else "")
     story.append(Spacer(1, 6))
     story.append(
@@ -143,7 +146,9 @@ def staff_crisis_plan_pdf(ctx: Ctx, patient_id) -> bytes:
 # -- one patient's access log, for a written request ---------------------------------------
 
 
-def render_access_log(export: audit_review.AccessLogExport, tr: Callable[[str], str]) -> bytes:
+def render_access_log(
+    export: audit_review.AccessLogExport, tr: Callable[[str], str], locale: str = "nb"
+) -> bytes:
     """The access log as A4 pages: who (name, role, agency), when, what (plain words), why.
 
     `tr` translates a message id (audit_words) into the reader's language: the domain knows
@@ -155,12 +160,15 @@ def render_access_log(export: audit_review.AccessLogExport, tr: Callable[[str], 
     head = ParagraphStyle("head", parent=body, fontName=FONT_BOLD)
     small = ParagraphStyle("small", parent=body, fontSize=8, textColor=colors.grey)
 
+    written = "en_GB" if locale == "en" else locale  # days as people write them: "28. nov. 2026"
+
     def local(at: datetime) -> str:
-        return at.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        return f"{format_skeleton('yMMMd', at.astimezone(zone), locale=written)} {at.astimezone(zone):%H:%M}"
 
     def day(at: datetime, end: bool = False) -> str:
         # `to` is exclusive: the last day shown is the one before it.
-        return (at.astimezone(zone) - timedelta(microseconds=1 if end else 0)).strftime("%Y-%m-%d")
+        shown = at.astimezone(zone) - timedelta(microseconds=1 if end else 0)
+        return format_skeleton("yMMMd", shown, locale=written)
 
     if export.from_ or export.to:
         period = (
@@ -253,8 +261,9 @@ def access_log_pdf(
     *,
     from_: datetime | None = None,
     to: datetime | None = None,
+    locale: str = "nb",
 ) -> tuple[str, bytes]:
     """(file name, PDF) of one patient's access log (privacy officer; audited)."""
     export = audit_review.patient_access_log(ctx, patient_id, from_=from_, to=to)
     name = f"access-log-{export.made_at.astimezone(ZoneInfo(export.time_zone)):%Y-%m-%d}.pdf"
-    return name, render_access_log(export, tr)
+    return name, render_access_log(export, tr, locale)

@@ -199,12 +199,12 @@ def normalise_crisis(document: dict) -> dict:
     for name in CRISIS_TEXT_SECTIONS:
         text = (document.get(name) or "").strip()
         if len(text) > MAX_TEXT_CHARS:
-            raise ValidationFailed(name, f"At most {MAX_TEXT_CHARS} characters.")
+            raise ValidationFailed(name, "At most %(n)d characters.", {"n": MAX_TEXT_CHARS})
         out[name] = text or None
     for name in CRISIS_LIST_SECTIONS:
         items = document.get(name) or []
         if len(items) > MAX_ITEMS:
-            raise ValidationFailed(name, f"At most {MAX_ITEMS} items.")
+            raise ValidationFailed(name, "At most %(n)d items.", {"n": MAX_ITEMS})
         cleaned: list[dict | str] = []
         for i, item in enumerate(items):
             if isinstance(item, dict):
@@ -213,7 +213,7 @@ def normalise_crisis(document: dict) -> dict:
                     cleaned.append(item)
             elif isinstance(item, str) and item.strip():
                 if len(item.strip()) > MAX_ITEM_CHARS:
-                    raise ValidationFailed(f"{name}.{i}", f"At most {MAX_ITEM_CHARS} characters.")
+                    raise ValidationFailed(f"{name}.{i}", "At most %(n)d characters.", {"n": MAX_ITEM_CHARS})
                 cleaned.append(item.strip())
         out[name] = cleaned
     return out

@@ -256,7 +256,9 @@ def emergency_scopes_of(requested: list[str] | tuple[str, ...] | None) -> list[s
     chosen = set(requested or EMERGENCY_DEFAULT)
     for i, scope in enumerate(requested or ()):
         if scope not in EMERGENCY_SCOPES:
-            raise ValidationFailed(f"scopes.{i}", f"One of: {', '.join(EMERGENCY_SCOPES)}.")
+            raise ValidationFailed(
+                f"scopes.{i}", "One of: %(values)s.", {"values": ", ".join(EMERGENCY_SCOPES)}
+            )
     return [s for s in EMERGENCY_SCOPES if s in chosen]
 
 
@@ -272,9 +274,9 @@ def start_emergency_access(
     patient = access.team_patient(ctx, patient_id)
     reason = (reason or "").strip()
     if len(reason) < MIN_REASON_CHARS:
-        raise ValidationFailed("reason", f"Say why, in at least {MIN_REASON_CHARS} characters.")
+        raise ValidationFailed("reason", "Say why, in at least %(n)d characters.", {"n": MIN_REASON_CHARS})
     if len(reason) > MAX_REASON_CHARS:
-        raise ValidationFailed("reason", f"At most {MAX_REASON_CHARS} characters.")
+        raise ValidationFailed("reason", "At most %(n)d characters.", {"n": MAX_REASON_CHARS})
     opened = emergency_scopes_of(scopes)
     now = ctx.now()
     window = EmergencyAccess(

@@ -1,6 +1,14 @@
-"""Domain errors. Each has a stable `code` slug; the web layers map them to HTTP in one place."""
+"""Domain errors. Each has a stable `code` slug; the web layers map them to HTTP in one place.
+
+The message (`detail`, and the messages of `errors`) is English with `%(name)s` placeholders;
+its values go in `params`. The web layers show it in the reader's language
+(`muli.platform.words.say`): write it as one literal, never an f-string, so the catalogue
+finds it.
+"""
 
 from __future__ import annotations
+
+from muli.platform.words import N_, english
 
 
 class MuliError(Exception):
@@ -15,9 +23,19 @@ class MuliError(Exception):
     # records it as a security event (`muli.trust.refusals.Refusal`, `access.refused`).
     refusal: object | None = None
 
-    def __init__(self, detail: str | None = None, *, code: str | None = None, errors=None, headers=None):
-        super().__init__(detail or self.title)
-        self.detail = detail
+    def __init__(
+        self,
+        detail: str | None = None,
+        *,
+        code: str | None = None,
+        errors=None,
+        headers=None,
+        params: dict[str, object] | None = None,
+    ):
+        self.message = detail  # the message id, translated where it is shown
+        self.params = params or {}
+        self.detail = english(detail, self.params) if detail else None
+        super().__init__(self.detail or self.title)
         if code:
             self.code = code
         self.errors = errors
@@ -33,8 +51,8 @@ class ValidationFailed(MuliError):
 
     code, status, title = "validation-failed", 422, "Validation failed"
 
-    def __init__(self, field: str, message: str):
-        super().__init__(message, errors={field: [message]})
+    def __init__(self, field: str, message: str, params: dict[str, object] | None = None):
+        super().__init__(message, errors={field: [message]}, params=params)
 
 
 class AuthenticationFailed(MuliError):
@@ -55,8 +73,9 @@ class TooManyAttempts(MuliError):
 
     def __init__(self, retry_after: int):
         super().__init__(
-            f"Too many failed attempts. Try again in {retry_after} s.",
+            N_("Too many failed attempts. Try again in %(seconds)d s."),
             headers={"Retry-After": str(retry_after)},
+            params={"seconds": retry_after},
         )
         self.retry_after = retry_after
 

@@ -14,7 +14,7 @@ from muli.patient import profile, record
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ValidationFailed
 from muli.platform.pagination import keyset
-from muli.trust import access, accounts, audit, national_id
+from muli.trust import access, accounts, audit, audit_words, national_id
 
 
 @dataclass
@@ -123,7 +123,7 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
             patient_id=patient.id,
             resource="patient",
             resource_id=other.id,
-            reason="The same national id is a patient on another team; the coordinator was not told.",
+            reason=audit_words.REASON_ELSEWHERE,
         )
     return patient, code
 

@@ -29,7 +29,7 @@ class NewStaff:
 def create_staff(ctx: Ctx, data: NewStaff) -> tuple[Staff, str]:
     """A staff member with an account and a TOTP secret (returned once, for their app)."""
     if data.role not in STAFF_ROLES:
-        raise ValidationFailed("role", f"One of: {', '.join(STAFF_ROLES)}.")
+        raise ValidationFailed("role", "One of: %(values)s.", {"values": ", ".join(STAFF_ROLES)})
     accounts.check_password_policy(data.password, data.username)
     if ctx.session.scalars(select(Account.id).where(Account.username == data.username)).first():
         raise Conflict("This username is taken.", code="username-taken")
@@ -57,7 +57,7 @@ def create_staff(ctx: Ctx, data: NewStaff) -> tuple[Staff, str]:
 
 def get_or_create_agency(ctx: Ctx, name: str, kind: str) -> Agency:
     if kind not in AGENCY_KINDS:
-        raise ValidationFailed("kind", f"One of: {', '.join(AGENCY_KINDS)}.")
+        raise ValidationFailed("kind", "One of: %(values)s.", {"values": ", ".join(AGENCY_KINDS)})
     agency = ctx.session.scalars(select(Agency).where(Agency.name == name)).first()
     if agency is None:
         agency = Agency(name=name, kind=kind)

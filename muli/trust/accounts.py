@@ -26,7 +26,8 @@ from muli.platform.errors import (
     TooManyAttempts,
     ValidationFailed,
 )
-from muli.trust import audit, sessions, throttle
+from muli.platform.words import N_
+from muli.trust import audit, audit_words, sessions, throttle
 
 PASSWORD_MIN_LENGTH = 10
 _hasher = PasswordHasher()  # Argon2id with the library's current recommended parameters
@@ -45,7 +46,7 @@ def _common_passwords() -> frozenset[str]:
 def check_password_policy(password: str, username: str = "") -> None:
     """Refuse short, common or username-based passwords (422 naming `password`)."""
     if len(password) < PASSWORD_MIN_LENGTH:
-        raise ValidationFailed("password", f"Use at least {PASSWORD_MIN_LENGTH} characters.")
+        raise ValidationFailed("password", "Use at least %(n)d characters.", {"n": PASSWORD_MIN_LENGTH})
     folded = password.casefold()
     if folded in _common_passwords() or (username and username.casefold() in folded):
         raise ValidationFailed("password", "This password is too easy to guess.")
@@ -127,7 +128,7 @@ def authenticate(
             outcome="throttled",
             resource=source.resource,
             resource_id=source.key,
-            reason=f"not checked: wait {refused.retry_after} s",
+            reason=audit_words.REASON_THROTTLED % {"n": refused.retry_after},
         )
         raise
     ok = _password_matches(account, password)
@@ -160,8 +161,8 @@ def authenticate(
                 outcome="ceiling",
                 resource=source.resource,
                 resource_id=source.key,
-                reason=f"{failure.account_failures} failures for this username in "
-                f"{ctx.settings.login_window_seconds // 3600} h: unknown sources slowed",
+                reason=audit_words.REASON_USERNAME_CEILING
+                % {"n": failure.account_failures, "h": ctx.settings.login_window_seconds // 3600},
             )
         raise AuthenticationFailed("Wrong username, password or code.")
     throttle.clear(ctx, gate)
@@ -262,8 +263,8 @@ def _activation_failed(ctx: Ctx, gate: throttle.Gate, detail: str) -> Activation
             outcome="ceiling",
             resource=source.resource,
             resource_id=source.key,
-            reason=f"{failure.account_failures} failed activations from all sources in "
-            f"{ctx.settings.login_window_seconds // 3600} h: every source slowed",
+            reason=audit_words.REASON_ACTIVATION_CEILING
+            % {"n": failure.account_failures, "h": ctx.settings.login_window_seconds // 3600},
         )
     return ActivationFailed(detail)
 
@@ -289,7 +290,7 @@ def activate(ctx: Ctx, code: str, username: str, password: str) -> Account:
             outcome="throttled",
             resource=source.resource,
             resource_id=source.key,
-            reason=f"not checked: wait {refused.retry_after} s",
+            reason=audit_words.REASON_THROTTLED % {"n": refused.retry_after},
         )
         raise
     row = ctx.session.scalars(
@@ -298,10 +299,10 @@ def activate(ctx: Ctx, code: str, username: str, password: str) -> Account:
         .with_for_update()
     ).first()
     if row is None or row.used_at is not None or row.expires_at <= ctx.now():
-        raise _activation_failed(ctx, gate, "This activation code is used, expired or unknown.")
+        raise _activation_failed(ctx, gate, N_("This activation code is used, expired or unknown."))
     patient = ctx.session.get_one(Patient, row.patient_id)
     if patient.account_id is not None:
-        raise _activation_failed(ctx, gate, "This patient already has an account.")
+        raise _activation_failed(ctx, gate, N_("This patient already has an account."))
     throttle.clear(ctx, gate)
     check_password_policy(password, username)
     if ctx.session.scalars(select(Account.id).where(Account.username == username)).first():
@@ -381,7 +382,7 @@ def spend_refresh_token(ctx: Ctx, jti: str) -> Spent:
             "auth.refresh_retry",
             resource="refresh_token_family",
             resource_id=token.family_id,
-            reason="the same successor answered again",
+            reason=audit_words.REASON_RETRY,
         )
         return Spent(token, successor)
     sessions.end_family(ctx, token.family_id, "reuse")
@@ -392,7 +393,7 @@ def spend_refresh_token(ctx: Ctx, jti: str) -> Spent:
         outcome="revoked_family",
         resource="refresh_token_family",
         resource_id=token.family_id,
-        reason="a refresh token was used again after its successor: the login is ended",
+        reason=audit_words.REASON_REUSE,
     )
     raise AuthenticationFailed("This refresh token was already used; its sessions are ended.")
 

@@ -219,7 +219,7 @@ def search(
     query = select(AuditEvent)
     if kind is not None:
         if kind not in audit_words.KINDS:
-            raise ValidationFailed("kind", f"One of: {', '.join(audit_words.KINDS)}.")
+            raise ValidationFailed("kind", "One of: %(values)s.", {"values": ", ".join(audit_words.KINDS)})
         query = query.where(AuditEvent.action.in_(audit_words.actions_of_kind(kind)))
     if security:
         query = query.where(security_event())
@@ -287,10 +287,10 @@ def review_emergency_access(
     again adds to its history; the latest review is the access's verdict."""
     access.require_privacy_officer(ctx)
     if verdict not in REVIEW_VERDICTS:
-        raise ValidationFailed("verdict", f"One of: {', '.join(REVIEW_VERDICTS)}.")
+        raise ValidationFailed("verdict", "One of: %(values)s.", {"values": ", ".join(REVIEW_VERDICTS)})
     comment = (comment or "").strip() or None
     if comment is not None and len(comment) > MAX_COMMENT_CHARS:
-        raise ValidationFailed("comment", f"At most {MAX_COMMENT_CHARS} characters.")
+        raise ValidationFailed("comment", "At most %(n)d characters.", {"n": MAX_COMMENT_CHARS})
     # Locked, so two officers reviewing at once leave the latest review as the verdict.
     row = ctx.session.scalars(
         select(EmergencyAccess).where(EmergencyAccess.id == access_id).with_for_update()

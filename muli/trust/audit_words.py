@@ -10,6 +10,9 @@ action and fails for one without words here, or without its bokmål translation.
 
 from __future__ import annotations
 
+import re
+from collections.abc import Callable
+
 # Kinds of action, as the privacy officer filters them.
 KINDS: dict[str, str] = {
     "read": "Reading a patient's data",
@@ -180,6 +183,50 @@ EXPORT_TEXTS: dict[str, str] = {
 }
 
 
+# The reasons the system itself writes into the trail, English as stored (the values apart
+# in a few); the portal, the API and the PDF show them in the reader's language
+# (`say_reason`). A reason a person wrote (emergency access) is shown as written.
+REASON_THROTTLED = "not checked: wait %(n)s s"
+REASON_USERNAME_CEILING = "%(n)s failures for this username in %(h)s h: unknown sources slowed"
+REASON_ACTIVATION_CEILING = "%(n)s failed activations from all sources in %(h)s h: every source slowed"
+REASON_BESIDE_REQUEST = "beside a contact request"
+REASON_ELSEWHERE = "The same national id is a patient on another team; the coordinator was not told."
+REASON_RETRY = "the same successor answered again"
+REASON_REUSE = "a refresh token was used again after its successor: the login is ended"
+REASON_NOT_CURRENT = "the current password was wrong"
+SYSTEM_REASONS = (
+    REASON_THROTTLED,
+    REASON_USERNAME_CEILING,
+    REASON_ACTIVATION_CEILING,
+    REASON_BESIDE_REQUEST,
+    REASON_ELSEWHERE,
+    REASON_RETRY,
+    REASON_REUSE,
+    REASON_NOT_CURRENT,
+)
+
+
+def _pattern(template: str) -> re.Pattern[str]:
+    parts = re.split(r"%\((\w+)\)s", template)
+    return re.compile(
+        "".join(re.escape(p) if i % 2 == 0 else f"(?P<{p}>\\d+)" for i, p in enumerate(parts)) + "$"
+    )
+
+
+_REASON_PATTERNS = [(_pattern(template), template) for template in SYSTEM_REASONS]
+
+
+def say_reason(reason: str | None, gettext: Callable[[str], str]) -> str | None:
+    """A reason in the trail in the reader's language when the system wrote it, else as written."""
+    if not reason:
+        return reason
+    for pattern, template in _REASON_PATTERNS:
+        found = pattern.match(reason)
+        if found:
+            return gettext(template) % found.groupdict() if found.groupdict() else gettext(template)
+    return reason
+
+
 def describe(action: str) -> str:
     """The action's plain words (English, the message id), or the code itself if unknown."""
     known = ACTIONS.get(action)
@@ -203,5 +250,6 @@ def all_words() -> list[str]:
         *OUTCOMES.values(),
         *ROLES.values(),
         *EXPORT_TEXTS.values(),
+        *SYSTEM_REASONS,
     ]
     return sorted(set(texts))

@@ -19,7 +19,7 @@ from muli.models.accounts import Account
 from muli.models.people import Staff
 from muli.platform.context import Ctx
 from muli.platform.errors import Forbidden, NotFound, ValidationFailed
-from muli.trust import accounts, audit, sessions
+from muli.trust import accounts, audit, audit_words, sessions
 
 TOTP_ISSUER = "MULI"
 
@@ -163,7 +163,8 @@ def set_new_password(
     try:
         accounts.check_password_policy(new_password, account.username)
     except ValidationFailed as refused:
-        raise ValidationFailed(field, str(refused)) from None
+        said = refused.message or refused.title
+        raise ValidationFailed(field, said, refused.params) from None
     if accounts.password_matches(account, new_password):
         raise ValidationFailed(field, "Choose a password you have not used here.")
     account.password_hash = accounts.hash_password(new_password)
@@ -182,7 +183,7 @@ def change_own_password(
     if not accounts.password_matches(account, current_password):
         audit.record(
             ctx.session, ctx.actor, "account.password_change", outcome="failed", resource="account",
-            resource_id=account.id, reason="the current password was wrong",
+            resource_id=account.id, reason=audit_words.REASON_NOT_CURRENT,
         )  # fmt: skip
         error = ValidationFailed("current_password", "This is not your current password.")
         error.keep_changes = True  # the failed attempt stays in the audit trail

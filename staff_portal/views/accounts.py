@@ -15,6 +15,7 @@ from muli.platform.errors import MuliError, NotFound, ValidationFailed
 from muli.trust import lifecycle, oidc
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id
+from staff_portal.errors import message_of
 from staff_portal.nav import ROLE_NAMES
 from staff_portal.views.auth import PlainForm, password_errors
 
@@ -148,7 +149,7 @@ def admin_action(account_id: str, action: str):
     except MuliError as error:
         if error.status >= 500:
             raise
-        flash(error.detail or error.title, "error")
+        flash(message_of(error), "error")
         return redirect(url_for("portal.admin_account", account_id=wanted))
     flash(str(done), "success")
     return redirect(url_for("portal.admin_account", account_id=wanted))

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import Blueprint, Response, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -20,6 +21,7 @@ from muli.platform.errors import MuliError
 from muli.trust import audit_review, audit_words
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id
+from staff_portal.errors import message_of
 from staff_portal.views.patient_forms import EMERGENCY_NAMES
 
 PAGE_SIZE = 50
@@ -108,7 +110,9 @@ def export_access_log(patient_id: str):
     """One patient's access log as a PDF, for a written request (audited)."""
     from_, _from_raw = _day_start("from")
     to, _to_raw = _day_start("to", plus_days=1)
-    name, content = pdf.access_log_pdf(portal_ctx(), parse_id(patient_id), _, from_=from_, to=to)
+    name, content = pdf.access_log_pdf(
+        portal_ctx(), parse_id(patient_id), _, from_=from_, to=to, locale=str(get_locale() or "nb")
+    )
     return Response(
         content, mimetype="application/pdf", headers={"Content-Disposition": f'attachment; filename="{name}"'}
     )
@@ -152,7 +156,7 @@ def review(access_id: str):
             )
         except MuliError as error:
             db.session.rollback()
-            flash(error.detail or error.title, "error")
+            flash(message_of(error), "error")
         else:
             flash(_("Review saved: %(verdict)s.", verdict=VERDICTS[verdict]), "success")
     return redirect(back)

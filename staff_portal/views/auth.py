@@ -10,7 +10,7 @@ from wtforms import HiddenField, PasswordField, StringField
 from wtforms.validators import EqualTo, InputRequired, Length, Optional, Regexp
 
 from muli.contact import on_call
-from muli.extensions import db, device_cookie, oidc_flow
+from muli.extensions import db, device_cookie, oidc_flow, said_errors
 from muli.platform.errors import AuthenticationFailed, Forbidden, TooManyAttempts, ValidationFailed
 from muli.trust import accounts, lifecycle, throttle
 from staff_portal.auth_state import base_ctx, login_required, portal_ctx, safe_next, sign_in, sign_out
@@ -36,21 +36,12 @@ class LoginForm(FlaskForm):
     )
 
 
-# The domain's password messages (English), as the portal shows them.
-PASSWORD_MESSAGES = {
-    "This is not your current password.": _l("This is not your current password."),
-    "Use at least 10 characters.": _l("Use at least 10 characters."),
-    "This password is too easy to guess.": _l("This password is too easy to guess."),
-    "Choose a password you have not used here.": _l("Choose a password you have not used here."),
-}
-
-
 def password_errors(form: FlaskForm, error: ValidationFailed) -> None:
     """Put a refused password's message, in the page's language, on the field it names."""
-    for name, messages in (error.errors or {}).items():
+    for name, messages in (said_errors(error) or {}).items():
         field = getattr(form, name, None)
         if field is not None:
-            field.errors = [str(PASSWORD_MESSAGES.get(m, m)) for m in messages]
+            field.errors = messages
 
 
 class PlainForm(FlaskForm):

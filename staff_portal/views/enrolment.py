@@ -17,6 +17,7 @@ from muli.team import enrolment
 from muli.trust import access
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import SCOPE_NAMES, choices, chosen_team, form_errors, my_teams
+from staff_portal.errors import message_of
 
 
 class EnrolForm(FlaskForm):
@@ -74,7 +75,7 @@ def enrol():
         patient, code = enrolment.enrol(ctx, data)
     except (ValidationFailed, Conflict) as error:
         if not form_errors(form, error):
-            form.national_id.errors = [error.detail]
+            form.national_id.errors = [message_of(error)]
         return render_template("staff_portal/enrol.html", checked=checked, **page), error.status
     # Shown in this answer only: the code is stored as a keyed hash and cannot be shown again.
     return render_template(

@@ -14,6 +14,7 @@ from muli.platform.errors import MuliError, PreconditionFailed
 from muli.team import meetings
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id, shown_refusal
+from staff_portal.errors import message_of
 from staff_portal.views.meetings import meeting as meeting_page
 
 MAX_TEXT = 20_000
@@ -45,7 +46,7 @@ def _optional_id(name: str) -> uuid.UUID | None:
 def _failed(error: MuliError, meeting_id: str, anchor: str = ""):
     db.session.rollback()
     shown_refusal(error)
-    flash(error.detail or error.title, "error")
+    flash(message_of(error), "error")
     return _back(meeting_id, anchor)
 
 

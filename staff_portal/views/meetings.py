@@ -20,6 +20,7 @@ from muli.team.meetings import agenda
 from muli.trust import access
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import chosen_team, my_teams, parse_id, shown_refusal
+from staff_portal.errors import message_of
 
 EVENT_NAMES = {
     "contact_requests": _l("contact requests"),
@@ -47,7 +48,7 @@ def meeting_list():
         except MuliError as error:
             db.session.rollback()
             shown_refusal(error)
-            flash(error.detail or error.title, "error")
+            flash(message_of(error), "error")
         else:
             return redirect(url_for("portal.meeting", meeting_id=meeting.id))
     return render_template("staff_portal/meetings/list.html", page=page, team=team, teams=teams, form=form)
@@ -97,7 +98,7 @@ def sign(meeting_id: str):
         except MuliError as error:
             db.session.rollback()
             shown_refusal(error)
-            flash(error.detail or error.title, "error")
+            flash(message_of(error), "error")
         else:
             flash(_("The meeting is signed and locked. Addenda can still be added."), "success")
     return redirect(url_for("portal.meeting", meeting_id=meeting_id))

@@ -19,6 +19,7 @@ from muli.contact import push
 from muli.platform.errors import MuliError
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id
+from staff_portal.errors import message_of
 
 SERVICE_WORKER = Path(__file__).resolve().parent.parent / "static" / "sw.js"
 
@@ -48,7 +49,7 @@ def subscribe():
     """The browser's PushSubscription as JSON (CSRF token in the X-CSRFToken header)."""
     data = request.get_json(silent=True)
     if not isinstance(data, dict) or not isinstance(data.get("keys"), dict):
-        return {"detail": "Send the browser's PushSubscription as JSON."}, 400
+        return {"detail": _("Send the browser's PushSubscription as JSON.")}, 400
     try:
         row = push.subscribe(
             portal_ctx(),
@@ -60,7 +61,7 @@ def subscribe():
             ),
         )
     except MuliError as error:
-        return {"detail": error.detail or error.title}, error.status
+        return {"detail": message_of(error)}, error.status
     return {"id": str(row.id)}, 201
 
 

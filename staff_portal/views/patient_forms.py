@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, flash, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -26,6 +27,7 @@ from muli.patient import record as patient_record
 from muli.platform.errors import ValidationFailed
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import choices, form_errors, parse_id
+from staff_portal.errors import message_of
 
 # List sections are edited as lists: one input per item (named parts as fields of their own),
 # rows added, removed and moved with submit buttons that work without JavaScript (the page
@@ -220,7 +222,7 @@ def _again(pid, key: str, form, error: ValidationFailed | None = None):
 
     db.session.rollback()
     if error is not None and not form_errors(form, error):
-        flash(error.detail, "error")
+        flash(message_of(error), "error")
     return patient(str(pid), forms={key: form}, status=error.status if error else 400)
 
 
@@ -282,10 +284,11 @@ def emergency(patient_id: str):
         return _again(pid, "emergency", form, error)
     minutes = int((window["ends_at"] - window["starts_at"]).total_seconds() // 60)
     flash(
-        _(
-            "Emergency access to %(what)s for %(n)d minutes. It is logged and shown to the patient.",
+        ngettext(
+            "Emergency access to %(what)s for %(num)d minute. It is logged and shown to the patient.",
+            "Emergency access to %(what)s for %(num)d minutes. It is logged and shown to the patient.",
+            minutes,
             what=", ".join(str(EMERGENCY_NAMES[s]).lower() for s in window["scopes"]),
-            n=minutes,
         ),
         "warning",
     )

@@ -14,6 +14,7 @@ from muli.extensions import db
 from muli.platform.errors import MuliError
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import choices, parse_id, shown_refusal
+from staff_portal.errors import message_of
 
 OUTCOMES = {
     "talked": _l("Talked with the patient"),
@@ -77,7 +78,7 @@ def _attempt(action, done_message: str):
     except MuliError as error:
         db.session.rollback()
         shown_refusal(error)
-        flash(error.detail or error.title, "error")
+        flash(message_of(error), "error")
     else:
         flash(done_message, "success")
     return redirect(url_for("portal.queue") + f"#r-{request.view_args['request_id']}")

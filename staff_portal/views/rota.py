@@ -19,6 +19,7 @@ from muli.platform.errors import MuliError
 from staff_portal import coverage
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import choices, chosen_team, form_errors, my_teams, shown_refusal
+from staff_portal.errors import message_of
 
 LEVELS = {"primary": _l("Primary"), "backup": _l("Backup")}
 HORIZON = timedelta(days=14)
@@ -110,7 +111,7 @@ def _add(ctx, team, form: ShiftForm, tz) -> int:
         db.session.rollback()
         shown_refusal(error)
         if not form_errors(form, error):
-            flash(error.detail or error.title, "error")
+            flash(message_of(error), "error")
         return error.status
     flash(_("The shift is on the rota."), "success")
     return 302
@@ -152,7 +153,7 @@ def change(shift_id: uuid.UUID):
             db.session.rollback()  # the old shift stays as it was
             shown_refusal(error)
             if not form_errors(form, error):
-                flash(error.detail or error.title, "error")
+                flash(message_of(error), "error")
             status = error.status
         else:
             flash(_("The shift is changed."), "success")

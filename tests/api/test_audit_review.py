@@ -426,4 +426,5 @@ def test_a_long_access_log_runs_over_pages_with_its_heading_on_each():
     assert words.count("When Who What Why") == pages  # the table's heading on every page
     assert "Ansatt 0" in words and "Ansatt 299" in words
     assert f"Page {pages}" in words
-    assert "2026-03-01 09:00" in words  # local time (Oslo, winter: UTC+1)
+    assert "1. mars 2026 09:00" in words  # local time (Oslo, winter: UTC+1), as people write it
+    assert "1 Mar 2026 09:00" in pdf_text(render_access_log(export, lambda text: text, "en"))

@@ -76,6 +76,27 @@ def test_the_second_to_acknowledge_gets_409_naming_who_has_it(client, care):
     assert care.agency.name in response.json["detail"]
 
 
+def test_the_409_says_who_and_since_when_in_the_readers_language(client, clock, care):
+    """Bokmål unless English is asked for; the time as a person says it in Europe/Oslo (the
+    take at 00:40 UTC is 01:40 in Oslo in November), never an ISO timestamp. The problem's
+    type stays the same for programs."""
+    request_id = ask(client, care.patient).json["id"]
+    client.post(f"{URL}/{request_id}/acknowledge", headers=care.member.headers)
+    who = f"{care.member.staff.display_name} ({care.agency.name})"
+    again = f"{URL}/{request_id}/acknowledge"
+    nb = client.post(again, headers=care.coordinator.headers).json
+    assert nb["detail"] == f"{who} har denne forespørselen siden kl. 01:40."
+    en = client.post(again, headers={**care.coordinator.headers, "Accept-Language": "en"}).json
+    assert en["detail"] == f"{who} has this request since 01:40."
+    assert nb["type"] == en["type"] == "https://muli.invalid/problems/already-acknowledged"
+    clock.advance(days=1)
+    later = client.post(again, headers=care.coordinator.headers).json["detail"]
+    assert later == f"{who} har denne forespørselen siden i går kl. 01:40."
+    clock.advance(days=5)
+    week = client.post(again, headers={**care.coordinator.headers, "Accept-Language": "en"}).json["detail"]
+    assert week == f"{who} has this request since 21 Nov, 01:40."
+
+
 def test_twenty_responders_at_once_give_exactly_one_200(app, care, client):
     request_id = ask(client, care.patient).json["id"]
     barrier, statuses = threading.Barrier(20), []

@@ -119,3 +119,12 @@ def test_the_reason_for_emergency_access_is_kept_encrypted_not_in_the_audit_trai
     # The window's opening event also says what it opened (the crisis plan, by default).
     assert stored == [f"emergency_access:{window.id} scopes=crisis_plan", f"emergency_access:{window.id}"]
     assert [i["reason"] for i in _log(client, patient)["items"]] == [reason, reason]
+
+
+def test_each_entry_says_what_was_done_in_the_patients_language(client, care):
+    """The app shows these words, never the action's code (`crisis_plan.read`)."""
+    client.get(f"/api/v1/staff/patients/{care.patient.id}/crisis-plan", headers=care.member.headers)
+    nb = client.get(LOG, headers=care.patient.headers).json["items"][0]
+    en = client.get(LOG, headers={**care.patient.headers, "Accept-Language": "en"}).json["items"][0]
+    assert (nb["action"], nb["description"]) == ("crisis_plan.read", "Leste kriseplanen")
+    assert en["description"] == "Read the crisis plan"

@@ -1,3 +1,5 @@
+import re
+
 from tests.portal.helpers import contact_request
 
 
@@ -88,6 +90,8 @@ def test_the_second_responder_is_told_who_has_it(world, app, portal_as, portal):
     response = siv.post(f"/portal/queue/{made['id']}/acknowledge", token_from="/portal/queue/")
     page = siv.client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Ola Vakt" in page
+    # In bokmål, with the time as a person says it (never an ISO timestamp).
+    assert re.search(r"Ola Vakt \([^)]+\) har denne forespørselen siden kl\. \d\d:\d\d\.", page)
 
 
 def test_acknowledging_without_the_csrf_token_changes_nothing(world, app, portal_as):

@@ -192,3 +192,27 @@ def test_every_description_is_in_the_portals_catalogues(locale):
     assert missing == []
     if locale == "nb":
         assert [w for w in words if not catalogue[w]] == []
+
+
+def test_the_systems_own_reasons_are_shown_in_the_readers_language():
+    """A reason the system wrote into the trail is shown translated, its numbers kept; a reason
+    a person wrote is shown as written (even one that looks like a message id)."""
+    with (CATALOGUES / "nb" / "LC_MESSAGES" / "messages.po").open("rb") as handle:
+        nb = {m.id: m.string for m in read_po(handle) if m.id}
+
+    def bokmal(text: str) -> str:
+        return nb.get(text) or text
+
+    stored = audit_words.REASON_THROTTLED % {"n": 3}
+    assert audit_words.say_reason(stored, bokmal) == "ikke sjekket: vent 3 s"
+    ceiling = audit_words.REASON_USERNAME_CEILING % {"n": 12, "h": 1}
+    assert audit_words.say_reason(ceiling, bokmal).startswith("12 mislykkede forsøk")
+    assert (
+        audit_words.say_reason(audit_words.REASON_BESIDE_REQUEST, bokmal)
+        == "ved siden av en kontaktforespørsel"
+    )
+    for template in audit_words.SYSTEM_REASONS:
+        assert nb.get(template), template
+    written = "Politiet ringte; trengte å vite hvem vi skulle ringe"
+    assert audit_words.say_reason(written, bokmal) == written
+    assert audit_words.say_reason("not checked: wait a bit s", bokmal) == "not checked: wait a bit s"

@@ -78,7 +78,7 @@ def add_action(
 def set_action_status(ctx: Ctx, action_id: uuid.UUID, status: str) -> ActionView:
     """Mark an action open or done (any clinical member of its team; its meeting may be signed)."""
     if status not in ACTION_STATUSES:
-        raise ValidationFailed("status", f"One of: {', '.join(ACTION_STATUSES)}.")
+        raise ValidationFailed("status", "One of: %(values)s.", {"values": ", ".join(ACTION_STATUSES)})
     action = ctx.session.get(ActionItem, action_id)
     access.require_clinical_staff(ctx)
     if action is None or action.team_id not in ctx.actor.team_ids:

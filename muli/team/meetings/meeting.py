@@ -46,7 +46,9 @@ def create_meeting(ctx: Ctx, team_id: uuid.UUID, held_on: date) -> Meeting:
     """
     team = access.coordinator_of(ctx, team_id)
     if not MIN_YEAR <= held_on.year <= MAX_YEAR:
-        raise ValidationFailed("held_on", f"A year between {MIN_YEAR} and {MAX_YEAR}.")
+        raise ValidationFailed(
+            "held_on", "A year between %(first)d and %(last)d.", {"first": MIN_YEAR, "last": MAX_YEAR}
+        )
     if ctx.session.scalars(
         select(Meeting.id).where(Meeting.team_id == team.id, Meeting.held_on == held_on)
     ).first():

@@ -4,6 +4,8 @@
 // refresh token used twice ends the whole session family (unless it is a prompt retry after a
 // lost answer, which gets the same new token again: docs/authentication.md).
 
+import { lang } from "./i18n.js";
+
 const BASE = "/api/v1";
 const TIMEOUT_MS = 15000;
 
@@ -53,7 +55,8 @@ window.addEventListener("offline", () => setOnline(false));
 async function send(path, { method = "GET", body, headers = {}, auth = true } = {}) {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), TIMEOUT_MS);
-  const all = { Accept: "application/json", ...headers };
+  // Problem details come in the app's language (the server translates them).
+  const all = { Accept: "application/json", "Accept-Language": lang, ...headers };
   if (body !== undefined) all["Content-Type"] = "application/json";
   if (auth && accessToken) all.Authorization = `Bearer ${accessToken}`;
   let response;

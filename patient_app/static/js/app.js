@@ -233,6 +233,7 @@ async function boot() {
     // The catalogue could not load (offline on a first visit): keys show instead of text.
   }
   registerWorker();
+  document.querySelector("a.skip").textContent = t("nav.skip");
   drawSos();
   api.on((event) => {
     if (event.type === "signed-out") {

@@ -28,7 +28,13 @@ export async function setLang(code) {
 }
 
 // t("contact.seen_by", {name: "Ola"}): the message with {placeholders} filled in.
+// A message that depends on a number is an object of plural forms, {"one": ..., "other": ...}
+// (CLDR's categories for the language: Intl.PluralRules), chosen by vars.n or vars.count.
 export function t(key, vars = {}) {
-  const text = catalogue[key] ?? fallback[key] ?? key;
+  let text = catalogue[key] ?? fallback[key] ?? key;
+  if (typeof text === "object") {
+    const count = Number(vars.n ?? vars.count ?? 0);
+    text = text[new Intl.PluralRules(lang).select(count)] ?? text.other;
+  }
   return text.replace(/\{(\w+)\}/g, (_, name) => (vars[name] ?? "").toString());
 }

@@ -1,5 +1,7 @@
 // Tiny DOM helpers. Text always goes in as text nodes, never as HTML: data cannot become markup.
 
+import { t } from "./i18n.js";
+
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs || {})) {
@@ -47,21 +49,35 @@ export function withCallLinks(text) {
     .filter((part) => part !== "");
 }
 
+// Times as a person reads them, in Norway's time (the team's, whatever the phone is set to):
+// "kl. 05:14" today, "i går kl. 23:10", "28. nov. kl. 05:14" (with the year when it is another).
+const ZONE = "Europe/Oslo";
+
+function osloDay(date) {
+  return date.toLocaleDateString("en-CA", { timeZone: ZONE }); // 2026-11-30
+}
+
 export function formatTime(iso, lang) {
   if (!iso) return "";
   const when = new Date(iso);
-  const today = new Date();
-  const sameDay = when.toDateString() === today.toDateString();
+  const now = new Date();
   const locale = lang === "en" ? "en-GB" : "nb-NO";
-  const time = when.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit" });
-  if (sameDay) return time;
-  return when.toLocaleDateString(locale, { day: "numeric", month: "short" }) + " " + time;
+  const time = when.toLocaleTimeString(locale, { hour: "2-digit", minute: "2-digit", timeZone: ZONE });
+  const day = osloDay(when);
+  if (day === osloDay(now)) return t("time.today", { time });
+  if (day === osloDay(new Date(now.getTime() - 86400000))) return t("time.yesterday", { time });
+  const sameYear = day.slice(0, 4) === osloDay(now).slice(0, 4);
+  const date = when.toLocaleDateString(locale, { day: "numeric", month: "short", timeZone: ZONE, ...(sameYear ? {} : { year: "numeric" }) });
+  return t("time.on_day", { date, time });
 }
 
+// A day ("2026-11-30", or a moment) as "30. november 2026".
 export function formatDate(iso, lang) {
   if (!iso) return "";
   const locale = lang === "en" ? "en-GB" : "nb-NO";
-  return new Date(iso).toLocaleDateString(locale, { day: "numeric", month: "long", year: "numeric" });
+  const plainDay = /^\d{4}-\d{2}-\d{2}$/.test(iso);
+  const when = new Date(plainDay ? `${iso}T12:00:00Z` : iso);
+  return when.toLocaleDateString(locale, { day: "numeric", month: "long", year: "numeric", timeZone: plainDay ? "UTC" : ZONE });
 }
 
 export function uuid() {

@@ -70,7 +70,7 @@ export function login(app) {
             error instanceof api.ApiError && error.status === 401
               ? t("login.wrong")
               : error instanceof api.ApiError && error.status === 429
-                ? t("login.wait", { seconds: error.retryAfter ?? 60 })
+                ? t("login.wait", { n: error.retryAfter ?? 60 })
                 : problemText(error);
           replace(message, alertBox(text));
         } finally {

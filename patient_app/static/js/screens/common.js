@@ -5,12 +5,19 @@ import { lang, t } from "../i18n.js";
 import * as store from "../store.js";
 import { formatTime, h, replace } from "../ui.js";
 
+// What went wrong, in the app's language: the server translates a problem's detail and the
+// domain's field messages (Accept-Language, api.js); a body the schema refused (its messages
+// are the framework's, in English) and an answer without a detail get the app's own words.
 export function problemText(error) {
   if (error instanceof api.OfflineError) return t("offline.unavailable");
   if (error instanceof api.ApiError) {
     const fields = Object.entries(error.problem.errors || {});
-    if (fields.length) return fields.map(([, msgs]) => [].concat(msgs).join(" ")).join(" ");
-    return error.message;
+    if (fields.length && error.code === "validation-failed") {
+      return fields.map(([, msgs]) => [].concat(msgs).join(" ")).join(" ");
+    }
+    if (error.status < 500 && error.problem.detail && error.code !== "unprocessable-entity") {
+      return error.problem.detail;
+    }
   }
   return t("error.generic");
 }

@@ -95,9 +95,16 @@ export function numbersCard(numbers) {
     h(
       "ul",
       { class: "items" },
-      numbers.map((n) => h("li", {}, h("a", { class: "call", href: telHref(n.number) }, n.number), " ", n.label || "")),
+      numbers.map((n) => h("li", {}, h("a", { class: "call", href: telHref(n.number) }, n.number), " ", numberLabel(n))),
     ),
   );
+}
+
+// 113 and 116 117 are named in the app's language; the team's numbers carry the team's name.
+function numberLabel(n) {
+  if (n.kind === "emergency") return t("numbers.emergency");
+  if (n.kind === "emergency_gp") return t("numbers.emergency_gp");
+  return n.label || "";
 }
 
 // Not signed in (the session ended, the patient did not sign out): the plan as last seen, from
@@ -312,7 +319,7 @@ export function drawChanges(changes) {
       ? h(
           "details",
           { class: "unchanged" },
-          h("summary", {}, t(same.length === 1 ? "crisis.unchanged_one" : "crisis.unchanged_many", { n: same.length })),
+          h("summary", {}, t("crisis.unchanged", { n: same.length })),
           h("ul", {}, same.map((s) => h("li", {}, t(`crisis.${s.section}`)))),
         )
       : null,

@@ -113,7 +113,7 @@ export async function accessLog(app) {
           h("span", { class: "meta" }, formatTime(e.at, lang)),
           " ",
           h("strong", {}, who),
-          h("p", { class: "what" }, actionText(e.action)),
+          h("p", { class: "what" }, e.description || actionText(e.action)),
           e.emergency ? h("p", { class: "emergency-note" }, t("log.emergency"), e.reason ? `: ${e.reason}` : "") : null,
         ),
       );
