@@ -45,13 +45,6 @@ class HelseIdForm(FlaskForm):
     hpr_number = StringField(_l("HPR number"), validators=[Optional(), Length(max=9)])
 
 
-HELSEID_MESSAGES = {
-    "Not a valid national identity number.": _l("Not a valid national identity number."),
-    "An HPR number is up to nine digits.": _l("An HPR number is up to nine digits."),
-    "Another staff account is linked to this person.": _l("Another staff account is linked to this person."),
-}
-
-
 def _session_kind(kind: str) -> str:
     return _("Staff portal") if kind == "portal" else _("App or API")
 
@@ -166,8 +159,7 @@ def admin_helseid(account_id: str):
         except MuliError as error:
             if error.status >= 500:
                 raise
-            detail = error.detail or error.title
-            flash(str(HELSEID_MESSAGES.get(detail, detail)), "error")
+            flash(message_of(error), "error")
             return redirect(url_for("portal.admin_account", account_id=wanted))
         linked = bool((form.national_id.data or "").strip() or (form.hpr_number.data or "").strip())
         flash(

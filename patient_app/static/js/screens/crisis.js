@@ -49,7 +49,7 @@ function drawItem(name, item) {
       h("span", { class: "who", id: whoId }, who),
       item.when_reachable ? h("span", { class: "hint" }, ` (${item.when_reachable})`) : null,
       item.phone
-        ? // Named by what it shows ("Ring +47 400 00 000"), described by whom it rings: a name
+        ? // Named by what it shows (the word for call, then the number), described by whom it rings: a name
           // of its own would hide the number from speech input and from a helper reading along.
           h("a", { class: "call", href: telHref(item.phone), "aria-describedby": whoId }, t("crisis.call_short"), " ", item.phone)
         : null,
