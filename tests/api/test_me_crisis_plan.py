@@ -99,6 +99,13 @@ def test_a_304_is_audited_as_a_check_that_read_nothing_and_a_200_as_a_read(app, 
     ]
 
 
+def test_a_conditional_get_that_misses_answers_the_same_bytes_as_a_plain_get(client, care):
+    _save(client, care.patient, {"what_helps": "x", "warning_signs": [{"sign": "får ikke sove"}]})
+    plain = _get(client, care.patient)
+    stale = _get(client, care.patient, **{"If-None-Match": '"crisis-0", W/"other"'})
+    assert (stale.status_code, stale.data, stale.headers["ETag"]) == (200, plain.data, plain.headers["ETag"])
+
+
 def test_a_patient_without_a_plan_gets_304_for_version_zero(client, care):
     etag = _get(client, care.patient).headers["ETag"]
     response = _get(client, care.patient, **{"If-None-Match": etag})
