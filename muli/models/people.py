@@ -40,12 +40,7 @@ class Team(IdMixin, CreatedMixin, Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     programme: Mapped[str] = mapped_column(String(100), default="MULI")
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
-    # Deferred: a team is joined to every patient loaded (the token check, the queue's rows),
-    # and decoding this JSON for each row was a tenth of the queue's CPU. Loaded when used
-    # (routing a contact request, on-call availability), with one small query.
-    office_hours: Mapped[dict] = mapped_column(
-        JSON, default=lambda: dict(DEFAULT_OFFICE_HOURS), deferred=True
-    )
+    office_hours: Mapped[dict] = mapped_column(JSON, default=lambda: dict(DEFAULT_OFFICE_HOURS))
     acknowledge_window_minutes: Mapped[int] = mapped_column(default=10)
     phone: Mapped[str | None] = mapped_column(String(32))
     on_call_phone: Mapped[str | None] = mapped_column(String(32))
