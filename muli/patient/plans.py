@@ -242,10 +242,10 @@ def my_crisis_plan(ctx: Ctx) -> PlanDoc:
 
 def my_crisis_plan_unless(ctx: Ctx, has_etag: Callable[[str], bool]) -> tuple[str, PlanDoc | None]:
     """The plan sync's conditional read (`If-None-Match`): the current ETag, and no plan when
-    `has_etag(etag)` says the
-    app already holds the current version. Then only the plan's version number is read (no
-    document, nothing decrypted) and the audit trail says so: `crisis_plan.unchanged`, not a
-    read of the plan. Otherwise the whole plan, read and audited as `my_crisis_plan`."""
+    `has_etag(etag)` says the app already holds the current version. Then only the plan's
+    version number is read (no document, nothing decrypted) and the audit trail says so:
+    `crisis_plan.unchanged`, not a read of the plan. Otherwise the whole plan, read and
+    audited as `my_crisis_plan` does."""
     patient = access.own_patient(ctx)
     number = ctx.session.scalar(_CURRENT_NUMBER, {"patient_id": patient.id, "kind": "crisis"})
     etag = crisis_etag(number or 0)
