@@ -31,6 +31,16 @@ def _body(size: int) -> bytes:
 
 @app.route("/ceiling/<int:size>", methods=["GET", "POST"])
 def ceiling(size: int):
+    return _answer(size)
+
+
+@app.route("/ceiling/not-modified")
+def not_modified():
+    """The ceiling of a conditional GET: the token checked, then 304 with no body."""
+    return _answer(None)
+
+
+def _answer(size: int | None):
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer "):
         return Response(_PROBLEM, status=401, mimetype="application/problem+json")
@@ -47,6 +57,8 @@ def ceiling(size: int):
         return Response(_PROBLEM, status=401, mimetype="application/problem+json")
     if claims.get("type") != "access":
         return Response(_PROBLEM, status=401, mimetype="application/problem+json")
+    if size is None:
+        return Response(status=304, headers={"ETag": '"ceiling"'})
     if request.method == "POST":
         request.get_json()  # parse the body, as the service must
     return Response(_body(size), status=201 if request.method == "POST" else 200, mimetype="application/json")

@@ -276,6 +276,13 @@ class CrisisPlan(MethodView):
     @blp.alt_response(304, description="Not modified (If-None-Match)")
     def get(self):
         """My crisis plan, with its ETag. Without a plan: an empty version 0."""
+        tags = request.if_none_match
+        if tags:
+            # The app's plan sync: only the version is read when the app has it already.
+            etag, doc = plans.my_crisis_plan_unless(current_ctx(), tags.contains_weak)
+            if doc is None:
+                return Response(status=304, headers={"ETag": f'"{etag}"'})
+            return plan_answer(doc)
         return plan_answer(plans.my_crisis_plan(current_ctx()))
 
     @blp.doc(parameters=[IF_MATCH_DOC])

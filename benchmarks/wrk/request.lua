@@ -3,6 +3,7 @@
 --   BENCH_METHOD       GET (default) or POST
 --   BENCH_BODY         JSON body for POST (sent as application/json)
 --   BENCH_IDEMPOTENCY  "1": a fresh random UUID v4 Idempotency-Key on every request
+--   BENCH_IF_NONE_MATCH  an ETag sent as If-None-Match (a conditional GET: the 304 paths)
 -- done() prints one line "BENCH_JSON {...}" with requests, duration, errors, status
 -- counts and latency percentiles (microseconds), which run.py reads.
 
@@ -10,6 +11,7 @@ local token = os.getenv("BENCH_TOKEN") or ""
 local method = os.getenv("BENCH_METHOD") or "GET"
 local body = os.getenv("BENCH_BODY")
 local idempotency = os.getenv("BENCH_IDEMPOTENCY") == "1"
+local if_none_match = os.getenv("BENCH_IF_NONE_MATCH") or ""
 
 local threads = {}
 
@@ -43,6 +45,9 @@ function init(args)
   statuses = {}
   wrk.method = method
   wrk.headers["Authorization"] = "Bearer " .. token
+  if if_none_match ~= "" then
+    wrk.headers["If-None-Match"] = if_none_match
+  end
   if body and body ~= "" then
     wrk.body = body
     wrk.headers["Content-Type"] = "application/json"

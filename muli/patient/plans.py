@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from muli.models.people import Patient
@@ -238,6 +238,30 @@ def my_crisis_plan(ctx: Ctx) -> PlanDoc:
     _, pv = current(ctx, patient.id, "crisis")
     audit.record(ctx.session, ctx.actor, "crisis_plan.read", patient_id=patient.id, resource="crisis_plan")
     return _crisis_doc(ctx, patient, pv)
+
+
+def my_crisis_plan_unless(ctx: Ctx, has_etag: Callable[[str], bool]) -> tuple[str, PlanDoc | None]:
+    """The plan sync's conditional read (`If-None-Match`): the current ETag, and no plan when
+    `has_etag(etag)` says the app already holds the current version. Then only the plan's
+    version number is read (no document, nothing decrypted) and the audit trail says so:
+    `crisis_plan.unchanged`, not a read of the plan. Otherwise the whole plan, read and
+    audited as `my_crisis_plan` does."""
+    patient = access.own_patient(ctx)
+    number = ctx.session.scalar(_CURRENT_NUMBER, {"patient_id": patient.id, "kind": "crisis"})
+    etag = crisis_etag(number or 0)
+    if has_etag(etag):
+        audit.record(
+            ctx.session, ctx.actor, "crisis_plan.unchanged", patient_id=patient.id, resource="crisis_plan"
+        )
+        return etag, None
+    doc = my_crisis_plan(ctx)
+    return doc.etag, doc
+
+
+# The current version's number alone (built once: the poll runs every few seconds per app).
+_CURRENT_NUMBER = select(Plan.current_version).where(
+    Plan.patient_id == bindparam("patient_id"), Plan.kind == bindparam("kind")
+)
 
 
 def staff_crisis_plan(ctx: Ctx, patient_id: uuid.UUID) -> PlanDoc:

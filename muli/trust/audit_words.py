@@ -30,6 +30,7 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "admission.list": ("read", "Read the admissions"),
     "crisis_plan.print": ("read", "Printed the crisis plan"),
     "crisis_plan.read": ("read", "Read the crisis plan"),
+    "crisis_plan.unchanged": ("read", "Checked that the crisis plan had not changed (nothing read)"),
     "crisis_plan.versions": ("read", "Read earlier versions of the crisis plan"),
     "diary.list": ("read", "Read the list of diary entries"),
     "diary.list_shared": ("read", "Read the diary entries shared with the team"),

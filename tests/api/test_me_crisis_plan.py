@@ -75,6 +75,43 @@ def test_get_with_the_current_etag_in_if_none_match_is_304(client, care):
     assert (response.status_code, response.data, response.headers["ETag"]) == (304, b"", etag)
 
 
+def _actions(app, patient_id) -> list[str]:
+    from sqlalchemy import select
+
+    from muli.extensions import db
+    from muli.models.audit import AuditEvent
+
+    with app.app_context():
+        query = select(AuditEvent.action).where(AuditEvent.patient_id == patient_id).order_by(AuditEvent.seq)
+        return list(db.session.scalars(query))
+
+
+def test_a_304_is_audited_as_a_check_that_read_nothing_and_a_200_as_a_read(app, client, care):
+    etag = _save(client, care.patient, {"what_helps": "x"}).headers["ETag"]
+    before = _actions(app, care.patient.patient.id)
+    assert _get(client, care.patient, **{"If-None-Match": etag}).status_code == 304
+    assert _get(client, care.patient, **{"If-None-Match": '"crisis-0"'}).status_code == 200
+    assert _get(client, care.patient, **{"If-None-Match": f'W/{etag}, "other"'}).status_code == 304
+    assert _actions(app, care.patient.patient.id)[len(before) :] == [
+        "crisis_plan.unchanged",
+        "crisis_plan.read",
+        "crisis_plan.unchanged",
+    ]
+
+
+def test_a_conditional_get_that_misses_answers_the_same_bytes_as_a_plain_get(client, care):
+    _save(client, care.patient, {"what_helps": "x", "warning_signs": [{"sign": "får ikke sove"}]})
+    plain = _get(client, care.patient)
+    stale = _get(client, care.patient, **{"If-None-Match": '"crisis-0", W/"other"'})
+    assert (stale.status_code, stale.data, stale.headers["ETag"]) == (200, plain.data, plain.headers["ETag"])
+
+
+def test_a_patient_without_a_plan_gets_304_for_version_zero(client, care):
+    etag = _get(client, care.patient).headers["ETag"]
+    response = _get(client, care.patient, **{"If-None-Match": etag})
+    assert (response.status_code, response.headers["ETag"]) == (304, etag)
+
+
 def test_get_with_an_old_etag_in_if_none_match_gets_the_new_plan(client, care):
     old = _get(client, care.patient).headers["ETag"]
     _save(client, care.patient, {"what_helps": "x"})
