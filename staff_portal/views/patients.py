@@ -18,7 +18,7 @@ from muli.team.meetings import agenda
 from staff_portal import charts
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import SCOPE_NAMES, my_teams, parse_id
-from staff_portal.views.meetings import EVENT_NAMES
+from staff_portal.views.meetings import event_names_for
 from staff_portal.views.patient_forms import (
     EMERGENCY_NAMES,
     LIST_LABELS,
@@ -45,7 +45,7 @@ def patients():
         page=page,
         teams=teams,
         events=_since_last_meeting(ctx, teams.values()),
-        event_names=EVENT_NAMES,
+        event_names=event_names_for(ctx, teams.values()),
     )
 
 
@@ -54,9 +54,11 @@ def _since_last_meeting(ctx, teams) -> dict:
     only those figures my agency's consent allows (none without consent)."""
     tomorrow = ctx.now().date() + timedelta(days=1)
     found: dict = {}
+    recorded: set[str] = set()
     for team in teams:
         found.update(meetings.events_since(ctx, team.id, agenda.events_since_start(ctx, team, tomorrow)))
-    return agenda.visible_figures(ctx, found)
+        recorded.update(agenda.recorded_kinds(ctx, team))
+    return agenda.visible_figures(ctx, found, recorded)
 
 
 def _crisis_versions(ctx, patient_id) -> list[dict]:
