@@ -448,3 +448,23 @@ def is_default_crisis_plan(definition: dict) -> bool:
 
 def title(entry: dict, lang: str) -> str:
     return entry["title"].get(lang) or entry["title"]["en"]
+
+
+def public_view(definition: dict) -> dict:
+    """What a patient's app needs of the programme: its name and its plans' sections."""
+    return {
+        "key": definition["key"],
+        "name": definition["name"],
+        "crisis_plan": definition["crisis_plan"],
+        "mastery_plan": definition["mastery_plan"],
+        "consent_scopes": definition["consent_scopes"],
+    }
+
+
+def my_programme(ctx: Ctx) -> dict:
+    """The programme of the patient's team: the sections their plans show, in order, titled."""
+    from muli.trust import access, audit
+
+    patient = access.own_patient(ctx)
+    audit.record(ctx.session, ctx.actor, "programme.read", patient_id=patient.id, resource="programme")
+    return public_view(for_team(ctx, patient.team))

@@ -111,7 +111,13 @@ def export(ctx: Ctx, key: str, fmt: str = "yaml") -> str:
 def import_file(ctx: Ctx, text: str | bytes) -> dict:
     """A programme file read, validated (422 naming the first wrong field) and installed."""
     access.require_role(ctx, "admin")
-    definition = programme.validate(programme.parse(text))
+    return import_json(ctx, programme.parse(text))
+
+
+def import_json(ctx: Ctx, raw: dict) -> dict:
+    """A programme file already read (the API's JSON body), validated and installed."""
+    access.require_role(ctx, "admin")
+    definition = programme.validate(raw)
     row = install(ctx, definition)
     audit.record(ctx.session, ctx.actor, "programme.import", resource="programme", reason=row.key)
     return _summary(row, programme_teams(ctx).get(row.id, []))
