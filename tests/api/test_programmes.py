@@ -74,7 +74,7 @@ def test_a_muli_vold_patient_sees_the_programmes_sections_in_its_order(client, v
     assert [m["key"] for m in meta][:3] == ["emergency_numbers", "warning_signs", "risk_situations"]
     by_key = {m["key"]: m for m in meta}
     assert by_key["safe_environment"]["hidden"] is True
-    assert by_key["warning_signs"]["title"]["en"] == "When anger takes over – signs I know"
+    assert by_key["warning_signs"]["title"]["en"].startswith("When anger takes over")
     assert by_key["police_contact"] | {"title": None} == {
         "key": "police_contact",
         "title": None,
