@@ -21,6 +21,7 @@ AREAS = (
     "audit_checkpoint",
     "notifications",
     "accounts",
+    "programmes",
 )
 
 

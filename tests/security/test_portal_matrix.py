@@ -10,13 +10,24 @@ take `?team=`: another team's id must fall back to one of mine, never show their
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 
 import pytest
 
 from muli.team.meetings.views import note_etag
 from tests.portal.conftest import CSRF, Portal, compile_catalogues
-from tests.security.matrix_rows import ACCOUNT_IDS, CLINICAL, PATIENTS, Row, admin, privacy, staff
+from tests.security.matrix_rows import (
+    ACCOUNT_IDS,
+    CLINICAL,
+    PATIENTS,
+    PROGRAMME_KEYS,
+    Row,
+    _muli_file,
+    admin,
+    privacy,
+    staff,
+)
 from tests.security.scene import ROLES, Scene, changed_tables, fingerprint, later_day, new_national_id
 from tests.security.test_authorization_matrix import PARAM, _leaks, _url
 
@@ -225,6 +236,16 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
     },
     ("POST", "/portal/admin/accounts/<account_id>/sessions/<session_id>/end"): Row(
         form(admin(204)), kinds=ACCOUNT_IDS
+    ),
+    # Programmes (issue 18): the administrator's, region-wide.
+    ("GET", "/portal/admin/programmes/"): Row(page(admin(200)), kinds=NO_IDS),
+    ("GET", "/portal/admin/programmes/<key>"): Row(page(admin(200)), kinds=PROGRAMME_KEYS),
+    ("GET", "/portal/admin/programmes/<key>/export"): Row(page(admin(200)), kinds=PROGRAMME_KEYS),
+    ("POST", "/portal/admin/programmes/import"): Row(
+        form(admin(200)), lambda s, k: {"text": json.dumps(_muli_file(s, k))}, kinds=NO_IDS
+    ),
+    ("POST", "/portal/admin/programmes/team"): Row(
+        form(admin(200)), lambda s, k: {"team_id": str(s.team_b.id), "programme": "muli"}, kinds=NO_IDS
     ),
 }
 

@@ -1,0 +1,112 @@
+"""The portal's programme pages (issue 18): the administrator lists programmes, reads one,
+exports it, imports a file (a required section dropped is refused, naming it) and sets the
+programme a team runs; a MULI vold team's meeting names its own events."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import yaml
+
+from muli.cli import system_ctx
+from muli.extensions import db
+from muli.patient import programme
+from muli.team import programmes
+
+PAGE = "/portal/admin/programmes/"
+
+
+def test_the_administrator_sees_programmes_and_their_teams(app, world, portal_as):
+    world.team(name="Team Nord")
+    admin = world.staff(role="admin")
+    page = portal_as(admin).text(PAGE)
+    assert "MULI" in page and "Team Nord" in page
+    assert 'href="/portal/admin/programmes/muli"' in page
+
+
+def test_a_programme_page_shows_sections_agenda_and_indicators(app, world, portal_as):
+    with app.app_context():
+        programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+    admin = world.staff(role="admin")
+    page = portal_as(admin).text("/portal/admin/programmes/muli-vold")
+    assert "Situasjoner og steder jeg bør unngå" in page  # a section of its own, in bokmål
+    assert "Politikontakter" in page and "slik teamet har registrert det" in page  # indicator + definition
+    assert "violent_incidents" in page  # what the agenda puts first
+
+
+def test_export_yaml_and_json_read_back_as_the_same_programme(app, world, portal_as):
+    portal = portal_as(world.staff(role="admin"))
+    as_yaml = portal.get("/portal/admin/programmes/muli/export")
+    as_json = portal.get("/portal/admin/programmes/muli/export?format=json")
+    assert as_yaml.status_code == as_json.status_code == 200
+    assert "attachment" in as_yaml.headers["Content-Disposition"]
+    assert programme.validate(yaml.safe_load(as_yaml.get_data(as_text=True))) == programme.default()
+    assert programme.validate(json.loads(as_json.get_data(as_text=True))) == programme.default()
+
+
+def test_import_a_region_and_set_a_teams_programme(app, world, portal_as):
+    team = world.team(name="Team Sør")
+    portal = portal_as(world.staff(role="admin"))
+    raw = programme.exported(programme.default()) | {
+        "key": "muli-sor",
+        "name": {"nb": "MULI Sør", "en": "MULI South"},
+    }
+    done = portal.post(
+        "/portal/admin/programmes/import", {"text": yaml.safe_dump(raw, allow_unicode=True)}, token_from=PAGE
+    )
+    assert (done.status_code, done.headers["Location"]) == (302, "/portal/admin/programmes/muli-sor")
+    set_ = portal.post(
+        "/portal/admin/programmes/team", {"team_id": str(team.id), "programme": "muli-sor"}, token_from=PAGE
+    )
+    assert set_.status_code == 302
+    row = next(r for r in portal.text(PAGE).split("<tr>") if "/portal/admin/programmes/muli-sor" in r)
+    assert "Team Sør" in row
+    with app.app_context():
+        from muli.models.people import Team
+
+        assert programme.for_team(system_ctx(), db.session.get(Team, team.id))["key"] == "muli-sor"
+
+
+def test_an_import_without_a_required_section_is_refused_naming_it(app, world, portal_as):
+    portal = portal_as(world.staff(role="admin"))
+    raw = programme.exported(programme.default())
+    raw["crisis_plan"]["sections"] = [s for s in raw["crisis_plan"]["sections"] if s["key"] != "what_helps"]
+    refused = portal.post("/portal/admin/programmes/import", {"text": json.dumps(raw)}, token_from=PAGE)
+    assert refused.status_code == 422
+    assert "what_helps" in refused.get_data(as_text=True)
+    not_a_file = portal.post("/portal/admin/programmes/import", {"text": "{unclosed"}, token_from=PAGE)
+    assert not_a_file.status_code == 422
+
+
+def test_clinical_staff_cannot_manage_programmes(app, world, portal_as):
+    care = world.care_team()
+    portal = portal_as(care.coordinator)
+    assert portal.get(PAGE).status_code == 403
+    assert portal.get("/portal/admin/programmes/muli/export").status_code == 403
+
+
+def test_a_muli_vold_meeting_names_the_programmes_own_events(app, world, portal_as, client, clock):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    coordinator = world.staff(team, role="coordinator", agency=police)
+    patient = world.patient(team, consents={police: "all"})
+    day = clock.now.date()
+    made = client.post(
+        f"/api/v1/staff/patients/{patient.id}/indicator-events",
+        json={"indicator": "police_contacts", "occurred_on": day.isoformat(), "count": 2},
+        headers=coordinator.headers,
+    )
+    assert made.status_code == 201
+    meeting = client.post(
+        f"/api/v1/staff/teams/{team.id}/meetings",
+        json={"held_on": (day + timedelta(days=1)).isoformat()},
+        headers=coordinator.headers,
+    ).json
+    page = portal_as(coordinator).text(f"/portal/meetings/{meeting['id']}")
+    assert "2 politikontakter" in page
