@@ -1,6 +1,7 @@
 """Programmes as data through the API: MULI's plan as before; a MULI vold team sees its own
 sections, agenda and indicators, and nothing of another programme's patients."""
 
+import json
 from datetime import timedelta
 
 import pytest
@@ -253,3 +254,27 @@ def test_only_the_administrator_manages_programmes(client, world):
     )
     assert client.get("/api/v1/admin/programmes", headers=care.member.headers).status_code == 403
     assert client.get("/api/v1/admin/programmes/muli", headers=care.patient.headers).status_code == 403
+
+
+def test_the_command_line_exports_and_imports_a_programme_for_a_team(app, runner, world, tmp_path):
+    exported = runner.invoke(args=["muli", "programme", "export", "muli-vold"])
+    assert exported.exit_code == 0, exported.output
+    assert programme.validate(programme.parse(exported.output)) == programme.built_in("muli-vold")
+    team = world.team(name="Team Vest")
+    raw = programme.parse(exported.output) | {"key": "muli-vold-vest"}
+    path = tmp_path / "vest.json"
+    path.write_text(programme.dump(programme.validate(raw), "json"))
+    imported = runner.invoke(args=["muli", "programme", "import", str(path), "--team", "Team Vest"])
+    assert imported.exit_code == 0, imported.output
+    with app.app_context():
+        from muli.models.people import Team
+
+        assert programme.for_team(system_ctx(), db.session.get(Team, team.id))["key"] == "muli-vold-vest"
+    raw["crisis_plan"]["sections"] = [
+        s for s in raw["crisis_plan"]["sections"] if s["key"] != "emergency_numbers"
+    ]
+    path.write_text(json.dumps(raw))
+    refused = runner.invoke(args=["muli", "programme", "import", str(path)])
+    assert refused.exit_code != 0 and "emergency_numbers" in refused.output
+    unknown = runner.invoke(args=["muli", "programme", "export", "nobody"])
+    assert unknown.exit_code != 0
