@@ -12,16 +12,18 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    IntegerField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from muli.extensions import db
 from muli.models.consent import EMERGENCY_DEFAULT
-from muli.patient import pdf, plans
+from muli.patient import indicators, pdf, plans
 from muli.patient import record as patient_record
 from muli.platform.errors import ValidationFailed
 from staff_portal.auth_state import login_required, portal_ctx
@@ -165,6 +167,18 @@ class AdmissionForm(FlaskForm):
     involuntary = BooleanField(_l("Involuntary admission"))
 
 
+class IndicatorEventForm(FlaskForm):
+    """One event of an indicator the patient's programme records (MULI vold: a police contact...)."""
+
+    indicator = SelectField(_l("Indicator"), [InputRequired()], validate_choice=False)
+    occurred_on = DateField(_l("Date"), [InputRequired()])
+    count = IntegerField(
+        _l("How many (days in custody: the days)"),
+        [InputRequired(), NumberRange(1, indicators.MAX_COUNT)],
+        default=1,
+    )
+
+
 EMERGENCY_NAMES = {
     "crisis_plan": _l("Crisis plan"),
     "contact_requests": _l("Contact history"),
@@ -271,6 +285,21 @@ def admission(patient_id: str):
 
 
 @login_required
+def indicator_event(patient_id: str):
+    ctx, pid = portal_ctx(), parse_id(patient_id)
+    form = IndicatorEventForm()
+    if not form.validate_on_submit():
+        return _again(pid, "indicator", form)
+    data = indicators.NewIndicatorEvent(form.indicator.data, form.occurred_on.data, form.count.data)
+    try:
+        indicators.record_event(ctx, pid, data)
+    except ValidationFailed as error:
+        return _again(pid, "indicator", form, error)
+    flash(_("The event is recorded."), "success")
+    return _back(pid, "#indicators")
+
+
+@login_required
 def emergency(patient_id: str):
     ctx, pid = portal_ctx(), parse_id(patient_id)
     form = EmergencyForm()
@@ -304,6 +333,7 @@ def register(bp: Blueprint) -> None:
     for path, fn in (
         ("crisis-plan/proposals", propose),
         ("admissions", admission),
+        ("indicator-events", indicator_event),
         ("emergency-access", emergency),
     ):
         bp.add_url_rule(

@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, render_template, request
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
 from muli.contact import requests as contact_requests
 from muli.models.consent import EMERGENCY_SCOPES
-from muli.patient import diary, plans
+from muli.models.people import Team
+from muli.patient import diary, indicators, plans, programme
 from muli.patient import record as patient_record
 from muli.platform.errors import ConsentRequired
 from muli.team import enrolment, meetings
@@ -26,6 +27,7 @@ from staff_portal.views.patient_forms import (
     TEXT_LABELS,
     AdmissionForm,
     EmergencyForm,
+    IndicatorEventForm,
     proposal_form,
 )
 from staff_portal.views.queue import KINDS, OUTCOMES
@@ -94,6 +96,14 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
     if "contact_requests" in visible:
         contacts = contact_requests.history_for_patient(ctx, pid, limit=CONTACTS_SHOWN)
     forms = forms or {}
+    # What the patient's programme records (MULI vold: police contacts...), with its events.
+    definition = programme.for_team(ctx, ctx.session.get(Team, p["team"]["id"]))
+    recorded = indicators.recorded_indicators(definition)
+    lang = "en" if str(get_locale() or "nb").startswith("en") else "nb"
+    indicator_names = {i["key"]: i["title"][lang] for i in recorded}
+    indicator_events = indicators.patient_events(ctx, pid) if recorded else []
+    indicator_form = forms.get("indicator") or IndicatorEventForm(formdata=None)
+    indicator_form.indicator.choices = list(indicator_names.items())
     proposal = forms.get("proposal") or proposal_form((view["crisis_plan"] or {}).get("document"))
     return render_template(
         "staff_portal/patients/page.html",
@@ -113,6 +123,12 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
         text_sections=TEXT_LABELS,
         parts=PARTS,
         admission_form=forms.get("admission") or AdmissionForm(formdata=None),
+        recorded=recorded,
+        indicator_names=indicator_names,
+        indicator_events=indicator_events,
+        indicator_form=indicator_form,
+        programme_name=definition["name"][lang],
+        lang=lang,
         emergency_form=forms.get("emergency") or EmergencyForm(formdata=None),
         offer_emergency=bool(set(view["withheld"]) & set(EMERGENCY_SCOPES)),
         emergency_names=EMERGENCY_NAMES,

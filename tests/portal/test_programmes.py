@@ -110,3 +110,38 @@ def test_a_muli_vold_meeting_names_the_programmes_own_events(app, world, portal_
     ).json
     page = portal_as(coordinator).text(f"/portal/meetings/{meeting['id']}")
     assert "2 politikontakter" in page
+
+
+def test_staff_record_a_programmes_indicator_on_the_patient_page(app, world, portal_as, clock):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: "all"})
+    portal = portal_as(member)
+    page_url = f"/portal/patients/{patient.id}"
+    page = portal.text(page_url)
+    assert "Døgn i varetekt" in page and "Ingen registrert." in page.split('id="indicators"')[1]
+    day = clock.now.date().isoformat()
+    done = portal.post(
+        f"{page_url}/indicator-events",
+        {"indicator": "days_in_custody", "occurred_on": day, "count": "14"},
+        token_from=page_url,
+    )
+    assert done.status_code == 302
+    shown = portal.text(page_url).split('id="indicators"')[1].split("</section>")[0]
+    assert "Døgn i varetekt</td><td>14</td>" in shown
+    wrong = portal.post(
+        f"{page_url}/indicator-events",
+        {"indicator": "moods", "occurred_on": day, "count": "1"},
+        token_from=page_url,
+    )
+    assert wrong.status_code == 422
+
+
+def test_a_muli_patient_page_has_no_indicator_section(app, world, portal_as):
+    care = world.care_team()
+    assert 'id="indicators"' not in portal_as(care.member).text(f"/portal/patients/{care.patient.id}")

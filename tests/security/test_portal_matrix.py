@@ -23,6 +23,7 @@ from tests.security.matrix_rows import (
     PATIENTS,
     PROGRAMME_KEYS,
     Row,
+    _indicator_event,
     _muli_file,
     admin,
     privacy,
@@ -62,6 +63,15 @@ def form(api_policy):
         return (*SENT_BACK, 200) if 200 <= status < 300 else (*SENT_BACK, 200, 400, 403, 404)
 
     return expect
+
+
+def _portal_indicator_event(role, kind):
+    if role == "anonymous" or role in PATIENTS:
+        return LOGIN
+    status = _indicator_event(role, kind)
+    if status == 422:
+        return 422
+    return form(lambda r, k: status)(role, kind)
 
 
 def any_staff(status):
@@ -139,6 +149,12 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/portal/patients/<patient_id>/admissions"): Row(
         form(staff(201, mate=403)),
         lambda s, k: {"admitted_on": "2025-01-02", "facility": "PAM"},
+    ),
+    # Only team B runs a programme that records indicators (MULI vold): on team A the form
+    # comes back with the indicator refused (422), nothing recorded.
+    ("POST", "/portal/patients/<patient_id>/indicator-events"): Row(
+        _portal_indicator_event,
+        lambda s, k: {"indicator": "police_contacts", "occurred_on": "2025-01-02", "count": "1"},
     ),
     ("POST", "/portal/patients/<patient_id>/crisis-plan/proposals"): Row(
         form(staff(201, mate=403)), lambda s, k: {"what_helps": "en tur"}
