@@ -28,6 +28,7 @@ from staff_portal.views.patient_forms import (
     AdmissionForm,
     EmergencyForm,
     IndicatorEventForm,
+    form_class_for,
     proposal_form,
 )
 from staff_portal.views.queue import KINDS, OUTCOMES
@@ -69,6 +70,28 @@ def _crisis_versions(ctx, patient_id) -> list[dict]:
     return list(reversed(plans.all_versions(ctx, patient_id, "crisis")))
 
 
+def form_sections(definition: dict, lang: str) -> list[dict]:
+    """The crisis plan's sections in the programme's order, each with its label: the portal's
+    own words for MULI's titles, the programme file's for a section it renames or adds."""
+    template = {s["key"]: s["title"] for s in programme.crisis_sections(programme.default())}
+    labels = {**LIST_LABELS, **TEXT_LABELS}
+    out = []
+    for s in programme.crisis_sections(definition):
+        if s["kind"] == "numbers":
+            continue
+        own = s["key"] in labels and template.get(s["key"]) == s["title"]
+        out.append(
+            {
+                "key": s["key"],
+                "label": labels[s["key"]] if own else s["title"][lang],
+                "kind": s["kind"],
+                "hidden": s["hidden"],
+                "extra": s["key"] not in programme.STANDARD_KINDS,
+            }
+        )
+    return out
+
+
 @login_required
 def patient(patient_id: str, forms: dict | None = None, status: int = 200):
     ctx = portal_ctx()
@@ -104,7 +127,11 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
     indicator_events = indicators.patient_events(ctx, pid) if recorded else []
     indicator_form = forms.get("indicator") or IndicatorEventForm(formdata=None)
     indicator_form.indicator.choices = list(indicator_names.items())
-    proposal = forms.get("proposal") or proposal_form((view["crisis_plan"] or {}).get("document"))
+    form_class = form_class_for(definition)
+    sections = form_sections(definition, lang)
+    proposal = forms.get("proposal") or proposal_form(
+        (view["crisis_plan"] or {}).get("document"), form_class=form_class
+    )
     return render_template(
         "staff_portal/patients/page.html",
         view=view,
@@ -121,6 +148,8 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
         proposal_open="proposal" in forms,
         list_sections=LIST_LABELS,
         text_sections=TEXT_LABELS,
+        form_sections=sections,
+        plan_sections=None if programme.is_default_crisis_plan(definition) else sections,
         parts=PARTS,
         admission_form=forms.get("admission") or AdmissionForm(formdata=None),
         recorded=recorded,

@@ -145,3 +145,64 @@ def test_staff_record_a_programmes_indicator_on_the_patient_page(app, world, por
 def test_a_muli_patient_page_has_no_indicator_section(app, world, portal_as):
     care = world.care_team()
     assert 'id="indicators"' not in portal_as(care.member).text(f"/portal/patients/{care.patient.id}")
+
+
+def test_a_muli_vold_plan_is_shown_and_proposed_with_the_programmes_sections(app, world, portal_as, client):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: "all"})
+    saved = client.put(
+        "/api/v1/me/crisis-plan",
+        json={"what_helps": "Ro", "extra": {"risk_situations": ["Torget fredag kveld"]}},
+        headers={**patient.headers, "If-Match": '"crisis-0"'},
+    )
+    assert saved.status_code == 200
+    portal = portal_as(member)
+    page_url = f"/portal/patients/{patient.id}"
+    page = portal.text(page_url)
+    assert "Situasjoner og steder jeg bør unngå" in page and "Torget fredag kveld" in page
+    assert "Når sinnet tar over" in page  # a renamed section, in the programme's words
+    assert "Hvis politiet møter meg" in page  # its own text section, in the form
+    assert "Gjøre omgivelsene trygge" in page.split('<details class="hidden-sections">')[1]  # hidden, folded
+    done = portal.post(
+        f"{page_url}/crisis-plan/proposals",
+        {
+            "risk_situations-0": "Torget fredag kveld",
+            "risk_situations-1": "Festen på lørdag",
+            "police_contact": "Snakk rolig til meg",
+            "what_helps": "Ro",
+        },
+        token_from=page_url,
+    )
+    assert done.status_code == 302, done.get_data(as_text=True)[:500]
+    versions = client.get("/api/v1/me/crisis-plan/versions", headers=patient.headers).json["items"]
+    proposal = next(v for v in versions if v["status"] == "proposed")
+    assert proposal["sections"]["extra"] == {
+        "risk_situations": ["Torget fredag kveld", "Festen på lørdag"],
+        "police_contact": "Snakk rolig til meg",
+    }
+
+
+def test_a_row_is_added_to_a_programmes_own_list_without_javascript(app, world, portal_as):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: "all"})
+    portal = portal_as(member)
+    page_url = f"/portal/patients/{patient.id}"
+    again = portal.post(
+        f"{page_url}/crisis-plan/proposals",
+        {"risk_situations-0": "Torget", "row_op": "add:risk_situations"},
+        token_from=page_url,
+    )
+    assert again.status_code == 200
+    assert 'name="risk_situations-1"' in again.get_data(as_text=True)
