@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from muli.models.people import Patient
 from muli.models.programme import IndicatorEvent
-from muli.patient import programme
+from muli.patient import programme, record
 from muli.patient.consent import record_access
 from muli.platform.context import Ctx
 from muli.platform.crypto import KeyRing
@@ -110,3 +110,15 @@ def events_of(ctx: Ctx, patient_ids: Collection[uuid.UUID]) -> dict[uuid.UUID, l
 
 def team_patient_ids(ctx: Ctx, team_id: uuid.UUID) -> list[uuid.UUID]:
     return list(ctx.session.scalars(select(Patient.id).where(Patient.team_id == team_id)))
+
+
+def _export_section(ctx: Ctx, patient: Patient) -> tuple[str, list | None]:
+    """The patient's own export holds what was recorded about them (nothing for a programme
+    that records no indicators and a patient with none, so MULI's export is as before)."""
+    rows = events_of(ctx, [patient.id])[patient.id]
+    if not rows and not recorded_indicators(programme.for_team(ctx, patient.team)):
+        return "indicator_events", None
+    return "indicator_events", [{"occurred_on": d, "indicator": k, "count": n} for d, k, n in rows]
+
+
+record.EXPORT_SECTIONS.append(_export_section)

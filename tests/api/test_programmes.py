@@ -278,3 +278,18 @@ def test_the_command_line_exports_and_imports_a_programme_for_a_team(app, runner
     assert refused.exit_code != 0 and "emergency_numbers" in refused.output
     unknown = runner.invoke(args=["muli", "programme", "export", "nobody"])
     assert unknown.exit_code != 0
+
+
+def test_the_patients_export_holds_what_was_recorded_about_them_and_muli_is_as_before(
+    client, world, vold, clock
+):
+    day = clock.now.date().isoformat()
+    client.post(
+        f"/api/v1/staff/patients/{vold.patient.id}/indicator-events",
+        json={"indicator": "police_contacts", "occurred_on": day},
+        headers=vold.member.headers,
+    )
+    mine = client.get("/api/v1/me/export", headers=vold.patient.headers).json
+    assert mine["indicator_events"] == [{"occurred_on": day, "indicator": "police_contacts", "count": 1}]
+    care = world.care_team()
+    assert "indicator_events" not in client.get("/api/v1/me/export", headers=care.patient.headers).json
