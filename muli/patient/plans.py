@@ -260,6 +260,15 @@ def _clean_extra(value, key: str, kind: str):
     return cleaned
 
 
+def _keep_extra(ctx: Ctx, document: dict, previous: PlanVersion | None) -> dict:
+    """A plan sent without `extra` (an app that knows only MULI's sections) keeps the
+    programme's own sections as they are, rather than emptying them."""
+    if "extra" in document or previous is None:
+        return document
+    stored = document_of(ctx, "crisis", previous).get("extra")
+    return {**document, "extra": stored} if stored else document
+
+
 def programme_of(ctx: Ctx, patient: Patient) -> dict:
     """The definition of the programme the patient's team runs."""
     return programme.for_team(ctx, patient.team)
@@ -334,10 +343,10 @@ def save_my_crisis_plan(
 ) -> PlanDoc:
     """The patient's edit: a new version, current at once, if nobody changed the plan meanwhile."""
     patient = access.own_patient(ctx)
-    document = normalise_crisis(document, programme_of(ctx, patient))
     plan = plan_for_update(ctx, patient.id, "crisis")
     check_if_match(if_match, crisis_etag(plan.current_version))
     previous = version_of(ctx, plan, plan.current_version)
+    document = normalise_crisis(_keep_extra(ctx, document, previous), programme_of(ctx, patient))
     reviewed = last_reviewed_with_team_on or (previous.last_reviewed_with_team_on if previous else None)
     expected = plan.current_version
     pv = new_version(
@@ -366,7 +375,8 @@ def propose_crisis_plan(
     """A staff proposal: a version that waits for the patient's approval."""
     grant = access.staff_patient(ctx, patient_id, "crisis_plan")
     definition = programme_of(ctx, grant.patient)
-    document = normalise_crisis(document, definition)
+    _, now = current(ctx, grant.patient.id, "crisis")
+    document = normalise_crisis(_keep_extra(ctx, document, now), definition)
     plan = plan_for_update(ctx, grant.patient.id, "crisis")
     pv = new_version(
         ctx,

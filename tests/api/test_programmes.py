@@ -293,3 +293,18 @@ def test_the_patients_export_holds_what_was_recorded_about_them_and_muli_is_as_b
     assert mine["indicator_events"] == [{"occurred_on": day, "indicator": "police_contacts", "count": 1}]
     care = world.care_team()
     assert "indicator_events" not in client.get("/api/v1/me/export", headers=care.patient.headers).json
+
+
+def test_a_plan_sent_without_extra_keeps_the_programmes_own_sections(client, vold):
+    put_plan(client, vold.patient, {"extra": {"police_contact": "Snakk rolig"}})
+    # An app that knows only MULI's sections saves the plan: the programme's own stay.
+    again = put_plan(client, vold.patient, {"what_helps": "ro"}, '"crisis-1"')
+    assert (again.status_code, again.json["extra"]["police_contact"]) == (200, "Snakk rolig")
+    proposed = client.post(
+        f"/api/v1/staff/patients/{vold.patient.id}/crisis-plan/proposals",
+        json={"what_helps": "ro og te"},
+        headers=vold.member.headers,
+    )
+    assert proposed.json["sections"]["extra"]["police_contact"] == "Snakk rolig"
+    emptied = put_plan(client, vold.patient, {"extra": {"police_contact": None}}, '"crisis-2"')
+    assert emptied.json["extra"]["police_contact"] is None  # sent empty: emptied
