@@ -206,3 +206,17 @@ def test_a_row_is_added_to_a_programmes_own_list_without_javascript(app, world, 
     )
     assert again.status_code == 200
     assert 'name="risk_situations-1"' in again.get_data(as_text=True)
+
+
+def test_a_muli_vold_teams_outcomes_page_shows_its_own_indicators(app, world, portal_as):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    world.patient(team, consents={police: "all"})
+    page = portal_as(member).text(f"/portal/outcomes/?team={team.id}")
+    assert "Politikontakter" in page and "Døgn i varetekt" in page
+    assert "Akuttinnleggelser" not in page.split("<h2")[1]  # MULI's indicators are not this programme's
