@@ -69,7 +69,8 @@ def seed_demo(as_json: bool) -> None:
     if as_json:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(f"Demo team {demo.TEAM} ({result['team_id']})\n")
+    click.echo(f"Demo team {demo.TEAM} ({result['team_id']})")
+    click.echo(f"MULI vold team {demo.VOLD_TEAM} ({result['vold_team_id']}); Pia works on both\n")
     click.echo(f"{'username':9} {'name':20} {'role':16} {'agency':30} {'password':19} totp secret")
     for s in result["staff"]:
         click.echo(
@@ -120,6 +121,54 @@ def create_staff(username, display_name, agency, agency_kind, role, teams, email
     )
     db.session.commit()
     click.echo(f"created {username} ({person.id})\nTOTP secret (shown once): {secret}")
+
+
+programme_cli = AppGroup("programme", help="Programmes as data: export a programme's file, import one.")
+muli_cli.add_command(programme_cli)
+
+
+@programme_cli.command("export")
+@click.argument("key")
+@click.option("--format", "fmt", type=click.Choice(("yaml", "json")), default="yaml")
+def programme_export(key: str, fmt: str) -> None:
+    """Write the programme's file (docs/programmes.md) to standard output."""
+    from muli.patient import programme
+
+    ctx = system_ctx()
+    row = programme.find(ctx, key)
+    if row is not None:
+        definition = row.definition
+    elif key in programme.BUILT_IN:
+        definition = programme.built_in(key)
+    else:
+        raise click.ClickException(f"no programme {key!r}")
+    click.echo(programme.dump(definition, fmt), nl=False)
+
+
+@programme_cli.command("import")
+@click.argument("path", type=click.File("rb"))
+@click.option("--team", "team_name", help="Then let this team (by name) run it.")
+def programme_import(path, team_name: str | None) -> None:
+    """Read a programme file (JSON or YAML), validate it and install it (replacing one with
+    the same key)."""
+    from muli.patient import programme
+    from muli.platform.errors import MuliError
+    from muli.team import programmes
+
+    ctx = system_ctx()
+    try:
+        definition = programme.validate(programme.parse(path.read()))
+    except MuliError as error:
+        raise click.ClickException(f"{error.detail} {error.errors or ''}".strip())
+    row = programmes.install(ctx, definition)
+    if team_name:
+        team = db.session.scalars(select(Team).where(Team.name == team_name)).first()
+        if team is None:
+            raise click.ClickException(f"no team {team_name!r}")
+        programmes.assign(ctx, team, row)
+    audit.record(ctx.session, ctx.actor, "programme.import", resource="programme", reason=row.key)
+    db.session.commit()
+    click.echo(f"imported {row.key}" + (f"; {team_name} runs it" if team_name else ""))
 
 
 account_cli = AppGroup("account", help="Cut an account off, let it back in, reset, see and end sessions.")

@@ -31,10 +31,10 @@ from muli.models.base import CreatedMixin
 from muli.models.consent import EmergencyAccess
 from muli.models.contact import ContactRequest
 from muli.models.outbox import OutboxMessage
-from muli.models.people import Patient, Staff
-from muli.patient import mastery, plans, record
+from muli.models.people import Patient, Staff, TeamMembership
+from muli.patient import indicators, mastery, plans, record
 from muli.platform.context import Ctx
-from muli.team import enrolment, staff
+from muli.team import enrolment, programmes, staff
 from muli.team.meetings.demo import seed_demo_meeting
 from muli.trust import accounts, audit, national_id
 
@@ -166,7 +166,71 @@ PAST_NIGHTS = [
 EMERGENCY_REASON = (
     "Politiet ble kalt til Sunnivas adresse i natt; trengte å vite hvem i teamet vi skulle ringe"
 )
-PLAN_REVIEWED_DAYS_AGO = 120  # the crisis plan was last gone through with the team four months ago
+PLAN_REVIEWED_DAYS_AGO = 120
+
+# MULI vold: the MULI model for young people who use violence, its own team in the same
+# region, with the police, the correctional service and prison health. Pia, the police
+# liaison, works on both teams (each team sees its own programme's sections and figures).
+VOLD_TEAM = "MULI vold Fjordvik"
+VOLD_AGENCIES = [
+    ("Kriminalomsorgen region Fjordvik", "correctional_service"),
+    ("Fengselshelsetjenesten Fjordvik", "prison_health"),
+]
+VOLD_STAFF = [
+    ("vera", "Vera Voldskoordinator", "Fjordvik kommune", "coordinator"),
+    ("tor", "Tor Kriminalomsorg", "Kriminalomsorgen region Fjordvik", "member"),
+    ("hanne", "Hanne Fengselshelse", "Fengselshelsetjenesten Fjordvik", "member"),
+]
+VOLD_CONSENTING = (
+    "Fjordvik kommune",
+    "Fjordvik politidistrikt",
+    "Kriminalomsorgen region Fjordvik",
+    "Fengselshelsetjenesten Fjordvik",
+)
+
+
+@dataclass(frozen=True)
+class VoldPatient:
+    """A young person on MULI vold: recorded indicator events as (days relative to enrolment,
+    indicator, count)."""
+
+    name: str
+    born: date
+    enrolled_days_ago: int
+    phone: str
+    events: list[tuple[int, str, int]]
+
+
+VOLD_PATIENTS = [
+    VoldPatient(
+        "Emil",
+        date(2004, 6, 3),
+        200,
+        "+4700000200",
+        [
+            (-300, "violent_incidents", 1),
+            (-240, "police_contacts", 1),
+            (-180, "violent_incidents", 1),
+            (-179, "days_in_custody", 21),
+            (-60, "police_contacts", 2),
+            (-30, "violent_incidents", 1),
+            (45, "police_contacts", 1),
+        ],
+    ),
+    VoldPatient(
+        "Noah",
+        date(2005, 2, 17),
+        120,
+        "+4700000210",
+        [
+            (-200, "police_contacts", 1),
+            (-150, "violent_incidents", 1),
+            (-90, "days_in_custody", 40),
+            (-10, "violent_incidents", 1),
+            (30, "police_contacts", 1),
+        ],
+    ),
+]  # the crisis plan was last gone through with the team four months ago
 
 
 def _ctx_as(ctx: Ctx, account: Account) -> Ctx:
@@ -246,8 +310,14 @@ def seed(ctx: Ctx) -> dict:
 
     patients = [_demo_patient(ctx, team, agencies, members, p) for p in PATIENTS]
     patient = patients[0]
+    muli = programmes.install_built_in(ctx, "muli")
+    if team.programme_id is None:
+        programmes.assign(ctx, team, muli)
+    vold_team, vold_logins = _seed_vold(ctx, agencies, members)
+    logins.extend(vold_logins)
     result = {
         "team_id": str(team.id),
+        "vold_team_id": str(vold_team.id),
         "staff": logins,
         "patients": [
             {
@@ -266,6 +336,94 @@ def seed(ctx: Ctx) -> dict:
     for extend in EXTENSIONS:
         extend(ctx, team, patient, members)
     return result
+
+
+def _seed_vold(ctx: Ctx, agencies, members) -> tuple:
+    """MULI vold's team, its staff (Pia on both teams) and two young people with the police
+    contacts, violent incidents and days in custody recorded around their enrolment."""
+    vold = programmes.install_built_in(ctx, "muli-vold")
+    team = staff.get_or_create_team(ctx, VOLD_TEAM, phone="+4700000003", on_call_phone="+4700000004")
+    if team.programme_id is None:
+        programmes.assign(ctx, team, vold)
+    every = {**agencies, **{n: staff.get_or_create_agency(ctx, n, k) for n, k in VOLD_AGENCIES}}
+    logins = []
+    for username, name, agency, role in VOLD_STAFF:
+        account = ctx.session.scalars(select(Account).where(Account.username == username)).first()
+        secret: str | None
+        if account is None:
+            person, secret = staff.create_staff(
+                ctx,
+                staff.NewStaff(
+                    username=username,
+                    password=PASSWORD,
+                    display_name=name,
+                    agency_id=every[agency].id,
+                    role=role,
+                    team_ids=[team.id],
+                    email=f"{username}@muli.invalid",
+                ),
+            )
+        else:
+            person = ctx.session.scalars(select(Staff).where(Staff.account_id == account.id)).one()
+            secret = ctx.keys.open(account, "totp_secret")
+        members[username] = person
+        logins.append(
+            {
+                "username": username,
+                "name": name,
+                "password": PASSWORD,
+                "totp_secret": secret,
+                "role": role,
+                "agency": agency,
+            }
+        )
+    pia = members["pia"]
+    if team.id not in {m.team_id for m in pia.memberships}:
+        ctx.session.add(TeamMembership(team_id=team.id, staff_id=pia.id))
+    ctx.session.flush()
+    ctx.session.expire(pia)
+    for who in VOLD_PATIENTS:
+        _vold_patient(ctx, team, every, members, who)
+    return team, logins
+
+
+def _vold_patient(ctx: Ctx, team, agencies, members, who: VoldPatient) -> Patient:
+    nid = next(national_id.synthetic_numbers(who.born))
+    patient = ctx.session.scalars(
+        select(Patient).where(Patient.national_id_index == ctx.keys.blind_index(nid))
+    ).first()
+    if patient is not None:
+        return patient
+    enrolled_at = _days_ago(ctx, who.enrolled_days_ago)
+    every_scope = list(enrolment.consent_scopes())
+    with _then(ctx, enrolled_at, members["vera"].account) as coordinator:
+        patient, _code = enrolment.enrol(
+            coordinator,
+            enrolment.Enrolment(
+                display_name=who.name,
+                national_id=nid,
+                team_id=team.id,
+                consents=[enrolment.ConsentGiven(agencies[n].id, every_scope) for n in VOLD_CONSENTING],
+                trusted_contact_id=members["tor"].id,
+                phone=who.phone,
+            ),
+        )
+        for day, indicator, count in who.events:
+            if day < 0:
+                indicators.record_event(
+                    coordinator,
+                    patient.id,
+                    indicators.NewIndicatorEvent(indicator, enrolled_at.date() + timedelta(days=day), count),
+                )
+    for day, indicator, count in who.events:
+        if day >= 0:
+            with _then(ctx, enrolled_at + timedelta(days=day), members["vera"].account) as then:
+                indicators.record_event(
+                    then,
+                    patient.id,
+                    indicators.NewIndicatorEvent(indicator, enrolled_at.date() + timedelta(days=day), count),
+                )
+    return patient
 
 
 def _demo_patient(ctx: Ctx, team, agencies, members, who: DemoPatient) -> Patient:

@@ -22,6 +22,7 @@ NAV = (
     ("portal.emergency_reviews", _l("Emergency access to review"), ("privacy_officer",)),
     ("portal.audit", _l("Access log"), ("privacy_officer",)),
     ("portal.admin_accounts", _l("Accounts"), ("admin",)),
+    ("portal.admin_programmes", _l("Programmes"), ("admin",)),
 )
 
 ROLE_NAMES = {

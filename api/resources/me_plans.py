@@ -78,6 +78,14 @@ class Professional(Schema):
     )
 
 
+# A section of a programme's own (`sections_meta` names it): one text, or a list of texts.
+EXTRA_VALUE = {
+    "nullable": True,
+    "oneOf": [{"type": "string"}, {"type": "array", "items": {"type": "string"}}],
+    "description": "A text section: one text (or null); a list section: a list of texts",
+}
+
+
 class CrisisSections(Schema):
     warning_signs = _list(fields.Nested(WarningSign))
     coping_strategies = _list(_item())
@@ -90,10 +98,35 @@ class CrisisSections(Schema):
     what_helps = _text()
     what_does_not_help = _text()
     treatment_preferences = _text()
+    extra = fields.Dict(
+        keys=fields.String(validate=validate.Length(1, 40)),
+        values=fields.Raw(allow_none=True, metadata=EXTRA_VALUE),
+        metadata={
+            "description": "Only in a programme that adds sections to MULI's crisis plan (MULI vold...): "
+            "each of its own sections by key (`sections_meta`). MULI's plan has no `extra`."
+        },
+    )
+
+
+class SectionMetaOut(Schema):
+    key = fields.String()
+    title = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(("nb", "en"))),
+        values=fields.String(),
+        metadata={"description": "The section's title in bokmål and English"},
+    )
+    kind = fields.String(
+        validate=validate.OneOf(("list", "text", "numbers")),
+        metadata={"description": "list of items, one text, or the team's emergency numbers"},
+    )
+    required = fields.Boolean(metadata={"description": "No programme drops or hides it"})
+    hidden = fields.Boolean(metadata={"description": "The programme does not show it (its data is kept)"})
+    order = fields.Integer(metadata={"description": "Position in the plan, from 0"})
+    in_extra = fields.Boolean(metadata={"description": "A section of the programme's own, under `extra`"})
 
 
 class CrisisPlanIn(Tolerant, CrisisSections):
-    READ_ONLY = ("version", "updated_at", "written_by", "emergency_numbers")
+    READ_ONLY = ("version", "updated_at", "written_by", "emergency_numbers", "sections_meta")
     last_reviewed_with_team_on = fields.Date(load_default=None, allow_none=True)
 
 
@@ -109,6 +142,14 @@ class CrisisPlanOut(CrisisSections):
     updated_at = Instant(allow_none=True)
     written_by = fields.Nested(AuthorOut, allow_none=True)
     emergency_numbers = fields.List(fields.Nested(EmergencyNumberOut))
+    sections_meta = fields.List(
+        fields.Nested(SectionMetaOut),
+        metadata={
+            "description": "Only when the patient's programme changes MULI's sections (renames, adds, "
+            "hides or reorders them): every section in the programme's order, with its title. "
+            "Without it the plan is MULI's, as the app has always shown it."
+        },
+    )
 
 
 # A list item as stored: a text, or an object of named parts (sign/action, name/phone,
@@ -131,7 +172,13 @@ class ItemChangeOut(Schema):
 
 
 class SectionChangeOut(Schema):
-    section = fields.String(validate=validate.OneOf(plans.CRISIS_SECTIONS))
+    section = fields.String(
+        metadata={
+            "description": "One of MULI's sections ("
+            + ", ".join(plans.CRISIS_SECTIONS)
+            + "), or a programme's own (`sections_meta`), in plan order"
+        }
+    )
     kind = fields.String(
         validate=validate.OneOf(("list", "text")),
         metadata={"description": "list: items added/removed/changed; text: before and after"},

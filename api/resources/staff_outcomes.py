@@ -76,6 +76,15 @@ class OutcomePatientOut(Schema):
         fields.Nested(OutcomeOpenStayOut),
         metadata={"description": "Admissions without a discharge date: open, counted to today"},
     )
+    recorded = fields.Dict(
+        keys=fields.String(),
+        values=fields.Nested(OutcomeBeforeAfterOut),
+        metadata={
+            "description": "Only for a programme that records indicators of its own (MULI vold: "
+            "police_contacts, violent_incidents, days_in_custody): each by its key, as the team recorded "
+            "them; the indicator's title and definition are under `headings`"
+        },
+    )
 
 
 class OutcomeHeadlineOut(Schema):

@@ -14,7 +14,16 @@ from muli.models.base import Base, CreatedMixin, IdMixin
 if TYPE_CHECKING:
     from muli.models.accounts import Account
 
-AGENCY_KINDS = ("municipality", "dps", "acute_ward", "police", "nav", "other")
+AGENCY_KINDS = (
+    "municipality",
+    "dps",
+    "acute_ward",
+    "police",
+    "nav",
+    "correctional_service",
+    "prison_health",
+    "other",
+)
 STAFF_ROLES = ("member", "coordinator", "privacy_officer", "admin")
 CLINICAL_ROLES = ("member", "coordinator")
 PATIENT_STATUSES = ("active", "paused", "ended")
@@ -39,6 +48,8 @@ class Team(IdMixin, CreatedMixin, Base):
 
     name: Mapped[str] = mapped_column(String(200), unique=True)
     programme: Mapped[str] = mapped_column(String(100), default="MULI")
+    # The programme's definition (`muli.patient.programme`); none: MULI's built-in template.
+    programme_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("programme.id"), index=True)
     time_zone: Mapped[str] = mapped_column(String(64), default="Europe/Oslo")
     office_hours: Mapped[dict] = mapped_column(JSON, default=lambda: dict(DEFAULT_OFFICE_HOURS))
     acknowledge_window_minutes: Mapped[int] = mapped_column(default=10)

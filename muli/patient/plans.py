@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from muli.models.people import Patient
 from muli.models.plans import Plan, PlanVersion
+from muli.patient import programme
 from muli.patient.consent import record_access
 from muli.patient.profile import emergency_numbers
 from muli.platform.context import Ctx
@@ -32,19 +33,12 @@ from muli.platform.errors import (
 from muli.platform.pagination import Page, keyset
 from muli.trust import access, audit
 
-# Crisis plan sections: lists of items, or one text in the patient's words.
-CRISIS_LIST_SECTIONS = (
-    "warning_signs",  # {sign, action?}
-    "coping_strategies",  # text items
-    "distractions",  # text items: people and places
-    "people_to_ask",  # {name, phone}
-    "professionals",  # {service, phone, when_reachable?}
-    "safe_environment",  # text items
-    "reasons_to_live",  # text items
-)
-CRISIS_TEXT_SECTIONS = ("how_i_want_to_be_met", "what_helps", "what_does_not_help", "treatment_preferences")
+# Crisis plan sections: lists of items, or one text in the patient's words (MULI's template;
+# another programme renames, hides, reorders and adds to them: muli.patient.programme).
+CRISIS_LIST_SECTIONS = programme.CRISIS_LIST_SECTIONS
+CRISIS_TEXT_SECTIONS = programme.CRISIS_TEXT_SECTIONS
 CRISIS_SECTIONS = CRISIS_LIST_SECTIONS + CRISIS_TEXT_SECTIONS
-RESPONDER_SECTIONS = CRISIS_TEXT_SECTIONS
+RESPONDER_SECTIONS = programme.RESPONDER_SECTIONS
 
 # Limits, shared with the API schemas so both doors refuse the same input.
 MAX_ITEMS = 30
@@ -189,18 +183,23 @@ def crisis_etag(version: int) -> str:
     return f"crisis-{version}"
 
 
-def normalise_crisis(document: dict) -> dict:
-    """Every section present, unknown sections refused, text trimmed, empty items dropped."""
+def normalise_crisis(document: dict, definition: dict | None = None) -> dict:
+    """Every section present, unknown sections refused, text trimmed, empty items dropped.
+
+    A programme's own sections (`definition`, MULI's template when None) come under `extra`,
+    each a list of text items or one text; MULI's plan has no `extra`.
+    """
+    definition = definition or programme.default()
+    added = programme.added_sections(definition)
+    document = dict(document)
+    extra = document.pop("extra", None)
     unknown = set(document) - set(CRISIS_SECTIONS)
     if unknown:
         name = sorted(unknown)[0]
         raise ValidationFailed(name, "Not a section of the crisis plan.")
     out = empty_crisis_document()
     for name in CRISIS_TEXT_SECTIONS:
-        text = (document.get(name) or "").strip()
-        if len(text) > MAX_TEXT_CHARS:
-            raise ValidationFailed(name, "At most %(n)d characters.", {"n": MAX_TEXT_CHARS})
-        out[name] = text or None
+        out[name] = _clean_text(document.get(name), name)
     for name in CRISIS_LIST_SECTIONS:
         items = document.get(name) or []
         if len(items) > MAX_ITEMS:
@@ -216,19 +215,108 @@ def normalise_crisis(document: dict) -> dict:
                     raise ValidationFailed(f"{name}.{i}", "At most %(n)d characters.", {"n": MAX_ITEM_CHARS})
                 cleaned.append(item.strip())
         out[name] = cleaned
+    if extra is None and not added:
+        return out
+    if not isinstance(extra, dict | None):
+        raise ValidationFailed("extra", "An object of the programme's own sections.")
+    extra = extra or {}
+    kinds = {s["key"]: s["kind"] for s in added}
+    unknown = set(extra) - set(kinds)
+    if unknown:
+        name = sorted(map(str, unknown))[0]
+        raise ValidationFailed(f"extra.{name}", "Not a section of this programme's crisis plan.")
+    out["extra"] = {key: _clean_extra(extra.get(key), key, kind) for key, kind in kinds.items()}
     return out
+
+
+def _clean_text(value, field: str) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise ValidationFailed(field, "A text, or null.")
+    text = (value or "").strip()
+    if len(text) > MAX_TEXT_CHARS:
+        raise ValidationFailed(field, "At most %(n)d characters.", {"n": MAX_TEXT_CHARS})
+    return text or None
+
+
+def _clean_extra(value, key: str, kind: str):
+    """A programme's own section: one text, or a list of text items."""
+    field = f"extra.{key}"
+    if kind == "text":
+        return _clean_text(value, field)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise ValidationFailed(field, "A list of texts.")
+    if len(value) > MAX_ITEMS:
+        raise ValidationFailed(field, "At most %(n)d items.", {"n": MAX_ITEMS})
+    cleaned = []
+    for i, item in enumerate(value):
+        if not isinstance(item, str):
+            raise ValidationFailed(f"{field}.{i}", "A text.")
+        if len(item.strip()) > MAX_ITEM_CHARS:
+            raise ValidationFailed(f"{field}.{i}", "At most %(n)d characters.", {"n": MAX_ITEM_CHARS})
+        if item.strip():
+            cleaned.append(item.strip())
+    return cleaned
+
+
+def _keep_extra(ctx: Ctx, document: dict, previous: PlanVersion | None) -> dict:
+    """A plan sent without `extra` (an app that knows only MULI's sections) keeps the
+    programme's own sections as they are, rather than emptying them."""
+    if "extra" in document or previous is None:
+        return document
+    stored = document_of(ctx, "crisis", previous).get("extra")
+    return {**document, "extra": stored} if stored else document
+
+
+def programme_of(ctx: Ctx, patient: Patient) -> dict:
+    """The definition of the programme the patient's team runs."""
+    return programme.for_team(ctx, patient.team)
+
+
+def with_programme(document: dict, definition: dict) -> dict:
+    """A crisis document as the patient's programme shows it: MULI's exactly as before
+    programmes existed; another programme's with `extra` holding each of its own sections."""
+    document = dict(document)
+    stored = document.pop("extra", None) or {}
+    added = programme.added_sections(definition)
+    if added:
+        document["extra"] = {
+            s["key"]: stored.get(s["key"], None if s["kind"] == "text" else []) for s in added
+        }
+    return document
+
+
+def sections_meta(definition: dict) -> list[dict]:
+    """Each section of the programme's crisis plan in its order: key, title (nb, en), kind,
+    whether it is required and whether the programme hides it."""
+    return [
+        {
+            "key": s["key"],
+            "title": s["title"],
+            "kind": s["kind"],
+            "required": s["required"],
+            "hidden": s["hidden"],
+            "order": i,
+            "in_extra": s["key"] not in programme.STANDARD_KINDS,
+        }
+        for i, s in enumerate(programme.crisis_sections(definition))
+    ]
 
 
 def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None) -> PlanDoc:
     version = pv.version if pv else 0
+    definition = programme_of(ctx, patient)
     body = {
-        **document_of(ctx, "crisis", pv),
+        **with_programme(document_of(ctx, "crisis", pv), definition),
         "version": version,
         "last_reviewed_with_team_on": pv.last_reviewed_with_team_on if pv else None,
         "updated_at": pv.created_at if pv else None,
         "written_by": written_by(pv) if pv else None,
         "emergency_numbers": emergency_numbers(patient.team),
     }
+    if not programme.is_default_crisis_plan(definition):
+        body["sections_meta"] = sections_meta(definition)
     return PlanDoc(body, crisis_etag(version))
 
 
@@ -279,10 +367,10 @@ def save_my_crisis_plan(
 ) -> PlanDoc:
     """The patient's edit: a new version, current at once, if nobody changed the plan meanwhile."""
     patient = access.own_patient(ctx)
-    document = normalise_crisis(document)
     plan = plan_for_update(ctx, patient.id, "crisis")
     check_if_match(if_match, crisis_etag(plan.current_version))
     previous = version_of(ctx, plan, plan.current_version)
+    document = normalise_crisis(_keep_extra(ctx, document, previous), programme_of(ctx, patient))
     reviewed = last_reviewed_with_team_on or (previous.last_reviewed_with_team_on if previous else None)
     expected = plan.current_version
     pv = new_version(
@@ -310,7 +398,9 @@ def propose_crisis_plan(
 ) -> dict:
     """A staff proposal: a version that waits for the patient's approval."""
     grant = access.staff_patient(ctx, patient_id, "crisis_plan")
-    document = normalise_crisis(document)
+    definition = programme_of(ctx, grant.patient)
+    _, now = current(ctx, grant.patient.id, "crisis")
+    document = normalise_crisis(_keep_extra(ctx, document, now), definition)
     plan = plan_for_update(ctx, grant.patient.id, "crisis")
     pv = new_version(
         ctx,
@@ -323,7 +413,8 @@ def propose_crisis_plan(
     )
     record_access(ctx, grant, "crisis_plan.propose", "crisis_plan", pv.version)
     _, now_current = current(ctx, grant.patient.id, "crisis")
-    return _version_item(ctx, pv, plan.current_version, document_of(ctx, "crisis", now_current))
+    current_doc = with_programme(document_of(ctx, "crisis", now_current), definition)
+    return _version_item(ctx, pv, plan.current_version, definition, current_doc)
 
 
 # --- what a proposal changes ---------------------------------------------------------------
@@ -362,16 +453,22 @@ def _list_changes(section: str, before: list, after: list) -> dict:
     return {"added": added, "removed": removed, "changed": changed, "reordered": reordered}
 
 
-def crisis_changes(before: dict, after: dict) -> list[dict]:
+def crisis_changes(before: dict, after: dict, definition: dict | None = None) -> list[dict]:
     """Section by section, what `after` changes in `before` (every section, in plan order).
 
     List sections: items added, removed, changed (structured items with the same name);
-    text sections: the old and the new text. `status` is unchanged or changed.
+    text sections: the old and the new text. `status` is unchanged or changed. A programme's
+    own sections (under `extra`) follow MULI's, in the programme's order.
     """
     out = []
-    for section in CRISIS_SECTIONS:
+    added = programme.added_sections(definition) if definition else []
+    texts = set(CRISIS_TEXT_SECTIONS) | {s["key"] for s in added if s["kind"] == "text"}
+    old_extra, new_extra = before.get("extra") or {}, after.get("extra") or {}
+    before = {**before, **{s["key"]: old_extra.get(s["key"]) for s in added}}
+    after = {**after, **{s["key"]: new_extra.get(s["key"]) for s in added}}
+    for section in CRISIS_SECTIONS + tuple(s["key"] for s in added):
         entry: dict = {"section": section, "added": [], "removed": [], "changed": [], "reordered": False}
-        if section in CRISIS_TEXT_SECTIONS:
+        if section in texts:
             old, new = before.get(section) or None, after.get(section) or None
             entry |= {
                 "kind": "text",
@@ -388,18 +485,20 @@ def crisis_changes(before: dict, after: dict) -> list[dict]:
     return out
 
 
-def _changes_against(ctx: Ctx, pv: PlanVersion, current_number: int, current_doc: dict | None) -> dict | None:
+def _changes_against(
+    ctx: Ctx, pv: PlanVersion, current_number: int, definition: dict, current_doc: dict | None
+) -> dict | None:
     """What approving a proposal would change in the current plan (None for other versions)."""
     if pv.version == current_number or pv.approved_at is not None or pv.declined_at is not None:
         return None
-    before = current_doc if current_doc is not None else EMPTY["crisis"]()
-    return {
-        "compared_with_version": current_number,
-        "sections": crisis_changes(before, document_of(ctx, "crisis", pv)),
-    }
+    before = current_doc if current_doc is not None else with_programme(EMPTY["crisis"](), definition)
+    after = with_programme(document_of(ctx, "crisis", pv), definition)
+    return {"compared_with_version": current_number, "sections": crisis_changes(before, after, definition)}
 
 
-def _version_item(ctx: Ctx, pv: PlanVersion, current_number: int, current_doc: dict | None = None) -> dict:
+def _version_item(
+    ctx: Ctx, pv: PlanVersion, current_number: int, definition: dict, current_doc: dict | None = None
+) -> dict:
     if pv.version == current_number:
         status = "current"
     elif pv.declined_at is not None:
@@ -418,8 +517,8 @@ def _version_item(ctx: Ctx, pv: PlanVersion, current_number: int, current_doc: d
         "status": status,
         "based_on_version": pv.based_on_version,
         "last_reviewed_with_team_on": pv.last_reviewed_with_team_on,
-        "sections": document_of(ctx, "crisis", pv),
-        "changes": _changes_against(ctx, pv, current_number, current_doc),
+        "sections": with_programme(document_of(ctx, "crisis", pv), definition),
+        "changes": _changes_against(ctx, pv, current_number, definition, current_doc),
     }
 
 
@@ -435,10 +534,13 @@ def my_crisis_plan_versions(ctx: Ctx, *, cursor: str | None, limit: int):
         ctx.session, ctx.actor, "crisis_plan.versions", patient_id=patient.id, resource="crisis_plan"
     )
     number = plan.current_version if plan else 0
+    definition = programme_of(ctx, patient)
     current_doc = None
     if any(pv.approved_at is None for pv in page.items):
-        current_doc = document_of(ctx, "crisis", version_of(ctx, plan, number))
-    return Page([_version_item(ctx, pv, number, current_doc) for pv in page.items], page.next_cursor)
+        current_doc = with_programme(document_of(ctx, "crisis", version_of(ctx, plan, number)), definition)
+    return Page(
+        [_version_item(ctx, pv, number, definition, current_doc) for pv in page.items], page.next_cursor
+    )
 
 
 def approve_my_crisis_plan_version(ctx: Ctx, number: int) -> PlanDoc:
@@ -506,7 +608,7 @@ def decline_my_crisis_plan_version(ctx: Ctx, number: int) -> dict:
         resource="crisis_plan",
         resource_id=pv.version,
     )
-    return _version_item(ctx, pv, plan.current_version)
+    return _version_item(ctx, pv, plan.current_version, programme_of(ctx, patient))
 
 
 def responder_summary(ctx: Ctx, patient: Patient) -> dict | None:
@@ -532,12 +634,14 @@ def all_versions(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> list[dict]:
     plan = find_plan(ctx, patient_id, kind)
     if plan is None:
         return []
+    patient = ctx.session.get(Patient, patient_id)
+    definition = programme_of(ctx, patient) if patient is not None else programme.default()
     rows = ctx.session.scalars(
         select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.version)
     )
     out = []
     for pv in rows:
-        item = _version_item(ctx, pv, plan.current_version)
+        item = _version_item(ctx, pv, plan.current_version, definition)
         item["document"] = item.pop("sections") if kind == "crisis" else document_of(ctx, kind, pv)
         item.pop("sections", None)
         item.pop("changes", None)  # the export keeps every version whole; the diff is the app's

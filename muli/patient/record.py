@@ -164,7 +164,8 @@ def export(ctx: Ctx) -> dict:
     }
     for section in EXPORT_SECTIONS:
         key, value = section(ctx, patient)
-        document[key] = value
+        if value is not None:  # None: the section has nothing to say about this patient
+            document[key] = value
     audit.record(ctx.session, ctx.actor, "patient.export", patient_id=patient.id, resource="patient")
     return document
 

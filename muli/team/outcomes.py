@@ -32,7 +32,7 @@ from sqlalchemy import func, select
 from muli.models.consent import ConsentChange
 from muli.models.contact import ContactRequest
 from muli.models.people import Admission, Patient
-from muli.patient import record
+from muli.patient import indicators, programme, record
 from muli.platform.context import Ctx
 from muli.trust import access, audit
 
@@ -352,8 +352,19 @@ def _direction(before: int, since_rate: float | None) -> str | None:
 
 
 def team_outcomes(ctx: Ctx, team_id: uuid.UUID) -> dict:
-    """The team's outcome indicators, grouped under the quality headings, and per patient."""
-    access.member_of(ctx, team_id)
+    """The team's outcome indicators, grouped under the quality headings, and per patient.
+
+    Which indicators: those of the team's programme (MULI: acute admissions, bed-days and
+    involuntary admissions, computed from the admissions; MULI vold: police contacts, violent
+    incidents, days in custody, from the events the team records), and the service's own
+    (contact requests, time to acknowledge, escalations, consent withdrawals, trusted contact).
+    A recorded indicator is counted as the admissions are: the 12 months before enrolment
+    against the time since, annualised, each figure resting on the number of events.
+    """
+    team = access.member_of(ctx, team_id)
+    definition = programme.for_team(ctx, team)
+    computed = {i["key"] for i in definition["indicators"] if i["source"] == "admissions"}
+    recorded = indicators.recorded_indicators(definition)
     today = ctx.now().date()
     patients = ctx.session.scalars(
         select(Patient)
@@ -371,8 +382,15 @@ def team_outcomes(ctx: Ctx, team_id: uuid.UUID) -> dict:
         )
     per_patient = [_patient_outcome(p, stays[p.id], today) for p in patients]
     counted = len(patients)
+    if recorded:
+        events = indicators.events_of(ctx, ids)
+        for outcome in per_patient:
+            outcome["recorded"] = _recorded_outcome(
+                outcome["patient"], events[outcome["patient"].id], recorded
+            )
 
     figures = _admission_figures(per_patient)
+    figures.update(_recorded_figures(per_patient, recorded))
     figures.update(_contact_figures(ctx, team_id, ids, counted))
     withdrawals = _withdrawals(ctx, ids)
     figures["consent_withdrawals"] = {"withdrawals": figure(withdrawals, withdrawals, patients=counted)}
@@ -388,6 +406,8 @@ def team_outcomes(ctx: Ctx, team_id: uuid.UUID) -> dict:
     for pid in ids:
         audit.record(ctx.session, ctx.actor, "outcomes.read", patient_id=pid, resource="outcomes")
     acute = figures["acute_admissions"]
+    shown = [d for d in DEFINITIONS if d.key not in BEFORE_AFTER or d.key in computed]
+    shown += [Definition(i["key"], i["heading"], i["title"], i["definition"], i["unit"]) for i in recorded]
     return {
         "team_id": team_id,
         "as_of": today,
@@ -401,7 +421,7 @@ def team_outcomes(ctx: Ctx, team_id: uuid.UUID) -> dict:
             {
                 "key": key,
                 "title": title,
-                "indicators": [_indicator(d, figures[d.key]) for d in DEFINITIONS if d.heading == key],
+                "indicators": [_indicator(d, figures[d.key]) for d in shown if d.heading == key],
             }
             for key, title in HEADINGS.items()
         ],
@@ -458,6 +478,53 @@ def _admission_figures(per_patient: list[dict]) -> dict:
     return result
 
 
+def _recorded_outcome(patient: Patient, events: list, recorded: list[dict]) -> dict:
+    """Per recorded indicator: (sum before, sum since) and (events before, events since)."""
+    enrolled = patient.enrolled_on
+    baseline_start = enrolled - BASELINE
+    out = {}
+    for indicator in recorded:
+        mine = [(day, n) for day, key, n in events if key == indicator["key"]]
+        before = [n for day, n in mine if baseline_start <= day < enrolled]
+        since = [n for day, n in mine if day >= enrolled]
+        out[indicator["key"]] = {"raw": (sum(before), sum(since)), "basis": (len(before), len(since))}
+    return out
+
+
+def _recorded_figures(per_patient: list[dict], recorded: list[dict]) -> dict:
+    """A recorded indicator's team figures, as the admissions' (the small-number rule applies)."""
+    patients = len(per_patient)
+    days = sum(o["days_since"] for o in per_patient)
+    result = {}
+    for indicator in recorded:
+        key = indicator["key"]
+        before = sum(o["recorded"][key]["raw"][0] for o in per_patient)
+        since = sum(o["recorded"][key]["raw"][1] for o in per_patient)
+        rests_before = sum(o["recorded"][key]["basis"][0] for o in per_patient)
+        rests_since = sum(o["recorded"][key]["basis"][1] for o in per_patient)
+        result[key] = {
+            "before_12_months": figure(before, rests_before, patients=patients),
+            "before_per_year": figure(
+                round(before / patients, 2) if patients else None, rests_before, patients=patients
+            ),
+            "since_enrolment": figure(since, rests_since, patients=patients),
+            "since_per_year": figure(annualised(since, days), rests_since, patients=patients),
+            "patient_years_since": figure(round(days / YEAR_DAYS, 2), patients=patients),
+        }
+    return result
+
+
+def _before_after_row(before: int, since: int, days: int) -> dict:
+    rate = annualised(since, days)
+    return {
+        "before_12_months": _shown(before),
+        "before_per_year": _shown(before),
+        "since_enrolment": _shown(since),
+        "since_per_year": _shown(rate),
+        "direction": _direction(before, rate),
+    }
+
+
 def _patient_row(outcome: dict) -> dict:
     patient = outcome["patient"]
     days = outcome["days_since"]
@@ -469,13 +536,11 @@ def _patient_row(outcome: dict) -> dict:
         "open_stays": [{"admitted_on": s.admitted_on, "facility": s.facility} for s in outcome["open_stays"]],
     }
     for key, (before, since) in outcome["raw"].items():
-        rate = annualised(since, days)
-        row[key] = {
-            "before_12_months": _shown(before),
-            "before_per_year": _shown(before),
-            "since_enrolment": _shown(since),
-            "since_per_year": _shown(rate),
-            "direction": _direction(before, rate),
+        row[key] = _before_after_row(before, since, days)
+    if "recorded" in outcome:  # only a programme that records indicators has them
+        row["recorded"] = {
+            key: _before_after_row(found["raw"][0], found["raw"][1], days)
+            for key, found in outcome["recorded"].items()
         }
     return row
 

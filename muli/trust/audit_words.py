@@ -28,6 +28,8 @@ KINDS: dict[str, str] = {
 ACTIONS: dict[str, tuple[str, str]] = {
     # reading a patient's data
     "admission.list": ("read", "Read the admissions"),
+    "indicator_event.read": ("read", "Read the recorded indicator events"),
+    "programme.read": ("read", "Read the programme of the patient's team"),
     "crisis_plan.print": ("read", "Printed the crisis plan"),
     "crisis_plan.read": ("read", "Read the crisis plan"),
     "crisis_plan.unchanged": ("read", "Checked that the crisis plan had not changed (nothing read)"),
@@ -46,6 +48,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "profile.read": ("read", "Read the patient's profile"),
     # changing a patient's data
     "admission.create": ("change", "Recorded an admission"),
+    "indicator_event.create": (
+        "change",
+        "Recorded an indicator event (police contact, incident, custody...)",
+    ),
     "crisis_plan.approve": ("change", "Approved a change to the crisis plan"),
     "crisis_plan.decline": ("change", "Declined a change to the crisis plan"),
     "crisis_plan.propose": ("change", "Proposed a change to the crisis plan"),
@@ -122,6 +128,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "push_subscription.create": ("account", "Turned on notifications on a device"),
     "push_subscription.delete": ("account", "Turned off notifications on a device"),
     "staff.create": ("account", "Created a staff account"),
+    "programme.export": ("account", "Exported a programme's file"),
+    "programme.import": ("account", "Imported a programme's file"),
+    "programme.list": ("account", "Listed the programmes"),
+    "team.programme": ("account", "Set the programme a team runs"),
     # the privacy review and the access log
     "access_log.read": ("audit", "Read the record's access log"),
     "audit.checkpoint": ("audit", "Wrote or downloaded a signed checkpoint of the audit trail"),

@@ -22,6 +22,7 @@ AREAS = (
     "audit_checkpoint",
     "notifications",
     "accounts",
+    "programmes",
 )
 
 

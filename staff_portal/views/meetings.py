@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -13,7 +14,8 @@ from wtforms.validators import InputRequired
 
 from muli.contact import requests as contact_requests
 from muli.extensions import db
-from muli.models.people import Agency
+from muli.models.people import Agency, Team
+from muli.patient import indicators, programme
 from muli.platform.errors import MuliError
 from muli.team import meetings
 from muli.team.meetings import agenda
@@ -27,6 +29,17 @@ EVENT_NAMES = {
     "escalations": _l("escalations"),
     "admissions": _l("admissions"),
 }
+
+
+def event_names_for(ctx, teams) -> dict:
+    """The agenda's event names, with the indicators the teams' programmes record (their
+    titles come from the programme file, in bokmål and English)."""
+    lang = "en" if str(get_locale() or "nb").startswith("en") else "nb"
+    names = dict(EVENT_NAMES)
+    for team in teams:
+        for indicator in indicators.recorded_indicators(programme.for_team(ctx, team)):
+            names[indicator["key"]] = indicator["title"][lang].lower()
+    return names
 
 
 class NewMeetingForm(FlaskForm):
@@ -82,7 +95,7 @@ def meeting(meeting_id: str, drafts: dict | None = None, status: int = 200):
         guests="\n".join(
             f"{a.name} ; {a.agency_name}" if a.agency_name else a.name for a in view.attendees if a.guest
         ),
-        event_names=EVENT_NAMES,
+        event_names=event_names_for(ctx, [ctx.session.get(Team, view.team_id)]),
         review_months=agenda.REVIEW_MONTHS,
         drafts=drafts or {},
         default_due=view.held_on + timedelta(days=7),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, render_template
 from flask_babel import format_decimal, get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from muli.team import outcomes as outcome_service
@@ -84,6 +85,9 @@ def outcomes():
     team = chosen_team(ctx, teams)
     view = outcome_service.team_outcomes(ctx, team.id)
     lang = "en" if str(get_locale()) == "en" else "nb"
+    before_after = [i for i in _indicators(view).values() if "before_per_year" in i["figures"]]
+    counts = tuple(i["key"] for i in before_after if i["unit"] != "days")
+    days = tuple(i["key"] for i in before_after if i["unit"] == "days")
     return render_template(
         "staff_portal/outcomes.html",
         view=view,
@@ -94,8 +98,11 @@ def outcomes():
         directions=DIRECTIONS,
         number=number,
         # Admissions and bed-days apart: on one scale the nights would flatten the admissions.
-        team_chart=_team_chart(view, lang, ("acute_admissions", "involuntary_admissions")),
-        bed_days_chart=_team_chart(view, lang, ("bed_days",)),
+        # Another programme's before/after indicators likewise: counts, and days apart.
+        team_chart=_team_chart(view, lang, counts) if counts else None,
+        bed_days_chart=_team_chart(view, lang, days) if days else None,
+        count_title=_("Admissions, the team, per patient-year") if "acute_admissions" in counts else None,
+        days_title=_("Bed-days, the team, per patient-year") if "bed_days" in days else None,
         patient_chart=_patient_chart(view),
     )
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from functools import cache
+
 from flask import Blueprint, Response, flash, redirect, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_babel import ngettext
@@ -13,16 +16,19 @@ from wtforms import (
     FieldList,
     Form,
     FormField,
+    IntegerField,
+    SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, Optional
+from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from muli.extensions import db
 from muli.models.consent import EMERGENCY_DEFAULT
-from muli.patient import pdf, plans
+from muli.models.people import Patient
+from muli.patient import indicators, pdf, plans, programme
 from muli.patient import record as patient_record
 from muli.platform.errors import ValidationFailed
 from staff_portal.auth_state import login_required, portal_ctx
@@ -95,6 +101,49 @@ def _proposal_form():
 
 
 ProposalForm = _proposal_form()
+ProposalForm.added = ()  # a programme's own sections: (key, kind, label)
+
+
+@cache
+def programme_form(added: tuple[tuple[str, str, str], ...]):
+    """The proposal form with a programme's own sections (MULI vold's...): a list of texts, or
+    one text. MULI's is ProposalForm itself."""
+    if not added:
+        return ProposalForm
+    fields: dict = {"added": added}
+    for key, kind, label in added:
+        if kind == "list":
+            fields[key] = FieldList(
+                StringField(label, [Length(max=plans.MAX_ITEM_CHARS)]), label=label, max_entries=MAX_ROWS
+            )
+        else:
+            fields[key] = TextAreaField(label, [Length(max=plans.MAX_TEXT_CHARS)])
+    return type("ProgrammeProposalForm", (ProposalForm,), fields)
+
+
+def _lang() -> str:
+    return "en" if str(get_locale() or "nb").startswith("en") else "nb"
+
+
+def form_class_for(definition: dict):
+    lang = _lang()
+    added = tuple((s["key"], s["kind"], s["title"][lang]) for s in programme.added_sections(definition))
+    return programme_form(added)
+
+
+def form_class_of_patient(ctx, patient_id):
+    """The proposal form of the patient's programme (MULI's for an id that names no patient:
+    the access check that follows answers it)."""
+    patient = ctx.session.get(Patient, patient_id)
+    return form_class_for(programme.for_team(ctx, patient.team) if patient else programme.default())
+
+
+def _list_names(form_class) -> list[str]:
+    return [*LIST_LABELS, *(k for k, kind, _label in form_class.added if kind == "list")]
+
+
+def _text_names(form_class) -> list[str]:
+    return [*TEXT_LABELS, *(k for k, kind, _label in form_class.added if kind == "text")]
 
 
 def _blank(name: str):
@@ -107,11 +156,17 @@ def _is_blank(value) -> bool:
     return not (value or "").strip()
 
 
-def proposal_form(document: dict | None = None, data: dict | None = None):
+def proposal_form(document: dict | None = None, data: dict | None = None, form_class=ProposalForm):
     """The form with the plan's items as rows (and an empty row to fill in per list)."""
     if data is None:
-        document = document or {}
+        document = dict(document or {})
+        extra = document.pop("extra", None) or {}
         data = {name: document.get(name) or None for name in TEXT_LABELS}
+        for key, kind, _label in form_class.added:
+            value = extra.get(key)
+            data[key] = (
+                [v for v in value if isinstance(v, str)] if kind == "list" and value else value or None
+            )
         for name in LIST_LABELS:
             items = []
             for item in document.get(name) or []:
@@ -123,22 +178,24 @@ def proposal_form(document: dict | None = None, data: dict | None = None):
                         item if isinstance(item, str) else " ".join(str(v) for v in item.values() if v)
                     )
             data[name] = items
-    for name in LIST_LABELS:
+    for name in _list_names(form_class):
         rows = list(data.get(name) or [])
         while len(rows) < MAX_ROWS and sum(_is_blank(r) for r in rows) < EMPTY_ROWS:
             rows.append(_blank(name))
         data[name] = rows
-    return ProposalForm(formdata=None, data=data)
+    return form_class(formdata=None, data=data)
 
 
 def row_operation(form, op: str):
     """The form again with one row added, removed or moved (None: not a valid operation)."""
     kind, _, rest = op.partition(":")
     name, _, index = rest.partition(":")
-    if kind not in ROW_OPS or name not in LIST_LABELS:
+    form_class = type(form)
+    lists = _list_names(form_class)
+    if kind not in ROW_OPS or name not in lists:
         return None
-    data = {name: form[name].data for name in LIST_LABELS}
-    data |= {name: form[name].data for name in TEXT_LABELS}
+    data = {n: form[n].data for n in lists}
+    data |= {n: form[n].data for n in _text_names(form_class)}
     data["last_reviewed_with_team_on"] = form.last_reviewed_with_team_on.data
     rows = list(data[name])
     if kind == "add":
@@ -146,7 +203,7 @@ def row_operation(form, op: str):
             rows.append(_blank(name))
         data[name] = rows
         # Only the row asked for: no extra empty row on top of it.
-        return ProposalForm(formdata=None, data=data)
+        return form_class(formdata=None, data=data)
     if not index.isdigit() or int(index) >= len(rows):
         return None
     i = int(index)
@@ -157,7 +214,7 @@ def row_operation(form, op: str):
     elif kind == "down" and i + 1 < len(rows):
         rows[i + 1], rows[i] = rows[i], rows[i + 1]
     data[name] = rows
-    return proposal_form(data=data)
+    return proposal_form(data=data, form_class=form_class)
 
 
 class AdmissionForm(FlaskForm):
@@ -165,6 +222,18 @@ class AdmissionForm(FlaskForm):
     discharged_on = DateField(_l("Discharged on"), [Optional()])
     facility = StringField(_l("Facility"), [InputRequired(), Length(max=200)], default="PAM")
     involuntary = BooleanField(_l("Involuntary admission"))
+
+
+class IndicatorEventForm(FlaskForm):
+    """One event of an indicator the patient's programme records (MULI vold: a police contact...)."""
+
+    indicator = SelectField(_l("Indicator"), [InputRequired()], validate_choice=False)
+    occurred_on = DateField(_l("Date"), [InputRequired()])
+    count = IntegerField(
+        _l("How many (days in custody: the days)"),
+        [InputRequired(), NumberRange(1, indicators.MAX_COUNT)],
+        default=1,
+    )
 
 
 EMERGENCY_NAMES = {
@@ -210,6 +279,13 @@ def _document(form) -> tuple[dict, list[tuple]]:
         doc[name] = items
     for name in TEXT_LABELS:
         doc[name] = form[name].data or None
+    if type(form).added:  # a programme's own sections
+        doc["extra"] = {
+            key: [e.data.strip() for e in form[key].entries if (e.data or "").strip()]
+            if kind == "list"
+            else form[key].data or None
+            for key, kind, _label in type(form).added
+        }
     return doc, missing
 
 
@@ -229,7 +305,7 @@ def _again(pid, key: str, form, error: ValidationFailed | None = None):
 @login_required
 def propose(patient_id: str):
     ctx, pid = portal_ctx(), parse_id(patient_id)
-    form = ProposalForm()
+    form = form_class_of_patient(ctx, pid)()
     op = request.form.get("row_op")
     if op is not None:
         # A row added, removed or moved without JavaScript: the form again, nothing proposed.
@@ -273,6 +349,21 @@ def admission(patient_id: str):
 
 
 @login_required
+def indicator_event(patient_id: str):
+    ctx, pid = portal_ctx(), parse_id(patient_id)
+    form = IndicatorEventForm()
+    if not form.validate_on_submit():
+        return _again(pid, "indicator", form)
+    data = indicators.NewIndicatorEvent(form.indicator.data, form.occurred_on.data, form.count.data)
+    try:
+        indicators.record_event(ctx, pid, data)
+    except ValidationFailed as error:
+        return _again(pid, "indicator", form, error)
+    flash(_("The event is recorded."), "success")
+    return _back(pid, "#indicators")
+
+
+@login_required
 def emergency(patient_id: str):
     ctx, pid = portal_ctx(), parse_id(patient_id)
     form = EmergencyForm()
@@ -307,6 +398,7 @@ def register(bp: Blueprint) -> None:
     for path, fn in (
         ("crisis-plan/proposals", propose),
         ("admissions", admission),
+        ("indicator-events", indicator_event),
         ("emergency-access", emergency),
     ):
         bp.add_url_rule(

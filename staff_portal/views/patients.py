@@ -5,12 +5,13 @@ from __future__ import annotations
 from datetime import timedelta
 
 from flask import Blueprint, render_template, request
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, get_locale
 from flask_babel import gettext as _
 
 from muli.contact import requests as contact_requests
 from muli.models.consent import EMERGENCY_SCOPES
-from muli.patient import diary, plans
+from muli.models.people import Team
+from muli.patient import diary, indicators, plans, programme
 from muli.patient import record as patient_record
 from muli.platform.errors import ConsentRequired
 from muli.team import enrolment, meetings
@@ -18,7 +19,7 @@ from muli.team.meetings import agenda
 from staff_portal import charts
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import SCOPE_NAMES, my_teams, parse_id
-from staff_portal.views.meetings import EVENT_NAMES
+from staff_portal.views.meetings import event_names_for
 from staff_portal.views.patient_forms import (
     EMERGENCY_NAMES,
     LIST_LABELS,
@@ -26,6 +27,8 @@ from staff_portal.views.patient_forms import (
     TEXT_LABELS,
     AdmissionForm,
     EmergencyForm,
+    IndicatorEventForm,
+    form_class_for,
     proposal_form,
 )
 from staff_portal.views.queue import KINDS, OUTCOMES
@@ -45,7 +48,7 @@ def patients():
         page=page,
         teams=teams,
         events=_since_last_meeting(ctx, teams.values()),
-        event_names=EVENT_NAMES,
+        event_names=event_names_for(ctx, teams.values()),
     )
 
 
@@ -54,15 +57,39 @@ def _since_last_meeting(ctx, teams) -> dict:
     only those figures my agency's consent allows (none without consent)."""
     tomorrow = ctx.now().date() + timedelta(days=1)
     found: dict = {}
+    recorded: set[str] = set()
     for team in teams:
         found.update(meetings.events_since(ctx, team.id, agenda.events_since_start(ctx, team, tomorrow)))
-    return agenda.visible_figures(ctx, found)
+        recorded.update(agenda.recorded_kinds(ctx, team))
+    return agenda.visible_figures(ctx, found, recorded)
 
 
 def _crisis_versions(ctx, patient_id) -> list[dict]:
     """Every version, newest first. Read only after staff_crisis_plan granted (and audited) it."""
     plans.staff_crisis_plan(ctx, patient_id)
     return list(reversed(plans.all_versions(ctx, patient_id, "crisis")))
+
+
+def form_sections(definition: dict, lang: str) -> list[dict]:
+    """The crisis plan's sections in the programme's order, each with its label: the portal's
+    own words for MULI's titles, the programme file's for a section it renames or adds."""
+    template = {s["key"]: s["title"] for s in programme.crisis_sections(programme.default())}
+    labels = {**LIST_LABELS, **TEXT_LABELS}
+    out = []
+    for s in programme.crisis_sections(definition):
+        if s["kind"] == "numbers":
+            continue
+        own = s["key"] in labels and template.get(s["key"]) == s["title"]
+        out.append(
+            {
+                "key": s["key"],
+                "label": labels[s["key"]] if own else s["title"][lang],
+                "kind": s["kind"],
+                "hidden": s["hidden"],
+                "extra": s["key"] not in programme.STANDARD_KINDS,
+            }
+        )
+    return out
 
 
 @login_required
@@ -92,7 +119,19 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
     if "contact_requests" in visible:
         contacts = contact_requests.history_for_patient(ctx, pid, limit=CONTACTS_SHOWN)
     forms = forms or {}
-    proposal = forms.get("proposal") or proposal_form((view["crisis_plan"] or {}).get("document"))
+    # What the patient's programme records (MULI vold: police contacts...), with its events.
+    definition = programme.for_team(ctx, ctx.session.get(Team, p["team"]["id"]))
+    recorded = indicators.recorded_indicators(definition)
+    lang = "en" if str(get_locale() or "nb").startswith("en") else "nb"
+    indicator_names = {i["key"]: i["title"][lang] for i in recorded}
+    indicator_events = indicators.patient_events(ctx, pid) if recorded else []
+    indicator_form = forms.get("indicator") or IndicatorEventForm(formdata=None)
+    indicator_form.indicator.choices = list(indicator_names.items())
+    form_class = form_class_for(definition)
+    sections = form_sections(definition, lang)
+    proposal = forms.get("proposal") or proposal_form(
+        (view["crisis_plan"] or {}).get("document"), form_class=form_class
+    )
     return render_template(
         "staff_portal/patients/page.html",
         view=view,
@@ -109,8 +148,16 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
         proposal_open="proposal" in forms,
         list_sections=LIST_LABELS,
         text_sections=TEXT_LABELS,
+        form_sections=sections,
+        plan_sections=None if programme.is_default_crisis_plan(definition) else sections,
         parts=PARTS,
         admission_form=forms.get("admission") or AdmissionForm(formdata=None),
+        recorded=recorded,
+        indicator_names=indicator_names,
+        indicator_events=indicator_events,
+        indicator_form=indicator_form,
+        programme_name=definition["name"][lang],
+        lang=lang,
         emergency_form=forms.get("emergency") or EmergencyForm(formdata=None),
         offer_emergency=bool(set(view["withheld"]) & set(EMERGENCY_SCOPES)),
         emergency_names=EMERGENCY_NAMES,

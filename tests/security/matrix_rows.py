@@ -178,7 +178,21 @@ def _if_match_any(s: Scene, kind: str, values: dict) -> dict:
     return {"If-Match": "*"}
 
 
+def _indicator_event(role: str, kind: str) -> Status:
+    """Recorded as admissions are (any consent); only team B's programme (MULI vold) records
+    indicators, so on team A an allowed call gets as far as the 422 of the indicator."""
+    answer = staff(201, mate=403)(role, kind)
+    return 422 if answer == 201 and kind != "other_team" else answer
+
+
+def _muli_file(s: Scene, kind: str) -> dict:
+    from muli.patient import programme
+
+    return programme.exported(programme.default())
+
+
 PLAN = {"what_helps": "a walk"}
+PROGRAMME_KEYS = ("own", "nonexistent")  # a programme's key: MULI's, or one nobody made
 ADMISSION = {"admitted_on": "2025-01-02", "facility": "Akuttpost", "involuntary": False}
 NO_IDS = ("none",)
 ACCOUNT_IDS = ("own", "nonexistent")  # a throwaway staff account (and its login), or none
@@ -226,8 +240,16 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("DELETE", "/api/v1/admin/accounts/<uuid:account_id>/sessions/<uuid:session_id>"): Row(
         admin(204), kinds=ACCOUNT_IDS
     ),
+    # Programmes (issue 18): the administrator's, region-wide.
+    ("GET", "/api/v1/admin/programmes"): Row(admin(200), kinds=NO_IDS),
+    ("GET", "/api/v1/admin/programmes/<string:key>"): Row(admin(200), kinds=PROGRAMME_KEYS),
+    ("PUT", "/api/v1/admin/programmes/<string:key>"): Row(admin(200), _muli_file, kinds=("own",)),
+    ("PUT", "/api/v1/admin/teams/<uuid:team_id>/programme"): Row(
+        admin(200), lambda s, k: {"programme": "muli"}
+    ),
     # The patient's own data.
     ("GET", "/api/v1/me"): Row(me(200), kinds=NO_IDS),
+    ("GET", "/api/v1/me/programme"): Row(me(200), kinds=NO_IDS),
     ("GET", "/api/v1/me/access-log"): Row(me(200), kinds=NO_IDS),
     ("GET", "/api/v1/me/consents"): Row(me(200), kinds=NO_IDS),
     ("PUT", "/api/v1/me/consents"): Row(
@@ -301,6 +323,11 @@ MATRIX: dict[tuple[str, str], Row] = {
         staff(201, mate=403), lambda s, k: PLAN
     ),
     ("GET", "/api/v1/staff/patients/<uuid:patient_id>/diary"): Row(staff(200, mate=403)),
+    ("GET", "/api/v1/staff/patients/<uuid:patient_id>/indicator-events"): Row(staff(200, mate=403)),
+    ("POST", "/api/v1/staff/patients/<uuid:patient_id>/indicator-events"): Row(
+        _indicator_event, lambda s, k: {"indicator": "police_contacts", "occurred_on": "2025-01-02"}
+    ),
+    ("GET", "/api/v1/staff/programmes"): Row(staff(200), kinds=NO_IDS),
     ("GET", "/api/v1/staff/patients/<uuid:patient_id>/mastery-plan"): Row(staff(200, mate=403)),
     ("POST", "/api/v1/staff/patients/<uuid:patient_id>/emergency-access"): Row(
         staff(201), lambda s, k: {"reason": "i krise nå, ingen svarer"}, alone=True

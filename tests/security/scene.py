@@ -47,6 +47,18 @@ ID_KINDS = ("own", "same_team", "other_team", "nonexistent")
 OWNER = {"own": OWN, "same_team": MATE, "other_team": OTHER}
 
 _days = itertools.count(1)
+
+
+def _vold_programme_id(app) -> uuid.UUID:
+    from muli.cli import system_ctx
+    from muli.team import programmes
+
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        return row.id
+
+
 _nids = national_id.synthetic_numbers(date(1975, 3, 3), start=200)
 
 
@@ -108,7 +120,10 @@ class Scene:
     def __init__(self, app, client, world: World):
         self.app, self.client, self.world = app, client, world
         self.meetings_of_actions: dict[str, str] = {}
-        self.team_a, self.team_b = world.team(f"Team A {OWN}"), world.team(f"Team B {OTHER}")
+        # Team B runs MULI vold (programmes as data): its own plan sections and the indicators
+        # it records; team A runs MULI.
+        self.team_a = world.team(f"Team A {OWN}")
+        self.team_b = world.team(f"Team B {OTHER}", programme_id=_vold_programme_id(app))
         self.agency_x = world.agency(f"Agency X {uuid.uuid4().hex[:6]}", kind="dps")
         self.agency_y = world.agency(f"Agency Y {uuid.uuid4().hex[:6]}", kind="municipality")
         a, b, x, y = self.team_a, self.team_b, self.agency_x, self.agency_y
@@ -262,6 +277,8 @@ class Scene:
         """A fresh value for the path parameter `param` naming a resource of `kind`."""
         if kind == "nonexistent":
             return 987654 if param == "version" else str(uuid.uuid4())
+        if param == "key":
+            return "muli"  # a programme is region-wide: every team's ids name the same one
         owner = OWNER[kind]
         side = self.sides[owner]
         makers = {

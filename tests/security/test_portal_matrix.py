@@ -10,13 +10,25 @@ take `?team=`: another team's id must fall back to one of mine, never show their
 from __future__ import annotations
 
 import itertools
+import json
 import uuid
 
 import pytest
 
 from muli.team.meetings.views import note_etag
 from tests.portal.conftest import CSRF, Portal, compile_catalogues
-from tests.security.matrix_rows import ACCOUNT_IDS, CLINICAL, PATIENTS, Row, admin, privacy, staff
+from tests.security.matrix_rows import (
+    ACCOUNT_IDS,
+    CLINICAL,
+    PATIENTS,
+    PROGRAMME_KEYS,
+    Row,
+    _indicator_event,
+    _muli_file,
+    admin,
+    privacy,
+    staff,
+)
 from tests.security.scene import ROLES, Scene, changed_tables, fingerprint, later_day, new_national_id
 from tests.security.test_authorization_matrix import PARAM, _leaks, _url
 
@@ -51,6 +63,15 @@ def form(api_policy):
         return (*SENT_BACK, 200) if 200 <= status < 300 else (*SENT_BACK, 200, 400, 403, 404)
 
     return expect
+
+
+def _portal_indicator_event(role, kind):
+    if role == "anonymous" or role in PATIENTS:
+        return LOGIN
+    status = _indicator_event(role, kind)
+    if status == 422:
+        return 422
+    return form(lambda r, k: status)(role, kind)
 
 
 def any_staff(status):
@@ -132,6 +153,12 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
     ("POST", "/portal/patients/<patient_id>/admissions"): Row(
         form(staff(201, mate=403)),
         lambda s, k: {"admitted_on": "2025-01-02", "facility": "PAM"},
+    ),
+    # Only team B runs a programme that records indicators (MULI vold): on team A the form
+    # comes back with the indicator refused (422), nothing recorded.
+    ("POST", "/portal/patients/<patient_id>/indicator-events"): Row(
+        _portal_indicator_event,
+        lambda s, k: {"indicator": "police_contacts", "occurred_on": "2025-01-02", "count": "1"},
     ),
     ("POST", "/portal/patients/<patient_id>/crisis-plan/proposals"): Row(
         form(staff(201, mate=403)), lambda s, k: {"what_helps": "en tur"}
@@ -232,6 +259,16 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/portal/admin/accounts/<account_id>/sessions/<session_id>/end"): Row(
         form(admin(204)), kinds=ACCOUNT_IDS
+    ),
+    # Programmes (issue 18): the administrator's, region-wide.
+    ("GET", "/portal/admin/programmes/"): Row(page(admin(200)), kinds=NO_IDS),
+    ("GET", "/portal/admin/programmes/<key>"): Row(page(admin(200)), kinds=PROGRAMME_KEYS),
+    ("GET", "/portal/admin/programmes/<key>/export"): Row(page(admin(200)), kinds=PROGRAMME_KEYS),
+    ("POST", "/portal/admin/programmes/import"): Row(
+        form(admin(200)), lambda s, k: {"text": json.dumps(_muli_file(s, k))}, kinds=NO_IDS
+    ),
+    ("POST", "/portal/admin/programmes/team"): Row(
+        form(admin(200)), lambda s, k: {"team_id": str(s.team_b.id), "programme": "muli"}, kinds=NO_IDS
     ),
 }
 

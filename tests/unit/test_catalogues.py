@@ -58,6 +58,8 @@ NOT_LANGUAGE = {
     "\u2013",  # en dash
     "English",  # the language switch names each language in itself
     "Norsk (bokmål)",
+    "YAML",  # file formats, named the same in every language (the programme export links)
+    "JSON",
 }
 # Strings in template expressions and portal code that look like words but are not read as
 # language: formats, zone and endpoint names.

@@ -16,6 +16,7 @@ from muli.models.contact import ContactRequest
 from muli.models.meetings import ActionItem, AgendaItem, Meeting
 from muli.models.people import Admission, Patient, Team
 from muli.models.plans import Plan, PlanVersion
+from muli.patient import indicators, programme
 from muli.platform.context import Ctx
 from muli.trust import access
 
@@ -36,18 +37,28 @@ FIGURE_SCOPES = {
 }
 
 
-def visible_figures(ctx: Ctx, events: dict[uuid.UUID, dict]) -> dict[uuid.UUID, dict]:
+def visible_figures(
+    ctx: Ctx, events: dict[uuid.UUID, dict], recorded: Collection[str] = ()
+) -> dict[uuid.UUID, dict]:
     """Only the figures the reader's agency may see about each patient (or break-the-glass
-    opened); a figure not allowed is left out, not shown as 0."""
+    opened); a figure not allowed is left out, not shown as 0. `recorded`: the indicators the
+    team's programme records (shown, as admissions, with any consent)."""
     scopes = access.visible_scopes(ctx, events)
     shown: dict[uuid.UUID, dict] = {}
     for patient_id, counts in events.items():
         mine = scopes.get(patient_id, set())
-        shown[patient_id] = {kind: n for kind, n in counts.items() if _allowed(kind, mine)}
+        shown[patient_id] = {kind: n for kind, n in counts.items() if _allowed(kind, mine, recorded)}
     return shown
 
 
-def _allowed(kind: str, scopes: set[str]) -> bool:
+def recorded_kinds(ctx: Ctx, team: Team | None) -> list[str]:
+    """The indicators the team's programme records (its agenda counts them too)."""
+    return [i["key"] for i in indicators.recorded_indicators(programme.for_team(ctx, team))]
+
+
+def _allowed(kind: str, scopes: set[str], recorded: Collection[str] = ()) -> bool:
+    if kind in recorded:
+        return bool(scopes)
     if kind not in FIGURE_SCOPES:
         return False  # a figure nobody has decided about is not shown
     needed = FIGURE_SCOPES[kind]
@@ -76,6 +87,15 @@ def events_since(ctx: Ctx, team_id: uuid.UUID, since: datetime) -> dict[uuid.UUI
     for patient_id, requests, escalated in _contact_counts(ctx, team_id, since):
         add(patient_id, "contact_requests", requests)
         add(patient_id, "escalations", escalated)
+    # What the team's programme records (MULI vold: police contacts...), by the day it happened.
+    kinds = recorded_kinds(ctx, ctx.session.get(Team, team_id))
+    if kinds:
+        ids = indicators.team_patient_ids(ctx, team_id)
+        for patient_id, rows in indicators.events_of(ctx, ids).items():
+            for day, kind, count in rows:
+                if kind in kinds and day >= since_day:
+                    counts = found.setdefault(patient_id, empty_events())
+                    counts[kind] = counts.get(kind, 0) + count
     return found
 
 
@@ -92,11 +112,15 @@ def _contact_counts(ctx: Ctx, team_id: uuid.UUID, since: datetime) -> list[tuple
     )
 
 
-def order(patients, events, flagged: Collection[uuid.UUID] = ()) -> list[Patient]:
-    """Those with new events first, then those flagged, then the rest; by name within each."""
+def order(
+    patients, events, flagged: Collection[uuid.UUID] = (), first: Collection[str] | None = None
+) -> list[Patient]:
+    """Those with new events first (of the kinds the programme's agenda puts first, when it
+    names them), then those flagged, then the rest; by name within each."""
 
     def key(p):
-        has = any(events.get(p.id, {}).values())
+        counts = events.get(p.id, {})
+        has = any(counts.values()) if first is None else any(counts.get(k) for k in first)
         return (not has, p.id not in flagged, p.display_name.casefold(), str(p.id))
 
     return sorted(patients, key=key)

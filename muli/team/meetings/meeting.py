@@ -16,7 +16,8 @@ from muli.models.meetings import (
     Meeting,
     MeetingNote,
 )
-from muli.models.people import Patient, Staff, TeamMembership
+from muli.models.people import Patient, Staff, Team, TeamMembership
+from muli.patient import programme
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ValidationFailed
 from muli.platform.pagination import Page, keyset
@@ -62,7 +63,8 @@ def create_meeting(ctx: Ctx, team_id: uuid.UUID, held_on: date) -> Meeting:
     ).all()
     events = agenda.events_since(ctx, team.id, since)
     flagged = {pid for pid, found in agenda.flags(ctx, [p.id for p in patients], held_on).items() if found}
-    for position, patient in enumerate(agenda.order(patients, events, flagged), start=1):
+    first = programme.for_team(ctx, team)["agenda"]["first"] or None
+    for position, patient in enumerate(agenda.order(patients, events, flagged, first), start=1):
         counts = events.get(patient.id, agenda.empty_events())
         ctx.session.add(
             AgendaItem(meeting_id=meeting.id, patient_id=patient.id, position=position, events=counts)
@@ -104,7 +106,8 @@ def get_meeting(ctx: Ctx, meeting_id: uuid.UUID) -> MeetingView:
     grants = {pid: lookup.note_grant(ctx, pid) for pid in patient_ids}
     # The counts were taken when the agenda was built; each reader sees only those their
     # agency's consent (or break-the-glass) allows.
-    figures = agenda.visible_figures(ctx, {i.patient_id: dict(i.events or {}) for i in items})
+    recorded = agenda.recorded_kinds(ctx, ctx.session.get(Team, meeting.team_id))
+    figures = agenda.visible_figures(ctx, {i.patient_id: dict(i.events or {}) for i in items}, recorded)
     # The flags are today's state (an action marked done in the meeting is no longer overdue).
     flags = agenda.visible_flags(ctx, agenda.flags(ctx, [i.patient_id for i in items], meeting.held_on))
 

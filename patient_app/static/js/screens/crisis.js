@@ -24,11 +24,53 @@ const LIST_ORDER = [
 const TEXTS = ["how_i_want_to_be_met", "what_helps", "what_does_not_help", "treatment_preferences"];
 export const SECTIONS = [...LIST_ORDER, ...TEXTS];
 
+// The patient's programme, when it changes MULI's sections (MULI vold...): every section in
+// its order with its titles (`sections_meta` of the plan). MULI's plan has none.
+let programmeSections = null;
+
+function blank(value) {
+  return !value || (Array.isArray(value) && value.length === 0);
+}
+
 function isEmpty(plan) {
-  return SECTIONS.every((name) => {
-    const value = plan[name];
-    return !value || (Array.isArray(value) && value.length === 0);
-  });
+  return SECTIONS.every((name) => blank(plan[name])) && Object.values(plan.extra || {}).every(blank);
+}
+
+function titleOf(meta) {
+  return meta.title?.[lang] || meta.title?.en || meta.key;
+}
+
+// Another programme's plan: its sections in its order, with its titles; the four "to every
+// service that meets me" together where the first of them comes; what it hides not shown.
+function drawProgrammePlan(plan, meta) {
+  const parts = [];
+  const extra = plan.extra || {};
+  let services = null;
+  for (const s of meta) {
+    if (s.hidden || s.kind === "numbers") continue;
+    const value = s.in_extra ? extra[s.key] : plan[s.key];
+    if (blank(value)) continue;
+    if (TEXTS.includes(s.key)) {
+      if (!services) {
+        services = h("section", { class: "card plan-services" }, h("h2", {}, t("crisis.to_services")));
+        parts.push(services);
+      }
+      services.append(h("h3", {}, titleOf(s)), h("p", { class: "prose" }, value));
+    } else if (s.kind === "text") {
+      parts.push(h("section", { class: `card plan-${s.key}` }, h("h2", {}, titleOf(s)), h("p", { class: "prose" }, value)));
+    } else {
+      parts.push(
+        h(
+          "section",
+          { class: `card plan-${s.key}` },
+          h("h2", {}, titleOf(s)),
+          h("ul", { class: "items" }, value.map((item) => h("li", {}, drawItem(s.key, item)))),
+        ),
+      );
+    }
+  }
+  if (plan.emergency_numbers?.length) parts.push(numbersCard(plan.emergency_numbers));
+  return parts;
 }
 
 function textOf(item, key) {
@@ -59,6 +101,9 @@ function drawItem(name, item) {
 }
 
 export function drawPlan(plan) {
+  if (plan.sections_meta) programmeSections = plan.sections_meta;
+  const meta = plan.sections_meta || (plan.extra ? programmeSections : null);
+  if (meta) return drawProgrammePlan(plan, meta);
   const parts = [];
   for (const name of LIST_ORDER) {
     const items = plan[name] || [];

@@ -1,0 +1,310 @@
+"""Programmes as data through the API: MULI's plan as before; a MULI vold team sees its own
+sections, agenda and indicators, and nothing of another programme's patients."""
+
+import json
+from datetime import timedelta
+
+import pytest
+
+from muli.cli import system_ctx
+from muli.extensions import db
+from muli.patient import programme
+from muli.team import programmes
+
+# The crisis plan's answer before programmes existed: exactly these fields.
+MULI_PLAN_FIELDS = {
+    "warning_signs",
+    "coping_strategies",
+    "distractions",
+    "people_to_ask",
+    "professionals",
+    "safe_environment",
+    "reasons_to_live",
+    "how_i_want_to_be_met",
+    "what_helps",
+    "what_does_not_help",
+    "treatment_preferences",
+    "version",
+    "last_reviewed_with_team_on",
+    "updated_at",
+    "written_by",
+    "emergency_numbers",
+}
+
+
+def vold_team(app, world, name=None):
+    with app.app_context():
+        ctx = system_ctx()
+        row = programmes.install_built_in(ctx, "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    return world.team(name=name, programme_id=programme_id)
+
+
+class Vold:
+    def __init__(self, app, world):
+        self.team = vold_team(app, world)
+        self.police = world.agency(kind="police")
+        self.member = world.staff(self.team, agency=self.police)
+        self.coordinator = world.staff(self.team, role="coordinator", agency=self.police)
+        self.patient = world.patient(self.team, consents={self.police: "all"}, name="Vold-pasient")
+
+
+@pytest.fixture
+def vold(app, world):
+    return Vold(app, world)
+
+
+def put_plan(client, who, body, etag='"crisis-0"'):
+    return client.put("/api/v1/me/crisis-plan", json=body, headers={**who.headers, "If-Match": etag})
+
+
+def test_a_muli_plan_reads_and_writes_exactly_as_before(client, world):
+    care = world.care_team()
+    empty = client.get("/api/v1/me/crisis-plan", headers=care.patient.headers)
+    assert set(empty.json) == MULI_PLAN_FIELDS
+    saved = put_plan(client, care.patient, {"what_helps": "en tur", "warning_signs": [{"sign": "søvnløs"}]})
+    assert (saved.status_code, set(saved.json), saved.json["what_helps"]) == (200, MULI_PLAN_FIELDS, "en tur")
+    refused = put_plan(client, care.patient, {"extra": {"police_contact": "x"}}, '"crisis-1"')
+    assert (refused.status_code, list(refused.json["errors"])) == (422, ["extra.police_contact"])
+
+
+def test_a_muli_vold_patient_sees_the_programmes_sections_in_its_order(client, vold):
+    plan = client.get("/api/v1/me/crisis-plan", headers=vold.patient.headers).json
+    meta = plan["sections_meta"]
+    assert [m["key"] for m in meta][:3] == ["emergency_numbers", "warning_signs", "risk_situations"]
+    by_key = {m["key"]: m for m in meta}
+    assert by_key["safe_environment"]["hidden"] is True
+    assert by_key["warning_signs"]["title"]["en"].startswith("When anger takes over")
+    assert by_key["police_contact"] | {"title": None} == {
+        "key": "police_contact",
+        "title": None,
+        "kind": "text",
+        "required": False,
+        "hidden": False,
+        "order": 6,
+        "in_extra": True,
+    }
+    assert plan["extra"] == {"risk_situations": [], "police_contact": None}
+    mine = client.get("/api/v1/me/programme", headers=vold.patient.headers).json
+    assert (mine["key"], mine["mastery_plan"]["sections"][0]["key"]) == ("muli-vold", "goals")
+
+
+def test_a_muli_vold_patient_writes_the_programmes_own_sections(client, vold):
+    body = {
+        "what_helps": "ro",
+        "extra": {"risk_situations": ["Torget fredag kveld"], "police_contact": "Snakk rolig"},
+    }
+    saved = put_plan(client, vold.patient, body)
+    assert saved.status_code == 200, saved.json
+    assert saved.json["extra"] == {
+        "risk_situations": ["Torget fredag kveld"],
+        "police_contact": "Snakk rolig",
+    }
+    again = client.get("/api/v1/me/crisis-plan", headers=vold.patient.headers).json
+    assert again["extra"] == saved.json["extra"]
+    wrong = put_plan(client, vold.patient, {"extra": {"risk_situations": "not a list"}}, '"crisis-1"')
+    assert (wrong.status_code, list(wrong.json["errors"])) == (422, ["extra.risk_situations"])
+
+
+def test_a_staff_proposal_of_the_programmes_own_section_shows_in_the_changes(client, vold):
+    put_plan(client, vold.patient, {"extra": {"police_contact": "Snakk rolig"}})
+    proposed = client.post(
+        f"/api/v1/staff/patients/{vold.patient.id}/crisis-plan/proposals",
+        json={"extra": {"police_contact": "Snakk rolig, ring Tor"}},
+        headers=vold.member.headers,
+    )
+    assert proposed.status_code == 201, proposed.json
+    changed = [c for c in proposed.json["changes"]["sections"] if c["status"] == "changed"]
+    assert [(c["section"], c["before"], c["after"]) for c in changed] == [
+        ("police_contact", "Snakk rolig", "Snakk rolig, ring Tor")
+    ]
+
+
+def test_staff_on_teams_of_two_programmes_see_each_teams_own(client, world, vold):
+    care = world.care_team()
+    both = world.staff(teams=[care.team, vold.team], agency=vold.police)
+    items = client.get("/api/v1/staff/programmes", headers=both.headers).json["items"]
+    by_team = {i["team_id"]: i["programme"] for i in items}
+    assert by_team[str(care.team.id)]["key"] == "muli"
+    assert by_team[str(vold.team.id)]["key"] == "muli-vold"
+    assert by_team[str(vold.team.id)]["agenda"]["first"][0] == "violent_incidents"
+    only_muli = client.get("/api/v1/staff/programmes", headers=care.member.headers).json["items"]
+    assert [i["programme"]["key"] for i in only_muli] == ["muli"]
+
+
+def test_indicator_events_are_recorded_for_the_programme_that_records_them(client, world, vold, clock):
+    day = (clock.now - timedelta(days=2)).date().isoformat()
+    made = client.post(
+        f"/api/v1/staff/patients/{vold.patient.id}/indicator-events",
+        json={"indicator": "days_in_custody", "occurred_on": day, "count": 12},
+        headers=vold.member.headers,
+    )
+    assert (made.status_code, made.json["count"], made.json["indicator"]) == (201, 12, "days_in_custody")
+    listed = client.get(
+        f"/api/v1/staff/patients/{vold.patient.id}/indicator-events", headers=vold.member.headers
+    )
+    assert [(e["indicator"], e["count"]) for e in listed.json["items"]] == [("days_in_custody", 12)]
+    care = world.care_team()
+    muli = client.post(
+        f"/api/v1/staff/patients/{care.patient.id}/indicator-events",
+        json={"indicator": "days_in_custody", "occurred_on": day},
+        headers=care.member.headers,
+    )
+    assert (muli.status_code, list(muli.json["errors"])) == (422, ["indicator"])
+    outsider = client.get(
+        f"/api/v1/staff/patients/{vold.patient.id}/indicator-events", headers=care.member.headers
+    )
+    assert outsider.status_code == 404
+
+
+def test_the_indicator_is_stored_sealed(app, client, vold, clock):
+    day = clock.now.date().isoformat()
+    client.post(
+        f"/api/v1/staff/patients/{vold.patient.id}/indicator-events",
+        json={"indicator": "police_contacts", "occurred_on": day},
+        headers=vold.member.headers,
+    )
+    with app.app_context():
+        raw = db.session.execute(db.text("SELECT indicator_enc, count_enc FROM indicator_event")).one()
+    assert "police" not in raw[0] and raw[1] != "1"
+
+
+def test_each_teams_outcomes_show_its_own_indicators_and_patients(client, world, vold):
+    care = world.care_team()
+    mine = client.get(f"/api/v1/staff/teams/{vold.team.id}/outcomes", headers=vold.member.headers).json
+    keys = [i["key"] for h in mine["headings"] for i in h["indicators"]]
+    assert {"police_contacts", "violent_incidents", "days_in_custody"} <= set(keys)
+    assert not {"acute_admissions", "bed_days", "involuntary_admissions"} & set(keys)
+    police = next(i for h in mine["headings"] for i in h["indicators"] if i["key"] == "police_contacts")
+    assert police["definition"]["en"].startswith("Each time the police")
+    assert police["figures"]["since_enrolment"]["suppressed"] is True  # one patient: the small-number rule
+    assert [r["display_name"] for r in mine["per_patient"]] == ["Vold-pasient"]
+    assert set(mine["per_patient"][0]["recorded"]) == {
+        "police_contacts",
+        "violent_incidents",
+        "days_in_custody",
+    }
+    theirs = client.get(f"/api/v1/staff/teams/{care.team.id}/outcomes", headers=care.member.headers).json
+    muli_keys = [i["key"] for h in theirs["headings"] for i in h["indicators"]]
+    assert "police_contacts" not in muli_keys and "acute_admissions" in muli_keys
+    assert all("recorded" not in r for r in theirs["per_patient"])
+    assert (
+        client.get(f"/api/v1/staff/teams/{vold.team.id}/outcomes", headers=care.member.headers).status_code
+        == 404
+    )
+
+
+def test_the_agenda_puts_first_what_the_programme_names(client, world, vold, clock):
+    world.patient(vold.team, consents={vold.police: "all"}, name="Aaa Rolig")
+    day = clock.now.date()
+    client.post(
+        f"/api/v1/staff/patients/{vold.patient.id}/indicator-events",
+        json={"indicator": "violent_incidents", "occurred_on": day.isoformat()},
+        headers=vold.member.headers,
+    )
+    made = client.post(
+        f"/api/v1/staff/teams/{vold.team.id}/meetings",
+        json={"held_on": (day + timedelta(days=1)).isoformat()},
+        headers=vold.coordinator.headers,
+    )
+    assert made.status_code == 201, made.json
+    agenda = client.get(f"/api/v1/staff/meetings/{made.json['id']}", headers=vold.member.headers).json[
+        "agenda"
+    ]
+    assert [e["display_name"] for e in agenda][:2] == ["Vold-pasient", "Aaa Rolig"]
+    assert agenda[0]["events"]["violent_incidents"] == 1
+
+
+def test_the_administrator_exports_and_imports_a_programme(client, world):
+    admin = world.staff(role="admin")
+    listed = client.get("/api/v1/admin/programmes", headers=admin.headers)
+    assert listed.status_code == 200 and "muli" in [p["key"] for p in listed.json["items"]]
+    exported = client.get("/api/v1/admin/programmes/muli", headers=admin.headers).json
+    region = programme.exported(exported) | {
+        "key": "muli-nord",
+        "name": {"nb": "MULI Nord", "en": "MULI North"},
+    }
+    imported = client.put("/api/v1/admin/programmes/muli-nord", json=region, headers=admin.headers)
+    assert imported.status_code == 200, imported.json
+    assert imported.json["crisis_plan"] == exported["crisis_plan"]
+    team = world.team()
+    set_ = client.put(
+        f"/api/v1/admin/teams/{team.id}/programme", json={"programme": "muli-nord"}, headers=admin.headers
+    )
+    assert (set_.status_code, set_.json["programme"]) == (200, "muli-nord")
+
+
+@pytest.mark.parametrize("dropped", programme.REQUIRED_CRISIS_SECTIONS)
+def test_an_import_that_drops_a_required_section_is_refused_naming_it(client, world, dropped):
+    admin = world.staff(role="admin")
+    raw = programme.exported(programme.default())
+    raw["crisis_plan"]["sections"] = [s for s in raw["crisis_plan"]["sections"] if s["key"] != dropped]
+    answer = client.put("/api/v1/admin/programmes/muli", json=raw, headers=admin.headers)
+    assert answer.status_code == 422
+    assert dropped in answer.json["errors"]["crisis_plan.sections"][0]
+
+
+def test_only_the_administrator_manages_programmes(client, world):
+    care = world.care_team()
+    raw = programme.exported(programme.default())
+    assert (
+        client.put("/api/v1/admin/programmes/muli", json=raw, headers=care.coordinator.headers).status_code
+        == 403
+    )
+    assert client.get("/api/v1/admin/programmes", headers=care.member.headers).status_code == 403
+    assert client.get("/api/v1/admin/programmes/muli", headers=care.patient.headers).status_code == 403
+
+
+def test_the_command_line_exports_and_imports_a_programme_for_a_team(app, runner, world, tmp_path):
+    exported = runner.invoke(args=["muli", "programme", "export", "muli-vold"])
+    assert exported.exit_code == 0, exported.output
+    assert programme.validate(programme.parse(exported.output)) == programme.built_in("muli-vold")
+    team = world.team(name="Team Vest")
+    raw = programme.parse(exported.output) | {"key": "muli-vold-vest"}
+    path = tmp_path / "vest.json"
+    path.write_text(programme.dump(programme.validate(raw), "json"))
+    imported = runner.invoke(args=["muli", "programme", "import", str(path), "--team", "Team Vest"])
+    assert imported.exit_code == 0, imported.output
+    with app.app_context():
+        from muli.models.people import Team
+
+        assert programme.for_team(system_ctx(), db.session.get(Team, team.id))["key"] == "muli-vold-vest"
+    raw["crisis_plan"]["sections"] = [
+        s for s in raw["crisis_plan"]["sections"] if s["key"] != "emergency_numbers"
+    ]
+    path.write_text(json.dumps(raw))
+    refused = runner.invoke(args=["muli", "programme", "import", str(path)])
+    assert refused.exit_code != 0 and "emergency_numbers" in refused.output
+    unknown = runner.invoke(args=["muli", "programme", "export", "nobody"])
+    assert unknown.exit_code != 0
+
+
+def test_the_patients_export_holds_what_was_recorded_about_them_and_muli_is_as_before(
+    client, world, vold, clock
+):
+    day = clock.now.date().isoformat()
+    client.post(
+        f"/api/v1/staff/patients/{vold.patient.id}/indicator-events",
+        json={"indicator": "police_contacts", "occurred_on": day},
+        headers=vold.member.headers,
+    )
+    mine = client.get("/api/v1/me/export", headers=vold.patient.headers).json
+    assert mine["indicator_events"] == [{"occurred_on": day, "indicator": "police_contacts", "count": 1}]
+    care = world.care_team()
+    assert "indicator_events" not in client.get("/api/v1/me/export", headers=care.patient.headers).json
+
+
+def test_a_plan_sent_without_extra_keeps_the_programmes_own_sections(client, vold):
+    put_plan(client, vold.patient, {"extra": {"police_contact": "Snakk rolig"}})
+    # An app that knows only MULI's sections saves the plan: the programme's own stay.
+    again = put_plan(client, vold.patient, {"what_helps": "ro"}, '"crisis-1"')
+    assert (again.status_code, again.json["extra"]["police_contact"]) == (200, "Snakk rolig")
+    proposed = client.post(
+        f"/api/v1/staff/patients/{vold.patient.id}/crisis-plan/proposals",
+        json={"what_helps": "ro og te"},
+        headers=vold.member.headers,
+    )
+    assert proposed.json["sections"]["extra"]["police_contact"] == "Snakk rolig"
+    emptied = put_plan(client, vold.patient, {"extra": {"police_contact": None}}, '"crisis-2"')
+    assert emptied.json["extra"]["police_contact"] is None  # sent empty: emptied

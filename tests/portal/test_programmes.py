@@ -1,0 +1,222 @@
+"""The portal's programme pages (issue 18): the administrator lists programmes, reads one,
+exports it, imports a file (a required section dropped is refused, naming it) and sets the
+programme a team runs; a MULI vold team's meeting names its own events."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import yaml
+
+from muli.cli import system_ctx
+from muli.extensions import db
+from muli.patient import programme
+from muli.team import programmes
+
+PAGE = "/portal/admin/programmes/"
+
+
+def test_the_administrator_sees_programmes_and_their_teams(app, world, portal_as):
+    world.team(name="Team Nord")
+    admin = world.staff(role="admin")
+    page = portal_as(admin).text(PAGE)
+    assert "MULI" in page and "Team Nord" in page
+    assert 'href="/portal/admin/programmes/muli"' in page
+
+
+def test_a_programme_page_shows_sections_agenda_and_indicators(app, world, portal_as):
+    with app.app_context():
+        programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+    admin = world.staff(role="admin")
+    page = portal_as(admin).text("/portal/admin/programmes/muli-vold")
+    assert "Situasjoner og steder jeg bør unngå" in page  # a section of its own, in bokmål
+    assert "Politikontakter" in page and "slik teamet har registrert det" in page  # indicator + definition
+    assert "violent_incidents" in page  # what the agenda puts first
+
+
+def test_export_yaml_and_json_read_back_as_the_same_programme(app, world, portal_as):
+    portal = portal_as(world.staff(role="admin"))
+    as_yaml = portal.get("/portal/admin/programmes/muli/export")
+    as_json = portal.get("/portal/admin/programmes/muli/export?format=json")
+    assert as_yaml.status_code == as_json.status_code == 200
+    assert "attachment" in as_yaml.headers["Content-Disposition"]
+    assert programme.validate(yaml.safe_load(as_yaml.get_data(as_text=True))) == programme.default()
+    assert programme.validate(json.loads(as_json.get_data(as_text=True))) == programme.default()
+
+
+def test_import_a_region_and_set_a_teams_programme(app, world, portal_as):
+    team = world.team(name="Team Sør")
+    portal = portal_as(world.staff(role="admin"))
+    raw = programme.exported(programme.default()) | {
+        "key": "muli-sor",
+        "name": {"nb": "MULI Sør", "en": "MULI South"},
+    }
+    done = portal.post(
+        "/portal/admin/programmes/import", {"text": yaml.safe_dump(raw, allow_unicode=True)}, token_from=PAGE
+    )
+    assert (done.status_code, done.headers["Location"]) == (302, "/portal/admin/programmes/muli-sor")
+    set_ = portal.post(
+        "/portal/admin/programmes/team", {"team_id": str(team.id), "programme": "muli-sor"}, token_from=PAGE
+    )
+    assert set_.status_code == 302
+    row = next(r for r in portal.text(PAGE).split("<tr>") if "/portal/admin/programmes/muli-sor" in r)
+    assert "Team Sør" in row
+    with app.app_context():
+        from muli.models.people import Team
+
+        assert programme.for_team(system_ctx(), db.session.get(Team, team.id))["key"] == "muli-sor"
+
+
+def test_an_import_without_a_required_section_is_refused_naming_it(app, world, portal_as):
+    portal = portal_as(world.staff(role="admin"))
+    raw = programme.exported(programme.default())
+    raw["crisis_plan"]["sections"] = [s for s in raw["crisis_plan"]["sections"] if s["key"] != "what_helps"]
+    refused = portal.post("/portal/admin/programmes/import", {"text": json.dumps(raw)}, token_from=PAGE)
+    assert refused.status_code == 422
+    assert "what_helps" in refused.get_data(as_text=True)
+    not_a_file = portal.post("/portal/admin/programmes/import", {"text": "{unclosed"}, token_from=PAGE)
+    assert not_a_file.status_code == 422
+
+
+def test_clinical_staff_cannot_manage_programmes(app, world, portal_as):
+    care = world.care_team()
+    portal = portal_as(care.coordinator)
+    assert portal.get(PAGE).status_code == 403
+    assert portal.get("/portal/admin/programmes/muli/export").status_code == 403
+
+
+def test_a_muli_vold_meeting_names_the_programmes_own_events(app, world, portal_as, client, clock):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    coordinator = world.staff(team, role="coordinator", agency=police)
+    patient = world.patient(team, consents={police: "all"})
+    day = clock.now.date()
+    made = client.post(
+        f"/api/v1/staff/patients/{patient.id}/indicator-events",
+        json={"indicator": "police_contacts", "occurred_on": day.isoformat(), "count": 2},
+        headers=coordinator.headers,
+    )
+    assert made.status_code == 201
+    meeting = client.post(
+        f"/api/v1/staff/teams/{team.id}/meetings",
+        json={"held_on": (day + timedelta(days=1)).isoformat()},
+        headers=coordinator.headers,
+    ).json
+    page = portal_as(coordinator).text(f"/portal/meetings/{meeting['id']}")
+    assert "2 politikontakter" in page
+
+
+def test_staff_record_a_programmes_indicator_on_the_patient_page(app, world, portal_as, clock):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: "all"})
+    portal = portal_as(member)
+    page_url = f"/portal/patients/{patient.id}"
+    page = portal.text(page_url)
+    assert "Døgn i varetekt" in page and "Ingen registrert." in page.split('id="indicators"')[1]
+    day = clock.now.date().isoformat()
+    done = portal.post(
+        f"{page_url}/indicator-events",
+        {"indicator": "days_in_custody", "occurred_on": day, "count": "14"},
+        token_from=page_url,
+    )
+    assert done.status_code == 302
+    shown = portal.text(page_url).split('id="indicators"')[1].split("</section>")[0]
+    assert "Døgn i varetekt</td><td>14</td>" in shown
+    wrong = portal.post(
+        f"{page_url}/indicator-events",
+        {"indicator": "moods", "occurred_on": day, "count": "1"},
+        token_from=page_url,
+    )
+    assert wrong.status_code == 422
+
+
+def test_a_muli_patient_page_has_no_indicator_section(app, world, portal_as):
+    care = world.care_team()
+    assert 'id="indicators"' not in portal_as(care.member).text(f"/portal/patients/{care.patient.id}")
+
+
+def test_a_muli_vold_plan_is_shown_and_proposed_with_the_programmes_sections(app, world, portal_as, client):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: "all"})
+    saved = client.put(
+        "/api/v1/me/crisis-plan",
+        json={"what_helps": "Ro", "extra": {"risk_situations": ["Torget fredag kveld"]}},
+        headers={**patient.headers, "If-Match": '"crisis-0"'},
+    )
+    assert saved.status_code == 200
+    portal = portal_as(member)
+    page_url = f"/portal/patients/{patient.id}"
+    page = portal.text(page_url)
+    assert "Situasjoner og steder jeg bør unngå" in page and "Torget fredag kveld" in page
+    assert "Når sinnet tar over" in page  # a renamed section, in the programme's words
+    assert "Hvis politiet møter meg" in page  # its own text section, in the form
+    assert "Gjøre omgivelsene trygge" in page.split('<details class="hidden-sections">')[1]  # hidden, folded
+    done = portal.post(
+        f"{page_url}/crisis-plan/proposals",
+        {
+            "risk_situations-0": "Torget fredag kveld",
+            "risk_situations-1": "Festen på lørdag",
+            "police_contact": "Snakk rolig til meg",
+            "what_helps": "Ro",
+        },
+        token_from=page_url,
+    )
+    assert done.status_code == 302, done.get_data(as_text=True)[:500]
+    versions = client.get("/api/v1/me/crisis-plan/versions", headers=patient.headers).json["items"]
+    proposal = next(v for v in versions if v["status"] == "proposed")
+    assert proposal["sections"]["extra"] == {
+        "risk_situations": ["Torget fredag kveld", "Festen på lørdag"],
+        "police_contact": "Snakk rolig til meg",
+    }
+
+
+def test_a_row_is_added_to_a_programmes_own_list_without_javascript(app, world, portal_as):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: "all"})
+    portal = portal_as(member)
+    page_url = f"/portal/patients/{patient.id}"
+    again = portal.post(
+        f"{page_url}/crisis-plan/proposals",
+        {"risk_situations-0": "Torget", "row_op": "add:risk_situations"},
+        token_from=page_url,
+    )
+    assert again.status_code == 200
+    assert 'name="risk_situations-1"' in again.get_data(as_text=True)
+
+
+def test_a_muli_vold_teams_outcomes_page_shows_its_own_indicators(app, world, portal_as):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    world.patient(team, consents={police: "all"})
+    page = portal_as(member).text(f"/portal/outcomes/?team={team.id}")
+    assert "Politikontakter" in page and "Døgn i varetekt" in page
+    assert "Akuttinnleggelser" not in page.split("<h2")[1]  # MULI's indicators are not this programme's
