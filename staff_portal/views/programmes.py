@@ -13,12 +13,14 @@ from sqlalchemy import select
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import InputRequired, Length
 
+from muli.extensions import said_errors
 from muli.models.people import Team
 from muli.patient import programme
 from muli.platform.errors import MuliError
 from muli.team import programmes
 from staff_portal.auth_state import login_required, portal_ctx
 from staff_portal.common import parse_id
+from staff_portal.errors import message_of
 
 KIND_NAMES = {"numbers": _l("emergency numbers"), "list": _l("list"), "text": _l("text")}
 SOURCE_NAMES = {"admissions": _l("computed from admissions"), "recorded": _l("recorded by the team")}
@@ -97,8 +99,8 @@ def import_programme():
     except MuliError as error:
         if error.status >= 500:
             raise
-        fields = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in (error.errors or {}).items())
-        form.text.errors = [fields or error.detail or error.title]
+        fields = "; ".join(f"{name}: {' '.join(msgs)}" for name, msgs in (said_errors(error) or {}).items())
+        form.text.errors = [fields or message_of(error)]
         return _page(import_form=form, status=422)
     flash(_("Programme %(key)s imported.", key=done["key"]), "success")
     return redirect(url_for("portal.admin_programme", key=done["key"]))

@@ -8,6 +8,7 @@ import yaml
 
 from muli.patient import plans, programme
 from muli.platform.errors import ValidationFailed
+from muli.platform.words import english
 
 
 def muli_file() -> dict:
@@ -17,7 +18,9 @@ def muli_file() -> dict:
 def refused(raw) -> dict:
     with pytest.raises(ValidationFailed) as caught:
         programme.validate(raw)
-    return caught.value.errors
+    error = caught.value
+    # Each field's message as a person reads it (English), its %(name)s values filled in.
+    return {field: [english(m, error.params) for m in messages] for field, messages in error.errors.items()}
 
 
 def keys(definition, plan="crisis_plan"):
