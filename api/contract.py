@@ -153,6 +153,7 @@ OPERATION_IDS = {
     ("GET", "/me/diary/{entry_id}"): "getMyDiaryEntry",
     ("PATCH", "/me/diary/{entry_id}"): "updateMyDiaryEntry",
     ("GET", "/me/export"): "exportMyRecord",
+    ("GET", "/me/export.fhir"): "exportMyRecordFhir",
     ("GET", "/me/mastery-plan"): "getMyMasteryPlan",
     ("PUT", "/me/mastery-plan"): "saveMyMasteryPlan",
     ("POST", "/me/mastery-plan/strategies/{strategy_id}/uses"): "recordMyStrategyUse",
@@ -190,6 +191,7 @@ OPERATION_IDS = {
     ("POST", "/staff/patients/{patient_id}/crisis-plan/proposals"): "proposePatientCrisisPlan",
     ("GET", "/staff/patients/{patient_id}/diary"): "listPatientDiaryEntries",
     ("POST", "/staff/patients/{patient_id}/emergency-access"): "openEmergencyAccess",
+    ("GET", "/staff/patients/{patient_id}/export.fhir"): "exportPatientRecordFhir",
     ("GET", "/staff/patients/{patient_id}/mastery-plan"): "getPatientMasteryPlan",
     ("GET", "/staff/push-subscriptions"): "listStaffPushSubscriptions",
     ("POST", "/staff/push-subscriptions"): "addStaffPushSubscription",
@@ -212,6 +214,20 @@ IF_NONE_MATCH = {
 }
 # A PDF answer's content (the body is the file itself).
 PDF_CONTENT = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+# A FHIR R4 Bundle (muli/patient/fhir.py; the mapping in docs/fhir/).
+FHIR_MEDIA_TYPE = "application/fhir+json"
+FHIR_BUNDLE_SCHEMA = {
+    "type": "object",
+    "description": "A FHIR R4 Bundle (https://hl7.org/fhir/R4/bundle.html); the mapping of each "
+    "resource is in docs/fhir/.",
+    "required": ["resourceType", "type"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["Bundle"]},
+        "type": {"type": "string"},
+        "entry": {"type": "array", "items": {"type": "object"}},
+    },
+}
+FHIR_CONTENT = {FHIR_MEDIA_TYPE: {"schema": FHIR_BUNDLE_SCHEMA}}
 
 
 def error_ref(status: int) -> dict:

@@ -37,11 +37,13 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "meeting_note.read": ("read", "Read the team meeting notes about the patient"),
     "outcomes.read": ("read", "Read the outcome figures"),
     "patient.export": ("read", "Exported the whole record (the patient's copy)"),
+    "patient.export_fhir": ("read", "Exported the record as FHIR"),
     "patient.list": ("read", "Saw the patient in the list of patients"),
     "patient.overview": ("read", "Opened the patient's overview"),
     "profile.read": ("read", "Read the patient's profile"),
     # changing a patient's data
     "admission.create": ("change", "Recorded an admission"),
+    "admission.import": ("change", "Received an admission from the hospital's record system"),
     "crisis_plan.approve": ("change", "Approved a change to the crisis plan"),
     "crisis_plan.decline": ("change", "Declined a change to the crisis plan"),
     "crisis_plan.propose": ("change", "Proposed a change to the crisis plan"),

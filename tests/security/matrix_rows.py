@@ -268,6 +268,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PATCH", "/api/v1/me/diary/<uuid:entry_id>"): Row(me_owned(200), lambda s, k: {"text": "endret"}),
     ("DELETE", "/api/v1/me/diary/<uuid:entry_id>"): Row(me_owned(204)),
     ("GET", "/api/v1/me/export"): Row(me(200), kinds=NO_IDS),
+    ("GET", "/api/v1/me/export.fhir"): Row(me(200), kinds=NO_IDS),
     ("GET", "/api/v1/me/mastery-plan"): Row(me(200), kinds=NO_IDS),
     ("PUT", "/api/v1/me/mastery-plan"): Row(
         me(200), lambda s, k: {"strategies": [{"title": "gå tur"}]}, _if_match_any, kinds=NO_IDS
@@ -296,6 +297,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/v1/staff/patients/<uuid:patient_id>/crisis-plan"): Row(staff(200, mate=403)),
     ("GET", "/api/v1/staff/patients/<uuid:patient_id>/crisis-plan.pdf"): Row(staff(200, mate=403)),
+    ("GET", "/api/v1/staff/patients/<uuid:patient_id>/export.fhir"): Row(staff(200, mate=403)),
     ("POST", "/api/v1/staff/patients/<uuid:patient_id>/crisis-plan/proposals"): Row(
         staff(201, mate=403), lambda s, k: PLAN
     ),
