@@ -112,6 +112,9 @@ WRITES = {"post", "put", "patch", "delete"}
 # What the rules above do not see.
 ALSO = {
     ("GET", "/api/v1/staff/audit/checkpoint"): {404},  # no event signed yet
+    # An integration client's own door: wrong credentials (401), a scope it lacks (403).
+    ("POST", "/api/v1/integration/token"): {401, 403},
+    ("POST", "/api/v1/integration/fhir"): {403},
 }
 # Guarded by account kind (`api.context.require_kind`) or role: 403.
 GUARDED_PREFIXES = ("/api/v1/me", "/api/v1/staff", "/api/v1/admin")
@@ -132,6 +135,8 @@ OPERATION_IDS = {
     ("POST", "/auth/logout"): "logOut",
     ("POST", "/auth/refresh"): "refreshTokens",
     ("POST", "/auth/token"): "logIn",
+    ("POST", "/integration/fhir"): "importAdmissionsFhir",
+    ("POST", "/integration/token"): "getIntegrationToken",
     ("GET", "/me"): "getMyProfile",
     ("GET", "/me/access-log"): "listMyAccessLog",
     ("GET", "/me/consents"): "getMyConsents",

@@ -76,3 +76,59 @@ def rich_patient(client, clock, world):
     )
     assert withdrawn.status_code == 200, withdrawn.json
     return care
+
+
+def integration_client(runner, team, name: str = "DIPS Arena") -> tuple[str, str]:
+    """A record system's client for `team`, made as an admin makes one (the CLI): id, secret."""
+    result = runner.invoke(args=["muli", "integration-client", "create", "--team", team.name, "--name", name])
+    assert result.exit_code == 0, result.output
+    lines = dict(line.split(": ", 1) for line in result.output.strip().splitlines())
+    return lines["client_id"], lines["client_secret (shown once)"]
+
+
+def client_token(client, client_id: str, secret: str, **extra) -> dict:
+    answer = client.post(
+        "/api/v1/integration/token",
+        json={"grant_type": "client_credentials", "client_id": client_id, "client_secret": secret, **extra},
+    )
+    assert answer.status_code == 200, answer.json
+    return {"Authorization": f"Bearer {answer.json['access_token']}"}
+
+
+def encounter(nid: str, ident: str, start: str, end: str | None = None, *, involuntary=False, **over) -> dict:
+    """An Encounter as a hospital's record system sends one."""
+    resource = {
+        "resourceType": "Encounter",
+        "identifier": [{"system": "urn:oid:2.16.578.1.12.4.1.1.9999", "value": ident}],
+        "status": "finished" if end else "in-progress",
+        "class": {"system": "http://terminology.hl7.org/CodeSystem/v3-ActCode", "code": "IMP"},
+        "type": [
+            {
+                "coding": [
+                    {
+                        "system": "urn:muli:fhir:admission-legal-status",
+                        "code": "involuntary" if involuntary else "voluntary",
+                    }
+                ]
+            }
+        ],
+        "subject": {"identifier": {"system": "urn:oid:2.16.578.1.12.4.1.4.1", "value": nid}},
+        "period": {"start": start, **({"end": end} if end else {})},
+        "location": [{"location": {"display": "PAM Sandviken"}}],
+    }
+    resource.update(over)
+    return resource
+
+
+def bundle(*resources: dict, kind: str = "transaction") -> dict:
+    return {
+        "resourceType": "Bundle",
+        "type": kind,
+        "entry": [
+            {
+                "resource": r,
+                **({"request": {"method": "POST", "url": "Encounter"}} if kind == "transaction" else {}),
+            }
+            for r in resources
+        ],
+    }

@@ -111,6 +111,8 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "session.end": ("sign_in", "Ended a session"),
     # accounts and devices
     "account.disable": ("account", "Disabled an account"),
+    "integration_client.create": ("account", "Created an integration client (a record system)"),
+    "integration_client.disable": ("account", "Disabled an integration client"),
     "account.enable": ("account", "Enabled an account again"),
     "account.password_change": ("account", "Changed the password"),
     "account.password_reset": ("account", "Required a new password"),
