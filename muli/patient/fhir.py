@@ -357,7 +357,10 @@ class _Builder:
                         "fullUrl": f"urn:uuid:{rid}",
                         "resource": resource.model_dump(mode="json", exclude_none=True),
                     }
-                    for rid, resource in self.entries
+                    # The patient first: the bundle is about them.
+                    for rid, resource in sorted(
+                        self.entries, key=lambda e: e[1].get_resource_type() != "Patient"
+                    )
                 ],
             }
         )

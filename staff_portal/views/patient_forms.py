@@ -21,7 +21,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from muli.extensions import db
 from muli.models.consent import EMERGENCY_DEFAULT
-from muli.patient import pdf, plans
+from muli.patient import fhir, pdf, plans
 from muli.patient import record as patient_record
 from muli.platform.errors import ValidationFailed
 from staff_portal.auth_state import login_required, portal_ctx
@@ -300,6 +300,17 @@ def crisis_plan_pdf(patient_id: str):
     )
 
 
+@login_required
+def fhir_export(patient_id: str):
+    """The patient's record as a FHIR R4 Bundle, as much as my agency may see (audited)."""
+    body = fhir.staff_bundle(portal_ctx(), parse_id(patient_id))
+    return Response(
+        body,
+        mimetype=fhir.MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="muli-patient.fhir.json"'},
+    )
+
+
 def register(bp: Blueprint) -> None:
     for path, fn in (
         ("crisis-plan/proposals", propose),
@@ -315,3 +326,4 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule(
         "/patients/<patient_id>/crisis-plan.pdf", view_func=crisis_plan_pdf, endpoint="patient_pdf"
     )
+    bp.add_url_rule("/patients/<patient_id>/export.fhir", view_func=fhir_export, endpoint="patient_fhir")
