@@ -29,6 +29,7 @@ import pydantic
 from fhir.resources.R4B.bundle import Bundle
 from fhir.resources.R4B.encounter import Encounter
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from muli.models.people import Admission, Patient, Team
 from muli.patient import record
@@ -39,7 +40,7 @@ from muli.patient.fhir import (
     V3_ACT_CODE,
 )
 from muli.platform.context import Ctx
-from muli.platform.errors import Forbidden, ValidationFailed
+from muli.platform.errors import Conflict, Forbidden, ValidationFailed
 from muli.trust import audit, national_id
 
 SCOPE = "admissions:write"
@@ -244,7 +245,13 @@ def _store(ctx: Ctx, stay: _Stay) -> tuple[Admission, str]:
             created_at=ctx.now(),
         )
         record.seal_admission(ctx.keys, admission, stay.facility, stay.involuntary)
-        ctx.session.add(admission)
+        try:
+            with ctx.session.begin_nested():
+                ctx.session.add(admission)
+        except IntegrityError:
+            # The same Encounter arrived in a request running at this moment (PostgreSQL:
+            # both found none); that one made the admission, this one may resend.
+            raise Conflict("The same encounter is being stored by another request; send it again.")
         outcome = "created"
     ctx.session.flush()
     audit.record(

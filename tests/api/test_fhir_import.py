@@ -213,3 +213,13 @@ def test_a_client_reaches_only_its_own_team(client, runner, world, care, nid):
     answer = client.post(URL, json=bundle(encounter(nid, "E1", day(3))), headers=headers)
     assert answer.status_code == 422
     assert _admissions(client, care) == []
+
+
+def test_expired_client_tokens_are_purged(app, runner, clock, system):
+    assert len(rows(app, IntegrationToken)) == 1
+    clock.advance(minutes=4)
+    assert runner.invoke(args=["muli", "purge"]).exit_code == 0
+    assert len(rows(app, IntegrationToken)) == 1  # still live
+    clock.advance(minutes=2)
+    assert runner.invoke(args=["muli", "purge"]).exit_code == 0
+    assert rows(app, IntegrationToken) == []
