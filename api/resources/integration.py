@@ -8,9 +8,9 @@ not a client's token, nor the other way round.
 
 from __future__ import annotations
 
-from flask import Response, request
+from flask import Response, g, request
 from flask.views import MethodView
-from marshmallow import INCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from api.body import Blueprint
 from api.context import anonymous_ctx
@@ -47,10 +47,18 @@ class ClientTokenOut(Schema):
 
 
 class BundleIn(Schema):
-    class Meta:
-        unknown = INCLUDE  # a FHIR resource's elements: the FHIR models validate them
+    """A FHIR Bundle's elements (R4); what is inside them the FHIR models validate."""
 
     resourceType = fields.String(required=True, validate=validate.OneOf(("Bundle",)))
+    id = fields.String(load_default=None, allow_none=True)
+    meta = fields.Dict(load_default=None, allow_none=True)
+    implicitRules = fields.String(load_default=None, allow_none=True)
+    language = fields.String(load_default=None, allow_none=True)
+    identifier = fields.Dict(load_default=None, allow_none=True)
+    timestamp = fields.String(load_default=None, allow_none=True)
+    total = fields.Integer(load_default=None, allow_none=True)
+    link = fields.List(fields.Dict(), load_default=None, allow_none=True)
+    signature = fields.Dict(load_default=None, allow_none=True)
     type = fields.String(required=True, validate=validate.OneOf(fhir_admissions.BUNDLE_TYPES))
     entry = fields.List(
         fields.Dict(),
@@ -63,6 +71,16 @@ class BundleIn(Schema):
 def _bearer() -> str | None:
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     return token.strip() or None if scheme.lower() == "bearer" else None
+
+
+@blp.before_request
+def _require_client() -> None:
+    """The FHIR door takes an integration client's token (401 before the body is read, as the
+    other blueprints' account-kind guards do); the token door takes credentials instead."""
+    if request.method == "OPTIONS" or request.endpoint != "integration.FhirEncounters":
+        return
+    base = anonymous_ctx()
+    g.integration_ctx = base.acting_as(integration.actor_for(base, _bearer(), fhir_admissions.SCOPE))
 
 
 @blp.route("/token")
@@ -94,7 +112,7 @@ class FhirEncounters(MethodView):
         """Admissions from the hospital's record system: a FHIR R4 Bundle of Encounters
         (integration client token with `admissions:write`). Idempotent by Encounter.identifier;
         all or nothing; 422 names each wrong entry's field (docs/fhir/encounter.md)."""
-        base = anonymous_ctx()
-        ctx = base.acting_as(integration.actor_for(base, _bearer(), fhir_admissions.SCOPE))
-        body = fhir_admissions.import_encounters(ctx, data)
+        body = fhir_admissions.import_encounters(
+            g.integration_ctx, {k: v for k, v in data.items() if v is not None}
+        )
         return Response(body, status=200, mimetype=FHIR_MEDIA_TYPE)
