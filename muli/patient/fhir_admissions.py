@@ -41,7 +41,7 @@ from muli.patient.fhir import (
 )
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, Forbidden, ValidationFailed
-from muli.trust import audit, national_id
+from muli.trust import audit, integration, national_id
 
 SCOPE = "admissions:write"
 BUNDLE_TYPES = ("transaction", "batch", "collection")
@@ -268,7 +268,7 @@ def _store(ctx: Ctx, stay: _Stay) -> tuple[Admission, str]:
 def import_encounters(ctx: Ctx, body: dict) -> str:
     """Store the bundle's admissions (all or none); answers a FHIR response Bundle whose
     entries say, in order, what became of each Encounter."""
-    if ctx.actor.kind != "client" or len(ctx.actor.team_ids) != 1:
+    if ctx.actor.kind != integration.ACTOR_KIND or len(ctx.actor.team_ids) != 1:
         raise Forbidden("Only an integration client sends admissions.")
     kind, stays = _read(ctx, body)
     statuses = {"created": "201 Created", "updated": "200 OK", "unchanged": "200 OK"}
