@@ -112,6 +112,9 @@ WRITES = {"post", "put", "patch", "delete"}
 # What the rules above do not see.
 ALSO = {
     ("GET", "/api/v1/staff/audit/checkpoint"): {404},  # no event signed yet
+    # An integration client's own door: wrong credentials (401), a scope it lacks (403).
+    ("POST", "/api/v1/integration/token"): {401, 403},
+    ("POST", "/api/v1/integration/fhir"): {403},
 }
 # Guarded by account kind (`api.context.require_kind`) or role: 403.
 GUARDED_PREFIXES = ("/api/v1/me", "/api/v1/staff", "/api/v1/admin")
@@ -137,6 +140,8 @@ OPERATION_IDS = {
     ("POST", "/auth/refresh"): "refreshTokens",
     ("POST", "/auth/token"): "logIn",
     ("GET", "/auth/sign-in-options"): "listSignInOptions",
+    ("POST", "/integration/fhir"): "importAdmissionsFhir",
+    ("POST", "/integration/token"): "getIntegrationToken",
     ("GET", "/me"): "getMyProfile",
     ("GET", "/me/access-log"): "listMyAccessLog",
     ("GET", "/me/consents"): "getMyConsents",
@@ -158,6 +163,7 @@ OPERATION_IDS = {
     ("GET", "/me/diary/{entry_id}"): "getMyDiaryEntry",
     ("PATCH", "/me/diary/{entry_id}"): "updateMyDiaryEntry",
     ("GET", "/me/export"): "exportMyRecord",
+    ("GET", "/me/export.fhir"): "exportMyRecordFhir",
     ("GET", "/me/mastery-plan"): "getMyMasteryPlan",
     ("PUT", "/me/mastery-plan"): "saveMyMasteryPlan",
     ("POST", "/me/mastery-plan/strategies/{strategy_id}/uses"): "recordMyStrategyUse",
@@ -199,6 +205,7 @@ OPERATION_IDS = {
     ("GET", "/staff/patients/{patient_id}/indicator-events"): "listPatientIndicatorEvents",
     ("POST", "/staff/patients/{patient_id}/indicator-events"): "addPatientIndicatorEvent",
     ("GET", "/staff/programmes"): "listMyTeamsProgrammes",
+    ("GET", "/staff/patients/{patient_id}/export.fhir"): "exportPatientRecordFhir",
     ("GET", "/staff/patients/{patient_id}/mastery-plan"): "getPatientMasteryPlan",
     ("GET", "/staff/push-subscriptions"): "listStaffPushSubscriptions",
     ("POST", "/staff/push-subscriptions"): "addStaffPushSubscription",
@@ -221,6 +228,20 @@ IF_NONE_MATCH = {
 }
 # A PDF answer's content (the body is the file itself).
 PDF_CONTENT = {"application/pdf": {"schema": {"type": "string", "format": "binary"}}}
+# A FHIR R4 Bundle (muli/patient/fhir.py; the mapping in docs/fhir/).
+FHIR_MEDIA_TYPE = "application/fhir+json"
+FHIR_BUNDLE_SCHEMA = {
+    "type": "object",
+    "description": "A FHIR R4 Bundle (https://hl7.org/fhir/R4/bundle.html); the mapping of each "
+    "resource is in docs/fhir/.",
+    "required": ["resourceType", "type"],
+    "properties": {
+        "resourceType": {"type": "string", "enum": ["Bundle"]},
+        "type": {"type": "string"},
+        "entry": {"type": "array", "items": {"type": "object"}},
+    },
+}
+FHIR_CONTENT = {FHIR_MEDIA_TYPE: {"schema": FHIR_BUNDLE_SCHEMA}}
 
 
 def error_ref(status: int) -> dict:

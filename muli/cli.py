@@ -16,12 +16,13 @@ from sqlalchemy import select
 from muli import demo
 from muli.extensions import db
 from muli.models import Base
+from muli.models.integration import INTEGRATION_SCOPES
 from muli.models.people import AGENCY_KINDS, STAFF_ROLES, Agency, Team
 from muli.platform import backup, crypto, sqlite
 from muli.platform.context import SYSTEM, Ctx
 from muli.platform.errors import MuliError, NotFound
 from muli.team import staff
-from muli.trust import audit, lifecycle, sessions
+from muli.trust import audit, integration, lifecycle, sessions
 
 muli_cli = AppGroup("muli", help="MULI operations.")
 PURGE_EVERY = 3600.0  # seconds between the worker's housekeeping passes
@@ -169,6 +170,56 @@ def programme_import(path, team_name: str | None) -> None:
     audit.record(ctx.session, ctx.actor, "programme.import", resource="programme", reason=row.key)
     db.session.commit()
     click.echo(f"imported {row.key}" + (f"; {team_name} runs it" if team_name else ""))
+
+
+integration_cli = AppGroup("integration-client", help="Record systems that send data in (OAuth2 clients).")
+muli_cli.add_command(integration_cli)
+
+
+@integration_cli.command("create")
+@click.option(
+    "--team", "team_name", required=True, help="The team whose patients the client may send data for."
+)
+@click.option("--name", required=True, help="What the client is, e.g. the hospital's record system.")
+@click.option(
+    "--scope", "scopes", multiple=True, type=click.Choice(INTEGRATION_SCOPES), default=INTEGRATION_SCOPES
+)
+def integration_client_create(team_name: str, name: str, scopes: tuple[str, ...]) -> None:
+    """Create a client; prints its id and secret once (only a keyed hash is kept)."""
+    ctx = system_ctx()
+    team = ctx.session.scalars(select(Team).where(Team.name == team_name)).first()
+    if team is None:
+        raise click.ClickException(f"no team named {team_name!r}")
+    client, secret = integration.create_client(ctx, team.id, name, list(scopes))
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "integration_client.create",
+        resource="integration_client",
+        resource_id=client.id,
+    )
+    db.session.commit()
+    click.echo(f"client_id: {client.id}\nclient_secret (shown once): {secret}\nscope: {client.scopes}")
+
+
+@integration_cli.command("disable")
+@click.argument("client_id")
+def integration_client_disable(client_id: str) -> None:
+    """Disable a client: its tokens stop working at once."""
+    ctx = system_ctx()
+    try:
+        integration.disable_client(ctx, parse_uuid(client_id))
+    except NotFound:
+        raise click.ClickException(f"no client {client_id}")
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "integration_client.disable",
+        resource="integration_client",
+        resource_id=client_id,
+    )
+    db.session.commit()
+    click.echo(f"{client_id}: disabled")
 
 
 account_cli = AppGroup("account", help="Cut an account off, let it back in, reset, see and end sessions.")

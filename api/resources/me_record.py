@@ -5,15 +5,17 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, date, datetime
 
+from flask import Response
 from flask.views import MethodView
 from flask_babel import gettext
 from marshmallow import INCLUDE, Schema, fields, post_dump, post_load, validate
 
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
+from api.contract import FHIR_CONTENT, FHIR_MEDIA_TYPE
 from api.schemas import Instant, PageArgs, page_of
 from muli.models.consent import CONSENT_SCOPES, CONSENT_STATES
-from muli.patient import consent
+from muli.patient import consent, fhir
 from muli.patient import record as patient_record
 from muli.trust import audit_words
 
@@ -159,3 +161,20 @@ class Export(MethodView):
     def get(self):
         """All my data, decrypted, as one JSON document with a `schema_version`."""
         return jsonable(patient_record.export(current_ctx()))
+
+
+def fhir_answer(body: str, filename: str) -> Response:
+    """A FHIR Bundle as the library serialised it, offered as a file to save."""
+    return Response(
+        body,
+        mimetype=FHIR_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@blp.route("/export.fhir")
+class ExportFhir(MethodView):
+    @blp.doc(responses={200: {"description": "A FHIR R4 Bundle (type collection)", "content": FHIR_CONTENT}})
+    def get(self):
+        """All my data that FHIR has a resource for, as a FHIR R4 Bundle (docs/fhir/)."""
+        return fhir_answer(fhir.my_bundle(current_ctx()), "muli-export.fhir.json")

@@ -7,7 +7,7 @@ from marshmallow import INCLUDE, Schema, fields, post_dump, post_load, validate
 
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
-from api.contract import PDF_CONTENT
+from api.contract import FHIR_CONTENT, PDF_CONTENT
 from api.resources.me_diary import EntryPage
 from api.resources.me_plans import (
     AuthorOut,
@@ -19,10 +19,10 @@ from api.resources.me_plans import (
     pdf_answer,
     plan_answer,
 )
-from api.resources.me_record import jsonable
+from api.resources.me_record import fhir_answer, jsonable
 from api.schemas import JsonBoolean, PageArgs
 from muli.models.consent import EMERGENCY_DEFAULT, EMERGENCY_SCOPES
-from muli.patient import diary, mastery, pdf, plans
+from muli.patient import diary, fhir, mastery, pdf, plans
 from muli.patient import record as patient_record
 
 blp = Blueprint(
@@ -149,6 +149,15 @@ class CrisisPlanPdf(MethodView):
     def get(self, patient_id):
         """The patient's crisis plan on one printable page."""
         return pdf_answer(pdf.staff_crisis_plan_pdf(current_ctx(), patient_id), "kriseplan.pdf")
+
+
+@blp.route("/<uuid:patient_id>/export.fhir")
+class ExportFhir(MethodView):
+    @blp.doc(responses={200: {"description": "A FHIR R4 Bundle (type collection)", "content": FHIR_CONTENT}})
+    def get(self, patient_id):
+        """The patient's record as a FHIR R4 Bundle: the parts my agency has consent for, never
+        the access log; 403 consent-required without any consent. Audited."""
+        return fhir_answer(fhir.staff_bundle(current_ctx(), patient_id), "muli-patient.fhir.json")
 
 
 @blp.route("/<uuid:patient_id>/mastery-plan")

@@ -133,6 +133,8 @@ class Admission(IdMixin, CreatedMixin, Base):
     """
 
     __tablename__ = "admission"
+    # One admission per identifier the record system gave it (the FHIR import is idempotent).
+    __table_args__ = (UniqueConstraint("patient_id", "source_key"),)
     __encrypted__ = ("facility", "involuntary")
 
     patient_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("patient.id"), index=True)
@@ -141,6 +143,9 @@ class Admission(IdMixin, CreatedMixin, Base):
     facility_enc: Mapped[str | None] = mapped_column(Text)
     involuntary_enc: Mapped[str | None] = mapped_column(Text)  # none sealed: not involuntary
     recorded_by_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("staff.id"))
+    # From a record system: the keyed hash of its Encounter.identifier (system|value), never
+    # the identifier itself (muli.patient.fhir_admissions); None when staff recorded it.
+    source_key: Mapped[str | None] = mapped_column(String(64))
 
 
 class ActivationCode(IdMixin, CreatedMixin, Base):

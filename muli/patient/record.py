@@ -36,7 +36,7 @@ OVERVIEW_SECTIONS: list[Callable] = []
 # --- the access log ------------------------------------------------------------------------
 
 
-def _by_others(patient: Patient):
+def by_others(patient: Patient):
     # A refused attempt read nothing, and its actor may be another patient: it is for the
     # privacy officer only (muli/trust/refusals.py), never in the patient's own log.
     return select(AuditEvent).where(
@@ -72,7 +72,7 @@ def _log_item(ev: AuditEvent, reason: str | None) -> dict:
 def access_log(ctx: Ctx, *, cursor: str | None, limit: int) -> Page:
     """Every read or change of my data by anyone but me, newest first, from the audit trail."""
     patient = access.own_patient(ctx)
-    query = _by_others(patient)
+    query = by_others(patient)
     if cursor:
         # The events' number (seq, given at insert) orders them newest first and never repeats.
         _, seq = decode(ctx.keys, cursor)
@@ -114,13 +114,19 @@ def _admission(keys: KeyRing, a: Admission) -> dict:
     }
 
 
-def _admissions(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
-    rows = ctx.session.scalars(
-        select(Admission)
-        .where(Admission.patient_id == patient_id)
-        .order_by(Admission.admitted_on, Admission.id)
+def admission_rows(ctx: Ctx, patient_id: uuid.UUID) -> list[Admission]:
+    """A patient's admissions, oldest first (the caller checks access and audits)."""
+    return list(
+        ctx.session.scalars(
+            select(Admission)
+            .where(Admission.patient_id == patient_id)
+            .order_by(Admission.admitted_on, Admission.id)
+        )
     )
-    return [_admission(ctx.keys, a) for a in rows]
+
+
+def _admissions(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
+    return [_admission(ctx.keys, a) for a in admission_rows(ctx, patient_id)]
 
 
 def _emergency_accesses(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
@@ -138,7 +144,7 @@ def _emergency_accesses(ctx: Ctx, patient_id: uuid.UUID) -> list[dict]:
 def export(ctx: Ctx) -> dict:
     """Everything about me, decrypted, in one document (right of access and portability)."""
     patient = access.own_patient(ctx)
-    log = ctx.session.scalars(_by_others(patient).order_by(AuditEvent.seq)).all()
+    log = ctx.session.scalars(by_others(patient).order_by(AuditEvent.seq)).all()
     document = {
         "schema_version": SCHEMA_VERSION,
         "exported_at": ctx.now(),

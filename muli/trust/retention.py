@@ -13,7 +13,7 @@ from sqlalchemy import delete
 from muli.models.idempotency import IdempotencyRecord
 from muli.models.people import ActivationCode
 from muli.platform.context import Ctx
-from muli.trust import accounts, sessions, throttle
+from muli.trust import accounts, integration, sessions, throttle
 
 
 def purge_idempotency(ctx: Ctx) -> int:
@@ -35,6 +35,7 @@ def purge(ctx: Ctx) -> dict[str, int]:
     return {
         "idempotency_records": purge_idempotency(ctx),
         "tokens": accounts.purge_expired(ctx),
+        "integration_tokens": integration.purge_expired(ctx),
         "activation_codes": purge_activation_codes(ctx),
         "login_throttle": throttles,
         "known_devices": devices,

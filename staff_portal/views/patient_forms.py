@@ -5,10 +5,9 @@ from __future__ import annotations
 from functools import cache
 
 from flask import Blueprint, Response, flash, redirect, request, url_for
-from flask_babel import get_locale
+from flask_babel import get_locale, ngettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -28,7 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from muli.extensions import db
 from muli.models.consent import EMERGENCY_DEFAULT
 from muli.models.people import Patient
-from muli.patient import indicators, pdf, plans, programme
+from muli.patient import fhir, indicators, pdf, plans, programme
 from muli.patient import record as patient_record
 from muli.platform.errors import ValidationFailed
 from staff_portal.auth_state import login_required, portal_ctx
@@ -394,6 +393,17 @@ def crisis_plan_pdf(patient_id: str):
     )
 
 
+@login_required
+def fhir_export(patient_id: str):
+    """The patient's record as a FHIR R4 Bundle, as much as my agency may see (audited)."""
+    body = fhir.staff_bundle(portal_ctx(), parse_id(patient_id))
+    return Response(
+        body,
+        mimetype=fhir.MEDIA_TYPE,
+        headers={"Content-Disposition": 'attachment; filename="muli-patient.fhir.json"'},
+    )
+
+
 def register(bp: Blueprint) -> None:
     for path, fn in (
         ("crisis-plan/proposals", propose),
@@ -410,3 +420,4 @@ def register(bp: Blueprint) -> None:
     bp.add_url_rule(
         "/patients/<patient_id>/crisis-plan.pdf", view_func=crisis_plan_pdf, endpoint="patient_pdf"
     )
+    bp.add_url_rule("/patients/<patient_id>/export.fhir", view_func=fhir_export, endpoint="patient_fhir")

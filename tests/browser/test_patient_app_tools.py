@@ -3,6 +3,11 @@ default, edit, delete), consent per agency, and who has read my data."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
+from fhir.resources.R4B.bundle import Bundle
+
 from tests.browser.test_patient_app_support import activate, enrol, token
 
 
@@ -112,3 +117,16 @@ def test_the_patient_sees_who_has_read_the_crisis_plan(live_server, phone, world
     entry.first.wait_for()
     assert "Leste kriseplanen" in entry.first.inner_text()
     screenshot(phone, "access-log")
+
+
+def test_the_patient_downloads_all_their_data_as_fhir(live_server, phone, world, client):
+    kari = enrol(world, client)
+    activate(phone, live_server, kari)
+    phone.get_by_role("link", name="Hvem har lest mine data").click()
+    with phone.expect_download() as download_info:
+        phone.get_by_role("button", name="Last ned (FHIR)").click()
+    download = download_info.value
+    assert download.suggested_filename == "muli-export.fhir.json"
+    bundle = json.loads(Path(download.path()).read_text(encoding="utf-8"))
+    Bundle.model_validate(bundle)
+    assert bundle["entry"][0]["resource"]["resourceType"] == "Patient"

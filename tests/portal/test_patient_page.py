@@ -113,3 +113,16 @@ def test_the_plans_phone_numbers_and_the_requests_lead_to_a_call(world, app, por
     page = portal_as(care.member).text(f"/portal/patients/{care.patient.id}")
     assert '<a href="tel:+4700000101">+47 000 00 101</a>' in page
     assert f'href="/portal/queue/{made["id"]}"' in page
+
+
+def test_the_patient_page_links_the_fhir_export_which_downloads_a_bundle(world, portal_as):
+    care = world.care_team()
+    portal = portal_as(care.member)
+    page = portal.get(f"/portal/patients/{care.patient.id}").get_data(as_text=True)
+    href = f"/portal/patients/{care.patient.id}/export.fhir"
+    assert f'href="{href}"' in page
+    assert "Last ned som FHIR" in page
+    response = portal.get(href)
+    assert response.status_code == 200
+    assert response.mimetype == "application/fhir+json"
+    assert response.get_json()["resourceType"] == "Bundle"

@@ -218,6 +218,44 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("POST", "/api/v1/auth/refresh"): Row(public(401), kinds=NO_IDS),  # an access token cannot refresh
     ("GET", "/api/v1/auth/sign-in-options"): Row(public(200), kinds=NO_IDS),
+    # A record system's door: only an integration client's token opens it, never a person's.
+    ("POST", "/api/v1/integration/token"): Row(
+        public(401),
+        lambda s, k: {
+            "grant_type": "client_credentials",
+            "client_id": str(uuid.uuid4()),
+            "client_secret": "wrong",
+        },
+        kinds=NO_IDS,
+    ),
+    ("POST", "/api/v1/integration/fhir"): Row(
+        public(401),
+        lambda s, k: {
+            "resourceType": "Bundle",
+            "type": "collection",
+            "entry": [
+                {
+                    "resource": {
+                        "resourceType": "Encounter",
+                        "identifier": [{"system": "urn:example", "value": "E1"}],
+                        "status": "in-progress",
+                        "class": {
+                            "system": "http://terminology.hl7.org/CodeSystem/v3-ActCode",
+                            "code": "IMP",
+                        },
+                        "subject": {
+                            "identifier": {
+                                "system": "urn:oid:2.16.578.1.12.4.1.4.1",
+                                "value": new_national_id(),
+                            }
+                        },
+                        "period": {"start": "2026-01-01"},
+                    }
+                }
+            ],
+        },
+        kinds=NO_IDS,
+    ),
     ("POST", "/api/v1/auth/logout"): Row(signed_in(204), kinds=NO_IDS, spends_token=True),
     # My account: every signed-in account changes its own password (a region of its own, and
     # a fresh token: the change ends the account's other sessions).
@@ -291,6 +329,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ("PATCH", "/api/v1/me/diary/<uuid:entry_id>"): Row(me_owned(200), lambda s, k: {"text": "endret"}),
     ("DELETE", "/api/v1/me/diary/<uuid:entry_id>"): Row(me_owned(204)),
     ("GET", "/api/v1/me/export"): Row(me(200), kinds=NO_IDS),
+    ("GET", "/api/v1/me/export.fhir"): Row(me(200), kinds=NO_IDS),
     ("GET", "/api/v1/me/mastery-plan"): Row(me(200), kinds=NO_IDS),
     ("PUT", "/api/v1/me/mastery-plan"): Row(
         me(200), lambda s, k: {"strategies": [{"title": "gå tur"}]}, _if_match_any, kinds=NO_IDS
@@ -319,6 +358,7 @@ MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/api/v1/staff/patients/<uuid:patient_id>/crisis-plan"): Row(staff(200, mate=403)),
     ("GET", "/api/v1/staff/patients/<uuid:patient_id>/crisis-plan.pdf"): Row(staff(200, mate=403)),
+    ("GET", "/api/v1/staff/patients/<uuid:patient_id>/export.fhir"): Row(staff(200, mate=403)),
     ("POST", "/api/v1/staff/patients/<uuid:patient_id>/crisis-plan/proposals"): Row(
         staff(201, mate=403), lambda s, k: PLAN
     ),

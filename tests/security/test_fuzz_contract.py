@@ -31,6 +31,7 @@ from schemathesis.config import SchemathesisConfig
 from schemathesis.core.parameters import ParameterLocation
 
 from tests.factories import bearer
+from tests.fhir_support import client_token, integration_client
 
 pytestmark = [pytest.mark.security, pytest.mark.slow]
 
@@ -65,6 +66,9 @@ class FuzzPeople:
             json={"held_on": "2031-05-05"},
         )
         assert entry.status_code == request.status_code == meeting.status_code == 201
+        # A record system's client on the team (its token is minted per case: they live minutes).
+        self.client = client
+        self.integration = integration_client(app.test_cli_runner(), care.team)
         self.ids = {
             "team_id": str(care.team.id),
             "patient_id": str(care.patient.id),
@@ -75,6 +79,8 @@ class FuzzPeople:
         }
 
     def headers_for(self, part: str) -> dict:
+        if part == "integration":
+            return {**client_token(self.client, *self.integration), "Accept-Encoding": "identity"}
         login = {
             "patient": self.care.patient,
             "staff": self.care.coordinator,
@@ -99,6 +105,7 @@ PARTS = {
     ),
     "privacy officer": lambda path: path.startswith("/api/v1/staff/audit"),
     "admin": lambda path: path.startswith("/api/v1/admin"),
+    "integration": lambda path: path.startswith("/api/v1/integration"),
 }
 # The checks left out, and why.
 LEFT_OUT = {

@@ -14,6 +14,7 @@ import uuid
 
 import pytest
 
+from tests.fhir_support import client_token, integration_client
 from tests.security.matrix_rows import MATRIX
 from tests.security.scene import ROLES, Scene, changed_tables, fingerprint
 from tests.security.test_authorization_matrix import PARAM, _url, expected_ok
@@ -32,7 +33,9 @@ SNEAKY = {
 }
 WRITE_METHODS = {"POST", "PUT", "PATCH"}
 # Anyone may call these without signing in; they are covered by the same rule, as anonymous.
-PUBLIC_WRITES = {"/api/v1/auth/activate", "/api/v1/auth/token"}
+PUBLIC_WRITES = {"/api/v1/auth/activate", "/api/v1/auth/token", "/api/v1/integration/token"}
+# A record system's door: called with an integration client's token (no person's opens it).
+CLIENT_WRITES = {"/api/v1/integration/fhir"}
 _SPEC: dict = {}
 
 
@@ -75,6 +78,7 @@ def test_every_write_endpoint_has_a_row_to_borrow_a_valid_body_from(app):
 @pytest.mark.parametrize("field", sorted(SNEAKY))
 def test_a_body_with_an_undeclared_field_is_refused_by_every_write_endpoint(app, client, world, field):
     scene = Scene(app, client, world)
+    system = client_token(client, *integration_client(app.test_cli_runner(), scene.team_a))
     failures, tried = [], 0
     for method, rule in write_endpoints(app):
         if (method, rule) not in MATRIX or field in declared_fields(app, method, rule):
@@ -85,6 +89,8 @@ def test_a_body_with_an_undeclared_field_is_refused_by_every_write_endpoint(app,
         headers = {**scene.fresh_headers(role), "Idempotency-Key": str(uuid.uuid4())}
         if row.headers:
             headers.update(row.headers(scene, kind, values))
+        if rule in CLIENT_WRITES:
+            headers.update(system)
         body = {**(row.body(scene, kind) if row.body else {}), field: SNEAKY[field]}
         before = fingerprint(app)
         r = client.open(_url(rule, values), method=method, headers=headers, json=body)

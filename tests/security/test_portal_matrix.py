@@ -150,6 +150,7 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
     ),
     ("GET", "/portal/patients/<patient_id>"): Row(page(staff(200, mate=403))),
     ("GET", "/portal/patients/<patient_id>/crisis-plan.pdf"): Row(page(staff(200, mate=403))),
+    ("GET", "/portal/patients/<patient_id>/export.fhir"): Row(page(staff(200, mate=403))),
     ("POST", "/portal/patients/<patient_id>/admissions"): Row(
         form(staff(201, mate=403)),
         lambda s, k: {"admitted_on": "2025-01-02", "facility": "PAM"},

@@ -95,12 +95,34 @@ function actionText(action) {
   return how.startsWith("log.") ? what : `${what}: ${how}`;
 }
 
+// The right of access and portability: the whole record as a FHIR Bundle, saved as a file.
+function exportCard(status) {
+  const button = h("button", { type: "button", class: "secondary wide", id: "export-fhir" }, t("export.fhir_button"));
+  button.addEventListener("click", async () => {
+    button.disabled = true;
+    try {
+      const { data } = await api.get("/me/export.fhir");
+      const url = URL.createObjectURL(new Blob([JSON.stringify(data)], { type: "application/fhir+json" }));
+      const link = h("a", { href: url, download: "muli-export.fhir.json" });
+      document.body.append(link);
+      link.click();
+      link.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 1000);
+    } catch (error) {
+      replace(status, alertBox(problemText(error)));
+    } finally {
+      button.disabled = false;
+    }
+  });
+  return h("section", { class: "card" }, h("h2", {}, t("export.fhir_title")), h("p", {}, t("export.fhir_help")), button);
+}
+
 export async function accessLog(app) {
   app.title(t("nav.access_log"));
   const listEl = h("ul", { class: "log", id: "access-log" });
   const more = h("div", {});
   const status = h("div", {});
-  replace(app.main, h("p", { class: "lead" }, t("log.lead")), status, listEl, more);
+  replace(app.main, exportCard(status), h("p", { class: "lead" }, t("log.lead")), status, listEl, more);
   let cursor = null;
   const load = async () => {
     const { data } = await api.get(`/me/access-log?limit=30${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
