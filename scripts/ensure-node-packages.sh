@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Node packages the tests drive for real, from tests/node/package-lock.json:
 #   web-push-testing   a Web Push service (subscribe, receive, VAPID check, decrypt, expire)
+#   oidc-provider      an OpenID Provider (the local ID-porten and HelseID)
+#   axe-core           the accessibility checks of the browser tests
+#   lighthouse         benchmarks/lighthouse.py
+# package.json's overrides pin two packages that a Lighthouse dependency asks for as "latest":
+# a tag moves, and `npm ci` refuses a lock file that "latest" has moved past.
 # Installed when missing or when the lock file changed since the last install.
 set -euo pipefail
 cd "$(dirname "$0")/.."
