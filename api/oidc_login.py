@@ -13,9 +13,7 @@ offers the provider's end-session. docs/oidc.md.
 
 from __future__ import annotations
 
-from authlib.common.urls import add_params_to_uri
-from flask import Blueprint, abort, current_app, redirect, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, redirect
 
 from api.context import anonymous_ctx
 from api.resources import auth as token_door
@@ -31,39 +29,20 @@ csrf.exempt(bp)
 SHOWN = {"not-enrolled", "account-disabled", "acr-too-low", "provider-unavailable", "provider-refused"}
 
 
-def _provider() -> oidc.Provider:
-    provider = oidc_flow.provider(NAME)
-    if provider is None:
-        abort(404)
-    return provider
-
-
-def _redirect_uri(provider: oidc.Provider) -> str:
-    return provider.config.redirect_uri or (
-        current_app.config["MULI_PUBLIC_URL"].rstrip("/") + url_for("idporten.callback")
-    )
-
-
 @bp.get("/login")
 def login():
-    provider = _provider()
     try:
-        url, pending = provider.begin(_redirect_uri(provider), locale=str(get_locale() or "nb"))
+        return oidc_flow.begin(NAME, "idporten.callback")
     except oidc.SignInRefused as refused:
         oidc.refused(anonymous_ctx(), NAME, refused)
         return _back_to_app(refused.reason)
-    response = redirect(url, 303)
-    oidc_flow.keep(response, pending)
-    return response
 
 
 @bp.get("/callback")
 def callback():
-    provider = _provider()
     ctx = anonymous_ctx()
-    args = {k: v for k, v in request.args.items() if k in ("state", "code", "error", "iss")}
     try:
-        verified = provider.finish(oidc_flow.pending(NAME), args)
+        provider, verified = oidc_flow.verify(NAME)
     except oidc.SignInRefused as refused:
         oidc.refused(ctx, NAME, refused)
         return _back_to_app(refused.reason)
@@ -83,14 +62,7 @@ def callback():
 @bp.get("/logout")
 def logout():
     """After MULI's own logout: the provider's end-session, when it has one."""
-    provider = _provider()
-    target = provider.end_session_endpoint()
-    if not target:
-        return redirect("/app/#/login", 303)
-    params = {"client_id": provider.config.client_id}
-    if provider.config.post_logout_redirect_uri:
-        params["post_logout_redirect_uri"] = provider.config.post_logout_redirect_uri
-    return redirect(add_params_to_uri(target, params), 303)
+    return redirect(oidc_flow.end_session_url(NAME) or "/app/#/login", 303)
 
 
 def _back_to_app(reason: str):

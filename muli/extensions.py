@@ -4,7 +4,8 @@ import math
 import time
 from datetime import date, datetime
 
-from flask import Response, current_app, request
+from authlib.common.urls import add_params_to_uri
+from flask import Response, abort, current_app, redirect, request, url_for
 from flask_babel import Babel, format_date, get_locale, get_timezone, gettext
 from flask_compress import Compress
 from flask_jwt_extended import JWTManager
@@ -14,6 +15,7 @@ from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from itsdangerous import BadSignature, URLSafeSerializer, URLSafeTimedSerializer
+from werkzeug.wrappers import Response as RedirectResponse
 
 from muli.models.base import Base
 from muli.platform import words
@@ -157,6 +159,49 @@ class OidcFlow:
         if found is None or found.config is not config:
             found = cache[name] = Provider(config)
         return found
+
+    def open_door(self, name: str):
+        """The configured provider `name`; 404 when that sign-in is off (the door is not there)."""
+        provider = self.provider(name)
+        if provider is None:
+            abort(404)
+        return provider
+
+    def redirect_uri(self, provider, callback_endpoint: str) -> str:
+        """Where the provider sends the person back: the registered address, or this service's
+        public address and the door's callback."""
+        return provider.config.redirect_uri or (
+            current_app.config["MULI_PUBLIC_URL"].rstrip("/") + url_for(callback_endpoint)
+        )
+
+    def begin(self, name: str, callback_endpoint: str) -> RedirectResponse:
+        """Start a sign-in: the redirect to the provider, its pending state kept in the cookie.
+        Raises SignInRefused (the provider cannot be reached, PAR refused)."""
+        provider = self.open_door(name)
+        url, pending = provider.begin(
+            self.redirect_uri(provider, callback_endpoint), locale=str(get_locale() or "nb")
+        )
+        response = redirect(url, 303)
+        self.keep(response, pending)
+        return response
+
+    def verify(self, name: str):
+        """The callback: (provider, the verified ID token) for the pending sign-in, from the
+        answer's parameters. Raises SignInRefused (state, code, token, level)."""
+        provider = self.open_door(name)
+        args = {k: v for k, v in request.args.items() if k in ("state", "code", "error", "iss")}
+        return provider, provider.finish(self.pending(name), args)
+
+    def end_session_url(self, name: str) -> str | None:
+        """The provider's end-session address (after MULI's own sign-out), or None."""
+        provider = self.open_door(name)
+        target = provider.end_session_endpoint()
+        if not target:
+            return None
+        params = {"client_id": provider.config.client_id}
+        if provider.config.post_logout_redirect_uri:
+            params["post_logout_redirect_uri"] = provider.config.post_logout_redirect_uri
+        return add_params_to_uri(target, params)
 
     def _serializer(self) -> URLSafeTimedSerializer:
         return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=self.SALT)

@@ -11,9 +11,7 @@ docs/oidc.md.
 
 from __future__ import annotations
 
-from authlib.common.urls import add_params_to_uri
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
-from flask_babel import get_locale
+from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
 
 from muli.extensions import db, oidc_flow
@@ -51,37 +49,18 @@ GENERAL = (
 )
 
 
-def _provider() -> oidc.Provider:
-    provider = oidc_flow.provider(NAME)
-    if provider is None:
-        abort(404)
-    return provider
-
-
-def _redirect_uri(provider: oidc.Provider) -> str:
-    return provider.config.redirect_uri or (
-        current_app.config["MULI_PUBLIC_URL"].rstrip("/") + url_for("portal.helseid_callback")
-    )
-
-
 def login():
-    provider = _provider()
     try:
-        url, pending = provider.begin(_redirect_uri(provider), locale=str(get_locale() or "nb"))
+        return oidc_flow.begin(NAME, "portal.helseid_callback")
     except oidc.SignInRefused as refused:
         oidc.refused(base_ctx(), NAME, refused)
         return _refused(refused.reason)
-    response = redirect(url, 303)
-    oidc_flow.keep(response, pending)
-    return response
 
 
 def callback():
-    provider = _provider()
     ctx = base_ctx()
-    args = {k: v for k, v in request.args.items() if k in ("state", "code", "error", "iss")}
     try:
-        verified = provider.finish(oidc_flow.pending(NAME), args)
+        provider, verified = oidc_flow.verify(NAME)
     except oidc.SignInRefused as refused:
         oidc.refused(ctx, NAME, refused)
         return _refused(refused.reason)
@@ -99,14 +78,7 @@ def callback():
 
 def logout():
     """After the portal's own sign-out: HelseID's end-session, when it has one."""
-    provider = _provider()
-    target = provider.end_session_endpoint()
-    if not target:
-        return redirect(url_for("portal.login"), 303)
-    params = {"client_id": provider.config.client_id}
-    if provider.config.post_logout_redirect_uri:
-        params["post_logout_redirect_uri"] = provider.config.post_logout_redirect_uri
-    return redirect(add_params_to_uri(target, params), 303)
+    return redirect(oidc_flow.end_session_url(NAME) or url_for("portal.login"), 303)
 
 
 def _refused(reason: str):

@@ -7,7 +7,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 AXE = Path(__file__).parents[1] / "node" / "node_modules" / "axe-core" / "axe.min.js"
+# A phone and a desktop: every screen is checked at both.
+WIDTHS = {"390": {"width": 390, "height": 844}, "1280": {"width": 1280, "height": 900}}
 TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa", "best-practice"]
 
 # The source goes in through the DevTools protocol (as page.evaluate does), not as a <script>
@@ -43,3 +47,17 @@ def assert_accessible(page, where: str = "") -> None:
     """Fail with every violation axe finds on the page as it is now."""
     found = violations(page)
     assert not found, "axe found:\n" + describe(found, f"[{where}] " if where else "")
+
+
+@pytest.fixture(params=list(WIDTHS), ids=lambda w: f"{w}px", name="page")
+def page_at_each_width(request, browser):
+    """A fresh page in Norwegian on Oslo time at each of WIDTHS (a phone is a touch device)."""
+    size = WIDTHS[request.param]
+    mobile = size["width"] < 800
+    context = browser.new_context(
+        viewport=size, locale="nb-NO", timezone_id="Europe/Oslo", is_mobile=mobile, has_touch=mobile
+    )
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -11,7 +11,7 @@ from sqlalchemy import update
 
 from muli.extensions import db
 from muli.models.people import Team
-from tests.browser.axe import describe, violations
+from tests.browser.axe import describe, page_at_each_width, violations  # noqa: F401 (the `page` fixture)
 from tests.browser.test_patient_app_phone import give_the_team_numbers
 from tests.browser.test_patient_app_proposal import PROPOSED, _propose
 from tests.browser.test_patient_app_support import (
@@ -27,7 +27,6 @@ from tests.browser.test_portal_support import portal_catalogues
 
 __all__ = ["portal_catalogues"]  # autouse: compiles the message catalogues
 
-WIDTHS = {"390": {"width": 390, "height": 844}, "1280": {"width": 1280, "height": 900}}
 
 # (name, route, a selector that is there once the screen has drawn its data)
 SIGNED_OUT = [
@@ -50,19 +49,6 @@ SIGNED_IN = [
     ("access-log", "#/access-log", "#access-log li"),
     ("settings", "#/settings", "#my-sessions li"),
 ]
-
-
-@pytest.fixture(params=list(WIDTHS), ids=lambda w: f"{w}px")
-def page(request, browser):
-    size = WIDTHS[request.param]
-    mobile = size["width"] < 800
-    context = browser.new_context(
-        viewport=size, locale="nb-NO", timezone_id="Europe/Oslo", is_mobile=mobile, has_touch=mobile
-    )
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def _kari_with_everything(app, live_server, page, world, client, clock, on_call: bool = True) -> dict:

@@ -15,12 +15,11 @@ from playwright.sync_api import expect
 
 from muli import demo
 from muli.trust.national_id import synthetic_numbers
-from tests.browser.axe import describe, violations
+from tests.browser.axe import describe, page_at_each_width, violations  # noqa: F401 (the `page` fixture)
 from tests.browser.test_portal_support import portal_catalogues
 
 __all__ = ["portal_catalogues"]  # autouse: compiles the message catalogues
 
-WIDTHS = {"390": {"width": 390, "height": 844}, "1280": {"width": 1280, "height": 900}}
 MEETING = "main a[href*='/portal/meetings/']:not([href*='system-issues']):not([href*='cursor'])"
 
 # Who signs in, then (name, where, a link on that page to follow instead, if any).
@@ -62,19 +61,6 @@ PAGES = {
         ("account", "/portal/admin/accounts/", "main a[href*='/portal/admin/accounts/']"),
     ],
 }
-
-
-@pytest.fixture(params=list(WIDTHS), ids=lambda w: f"{w}px")
-def page(request, browser):
-    size = WIDTHS[request.param]
-    mobile = size["width"] < 800
-    context = browser.new_context(
-        viewport=size, locale="nb-NO", timezone_id="Europe/Oslo", is_mobile=mobile, has_touch=mobile
-    )
-    context.set_default_timeout(30_000)
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 @pytest.fixture
