@@ -13,7 +13,7 @@ from muli.models.plans import PlanVersion
 def _seed(runner) -> dict:
     result = runner.invoke(args=["muli", "seed-demo", "--json"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)  # the JSON alone (output mixes in the log lines on stderr)
 
 
 def test_kari_has_a_crisis_plan_in_her_own_words(client, runner):

@@ -6,6 +6,7 @@ the form (the "Del med teamet mitt" switch above all) is ever covered by a bar, 
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.browser.test_patient_app_support import activate, enrol, token
 
@@ -53,7 +54,7 @@ def test_mood_and_sleep_are_stored_once_touched_and_can_be_cleared_again(
     for _ in range(3):
         phone.keyboard.press("ArrowLeft")  # from the middle: 5 - 3
     sleep.fill("3")
-    assert mood.get_attribute("aria-valuetext") != "ikke satt"
+    expect(mood).not_to_have_attribute("aria-valuetext", "ikke satt")  # waits for the redraw
     screenshot(phone, "set")
     phone.get_by_role("button", name="Lagre").click()
     phone.get_by_text("Sov tre timer.").wait_for()

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import time
 
+from playwright.sync_api import expect
+
 from tests.browser.test_patient_app_support import (
     activate,
     enrol,
@@ -32,8 +34,9 @@ def test_the_crisis_plan_opens_after_a_reload_with_no_network(live_server, phone
     _offline_with_plan(live_server, phone, world, client)
     phone.reload()
     phone.get_by_text("ring Siv (søster)").wait_for()
-    assert phone.get_by_text("lagret versjon fra").is_visible()
-    assert phone.get_by_text("Du er uten nett").is_visible()
+    # Drawn after the plan, from the kept copy's date and the network state: wait, not peek.
+    expect(phone.get_by_text("lagret versjon fra")).to_be_visible()
+    expect(phone.get_by_text("Du er uten nett")).to_be_visible()
     screenshot(phone, "crisis-plan-offline")
 
 

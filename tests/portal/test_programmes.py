@@ -17,6 +17,19 @@ from muli.team import programmes
 PAGE = "/portal/admin/programmes/"
 
 
+def muli_vold_team(app, world, role="member"):
+    """A MULI vold team, a police member of it (role) and a patient who consented to the
+    police: (team, member, patient)."""
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, role=role, agency=police)
+    return team, member, world.patient(team, consents={police: "all"})
+
+
 def test_the_administrator_sees_programmes_and_their_teams(app, world, portal_as):
     world.team(name="Team Nord")
     admin = world.staff(role="admin")
@@ -88,14 +101,7 @@ def test_clinical_staff_cannot_manage_programmes(app, world, portal_as):
 
 
 def test_a_muli_vold_meeting_names_the_programmes_own_events(app, world, portal_as, client, clock):
-    with app.app_context():
-        row = programmes.install_built_in(system_ctx(), "muli-vold")
-        db.session.commit()
-        programme_id = row.id
-    team = world.team(programme_id=programme_id)
-    police = world.agency(kind="police")
-    coordinator = world.staff(team, role="coordinator", agency=police)
-    patient = world.patient(team, consents={police: "all"})
+    team, coordinator, patient = muli_vold_team(app, world, role="coordinator")
     day = clock.now.date()
     made = client.post(
         f"/api/v1/staff/patients/{patient.id}/indicator-events",
@@ -113,14 +119,7 @@ def test_a_muli_vold_meeting_names_the_programmes_own_events(app, world, portal_
 
 
 def test_staff_record_a_programmes_indicator_on_the_patient_page(app, world, portal_as, clock):
-    with app.app_context():
-        row = programmes.install_built_in(system_ctx(), "muli-vold")
-        db.session.commit()
-        programme_id = row.id
-    team = world.team(programme_id=programme_id)
-    police = world.agency(kind="police")
-    member = world.staff(team, agency=police)
-    patient = world.patient(team, consents={police: "all"})
+    _, member, patient = muli_vold_team(app, world)
     portal = portal_as(member)
     page_url = f"/portal/patients/{patient.id}"
     page = portal.text(page_url)
@@ -148,14 +147,7 @@ def test_a_muli_patient_page_has_no_indicator_section(app, world, portal_as):
 
 
 def test_a_muli_vold_plan_is_shown_and_proposed_with_the_programmes_sections(app, world, portal_as, client):
-    with app.app_context():
-        row = programmes.install_built_in(system_ctx(), "muli-vold")
-        db.session.commit()
-        programme_id = row.id
-    team = world.team(programme_id=programme_id)
-    police = world.agency(kind="police")
-    member = world.staff(team, agency=police)
-    patient = world.patient(team, consents={police: "all"})
+    _, member, patient = muli_vold_team(app, world)
     saved = client.put(
         "/api/v1/me/crisis-plan",
         json={"what_helps": "Ro", "extra": {"risk_situations": ["Torget fredag kveld"]}},
@@ -189,14 +181,7 @@ def test_a_muli_vold_plan_is_shown_and_proposed_with_the_programmes_sections(app
 
 
 def test_a_row_is_added_to_a_programmes_own_list_without_javascript(app, world, portal_as):
-    with app.app_context():
-        row = programmes.install_built_in(system_ctx(), "muli-vold")
-        db.session.commit()
-        programme_id = row.id
-    team = world.team(programme_id=programme_id)
-    police = world.agency(kind="police")
-    member = world.staff(team, agency=police)
-    patient = world.patient(team, consents={police: "all"})
+    _, member, patient = muli_vold_team(app, world)
     portal = portal_as(member)
     page_url = f"/portal/patients/{patient.id}"
     again = portal.post(
@@ -209,14 +194,7 @@ def test_a_row_is_added_to_a_programmes_own_list_without_javascript(app, world, 
 
 
 def test_a_muli_vold_teams_outcomes_page_shows_its_own_indicators(app, world, portal_as):
-    with app.app_context():
-        row = programmes.install_built_in(system_ctx(), "muli-vold")
-        db.session.commit()
-        programme_id = row.id
-    team = world.team(programme_id=programme_id)
-    police = world.agency(kind="police")
-    member = world.staff(team, agency=police)
-    world.patient(team, consents={police: "all"})
+    team, member, _ = muli_vold_team(app, world)
     page = portal_as(member).text(f"/portal/outcomes/?team={team.id}")
     assert "Politikontakter" in page and "Døgn i varetekt" in page
     assert "Akuttinnleggelser" not in page.split("<h2")[1]  # MULI's indicators are not this programme's

@@ -76,7 +76,7 @@ def verify_audit(runner, *checkpoints) -> tuple[int, str]:
 def checkpoint(runner) -> dict:
     result = runner.invoke(args=["muli", "audit-checkpoint"])
     assert result.exit_code == 0, result.output
-    return json.loads(result.output)
+    return json.loads(result.stdout)  # the JSON alone (output mixes in the log lines on stderr)
 
 
 @pytest.fixture
@@ -231,7 +231,7 @@ def test_a_chain_written_across_a_key_rotation_verifies(app, runner, rotated_app
         record(3, start=5)
         assert [e.key_id for e in rows()] == ["testa1"] * 5 + ["testa2"] * 3
         db.session.remove()
-    made = json.loads(new_runner.invoke(args=["muli", "audit-checkpoint"]).output)
+    made = json.loads(new_runner.invoke(args=["muli", "audit-checkpoint"]).stdout)
     assert (made["seq"], made["key_id"], made["signing_key_id"]) == (8, "testa2", "tests2")
     code, output = verify_audit(new_runner)
     assert code == 0, output
