@@ -313,3 +313,10 @@ def test_a_later_queue_page_has_an_etag_and_answers_304_to_it(client, clock, car
     url = f"{URL}?limit=2&cursor={page['next_cursor']}"
     etag = client.get(url, headers=care.member.headers).headers["ETag"]
     assert client.get(url, headers={**care.member.headers, "If-None-Match": etag}).status_code == 304
+
+
+def test_a_queue_poll_that_misses_answers_the_same_bytes_as_a_plain_get(client, clock, care):
+    ask(client, care.patient)
+    plain = client.get(URL, headers=care.member.headers)
+    stale = client.get(URL, headers={**care.member.headers, "If-None-Match": 'W/"queue-0", "other"'})
+    assert (stale.status_code, stale.data, stale.headers["ETag"]) == (200, plain.data, plain.headers["ETag"])
