@@ -219,9 +219,6 @@ def rotate(
                 key = tuple(name for name in names if f"new_{name}" in change)
                 changes.setdefault(key, []).append(change)
             for key, batch in changes.items():
-                if connection.dialect.name == "postgresql":
-                    _update_from_values(connection, table, key, batch)
-                    continue
                 sets = ", ".join(f"{n}_enc = {param('new_' + n)}" for n in key)
                 same = " AND ".join(f"{n}_enc = {param('old_' + n)}" for n in key)
                 statement = f"UPDATE {table} SET {sets} WHERE id = {param('row_id')} AND {same}"  # noqa: S608
@@ -232,36 +229,6 @@ def rotate(
                 after_batch(done)
             connection = session.connection()  # after_batch may have committed
     return done
-
-
-def _update_from_values(connection: Any, table: str, names: tuple[str, ...], batch: list[dict]) -> None:
-    """PostgreSQL: a batch's updates as one statement joined to a VALUES list, rather than one
-    statement per row (psycopg's executemany still runs each row's UPDATE on the server).
-    The same guard: a row is changed only while it still holds the ciphertext read."""
-    width = 1 + 2 * len(names)
-    row = "(" + ", ".join(["%s"] + ["%s::text"] * (width - 1)) + ")"
-    columns = ", ".join(["row_id"] + [f"new_{n}" for n in names] + [f"old_{n}" for n in names])
-    sets = ", ".join(f"{n}_enc = v.new_{n}" for n in names)
-    same = " AND ".join(f"t.{n}_enc = v.old_{n}" for n in names)
-    # At most 60,000 parameters per statement (PostgreSQL's limit is 65,535).
-    per = max(1, 60_000 // width)
-    for start in range(0, len(batch), per):
-        part = batch[start : start + per]
-        values = ", ".join([row] * len(part))
-        statement = (
-            f"UPDATE {table} AS t SET {sets} FROM (VALUES {values}) AS v({columns}) "  # noqa: S608
-            f"WHERE t.id = v.row_id AND {same}"
-        )
-        params = [
-            value
-            for change in part
-            for value in (
-                change["row_id"],
-                *(change[f"new_{n}"] for n in names),
-                *(change[f"old_{n}"] for n in names),
-            )
-        ]
-        connection.exec_driver_sql(statement, tuple(params))
 
 
 def _uuid_text(raw: object) -> str:
