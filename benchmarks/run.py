@@ -111,6 +111,15 @@ ENDPOINTS = {
         0.3,
         None,
     ),
+    "queue_304": (
+        f"GET /api/v1/staff/contact-requests ({OPEN_REQUESTS} open), If-None-Match (304)",
+        "GET",
+        "/api/v1/staff/contact-requests",
+        None,
+        False,
+        None,
+        None,
+    ),
     "diary": ("POST /api/v1/me/diary", "POST", "/api/v1/me/diary", DIARY_BODY, False, 0.35, None),
     "contact": (
         "POST /api/v1/me/contact-requests",
@@ -480,7 +489,7 @@ class Session:
             setattr(self, attr, json.loads(raw))
 
     def token_for(self, key: str) -> str:
-        return (self.staff if key == "queue" else self.patient)["access_token"]
+        return (self.staff if key.startswith("queue") else self.patient)["access_token"]
 
 
 def open_requests(server: Server, session: Session, n: int) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from flask import Response, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
@@ -31,12 +32,28 @@ class ContactQueueArgs(PageArgs):
 class Queue(MethodView):
     @blp.arguments(ContactQueueArgs, location="query")
     @blp.response(200, page_of(ContactQueueItemOut))
+    @blp.alt_response(304, description="Not modified (If-None-Match): the first page as you have it")
     def get(self, args):
-        """My teams' requests: open ones oldest first with waiting time and escalation."""
+        """My teams' requests: open ones oldest first with waiting time and escalation. The
+        first page has a (weak) ETag; send it as If-None-Match to poll: 304 while the page,
+        waiting minutes included, is as you have it."""
+        ctx = current_ctx()
+        headers = {}
+        if args["cursor"] is None:
+            etag, patient_ids = contact_requests.queue_etag(ctx, state=args["state"], limit=args["limit"])
+            headers["ETag"] = etag
+            if request.if_none_match.contains_weak(etag.removeprefix("W/").strip('"')):
+                contact_requests.queue_unchanged(ctx, patient_ids)
+                return Response(status=304, headers=headers)
         items, next_cursor = contact_requests.queue(
-            current_ctx(), state=args["state"], cursor=args["cursor"], limit=args["limit"]
+            ctx, state=args["state"], cursor=args["cursor"], limit=args["limit"]
         )
-        return {"items": items, "next_cursor": next_cursor}
+        if args["cursor"] is not None:
+            # A later page: its ETag from what it holds (no cheap check; each page is read).
+            headers["ETag"] = contact_requests.page_etag(items)
+            if request.if_none_match.contains_weak(headers["ETag"].removeprefix("W/").strip('"')):
+                return Response(status=304, headers=headers)
+        return {"items": items, "next_cursor": next_cursor}, 200, headers
 
 
 @blp.route("/<uuid:request_id>")

@@ -11,6 +11,7 @@ beside a request needs the `crisis_plan` consent. Every read is audited.
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -29,7 +30,7 @@ from muli.models.contact import (
     ContactMessage,
     ContactRequest,
 )
-from muli.models.people import CLINICAL_ROLES, Patient, Staff, TeamMembership
+from muli.models.people import CLINICAL_ROLES, Agency, Patient, Staff, TeamMembership
 from muli.patient import profile
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ConsentRequired, InvalidState, NotFound, ValidationFailed
@@ -476,6 +477,85 @@ def queue(ctx: Ctx, *, state: str, cursor: str | None, limit: int):
             ctx.session, ctx.actor, "contact_request.queue", patient_id=patient_id, resource="contact_request"
         )
     return out, next_cursor
+
+
+def queue_etag(ctx: Ctx, *, state: str, limit: int) -> tuple[str, list[uuid.UUID]]:
+    """The validator of the queue's first page (`If-None-Match`), and the patients it names.
+
+    A digest of every row the page is built from, read with Core and nothing decrypted: the
+    requests' own columns, each patient's name and the ciphertext of their phone (a changed
+    number changes it), the names and agencies of the staff the page names, and each
+    request's `waiting_minutes` as it is now. So the page's ETag changes when anything it
+    shows changes, and with the waiting time: at most a minute per open request, a 304 for
+    the rest of that minute (the answer keeps `waiting_minutes` as before, so no client has to
+    change; `created_at` is in it for a client that counts the minutes itself). Weak: the
+    page's `next_cursor` is a new token each time, for the same rows.
+    """
+    access.require_clinical_staff(ctx)
+    table = ContactRequest.__table__
+    query = (
+        select(table, Patient.display_name, Patient.phone_enc)
+        .join(Patient, Patient.id == table.c.patient_id)
+        .where(table.c.team_id.in_(ctx.actor.team_ids), table.c.state.in_(QUEUE_STATES[state]))
+    )
+    if state == "open":
+        query = query.order_by(table.c.created_at, table.c.id)
+    else:
+        query = query.order_by(table.c.created_at.desc(), table.c.id.desc())
+    rows = ctx.session.execute(query.limit(limit + 1)).all()
+    shown = rows[:limit]
+    now = ctx.now()
+    staff_ids = (
+        {row.routed_staff_id for row in shown if row.routed_staff_id}
+        | {row.acknowledged_by_id for row in shown if row.acknowledged_by_id}
+        | {row.call_started_by_id for row in shown if row.call_started_by_id}
+    )
+    people = (
+        sorted(
+            map(
+                tuple,
+                ctx.session.execute(
+                    select(Staff.id, Staff.display_name, Agency.name)
+                    .join(Agency, Agency.id == Staff.agency_id)
+                    .where(Staff.id.in_(staff_ids))
+                ),
+            ),
+            key=lambda person: str(person[0]),
+        )
+        if staff_ids
+        else []
+    )
+    waited = [
+        max(
+            0,
+            int(
+                ((r.acknowledged_at or r.closed_at or r.cancelled_at or now) - r.created_at).total_seconds()
+                // 60
+            ),
+        )
+        for r in shown
+    ]
+    parts = (state, limit, [tuple(row) for row in rows], people, waited)
+    digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
+    return f'W/"queue-{digest}"', sorted({row.patient_id for row in shown}, key=str)
+
+
+def page_etag(items: list[dict]) -> str:
+    """A later page's ETag, from the items it holds (read and audited as any page)."""
+    return f'W/"queue-{hashlib.blake2b(repr(items).encode(), digest_size=12).hexdigest()}"'
+
+
+def queue_unchanged(ctx: Ctx, patient_ids: list[uuid.UUID]) -> None:
+    """A 304 for the queue: for each patient on the page, that their request was checked
+    and found unchanged, and nothing about them sent (`contact_request.queue_unchanged`)."""
+    for patient_id in patient_ids:
+        audit.record(
+            ctx.session,
+            ctx.actor,
+            "contact_request.queue_unchanged",
+            patient_id=patient_id,
+            resource="contact_request",
+        )
 
 
 def history_for_patient(ctx: Ctx, patient_id: uuid.UUID, limit: int = 10) -> list[dict]:

@@ -8,7 +8,9 @@ which become current only when the patient approves them.
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import uuid
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
@@ -167,11 +169,16 @@ def new_version(ctx: Ctx, plan: Plan, document: dict, *, make_current: bool, exp
     return pv
 
 
-def check_if_match(if_match: str | Collection[str] | None, current_etag: str) -> None:
-    """`if_match`: the ETag(s) the client sent, `*` for any; None when it sent none."""
+def check_if_match(
+    if_match: str | Collection[str] | None, current_etag: str, plan_tag: Callable[[str], str] | None = None
+) -> None:
+    """`if_match`: the ETag(s) the client sent, `*` for any; None when it sent none. `plan_tag`
+    reduces a sent tag to the part that names the plan's version (the crisis plan's)."""
     if if_match is None:
         raise PreconditionRequired("Send If-Match with the ETag of the plan you edited.")
     tags = {if_match} if isinstance(if_match, str) else set(if_match)
+    if plan_tag is not None:
+        tags = {plan_tag(tag) for tag in tags}
     if "*" not in tags and current_etag not in tags:
         raise PreconditionFailed("The plan was changed elsewhere. Reload it and try again.")
 
@@ -180,7 +187,32 @@ def check_if_match(if_match: str | Collection[str] | None, current_etag: str) ->
 
 
 def crisis_etag(version: int) -> str:
+    """The tag naming a version of the crisis plan: what If-Match guards (a save)."""
     return f"crisis-{version}"
+
+
+def crisis_answer_etag(version: int, patient: Patient, definition: dict) -> str:
+    """The ETag of the whole answer (what If-None-Match compares): the plan's version and a
+    digest of everything else the answer holds that the version does not fix, the team's
+    emergency numbers (and name, in their labels) and the programme's crisis-plan sections
+    (`extra`, `sections_meta`). Changing the team's numbers changes the ETag, so a phone
+    holding the old numbers gets them anew rather than a 304. Cheap: no plan document is
+    read or decrypted."""
+    context = [emergency_numbers(patient.team), programme.crisis_sections(definition)]
+    digest = hashlib.blake2b(
+        json.dumps(context, sort_keys=True, ensure_ascii=False).encode(), digest_size=8
+    ).hexdigest()
+    return f"{crisis_etag(version)}-{digest}"
+
+
+_CRISIS_TAG = re.compile(r"(crisis-\d+)(?:-[0-9a-f]+)?")
+
+
+def crisis_plan_tag(tag: str) -> str:
+    """The version part of a crisis-plan ETag (`crisis-3-<digest>` → `crisis-3`): a save is
+    guarded by the plan's version, not by the team's numbers or the programme."""
+    match = _CRISIS_TAG.fullmatch(tag)
+    return match.group(1) if match else tag
 
 
 def normalise_crisis(document: dict, definition: dict | None = None) -> dict:
@@ -317,7 +349,7 @@ def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None) -> PlanDoc:
     }
     if not programme.is_default_crisis_plan(definition):
         body["sections_meta"] = sections_meta(definition)
-    return PlanDoc(body, crisis_etag(version))
+    return PlanDoc(body, crisis_answer_etag(version, patient, definition))
 
 
 def my_crisis_plan(ctx: Ctx) -> PlanDoc:
@@ -336,7 +368,7 @@ def my_crisis_plan_unless(ctx: Ctx, has_etag: Callable[[str], bool]) -> tuple[st
     audited as `my_crisis_plan` does."""
     patient = access.own_patient(ctx)
     number = ctx.session.scalar(_CURRENT_NUMBER, {"patient_id": patient.id, "kind": "crisis"})
-    etag = crisis_etag(number or 0)
+    etag = crisis_answer_etag(number or 0, patient, programme_of(ctx, patient))
     if has_etag(etag):
         audit.record(
             ctx.session, ctx.actor, "crisis_plan.unchanged", patient_id=patient.id, resource="crisis_plan"
@@ -368,7 +400,7 @@ def save_my_crisis_plan(
     """The patient's edit: a new version, current at once, if nobody changed the plan meanwhile."""
     patient = access.own_patient(ctx)
     plan = plan_for_update(ctx, patient.id, "crisis")
-    check_if_match(if_match, crisis_etag(plan.current_version))
+    check_if_match(if_match, crisis_etag(plan.current_version), crisis_plan_tag)
     previous = version_of(ctx, plan, plan.current_version)
     document = normalise_crisis(_keep_extra(ctx, document, previous), programme_of(ctx, patient))
     reviewed = last_reviewed_with_team_on or (previous.last_reviewed_with_team_on if previous else None)

@@ -97,6 +97,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "contact_request.list": ("contact", "Read the list of contact requests"),
     "contact_request.message": ("contact", "Wrote a message on a contact request"),
     "contact_request.queue": ("contact", "Saw a contact request in the queue"),
+    "contact_request.queue_unchanged": (
+        "contact",
+        "Checked that a contact request in the queue had not changed (nothing shown)",
+    ),
     "contact_request.read": ("contact", "Read a contact request"),
     "contact_request.remind": ("contact", "Sent a reminder about a contact request"),
     "on_call.change": ("contact", "Changed an on-call shift"),

@@ -79,10 +79,18 @@
     status.classList.add("flash", "error");
   }
 
+  // The ETag of the last digest: while the queue is as it was (and nobody waited a minute
+  // longer), the poll is a 304 with no body and nothing on the page changes.
+  var pollTag = null;
+
   function poll() {
-    fetch(status.dataset.poll, { credentials: "same-origin", headers: { Accept: "application/json" } })
+    var headers = { Accept: "application/json" };
+    if (pollTag) { headers["If-None-Match"] = pollTag; }
+    fetch(status.dataset.poll, { credentials: "same-origin", cache: "no-store", headers: headers })
       .then(function (r) {
         if (r.status === 401) { expired(); return null; }
+        if (r.status === 304) { return null; }
+        if (r.ok) { pollTag = r.headers.get("ETag"); }
         return r.ok ? r.json() : null;
       })
       .then(function (data) {

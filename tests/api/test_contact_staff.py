@@ -239,3 +239,84 @@ def test_a_privacy_officer_on_the_team_sees_no_queue(client, world, care):
 
 def test_a_patient_cannot_use_the_staff_queue(client, care):
     assert client.get(URL, headers=care.patient.headers).status_code == 403
+
+
+def _queue_actions(app, patient_id) -> list[str]:
+    from sqlalchemy import select
+
+    from muli.extensions import db
+    from muli.models.audit import AuditEvent
+
+    with app.app_context():
+        query = select(AuditEvent.action).where(AuditEvent.patient_id == patient_id).order_by(AuditEvent.seq)
+        return [a for a in db.session.scalars(query) if a.startswith("contact_request.queue")]
+
+
+def test_the_queue_poll_is_304_while_the_page_is_as_the_client_has_it_and_audited_as_such(
+    app, client, clock, care
+):
+    ask(client, care.patient)
+    first = client.get(URL, headers=care.member.headers)
+    etag = first.headers["ETag"]
+    again = client.get(URL, headers={**care.member.headers, "If-None-Match": etag})
+    assert (again.status_code, again.data, again.headers["ETag"]) == (304, b"", etag)
+    # The 200 is a read of the queue; the 304 says it checked and sent nothing.
+    assert _queue_actions(app, care.patient.patient.id) == [
+        "contact_request.queue",
+        "contact_request.queue_unchanged",
+    ]
+
+
+def test_the_queue_etag_moves_with_the_waiting_minutes(client, clock, care):
+    ask(client, care.patient)
+    etag = client.get(URL, headers=care.member.headers).headers["ETag"]
+    clock.advance(seconds=30)
+    assert client.get(URL, headers={**care.member.headers, "If-None-Match": etag}).status_code == 304
+    clock.advance(seconds=31)
+    later = client.get(URL, headers={**care.member.headers, "If-None-Match": etag})
+    assert (later.status_code, later.json["items"][0]["waiting_minutes"]) == (200, 1)
+    assert later.headers["ETag"] != etag
+
+
+def test_the_queue_etag_moves_with_a_new_request_an_acknowledgement_and_a_changed_phone(
+    app, client, world, clock, care
+):
+    first = ask(client, care.patient).json["id"]
+    etag = client.get(URL, headers=care.member.headers).headers["ETag"]
+    seen = {etag}
+
+    def changed() -> None:
+        response = client.get(URL, headers={**care.member.headers, "If-None-Match": etag})
+        assert response.status_code == 200
+        assert response.headers["ETag"] not in seen
+        seen.add(response.headers["ETag"])
+
+    ask(client, care.patient)
+    changed()
+    client.post(f"{URL}/{first}/acknowledge", headers=care.member.headers)
+    changed()
+    from muli.extensions import db
+    from muli.models.people import Patient
+
+    with app.app_context():
+        patient = db.session.get(Patient, care.patient.patient.id)
+        world._ctx().keys.seal(patient, "phone", "+4799999999")
+        db.session.commit()
+    changed()
+
+
+def test_a_later_queue_page_has_an_etag_and_answers_304_to_it(client, clock, care):
+    for _ in range(3):
+        ask(client, care.patient)
+        clock.advance(minutes=1)
+    page = client.get(URL + "?limit=2", headers=care.member.headers).json
+    url = f"{URL}?limit=2&cursor={page['next_cursor']}"
+    etag = client.get(url, headers=care.member.headers).headers["ETag"]
+    assert client.get(url, headers={**care.member.headers, "If-None-Match": etag}).status_code == 304
+
+
+def test_a_queue_poll_that_misses_answers_the_same_bytes_as_a_plain_get(client, clock, care):
+    ask(client, care.patient)
+    plain = client.get(URL, headers=care.member.headers)
+    stale = client.get(URL, headers={**care.member.headers, "If-None-Match": 'W/"queue-0", "other"'})
+    assert (stale.status_code, stale.data, stale.headers["ETag"]) == (200, plain.data, plain.headers["ETag"])

@@ -105,7 +105,7 @@ def test_gets_that_answer_304_declare_if_none_match(spec):
             assert method == "get"
             assert "If-None-Match" in params(op), path
             assert "content" not in op["responses"]["304"]
-    assert found == 5  # my crisis and mastery plan, the staff's two, the meeting note
+    assert found == 6  # my crisis and mastery plan, the staff's two, the meeting note, the queue
 
 
 def test_idempotency_key_is_a_string_a_uuid_fits(spec, client, world):

@@ -285,3 +285,66 @@ def test_staff_read_the_same_plan_the_patient_wrote(client, care):
         f"/api/v1/staff/patients/{care.patient.id}/crisis-plan", headers=care.member.headers
     )
     assert response.json["how_i_want_to_be_met"] == "Snakk rolig."
+
+
+def _change_team(app, team_id, **values):
+    from sqlalchemy import update
+
+    from muli.extensions import db
+    from muli.models.people import Team
+
+    with app.app_context():
+        db.session.execute(update(Team).where(Team.id == team_id).values(**values))
+        db.session.commit()
+
+
+def test_changed_emergency_numbers_change_the_etag_so_the_phone_gets_them_anew(app, client, world):
+    # The plan's version alone would say "unchanged" and leave the old numbers on the phone.
+    team = world.team(phone="+4700000001", on_call_phone="+4700000002")
+    patient = world.patient(team)
+    old = client.get(PLAN, headers=patient.headers).headers["ETag"]
+    assert client.get(PLAN, headers={**patient.headers, "If-None-Match": old}).status_code == 304
+    _change_team(app, team.id, on_call_phone="+4700000009")
+    response = client.get(PLAN, headers={**patient.headers, "If-None-Match": old})
+    assert response.status_code == 200
+    assert response.headers["ETag"] != old
+    assert [n["number"] for n in response.json["emergency_numbers"]][-1] == "+4700000009"
+    fresh = client.get(PLAN, headers={**patient.headers, "If-None-Match": response.headers["ETag"]})
+    assert fresh.status_code == 304
+
+
+def test_a_renamed_team_changes_the_etag_since_its_name_labels_the_numbers(app, client, world):
+    team = world.team(phone="+4700000001")
+    patient = world.patient(team)
+    old = client.get(PLAN, headers=patient.headers).headers["ETag"]
+    _change_team(app, team.id, name=f"{team.name} (ny)")
+    response = client.get(PLAN, headers={**patient.headers, "If-None-Match": old})
+    assert response.status_code == 200
+    assert response.json["emergency_numbers"][-1]["label"].startswith(f"{team.name} (ny)")
+
+
+def test_a_team_moving_to_another_programme_changes_the_etag(app, client, world):
+    from muli.cli import system_ctx
+    from muli.extensions import db
+    from muli.team import programmes
+
+    team = world.team()
+    patient = world.patient(team)
+    old = client.get(PLAN, headers=patient.headers).headers["ETag"]
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    _change_team(app, team.id, programme_id=programme_id)
+    response = client.get(PLAN, headers={**patient.headers, "If-None-Match": old})
+    assert response.status_code == 200
+    assert "sections_meta" in response.json
+
+
+def test_a_save_is_guarded_by_the_plans_version_not_by_the_teams_numbers(app, client, world):
+    team = world.team(phone="+4700000001")
+    patient = world.patient(team)
+    etag = client.get(PLAN, headers=patient.headers).headers["ETag"]
+    _change_team(app, team.id, phone="+4700000003")
+    assert _put(client, patient, {"what_helps": "x"}, etag).status_code == 200
+    assert _put(client, patient, {"what_helps": "y"}, etag).status_code == 412

@@ -115,3 +115,19 @@ def test_a_privacy_officer_has_no_queue(world, portal_as):
     care = world.care_team()
     officer = world.staff(care.team, role="privacy_officer", agency=care.agency)
     assert portal_as(officer).get("/portal/queue/").status_code == 403
+
+
+def test_the_poll_is_304_while_the_queue_is_as_the_page_has_it(world, app, portal_as, clock):
+    care = world.care_team()
+    portal = portal_as(care.member)
+    contact_request(app.test_client(), care.patient)
+    first = portal.get("/portal/queue/poll")
+    etag = first.headers["ETag"]
+    again = portal.get("/portal/queue/poll", headers={"If-None-Match": etag})
+    assert (again.status_code, again.data) == (304, b"")
+    clock.advance(minutes=1)  # a minute longer waited: the page's minutes must move
+    later = portal.get("/portal/queue/poll", headers={"If-None-Match": etag})
+    assert later.status_code == 200 and later.headers["ETag"] != etag
+    contact_request(app.test_client(), care.patient)
+    newer = portal.get("/portal/queue/poll", headers={"If-None-Match": later.headers["ETag"]})
+    assert len(newer.get_json()["open"]) == 2

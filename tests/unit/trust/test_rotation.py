@@ -70,3 +70,34 @@ def test_a_second_run_finds_nothing_left_to_do(old_and_new):
     assert _rotate(new_ring, lambda done: db.session.commit()) == ROWS
     db.session.commit()
     assert _rotate(new_ring) == 0
+
+
+def test_a_value_changed_while_its_batch_is_re_encrypted_is_left_as_it_was_changed(old_and_new):
+    # The update of each row names the ciphertext it replaces (one statement per batch on
+    # PostgreSQL, one per row on SQLite): a value written meanwhile must not be overwritten.
+    from sqlalchemy import update
+
+    _old, new_ring, _index = old_and_new
+    raced: list = []
+
+    class Racing:
+        current_prefix = new_ring.current_prefix
+
+        def reencrypt(self, token, aad, nonce):
+            if not raced:
+                account = db.session.scalars(select(Account).where(Account.totp_secret_enc == token)).one()
+                changed = new_ring.encrypt("CHANGED", crypto.aad_for(account, "totp_secret"))
+                db.session.execute(
+                    update(Account).where(Account.id == account.id).values(totp_secret_enc=changed)
+                )
+                raced.append(account.id)
+            return new_ring.reencrypt(token, aad, nonce)
+
+    crypto.rotate(db.session, Racing(), crypto.encrypted_models(Base), batch_size=250)
+    db.session.commit()
+    db.session.expunge_all()
+    accounts = {a.id: a for a in db.session.scalars(select(Account))}
+    only_new = KeyRing(keys=new_ring.keys[:1], index_key=new_ring.index_key)  # every row rotated
+    assert only_new.open(accounts[raced[0]], "totp_secret") == "CHANGED"
+    others = {only_new.open(a, "totp_secret") for i, a in accounts.items() if i != raced[0]}
+    assert len(others) == ROWS - 1 and "CHANGED" not in others

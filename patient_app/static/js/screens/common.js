@@ -40,11 +40,20 @@ export function field(label, input, hint) {
 
 // A document (crisis plan, mastery plan) that opens from the phone at once and is refreshed
 // from the API behind it. draw(body, {saved_at, fresh, etag}) runs once or twice.
+// The refresh is conditional: with the ETag of the copy on the phone in If-None-Match, an
+// unchanged document (the plan, the team's emergency numbers, the programme) is a 304 with
+// no body, and the phone keeps its copy, now confirmed current.
 export async function cachedDoc(name, path, draw) {
   const kept = store.get(name);
   if (kept) draw(kept.body, { ...kept, fresh: false });
   try {
-    const { data, etag } = await api.get(path);
+    const headers = kept?.etag && kept.body ? { "If-None-Match": kept.etag } : {};
+    const { status, data, etag } = await api.request(path, { headers });
+    if (status === 304 && kept) {
+      store.keepDoc(name, kept.body, etag || kept.etag);
+      draw(kept.body, { etag: etag || kept.etag, saved_at: new Date().toISOString(), fresh: true });
+      return;
+    }
     store.keepDoc(name, data, etag);
     draw(data, { etag, saved_at: new Date().toISOString(), fresh: true });
   } catch (error) {
