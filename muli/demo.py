@@ -384,6 +384,9 @@ def _seed_vold(ctx: Ctx, agencies, members) -> tuple:
     ctx.session.expire(pia)
     for who in VOLD_PATIENTS:
         _vold_patient(ctx, team, every, members, who)
+    # Its own rota, so a young person's contact request at night reaches someone on this team:
+    # Vera (the municipality) primary, Tor (the correctional service) backup.
+    seed_demo_rota(ctx, team, None, members, primary="vera", backup="tor")
     return team, logins
 
 
