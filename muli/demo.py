@@ -398,7 +398,7 @@ def _vold_patient(ctx: Ctx, team, agencies, members, who: VoldPatient) -> Patien
     if patient is not None:
         return patient
     enrolled_at = _days_ago(ctx, who.enrolled_days_ago)
-    every_scope = list(enrolment.consent_scopes())
+    every_scope = list(enrolment.consent_scopes(ctx, team))
     with _then(ctx, enrolled_at, members["vera"].account) as coordinator:
         patient, _code = enrolment.enrol(
             coordinator,
@@ -438,7 +438,7 @@ def _demo_patient(ctx: Ctx, team, agencies, members, who: DemoPatient) -> Patien
     if patient is not None:
         return patient
     enrolled_at = _days_ago(ctx, who.enrolled_days_ago)
-    every_scope = list(enrolment.consent_scopes())
+    every_scope = list(enrolment.consent_scopes(ctx, team))
     kristin = members["kristin"].account
     with _then(ctx, enrolled_at, kristin) as coordinator:
         patient, code = enrolment.enrol(

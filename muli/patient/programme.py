@@ -443,6 +443,22 @@ def for_team(ctx: Ctx, team: Team | None) -> dict:
     return programme.definition if programme is not None else _built_in(DEFAULT_KEY)
 
 
+def consent_scopes_of(definition: dict) -> tuple[str, ...]:
+    """The consent the programme asks for, in the service's order of scopes."""
+    return tuple(s for s in CONSENT_SCOPES if s in definition["consent_scopes"])
+
+
+def check_agency_kind(definition: dict, kind: str, field: str) -> None:
+    """422 naming `field` when the programme does not include agencies of this kind (one
+    message wherever an agency would join a team whose programme leaves its kind out)."""
+    if kind not in definition["agency_kinds"]:
+        raise ValidationFailed(
+            field,
+            "The programme %(programme)s does not include agencies of this kind (%(kind)s).",
+            {"programme": definition["name"]["en"], "kind": kind},
+        )
+
+
 def find(ctx: Ctx, key: str) -> Programme | None:
     return ctx.session.scalars(select(Programme).where(Programme.key == key)).first()
 
