@@ -478,6 +478,20 @@ def is_default_crisis_plan(definition: dict) -> bool:
     return crisis_sections(definition) == crisis_sections(_built_in(DEFAULT_KEY))
 
 
+def is_default_mastery_plan(definition: dict) -> bool:
+    """Whether the mastery plan's sections are MULI's as they are (titles, order, none hidden):
+    then the API answers the plan exactly as before programmes existed (no `sections_meta`)."""
+    return definition["mastery_plan"]["sections"] == _built_in(DEFAULT_KEY)["mastery_plan"]["sections"]
+
+
+def mastery_sections_meta(definition: dict) -> list[dict]:
+    """The mastery plan's sections in the programme's order: key, title (nb, en), hidden, order."""
+    return [
+        {"key": s["key"], "title": s["title"], "hidden": s["hidden"], "order": i}
+        for i, s in enumerate(definition["mastery_plan"]["sections"])
+    ]
+
+
 def title(entry: dict, lang: str) -> str:
     return entry["title"].get(lang) or entry["title"]["en"]
 

@@ -427,3 +427,25 @@ def test_staff_of_an_agency_kind_the_programme_leaves_out_cannot_join_its_team(a
         ]
     )  # fmt: skip
     assert joined.exit_code == 0, joined.output
+
+
+def test_the_mastery_plan_names_the_programmes_sections_in_its_order(client, world, vold):
+    care = world.care_team()
+    muli = client.get("/api/v1/me/mastery-plan", headers=care.patient.headers).json
+    assert "sections_meta" not in muli  # MULI's answer as before programmes existed
+    plan = client.get("/api/v1/me/mastery-plan", headers=vold.patient.headers)
+    meta = plan.json["sections_meta"]
+    assert [(m["key"], m["title"]["nb"], m["hidden"], m["order"]) for m in meta] == [
+        ("goals", "Mål for hverdagen", False, 0),
+        ("strategies", "Strategier", False, 1),
+    ]
+    staff = client.get(f"/api/v1/staff/patients/{vold.patient.id}/mastery-plan", headers=vold.member.headers)
+    assert staff.json["sections_meta"] == meta
+    # Sent back with the rest of the answer, it is ignored, not refused.
+    saved = client.put(
+        "/api/v1/me/mastery-plan",
+        json={**plan.json, "goals": [{"title": "Møte opp på jobb"}]},
+        headers={**vold.patient.headers, "If-Match": plan.headers["ETag"]},
+    )
+    assert saved.status_code == 200, saved.json
+    assert [g["title"] for g in saved.json["goals"]] == ["Møte opp på jobb"]

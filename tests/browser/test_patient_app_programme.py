@@ -134,3 +134,28 @@ def test_a_proposal_to_an_own_section_shows_in_the_diff_with_the_programmes_titl
     assert folded.get_by_text(ANGER).is_visible()
     assert folded.get_by_text("Gjøre omgivelsene trygge").count() == 0
     assert_accessible(phone, "crisis/versions, MULI vold")
+
+
+def test_a_muli_vold_mastery_plan_shows_and_edits_under_the_programmes_titles(
+    app, live_server, phone, world, client
+):
+    phone.set_viewport_size({"width": APP_WIDTH, "height": 844})
+    kari = enrol_in_vold(app, world, client)
+    activate(phone, live_server, kari)
+    headers = token(client, kari)
+    etag = client.get("/api/v1/me/mastery-plan", headers=headers).headers["ETag"]
+    client.put(
+        "/api/v1/me/mastery-plan",
+        json={"strategies": [{"title": "Gå ut og pust"}], "goals": [{"title": "Møte opp på jobb"}]},
+        headers={**headers, "If-Match": etag},
+    )
+    phone.goto(f"{live_server}/app/#/mastery")
+    phone.get_by_role("heading", name="Mål for hverdagen").wait_for()
+    headings = phone.locator("main h2").all_inner_texts()
+    assert headings.index("Mål for hverdagen") < headings.index("Strategier")
+    assert phone.get_by_role("heading", name="Gå ut og pust").is_visible()
+    phone.goto(f"{live_server}/app/#/mastery/edit")
+    legends = phone.locator("form legend")
+    legends.first.wait_for()
+    assert legends.all_inner_texts() == ["Mål for hverdagen", "Strategier"]
+    assert_accessible(phone, "mastery/edit, MULI vold")

@@ -273,3 +273,24 @@ def test_a_muli_teams_own_patient_rows_are_as_before(world, portal_as):
     page = portal_as(care.member).text(f"/portal/outcomes/?team={care.team.id}")
     table = page.split('<table class="patients">')[1].split("</table>")[0]
     assert "Akuttinnleggelser" in table and "data-indicator" not in table
+
+
+def test_a_muli_vold_mastery_plan_shows_the_programmes_titles_in_its_order(app, world, portal_as, client):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: "all"})
+    etag = client.get("/api/v1/me/mastery-plan", headers=patient.headers).headers["ETag"]
+    client.put(
+        "/api/v1/me/mastery-plan",
+        json={"strategies": [{"title": "Gå ut og pust"}], "goals": [{"title": "Møte opp på jobb"}]},
+        headers={**patient.headers, "If-Match": etag},
+    )
+    page = portal_as(member).text(f"/portal/patients/{patient.id}")
+    panel = page.split('id="mp-h"')[1].split("</section>")[0]
+    assert panel.index("<h3>Mål for hverdagen</h3>") < panel.index("<h3>Strategier</h3>")
+    assert panel.index("Møte opp på jobb") < panel.index("Gå ut og pust")
