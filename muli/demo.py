@@ -384,6 +384,9 @@ def _seed_vold(ctx: Ctx, agencies, members) -> tuple:
     ctx.session.expire(pia)
     for who in VOLD_PATIENTS:
         _vold_patient(ctx, team, every, members, who)
+    # Its own rota, so a young person's contact request at night reaches someone on this team:
+    # Vera (the municipality) primary, Tor (the correctional service) backup.
+    seed_demo_rota(ctx, team, None, members, primary="vera", backup="tor")
     return team, logins
 
 
@@ -395,7 +398,7 @@ def _vold_patient(ctx: Ctx, team, agencies, members, who: VoldPatient) -> Patien
     if patient is not None:
         return patient
     enrolled_at = _days_ago(ctx, who.enrolled_days_ago)
-    every_scope = list(enrolment.consent_scopes())
+    every_scope = list(enrolment.consent_scopes(ctx, team))
     with _then(ctx, enrolled_at, members["vera"].account) as coordinator:
         patient, _code = enrolment.enrol(
             coordinator,
@@ -435,7 +438,7 @@ def _demo_patient(ctx: Ctx, team, agencies, members, who: DemoPatient) -> Patien
     if patient is not None:
         return patient
     enrolled_at = _days_ago(ctx, who.enrolled_days_ago)
-    every_scope = list(enrolment.consent_scopes())
+    every_scope = list(enrolment.consent_scopes(ctx, team))
     kristin = members["kristin"].account
     with _then(ctx, enrolled_at, kristin) as coordinator:
         patient, code = enrolment.enrol(

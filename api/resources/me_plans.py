@@ -246,7 +246,7 @@ class GoalIn(Schema):
 
 
 class MasteryPlanIn(Tolerant):
-    READ_ONLY = ("version", "updated_at", "written_by", "categories")
+    READ_ONLY = ("version", "updated_at", "written_by", "categories", "sections_meta")
     strategies = fields.List(fields.Nested(StrategyIn), load_default=list, validate=validate.Length(max=60))
     goals = fields.List(fields.Nested(GoalIn), load_default=list, validate=validate.Length(max=60))
 
@@ -270,6 +270,17 @@ class GoalOut(Schema):
     achieved = fields.Boolean()
 
 
+class MasterySectionMetaOut(Schema):
+    key = fields.String(validate=validate.OneOf(("strategies", "goals")))
+    title = fields.Dict(
+        keys=fields.String(validate=validate.OneOf(("nb", "en"))),
+        values=fields.String(),
+        metadata={"description": "The section's title in bokmål and English"},
+    )
+    hidden = fields.Boolean(metadata={"description": "The programme does not show it (its data is kept)"})
+    order = fields.Integer(metadata={"description": "Position in the plan, from 0"})
+
+
 class MasteryPlanOut(Schema):
     version = fields.Integer()
     strategies = fields.List(fields.Nested(StrategyOut))
@@ -277,6 +288,14 @@ class MasteryPlanOut(Schema):
     categories = fields.List(fields.String())
     updated_at = Instant(allow_none=True)
     written_by = fields.Nested(AuthorOut, allow_none=True)
+    sections_meta = fields.List(
+        fields.Nested(MasterySectionMetaOut),
+        metadata={
+            "description": "Only when the patient's programme renames, reorders or hides the mastery "
+            "plan's sections (MULI vold...): both, in the programme's order, with their titles. "
+            "Without it the plan is MULI's, as the app has always shown it."
+        },
+    )
 
 
 class UseIn(Schema):

@@ -322,13 +322,22 @@ def demo_rota_nights(
     return out
 
 
-def seed_demo_rota(ctx: Ctx, team: Team, patient, members: dict[str, Staff]) -> None:
+def seed_demo_rota(
+    ctx: Ctx,
+    team: Team,
+    patient,
+    members: dict[str, Staff],
+    *,
+    primary: str = "ola",
+    backup: str = "per",
+) -> None:
     """Demo: Ola (DPS) primary and Per (PAM) backup every evening, night and weekend, from now
     for 7 days, whatever the hour the demo is seeded (at 02:00 tonight's shift is on already).
+    Another team names its own two (`primary`, `backup`: usernames in `members`).
 
     Idempotent: a stretch that already has a primary shift is left as it is.
     """
-    ola, per = members.get("ola"), members.get("per")
+    ola, per = members.get(primary), members.get(backup)
     if ola is None or per is None:
         return
     for starts, ends in demo_rota_nights(team, ctx.now()):

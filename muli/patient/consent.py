@@ -13,6 +13,7 @@ from sqlalchemy import select
 
 from muli.models.consent import CONSENT_SCOPES, CONSENT_STATES, Consent, ConsentChange
 from muli.models.people import Agency, Staff
+from muli.patient import programme
 from muli.platform.context import Ctx
 from muli.platform.errors import ValidationFailed
 from muli.trust import access, audit
@@ -65,18 +66,28 @@ def _changed_by(ctx: Ctx, patient, account_id: uuid.UUID | None) -> dict:
     return {"kind": "staff", "name": staff.display_name, "agency": staff.agency.name}
 
 
+def scopes_of(ctx: Ctx, patient) -> tuple[str, ...]:
+    """The consent scopes the patient's programme asks for (MULI: all five)."""
+    return programme.consent_scopes_of(programme.for_team(ctx, patient.team))
+
+
 def state_of(ctx: Ctx, patient) -> dict:
-    """Every agency x scope with its state (never granted counts as withdrawn), and the history."""
+    """Every agency x scope of the programme with its state (never granted counts as
+    withdrawn), and the history. A scope the programme does not ask for is listed only where
+    it is still granted (given before the team's programme changed), so it can be withdrawn."""
     rows = {
         (c.agency_id, c.scope): c
         for c in ctx.session.scalars(select(Consent).where(Consent.patient_id == patient.id))
     }
     agencies = _agencies(ctx, patient)
     names = {a.id: a.name for a in agencies}
+    asked = scopes_of(ctx, patient)
     current = []
     for agency in agencies:
         for scope in CONSENT_SCOPES:
             row = rows.get((agency.id, scope))
+            if scope not in asked and (row is None or row.state != "granted"):
+                continue
             current.append(
                 {
                     "agency_id": agency.id,
@@ -121,14 +132,14 @@ def set_my_consents(ctx: Ctx, settings: list[ConsentSetting]) -> dict:
     """Grant or withdraw per agency and scope; unlisted pairs stay as they are. Each change audited."""
     patient = access.own_patient(ctx)
     allowed = {a.id for a in _agencies(ctx, patient)}
+    asked = scopes_of(ctx, patient)
     seen = set()
     for i, s in enumerate(settings):
         if s.agency_id not in allowed:
             raise ValidationFailed(f"consents.{i}.agency_id", "Not an agency on your team.")
-        if s.scope not in CONSENT_SCOPES:
-            raise ValidationFailed(
-                f"consents.{i}.scope", "One of: %(values)s.", {"values": ", ".join(CONSENT_SCOPES)}
-            )
+        # Only what the programme asks for is granted; anything may be withdrawn.
+        if s.scope not in CONSENT_SCOPES or (s.scope not in asked and s.state == "granted"):
+            raise ValidationFailed(f"consents.{i}.scope", "One of: %(values)s.", {"values": ", ".join(asked)})
         if s.state not in CONSENT_STATES:
             raise ValidationFailed(
                 f"consents.{i}.state", "One of: %(values)s.", {"values": ", ".join(CONSENT_STATES)}

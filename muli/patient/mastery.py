@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from muli.models.people import Patient
 from muli.models.plans import PlanVersion, StrategyUse
+from muli.patient import programme
 from muli.patient.consent import record_access
 from muli.patient.plans import (
     MAX_ITEMS,
@@ -98,6 +99,9 @@ def _mastery_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None) -> PlanDoc:
         "updated_at": pv.created_at if pv else None,
         "written_by": written_by(pv) if pv else None,
     }
+    definition = programme.for_team(ctx, patient.team)
+    if not programme.is_default_mastery_plan(definition):
+        body["sections_meta"] = programme.mastery_sections_meta(definition)
     uses = sum(s["times_tried"] for s in stats.values())
     return PlanDoc(body, mastery_etag(version, uses))
 

@@ -443,6 +443,22 @@ def for_team(ctx: Ctx, team: Team | None) -> dict:
     return programme.definition if programme is not None else _built_in(DEFAULT_KEY)
 
 
+def consent_scopes_of(definition: dict) -> tuple[str, ...]:
+    """The consent the programme asks for, in the service's order of scopes."""
+    return tuple(s for s in CONSENT_SCOPES if s in definition["consent_scopes"])
+
+
+def check_agency_kind(definition: dict, kind: str, field: str) -> None:
+    """422 naming `field` when the programme does not include agencies of this kind (one
+    message wherever an agency would join a team whose programme leaves its kind out)."""
+    if kind not in definition["agency_kinds"]:
+        raise ValidationFailed(
+            field,
+            "The programme %(programme)s does not include agencies of this kind (%(kind)s).",
+            {"programme": definition["name"]["en"], "kind": kind},
+        )
+
+
 def find(ctx: Ctx, key: str) -> Programme | None:
     return ctx.session.scalars(select(Programme).where(Programme.key == key)).first()
 
@@ -460,6 +476,20 @@ def is_default_crisis_plan(definition: dict) -> bool:
     """Whether the crisis plan's sections are the template's as they are: then the API answers the
     plan exactly as before programmes existed (no `extra`, no `sections_meta`)."""
     return crisis_sections(definition) == crisis_sections(_built_in(DEFAULT_KEY))
+
+
+def is_default_mastery_plan(definition: dict) -> bool:
+    """Whether the mastery plan's sections are MULI's as they are (titles, order, none hidden):
+    then the API answers the plan exactly as before programmes existed (no `sections_meta`)."""
+    return definition["mastery_plan"]["sections"] == _built_in(DEFAULT_KEY)["mastery_plan"]["sections"]
+
+
+def mastery_sections_meta(definition: dict) -> list[dict]:
+    """The mastery plan's sections in the programme's order: key, title (nb, en), hidden, order."""
+    return [
+        {"key": s["key"], "title": s["title"], "hidden": s["hidden"], "order": i}
+        for i, s in enumerate(definition["mastery_plan"]["sections"])
+    ]
 
 
 def title(entry: dict, lang: str) -> str:

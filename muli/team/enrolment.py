@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from muli.models.consent import CONSENT_SCOPES, Consent, ConsentChange
 from muli.models.people import Admission, Agency, Patient, TeamMembership
-from muli.patient import profile, record
+from muli.patient import profile, programme, record
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ValidationFailed
 from muli.platform.pagination import keyset
@@ -32,6 +32,9 @@ class Enrolment:
     consents: list[ConsentGiven] = field(default_factory=list)
     trusted_contact_id: uuid.UUID | None = None
     phone: str | None = None  # the patient's own number for "Ring meg" (+47 and 8 digits)
+    # The coordinator confirmed that the team judges the patient to meet the programme's
+    # criteria (the portal asks; the API's clients enrol as before, and say nothing of it).
+    meets_criteria: bool = False
 
 
 def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
@@ -57,9 +60,15 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
         if admitted > today:
             raise ValidationFailed(f"admissions_last_12_months.{i}", "An admission cannot be in the future.")
     agencies = access.team_agency_ids(ctx, team.id)
+    asked = programme.consent_scopes_of(programme.for_team(ctx, team))
     for i, given in enumerate(data.consents):
         if given.agency_id not in agencies or ctx.session.get(Agency, given.agency_id) is None:
             raise ValidationFailed(f"consents.{i}.agency_id", "Not an agency on this team.")
+        for j, scope in enumerate(given.scopes):
+            if scope not in asked:
+                raise ValidationFailed(
+                    f"consents.{i}.scopes.{j}", "One of: %(values)s.", {"values": ", ".join(asked)}
+                )
     if data.trusted_contact_id is not None:
         on_team = ctx.session.get(TeamMembership, (team.id, data.trusted_contact_id))
         if on_team is None:
@@ -112,6 +121,15 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
         resource="patient",
         resource_id=patient.id,
     )
+    if data.meets_criteria:
+        audit.record(
+            ctx.session,
+            ctx.actor,
+            "patient.criteria_confirmed",
+            patient_id=patient.id,
+            resource="patient",
+            resource_id=patient.id,
+        )
     if data.consents:
         audit.record(ctx.session, ctx.actor, "consent.grant", patient_id=patient.id, resource="consent")
     for other in same_person:
@@ -137,5 +155,8 @@ def list_team_patients(ctx: Ctx, *, cursor: str | None, limit: int):
     return page
 
 
-def consent_scopes() -> tuple[str, ...]:
-    return CONSENT_SCOPES
+def consent_scopes(ctx: Ctx | None = None, team=None) -> tuple[str, ...]:
+    """The consent scopes enrolment asks for: the team's programme's (every scope without one)."""
+    if ctx is None:
+        return CONSENT_SCOPES
+    return programme.consent_scopes_of(programme.for_team(ctx, team))

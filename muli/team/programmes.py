@@ -12,7 +12,7 @@ import uuid
 
 from sqlalchemy import func, select
 
-from muli.models.people import Team
+from muli.models.people import Agency, Team
 from muli.models.programme import Programme
 from muli.patient import programme
 from muli.platform.context import Ctx
@@ -54,6 +54,15 @@ def assign(ctx: Ctx, team: Team, row: Programme) -> None:
     team.programme_id = row.id
     team.programme = row.definition["name"]["nb"]
     ctx.session.flush()
+
+
+def check_team_agencies(ctx: Ctx, team: Team, definition: dict, field: str) -> None:
+    """422 when an agency working on the team is of a kind the programme does not include."""
+    ids = access.team_agency_ids(ctx, team.id)
+    if not ids:
+        return
+    for agency in ctx.session.scalars(select(Agency).where(Agency.id.in_(ids)).order_by(Agency.name)):
+        programme.check_agency_kind(definition, agency.kind, field)
 
 
 def programme_teams(ctx: Ctx) -> dict[uuid.UUID | None, list[Team]]:
@@ -134,6 +143,7 @@ def set_team_programme(ctx: Ctx, team_id: uuid.UUID, key: str) -> Team:
         row = install_built_in(ctx, key)
     if row is None:
         raise NotFound("No such programme.")
+    check_team_agencies(ctx, team, row.definition, "programme")
     assign(ctx, team, row)
     audit.record(ctx.session, ctx.actor, "team.programme", resource="team", resource_id=team.id, reason=key)
     return team

@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from muli.models.accounts import Account
 from muli.models.people import AGENCY_KINDS, STAFF_ROLES, Agency, Staff, Team, TeamMembership
+from muli.patient import programme
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ValidationFailed
 from muli.trust import accounts, audit
@@ -49,7 +50,11 @@ def create_staff(ctx: Ctx, data: NewStaff) -> tuple[Staff, str]:
     )
     ctx.session.add(staff)
     ctx.session.flush()
-    for team_id in data.team_ids:
+    agency = ctx.session.get(Agency, data.agency_id)
+    for i, team_id in enumerate(data.team_ids):
+        team = ctx.session.get(Team, team_id)
+        if agency is not None and team is not None:
+            programme.check_agency_kind(programme.for_team(ctx, team), agency.kind, f"team_ids.{i}")
         ctx.session.add(TeamMembership(team_id=team_id, staff_id=staff.id))
     audit.record(ctx.session, ctx.actor, "staff.create", resource="staff", resource_id=staff.id)
     return staff, secret

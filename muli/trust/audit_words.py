@@ -71,6 +71,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "meeting_addendum.create": ("change", "Added an addendum to signed minutes"),
     "meeting_note.write": ("change", "Wrote the team meeting notes about the patient"),
     "patient.enrol": ("change", "Enrolled the patient"),
+    "patient.criteria_confirmed": (
+        "change",
+        "Confirmed at enrolment that the team judges the programme's criteria met",
+    ),
     "enrolment.elsewhere": (
         "change",
         "Enrolled a person who is a patient on another team too (for the privacy officer to settle)",

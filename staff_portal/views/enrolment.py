@@ -5,13 +5,15 @@ from __future__ import annotations
 import uuid
 
 from flask import Blueprint, render_template, request
+from flask_babel import get_locale
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, FieldList, HiddenField, SelectField, StringField
-from wtforms.validators import InputRequired, Length, Optional, Regexp
+from wtforms import BooleanField, DateField, FieldList, HiddenField, SelectField, StringField
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp
 
 from muli.contact import requests as contact_requests
 from muli.models.people import Agency
+from muli.patient import programme
 from muli.platform.errors import Conflict, ValidationFailed
 from muli.team import enrolment
 from muli.trust import access
@@ -32,12 +34,19 @@ class EnrolForm(FlaskForm):
     )
     trusted_contact_id = SelectField(_l("Trusted contact on the team"), choices=[], validate_choice=True)
     phone = StringField(_l("The patient's phone number (optional)"), [Optional(), Length(max=32)])
+    # The programme's criteria are the team's judgement, not a count the software checks (an
+    # admission abroad, a report not yet registered): the coordinator confirms it, and the
+    # confirmation is in the audit trail with the enrolment.
+    meets_criteria = BooleanField(
+        _l("The team judges that the patient meets the programme's criteria"),
+        [DataRequired(message=_l("Confirm that the patient meets the criteria, or do not enrol."))],
+    )
 
 
-def _consents_from(form_data, agencies: list[Agency]) -> list[enrolment.ConsentGiven]:
+def _consents_from(form_data, agencies: list[Agency], asked) -> list[enrolment.ConsentGiven]:
     given = []
     for agency in agencies:
-        scopes = [s for s in form_data.getlist(f"consent-{agency.id}") if s in SCOPE_NAMES]
+        scopes = [s for s in form_data.getlist(f"consent-{agency.id}") if s in asked]
         if scopes:
             given.append(enrolment.ConsentGiven(agency_id=agency.id, scopes=scopes))
     return given
@@ -58,7 +67,20 @@ def enrol():
         + [(s.id, f"{s.display_name} ({s.agency.name})") for s in contact_requests.team_staff(ctx, team.id)]
     )
     checked = {f"{a.id}:{s}" for a in agencies for s in request.form.getlist(f"consent-{a.id}")}
-    page = {"form": form, "team": team, "teams": my_teams(ctx), "agencies": agencies, "scopes": SCOPE_NAMES}
+    # Only the consent the team's programme asks for, and its criteria in the reader's language.
+    definition = programme.for_team(ctx, team)
+    scopes = {s: SCOPE_NAMES[s] for s in programme.consent_scopes_of(definition)}
+    lang = "en" if str(get_locale() or "nb").startswith("en") else "nb"
+    criteria = definition["enrolment"]["criteria"].get(lang) or definition["enrolment"]["criteria"]["en"]
+    page = {
+        "form": form,
+        "team": team,
+        "teams": my_teams(ctx),
+        "agencies": agencies,
+        "scopes": scopes,
+        "programme_name": programme.title({"title": definition["name"]}, lang),
+        "criteria": criteria,
+    }
     if not form.validate_on_submit():
         status = 400 if request.method == "POST" else 200
         return render_template("staff_portal/enrol.html", checked=checked, **page), status
@@ -67,7 +89,8 @@ def enrol():
         national_id=form.national_id.data,
         team_id=team.id,
         admissions_last_12_months=[d for d in form.admissions_last_12_months.data if d],
-        consents=_consents_from(request.form, agencies),
+        consents=_consents_from(request.form, agencies, scopes),
+        meets_criteria=True,
         trusted_contact_id=uuid.UUID(form.trusted_contact_id.data) if form.trusted_contact_id.data else None,
         phone=form.phone.data or None,
     )

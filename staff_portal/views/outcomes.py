@@ -7,6 +7,7 @@ from flask_babel import format_decimal, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from muli.patient import programme
 from muli.team import outcomes as outcome_service
 from staff_portal import charts
 from staff_portal.auth_state import login_required, portal_ctx
@@ -64,18 +65,29 @@ def _team_chart(view: dict, lang: str, keys: tuple[str, ...]):
     )
 
 
-def _patient_chart(view: dict):
+def _patient_chart(view: dict, key: str | None = None):
+    """Each patient's acute admissions (MULI), or a programme's recorded indicator (`key`)."""
     groups = [
         (
             row["display_name"],
             [
-                row["acute_admissions"]["before_12_months"]["value"],
-                row["acute_admissions"]["since_per_year"]["value"],
+                (row["recorded"][key] if key else row["acute_admissions"])["before_12_months"]["value"],
+                (row["recorded"][key] if key else row["acute_admissions"])["since_per_year"]["value"],
             ],
         )
         for row in view["per_patient"]
     ]
     return charts.bars(groups, [str(_l("12 months before")), str(_l("Since, per year"))], number)
+
+
+def _recorded_columns(definition: dict, lang: str) -> list[dict]:
+    """The per-patient table's columns for a programme that records indicators (MULI vold):
+    each of them, in the programme's order, with its title in the reader's language."""
+    return [
+        {"key": i["key"], "title": programme.title(i, lang)}
+        for i in definition["indicators"]
+        if i["source"] == "recorded"
+    ]
 
 
 @login_required
@@ -85,6 +97,13 @@ def outcomes():
     team = chosen_team(ctx, teams)
     view = outcome_service.team_outcomes(ctx, team.id)
     lang = "en" if str(get_locale()) == "en" else "nb"
+    definition = programme.for_team(ctx, team)
+    # A programme that records its own indicators (MULI vold) shows them per patient; the
+    # event its criteria count leads (the chart, the direction), else its first indicator.
+    columns = _recorded_columns(definition, lang)
+    keys = [c["key"] for c in columns]
+    event = definition["enrolment"].get("event")
+    lead = next((c for c in columns if c["key"] == event), columns[0]) if columns else None
     before_after = [i for i in _indicators(view).values() if "before_per_year" in i["figures"]]
     counts = tuple(i["key"] for i in before_after if i["unit"] != "days")
     days = tuple(i["key"] for i in before_after if i["unit"] == "days")
@@ -103,7 +122,10 @@ def outcomes():
         bed_days_chart=_team_chart(view, lang, days) if days else None,
         count_title=_("Admissions, the team, per patient-year") if "acute_admissions" in counts else None,
         days_title=_("Bed-days, the team, per patient-year") if "bed_days" in days else None,
-        patient_chart=_patient_chart(view),
+        patient_chart=_patient_chart(view, lead["key"] if lead else None),
+        recorded_columns=columns,
+        lead=lead,
+        admissions_too="acute_admissions" in {i["key"] for i in definition["indicators"]} or not keys,
     )
 
 

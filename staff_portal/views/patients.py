@@ -129,6 +129,16 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
     indicator_form.indicator.choices = list(indicator_names.items())
     form_class = form_class_for(definition)
     sections = form_sections(definition, lang)
+    # The mastery plan's sections in the programme's order, under its titles (MULI's as before).
+    mastery_sections = (
+        [("strategies", _("Strategies")), ("goals", _("Goals"))]
+        if programme.is_default_mastery_plan(definition)
+        else [
+            (s["key"], programme.title(s, lang))
+            for s in definition["mastery_plan"]["sections"]
+            if not s["hidden"]
+        ]
+    )
     proposal = forms.get("proposal") or proposal_form(
         (view["crisis_plan"] or {}).get("document"), form_class=form_class
     )
@@ -146,6 +156,7 @@ def patient(patient_id: str, forms: dict | None = None, status: int = 200):
         outcomes=OUTCOMES,
         proposal=proposal,
         proposal_open="proposal" in forms,
+        mastery_sections=mastery_sections,
         list_sections=LIST_LABELS,
         text_sections=TEXT_LABELS,
         form_sections=sections,

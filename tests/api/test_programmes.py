@@ -2,14 +2,16 @@
 sections, agenda and indicators, and nothing of another programme's patients."""
 
 import json
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 
 from muli.cli import system_ctx
 from muli.extensions import db
+from muli.models.consent import CONSENT_SCOPES
 from muli.patient import programme
 from muli.team import programmes
+from muli.trust import national_id
 
 # The crisis plan's answer before programmes existed: exactly these fields.
 MULI_PLAN_FIELDS = {
@@ -308,3 +310,142 @@ def test_a_plan_sent_without_extra_keeps_the_programmes_own_sections(client, vol
     assert proposed.json["sections"]["extra"]["police_contact"] == "Snakk rolig"
     emptied = put_plan(client, vold.patient, {"extra": {"police_contact": None}}, '"crisis-2"')
     assert emptied.json["extra"]["police_contact"] is None  # sent empty: emptied
+
+
+# --- what a programme includes is enforced where it applies (consent scopes, agency kinds) ---
+
+
+def narrow_team(app, world, scopes=("crisis_plan", "contact_requests")):
+    """A team running a MULI vold variant that asks for less consent."""
+    raw = programme.exported(programme.built_in("muli-vold")) | {
+        "key": "muli-vold-smal",
+        "consent_scopes": list(scopes),
+    }
+    with app.app_context():
+        row = programmes.install(system_ctx(), programme.validate(raw))
+        db.session.commit()
+        programme_id = row.id
+    return world.team(programme_id=programme_id)
+
+
+def test_consent_offers_and_accepts_only_the_programmes_scopes(app, client, world):
+    team = narrow_team(app, world)
+    police = world.agency(kind="police")
+    world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: ["crisis_plan"]})
+    listed = client.get("/api/v1/me/consents", headers=patient.headers).json["consents"]
+    assert sorted({c["scope"] for c in listed}) == ["contact_requests", "crisis_plan"]
+    agency_id = str(police.id)
+    refused = client.put(
+        "/api/v1/me/consents",
+        json={"consents": [{"agency_id": agency_id, "scope": "meeting_notes", "state": "granted"}]},
+        headers=patient.headers,
+    )
+    assert (refused.status_code, list(refused.json["errors"])) == (422, ["consents.0.scope"])
+    assert "crisis_plan, contact_requests" in refused.json["errors"]["consents.0.scope"][0]
+    granted = client.put(
+        "/api/v1/me/consents",
+        json={"consents": [{"agency_id": agency_id, "scope": "contact_requests", "state": "granted"}]},
+        headers=patient.headers,
+    )
+    assert granted.status_code == 200, granted.json
+    states = {c["scope"]: c["state"] for c in granted.json["consents"]}
+    assert states == {"crisis_plan": "granted", "contact_requests": "granted"}
+
+
+def test_a_scope_granted_before_the_programme_changed_is_shown_and_can_be_withdrawn(app, client, world):
+    team = narrow_team(app, world)
+    police = world.agency(kind="police")
+    world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: ["crisis_plan", "meeting_notes"]})
+    listed = client.get("/api/v1/me/consents", headers=patient.headers).json["consents"]
+    assert {c["scope"]: c["state"] for c in listed}["meeting_notes"] == "granted"
+    withdrawn = client.put(
+        "/api/v1/me/consents",
+        json={"consents": [{"agency_id": str(police.id), "scope": "meeting_notes", "state": "withdrawn"}]},
+        headers=patient.headers,
+    )
+    assert withdrawn.status_code == 200, withdrawn.json
+    assert "meeting_notes" not in {c["scope"] for c in withdrawn.json["consents"]}
+
+
+def test_a_muli_patient_is_offered_every_scope_as_before(client, world):
+    care = world.care_team()
+    listed = client.get("/api/v1/me/consents", headers=care.patient.headers).json["consents"]
+    assert [c["scope"] for c in listed] == list(CONSENT_SCOPES)
+
+
+def test_enrolment_refuses_a_scope_the_programme_does_not_ask_for(app, client, world):
+    team = narrow_team(app, world)
+    police = world.agency(kind="police")
+    coordinator = world.staff(team, role="coordinator", agency=police)
+    body = {
+        "display_name": "Ung",
+        "national_id": next(national_id.synthetic_numbers(date(2004, 2, 9), start=700)),
+        "team_id": str(team.id),
+        "consents": [{"agency_id": str(police.id), "scopes": ["crisis_plan", "meeting_notes"]}],
+    }
+    refused = client.post("/api/v1/staff/patients", json=body, headers=coordinator.headers)
+    assert (refused.status_code, list(refused.json["errors"])) == (422, ["consents.0.scopes.1"])
+    body["consents"][0]["scopes"] = ["crisis_plan"]
+    enrolled = client.post("/api/v1/staff/patients", json=body, headers=coordinator.headers)
+    assert enrolled.status_code == 201, enrolled.json
+
+
+def test_a_team_cannot_run_a_programme_that_leaves_out_an_agency_kind_on_it(client, world):
+    admin = world.staff(role="admin")
+    team = world.team()
+    world.staff(team, agency=world.agency(kind="acute_ward"))  # MULI vold has no acute ward
+    client.put(
+        "/api/v1/admin/programmes/muli-vold",
+        json=programme.exported(programme.built_in("muli-vold")),
+        headers=admin.headers,
+    )
+    refused = client.put(
+        f"/api/v1/admin/teams/{team.id}/programme", json={"programme": "muli-vold"}, headers=admin.headers
+    )
+    assert (refused.status_code, list(refused.json["errors"])) == (422, ["programme"])
+    assert "acute_ward" in refused.json["errors"]["programme"][0]
+
+
+def test_staff_of_an_agency_kind_the_programme_leaves_out_cannot_join_its_team(app, runner, world):
+    vold_team(app, world, name="Vold Nord")
+    refused = runner.invoke(
+        args=[
+            "muli", "create-staff", "--username", "akutt1", "--name", "Aud Akutt", "--agency", "PAM Nord",
+            "--agency-kind", "acute_ward", "--role", "member", "--team", "Vold Nord",
+            "--password", "correct-horse-battery-staple-7",
+        ]
+    )  # fmt: skip
+    assert refused.exit_code != 0
+    assert "acute_ward" in str(refused.exception) + refused.output
+    joined = runner.invoke(
+        args=[
+            "muli", "create-staff", "--username", "politi1", "--name", "Per P", "--agency", "Politi Nord",
+            "--agency-kind", "police", "--role", "member", "--team", "Vold Nord",
+            "--password", "correct-horse-battery-staple-7",
+        ]
+    )  # fmt: skip
+    assert joined.exit_code == 0, joined.output
+
+
+def test_the_mastery_plan_names_the_programmes_sections_in_its_order(client, world, vold):
+    care = world.care_team()
+    muli = client.get("/api/v1/me/mastery-plan", headers=care.patient.headers).json
+    assert "sections_meta" not in muli  # MULI's answer as before programmes existed
+    plan = client.get("/api/v1/me/mastery-plan", headers=vold.patient.headers)
+    meta = plan.json["sections_meta"]
+    assert [(m["key"], m["title"]["nb"], m["hidden"], m["order"]) for m in meta] == [
+        ("goals", "Mål for hverdagen", False, 0),
+        ("strategies", "Strategier", False, 1),
+    ]
+    staff = client.get(f"/api/v1/staff/patients/{vold.patient.id}/mastery-plan", headers=vold.member.headers)
+    assert staff.json["sections_meta"] == meta
+    # Sent back with the rest of the answer, it is ignored, not refused.
+    saved = client.put(
+        "/api/v1/me/mastery-plan",
+        json={**plan.json, "goals": [{"title": "Møte opp på jobb"}]},
+        headers={**vold.patient.headers, "If-Match": plan.headers["ETag"]},
+    )
+    assert saved.status_code == 200, saved.json
+    assert [g["title"] for g in saved.json["goals"]] == ["Møte opp på jobb"]

@@ -147,6 +147,7 @@ def _kristin_acts(page, live_server, ids, found, screenshot) -> None:
     page.get_by_label("Navnet pasienten vil bli kalt").fill("Nora")
     page.get_by_label("Fødselsnummer (11 sifre)").fill(next(synthetic_numbers(date(1977, 5, 17), start=400)))
     page.locator('input[name^="consent-"][value="crisis_plan"]').first.check()
+    page.get_by_label("Teamet vurderer at pasienten oppfyller kriteriene for programmet").check()
     page.get_by_role("button", name="Skriv inn og lag aktiveringskode").click()
     expect(page.get_by_test_id("activation-code")).to_be_visible()
     check(page, "enrolled-letter", found, screenshot)

@@ -77,6 +77,7 @@ def test_each_page_renders_for_the_coordinator_at_tablet_width(live_server, worl
     nid = next(synthetic_numbers(date(1977, 5, 17), start=400 + uuid.uuid4().int % 400))
     tablet.get_by_label("Fødselsnummer (11 sifre)").fill(nid)
     tablet.locator(f'input[name="consent-{care.agency.id}"][value="crisis_plan"]').check()
+    tablet.get_by_label("Teamet vurderer at pasienten oppfyller kriteriene for programmet").check()
     screenshot(tablet, "enrol")
     tablet.get_by_role("button", name="Skriv inn og lag aktiveringskode").click()
     code = tablet.get_by_test_id("activation-code").inner_text()

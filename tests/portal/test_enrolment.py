@@ -17,6 +17,7 @@ def enrol_form(portal, care, **extra):
         "admissions_last_12_months-1": "2026-06-10",
         "trusted_contact_id": str(care.member.id),
         f"consent-{care.agency.id}": ["crisis_plan", "contact_requests"],
+        "meets_criteria": "y",
         **extra,
     }
 
@@ -132,3 +133,42 @@ def test_a_phone_that_is_not_norwegian_is_shown_on_its_field(world, portal_as):
     assert response.status_code == 422
     assert "Ikke et norsk telefonnummer" in response.get_data(as_text=True)
     assert "Kari" not in portal.text("/portal/patients/")
+
+
+def test_enrolment_shows_the_programmes_criteria_and_asks_the_team_to_confirm_them(app, world, portal_as):
+    from sqlalchemy import select
+
+    from muli.extensions import db
+    from muli.models.audit import AuditEvent
+    from tests.api.test_programmes import narrow_team
+
+    team = narrow_team(app, world)
+    police = world.agency(kind="police")
+    coordinator = world.staff(team, role="coordinator", agency=police)
+    member = world.staff(team, agency=police)
+    portal = portal_as(coordinator)
+    page = portal.text(f"/portal/patients/enrol?team={team.id}")
+    assert "Hvem MULI vold er for" in page
+    assert "med gjentatte voldshendelser meldt til politiet" in page
+    # Only the consent the programme asks for is offered.
+    assert f'name="consent-{police.id}" value="contact_requests"' in page
+    assert f'name="consent-{police.id}" value="meeting_notes"' not in page
+    form = {
+        "csrf_token": csrf_token(page),
+        "team": str(team.id),
+        "display_name": "Ungvar Testesen",
+        "national_id": NID,
+        "trusted_contact_id": str(member.id),
+        f"consent-{police.id}": ["crisis_plan", "meeting_notes"],
+    }
+    unconfirmed = portal.client.post(f"/portal/patients/enrol?team={team.id}", data=form)
+    assert unconfirmed.status_code == 400
+    assert 'id="meets_criteria-error"' in unconfirmed.get_data(as_text=True)
+    assert "Ungvar Testesen" not in portal.text("/portal/patients/")
+    confirmed = portal.client.post(
+        f"/portal/patients/enrol?team={team.id}", data=form | {"meets_criteria": "y"}
+    )
+    assert confirmed.status_code == 200
+    with app.app_context():
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert {"patient.enrol", "patient.criteria_confirmed"} <= actions

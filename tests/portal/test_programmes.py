@@ -5,6 +5,7 @@ programme a team runs; a MULI vold team's meeting names its own events."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import timedelta
 
 import yaml
@@ -198,3 +199,76 @@ def test_a_muli_vold_teams_outcomes_page_shows_its_own_indicators(app, world, po
     page = portal_as(member).text(f"/portal/outcomes/?team={team.id}")
     assert "Politikontakter" in page and "Døgn i varetekt" in page
     assert "Akuttinnleggelser" not in page.split("<h2")[1]  # MULI's indicators are not this programme's
+
+
+def test_a_muli_vold_teams_own_patient_rows_show_its_indicators_before_and_since(
+    app, world, portal_as, client, clock
+):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: "all"}, name="Ung Voldsen")
+    enrolled = clock.now.date()
+
+    def record(indicator, day, count):
+        made = client.post(
+            f"/api/v1/staff/patients/{patient.id}/indicator-events",
+            json={"indicator": indicator, "occurred_on": day.isoformat(), "count": count},
+            headers=member.headers,
+        )
+        assert made.status_code == 201, made.json
+
+    record("violent_incidents", enrolled - timedelta(days=40), 3)
+    record("days_in_custody", enrolled - timedelta(days=100), 12)
+    clock.advance(days=365)
+    record("violent_incidents", enrolled + timedelta(days=200), 1)
+    page = portal_as(member).text(f"/portal/outcomes/?team={team.id}")
+    table = page.split('<table class="patients">')[1].split("</table>")[0]
+    head = table.split("</thead>")[0]
+    assert [t for t in ("Politikontakter", "Meldte voldshendelser", "Døgn i varetekt") if t in head] == [
+        "Politikontakter",
+        "Meldte voldshendelser",
+        "Døgn i varetekt",
+    ]
+    assert "Akuttinnleggelser" not in head
+    cells = dict(re.findall(r'data-indicator="(\w+)">([^<]*)<', table))
+    assert cells["violent_incidents"].startswith("3 → 1")
+    assert cells["days_in_custody"].startswith("12 → 0")
+    assert cells["police_contacts"].startswith("0 → 0")
+    # The direction of the event the programme's criteria count: violent incidents fell.
+    assert "Meldte voldshendelser per år siden innskriving" in head and ">Færre</td>" in table
+    # The team's aggregate figures keep the small-number rule: one patient, so hidden.
+    after = page.split("</table>")[1]
+    assert "&lt; 5" in after
+
+
+def test_a_muli_teams_own_patient_rows_are_as_before(world, portal_as):
+    care = world.care_team()
+    page = portal_as(care.member).text(f"/portal/outcomes/?team={care.team.id}")
+    table = page.split('<table class="patients">')[1].split("</table>")[0]
+    assert "Akuttinnleggelser" in table and "data-indicator" not in table
+
+
+def test_a_muli_vold_mastery_plan_shows_the_programmes_titles_in_its_order(app, world, portal_as, client):
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    team = world.team(programme_id=programme_id)
+    police = world.agency(kind="police")
+    member = world.staff(team, agency=police)
+    patient = world.patient(team, consents={police: "all"})
+    etag = client.get("/api/v1/me/mastery-plan", headers=patient.headers).headers["ETag"]
+    client.put(
+        "/api/v1/me/mastery-plan",
+        json={"strategies": [{"title": "Gå ut og pust"}], "goals": [{"title": "Møte opp på jobb"}]},
+        headers={**patient.headers, "If-Match": etag},
+    )
+    page = portal_as(member).text(f"/portal/patients/{patient.id}")
+    panel = page.split('id="mp-h"')[1].split("</section>")[0]
+    assert panel.index("<h3>Mål for hverdagen</h3>") < panel.index("<h3>Strategier</h3>")
+    assert panel.index("Møte opp på jobb") < panel.index("Gå ut og pust")

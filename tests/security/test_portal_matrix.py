@@ -145,6 +145,7 @@ PORTAL_MATRIX: dict[tuple[str, str], Row] = {
             "national_id": new_national_id(),
             "team": str(s.team_a.id),
             "trusted_contact_id": "",
+            "meets_criteria": "y",
         },
         kinds=NO_IDS,
     ),

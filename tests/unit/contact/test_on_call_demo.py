@@ -35,9 +35,15 @@ def _seed(runner) -> None:
     assert result.exit_code == 0, result.output
 
 
-def _rota(ctx) -> list[OnCallShift]:
+def _team(ctx, name: str = demo.TEAM) -> Team:
+    return ctx.session.scalars(select(Team).where(Team.name == name)).one()
+
+
+def _rota(ctx, name: str = demo.TEAM) -> list[OnCallShift]:
+    """One team's rota (MULI vold has its own)."""
     ctx.session.expire_all()
-    return list(ctx.session.scalars(select(OnCallShift).order_by(OnCallShift.starts_at)))
+    query = select(OnCallShift).where(OnCallShift.team_id == _team(ctx, name).id)
+    return list(ctx.session.scalars(query.order_by(OnCallShift.starts_at)))
 
 
 @pytest.mark.parametrize("moment", MOMENTS, ids=lambda m: m.strftime("%a-%d-%b-%H%M"))
@@ -98,3 +104,19 @@ def test_seeded_two_days_later_the_rota_reaches_seven_days_ahead_again(runner, c
     week_later = on_call.availability(ctx, team, clock.now + timedelta(days=7) - timedelta(minutes=1))
     assert week_later.status == "on_call"
     assert week_later.primary.display_name == "Ola Vakt"
+
+
+@pytest.mark.parametrize("moment", [MOMENTS[0], MOMENTS[3]], ids=["Mon-0200", "Fri-2330"])
+def test_the_muli_vold_team_has_its_own_rota_at_night_seeded_twice_once(runner, ctx, clock, moment):
+    """A young person's contact request at night reaches someone on MULI vold's own team."""
+    clock.set(moment.astimezone(UTC))
+    _seed(runner)
+    first = [(s.staff_id, s.level, s.starts_at, s.ends_at) for s in _rota(ctx, demo.VOLD_TEAM)]
+    _seed(runner)
+    assert [(s.staff_id, s.level, s.starts_at, s.ends_at) for s in _rota(ctx, demo.VOLD_TEAM)] == first
+    now = on_call.availability(ctx, _team(ctx, demo.VOLD_TEAM), clock.now)
+    assert now.status == "on_call"
+    on_call_now = (now.primary.display_name, now.backup.display_name)
+    assert on_call_now == ("Vera Voldskoordinator", "Tor Kriminalomsorg")
+    members = {m.staff_id for m in _team(ctx, demo.VOLD_TEAM).memberships}
+    assert {staff_id for staff_id, *_ in first} <= members

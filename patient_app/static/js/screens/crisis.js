@@ -240,6 +240,16 @@ export async function crisisVersions(app) {
     replace(listEl, emptyState(t("crisis.no_versions")));
     return;
   }
+  // A proposal's changes are named by the programme's titles (MULI vold...): they come with the plan.
+  if (items.some((v) => v.status === "proposed" && !dismissed.has(v.version))) {
+    try {
+      const answer = await api.get("/me/crisis-plan");
+      store.keepDoc("crisis", answer.data, answer.etag);
+      programmeSections = answer.data.sections_meta || null;
+    } catch {
+      // Offline or refused: the app's own titles, as for MULI.
+    }
+  }
   replace(
     listEl,
     items.map((v) => {
@@ -327,9 +337,15 @@ function beforeAfter(before, after) {
   );
 }
 
+// A section's title: the programme's (MULI vold...), or MULI's from the app's catalogue.
+function sectionTitle(name) {
+  const meta = programmeSections?.find((s) => s.key === name);
+  return meta ? titleOf(meta) : t(`crisis.${name}`);
+}
+
 function drawSectionChange(section) {
   const name = section.section;
-  const title = h("h3", {}, t(`crisis.${name}`));
+  const title = h("h3", {}, sectionTitle(name));
   if (section.kind === "text") {
     return h(
       "div",
@@ -353,8 +369,11 @@ function drawSectionChange(section) {
 export function drawChanges(changes) {
   if (!changes) return null;
   const sections = changes.sections || [];
-  const changed = sections.filter((s) => s.status === "changed");
-  const same = sections.filter((s) => s.status !== "changed");
+  // What the programme hides is not shown, changed or not (its content is kept).
+  const hidden = new Set((programmeSections || []).filter((s) => s.hidden).map((s) => s.key));
+  const shown = sections.filter((s) => !hidden.has(s.section));
+  const changed = shown.filter((s) => s.status === "changed");
+  const same = shown.filter((s) => s.status !== "changed");
   return h(
     "div",
     { class: "plan-changes" },
@@ -365,7 +384,7 @@ export function drawChanges(changes) {
           "details",
           { class: "unchanged" },
           h("summary", {}, t("crisis.unchanged", { n: same.length })),
-          h("ul", {}, same.map((s) => h("li", {}, t(`crisis.${s.section}`)))),
+          h("ul", {}, same.map((s) => h("li", {}, sectionTitle(s.section)))),
         )
       : null,
   );
@@ -373,7 +392,7 @@ export function drawChanges(changes) {
 
 // --- editing ---------------------------------------------------------------------------
 
-function rowsEditor(name, items) {
+function rowsEditor(name, items, title = t(`crisis.${name}`)) {
   const keys = PAIRS[name];
   const rows = h("div", { class: "rows" });
   const addRow = (item = {}) => {
@@ -399,22 +418,22 @@ function rowsEditor(name, items) {
     [...rows.querySelectorAll(".row")]
       .map((row) => Object.fromEntries(keys.map((key, i) => [key, row.querySelectorAll("input")[i].value.trim() || null])))
       .filter((item) => Object.values(item).some(Boolean));
-  return { el: h("fieldset", { class: "card" }, h("legend", {}, t(`crisis.${name}`)), rows, add), read };
+  return { el: h("fieldset", { class: "card" }, h("legend", {}, title), rows, add), read };
 }
 
-function linesEditor(name, items) {
+function linesEditor(name, items, title = t(`crisis.${name}`)) {
   const area = h("textarea", { name, rows: "4" });
   area.value = (items || []).map((i) => (typeof i === "string" ? i : Object.values(i).filter(Boolean).join(" – "))).join("\n");
   return {
-    el: h("div", { class: "card" }, field(t(`crisis.${name}`), area, t("form.one_per_line"))),
+    el: h("div", { class: "card" }, field(title, area, t("form.one_per_line"))),
     read: () => area.value.split("\n").map((l) => l.trim()).filter(Boolean),
   };
 }
 
-function textEditor(name, value) {
+function textEditor(name, value, title = t(`crisis.${name}`)) {
   const area = h("textarea", { name, rows: "3" });
   area.value = value || "";
-  return { el: h("div", { class: "card" }, field(t(`crisis.${name}`), area)), read: () => area.value.trim() || null };
+  return { el: h("div", { class: "card" }, field(title, area)), read: () => area.value.trim() || null };
 }
 
 export async function crisisEdit(app) {
@@ -431,8 +450,36 @@ export async function crisisEdit(app) {
     return;
   }
   const editors = {};
-  for (const name of LIST_ORDER) editors[name] = PAIRS[name] ? rowsEditor(name, plan[name]) : linesEditor(name, plan[name]);
-  for (const name of TEXTS) editors[name] = textEditor(name, plan[name]);
+  const extraEditors = {};
+  // What the programme hides is sent back as it is (kept, not emptied).
+  const kept = {};
+  if (plan.sections_meta) {
+    programmeSections = plan.sections_meta;
+    for (const s of plan.sections_meta) {
+      if (s.kind === "numbers") continue;
+      if (s.in_extra) {
+        const value = (plan.extra || {})[s.key];
+        if (s.hidden) kept[s.key] = value;
+        else extraEditors[s.key] = s.kind === "text" ? textEditor(s.key, value, titleOf(s)) : linesEditor(s.key, value, titleOf(s));
+      } else if (s.hidden) {
+        kept[s.key] = plan[s.key];
+      } else {
+        editors[s.key] = TEXTS.includes(s.key)
+          ? textEditor(s.key, plan[s.key], titleOf(s))
+          : PAIRS[s.key]
+            ? rowsEditor(s.key, plan[s.key], titleOf(s))
+            : linesEditor(s.key, plan[s.key], titleOf(s));
+      }
+    }
+  } else {
+    programmeSections = null;
+    for (const name of LIST_ORDER) editors[name] = PAIRS[name] ? rowsEditor(name, plan[name]) : linesEditor(name, plan[name]);
+    for (const name of TEXTS) editors[name] = textEditor(name, plan[name]);
+  }
+  const hiddenExtra = Object.fromEntries(
+    Object.entries(kept).filter(([key]) => (plan.sections_meta || []).some((s) => s.key === key && s.in_extra)),
+  );
+  const hiddenOwn = Object.fromEntries(Object.entries(kept).filter(([key]) => !(key in hiddenExtra)));
   const message = h("div", { "aria-live": "polite" });
   const save = h("button", { type: "submit", class: "primary" }, t("form.save"));
   const form = h(
@@ -443,7 +490,16 @@ export async function crisisEdit(app) {
         event.preventDefault();
         save.disabled = true;
         replace(message);
-        const document_ = Object.fromEntries(Object.entries(editors).map(([name, ed]) => [name, ed.read()]));
+        const document_ = {
+          ...hiddenOwn,
+          ...Object.fromEntries(Object.entries(editors).map(([name, ed]) => [name, ed.read()])),
+        };
+        if (plan.sections_meta && plan.extra) {
+          document_.extra = {
+            ...hiddenExtra,
+            ...Object.fromEntries(Object.entries(extraEditors).map(([name, ed]) => [name, ed.read()])),
+          };
+        }
         try {
           const answer = await api.request("/me/crisis-plan", { method: "PUT", body: document_, headers: { "If-Match": etag } });
           store.keepDoc("crisis", answer.data, answer.etag);
@@ -462,7 +518,9 @@ export async function crisisEdit(app) {
       },
     },
     h("p", { class: "lead" }, t("crisis.edit_lead")),
-    Object.values(editors).map((ed) => ed.el),
+    plan.sections_meta
+      ? plan.sections_meta.filter((s) => editors[s.key] || extraEditors[s.key]).map((s) => (editors[s.key] || extraEditors[s.key]).el)
+      : Object.values(editors).map((ed) => ed.el),
     message,
     h("div", { class: "actions sticky" }, save, h("a", { href: "#/crisis", class: "button secondary" }, t("form.cancel"))),
   );

@@ -64,6 +64,17 @@ function strategyCard(app, s, online) {
   );
 }
 
+// The patient's programme, when it renames, reorders or hides the plan's two sections (MULI
+// vold...): `sections_meta` of the plan. MULI's plan has none, and shows as it always has.
+function sectionsOf(plan) {
+  return plan.sections_meta ? plan.sections_meta.filter((s) => !s.hidden).map((s) => s.key) : null;
+}
+
+function sectionTitle(plan, key) {
+  const meta = (plan.sections_meta || []).find((s) => s.key === key);
+  return meta ? meta.title?.[lang] || meta.title?.en || key : t(`mastery.${key}`);
+}
+
 export async function mastery(app) {
   app.title(t("tile.mastery"));
   const body = h("div", {});
@@ -71,6 +82,30 @@ export async function mastery(app) {
   await cachedDoc("mastery", "/me/mastery-plan", (plan, meta) => {
     const strategies = plan.strategies || [];
     const goals = plan.goals || [];
+    const order = sectionsOf(plan);
+    if (order) {
+      // Another programme's plan: its sections in its order, under its titles.
+      const parts = {
+        strategies: () =>
+          h(
+            "section",
+            { class: "mastery-strategies stack" },
+            h("h2", {}, sectionTitle(plan, "strategies")),
+            strategies.length ? strategies.map((s) => strategyCard(app, s, meta.fresh)) : emptyState(t("mastery.empty")),
+          ),
+        goals: () =>
+          goals.length
+            ? h(
+                "section",
+                { class: "card mastery-goals" },
+                h("h2", {}, sectionTitle(plan, "goals")),
+                h("ul", { class: "items" }, goals.map((g) => h("li", { class: g.achieved ? "achieved" : "" }, g.achieved ? "✓ " : "", g.title, g.target_date ? h("span", { class: "meta" }, ` (${formatDate(g.target_date, lang)})`) : null))),
+              )
+            : null,
+      };
+      replace(body, savedNote(meta), order.map((key) => parts[key]()));
+      return;
+    }
     replace(
       body,
       savedNote(meta),
@@ -93,7 +128,7 @@ export async function mastery(app) {
   });
 }
 
-function itemsEditor(name, items, fields) {
+function itemsEditor(name, items, fields, title = t(`mastery.${name}`)) {
   const rows = h("div", { class: "rows" });
   const addRow = (item = {}) => {
     const title = h("input", { name: `${name}.title`, value: item.title || "", placeholder: t("mastery.title"), "aria-label": t("mastery.title") });
@@ -118,7 +153,7 @@ function itemsEditor(name, items, fields) {
   const add = h("button", { type: "button", class: "add" }, "+ ", t("form.add"));
   add.addEventListener("click", () => addRow());
   return {
-    el: h("fieldset", { class: "card" }, h("legend", {}, t(`mastery.${name}`)), rows, add),
+    el: h("fieldset", { class: "card" }, h("legend", {}, title), rows, add),
     read: () => [...rows.children].map((row) => row.read()).filter((item) => item.title),
   };
 }
@@ -133,8 +168,11 @@ export async function masteryEdit(app) {
     replace(app.main, alertBox(error instanceof api.OfflineError ? t("crisis.edit_offline") : problemText(error)));
     return;
   }
-  const strategies = itemsEditor("strategies", answer.data.strategies, ["title", "description"]);
-  const goals = itemsEditor("goals", answer.data.goals, ["title", "description", "achieved"]);
+  const plan = answer.data;
+  const strategies = itemsEditor("strategies", plan.strategies, ["title", "description"], sectionTitle(plan, "strategies"));
+  const goals = itemsEditor("goals", plan.goals, ["title", "description", "achieved"], sectionTitle(plan, "goals"));
+  // The programme's order; a section it hides is not shown, and saved back as it was.
+  const shown = (sectionsOf(plan) || ["strategies", "goals"]).map((key) => ({ strategies, goals })[key].el);
   const message = h("div", { "aria-live": "polite" });
   const save = h("button", { type: "submit", class: "primary" }, t("form.save"));
   replace(
@@ -161,8 +199,7 @@ export async function masteryEdit(app) {
           }
         },
       },
-      strategies.el,
-      goals.el,
+      shown,
       message,
       h("div", { class: "actions sticky" }, save, h("a", { href: "#/mastery", class: "button secondary" }, t("form.cancel"))),
     ),
