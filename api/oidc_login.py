@@ -17,7 +17,7 @@ from flask import Blueprint, redirect
 
 from api.context import anonymous_ctx
 from api.resources import auth as token_door
-from muli.extensions import csrf, oidc_flow
+from muli.extensions import csrf, limiter, oidc_flow
 from muli.trust import oidc
 
 NAME = "idporten"
@@ -26,10 +26,25 @@ csrf.exempt(bp)
 
 # The reasons the app's sign-in screen has words for (patient_app/static/i18n); any other
 # refusal is shown as the general one.
-SHOWN = {"not-enrolled", "account-disabled", "acr-too-low", "provider-unavailable", "provider-refused"}
+SHOWN = {
+    "not-enrolled",
+    "account-disabled",
+    "acr-too-low",
+    "provider-unavailable",
+    "provider-refused",
+    "busy",
+}
+
+# Each start sends ID-porten a pushed authorization request and each callback redeems a code at
+# its token endpoint: per address, a bound on how often anyone can make MULI call the provider.
+# Past it the browser goes back to the app, which says to wait a minute.
+door_limit = limiter.shared_limit(
+    "20 per minute", scope="oidc-idporten", on_breach=lambda _limit: _back_to_app("busy")
+)
 
 
 @bp.get("/login")
+@door_limit
 def login():
     try:
         return oidc_flow.begin(NAME, "idporten.callback")
@@ -39,6 +54,7 @@ def login():
 
 
 @bp.get("/callback")
+@door_limit
 def callback():
     ctx = anonymous_ctx()
     try:

@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, current_app, g, redirect, request
+from flask import Flask, Response, current_app, g, redirect, request
+from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -185,6 +186,12 @@ def register_errorhandlers(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
+        if (
+            isinstance(error, RateLimitExceeded)
+            and isinstance(error.response, Response)
+            and error.response.get_data()
+        ):
+            return error.response  # a limit's own answer (the OpenID doors' "wait a minute")
         return error_page(error) if _portal() else problem.from_http(error)
 
     @app.errorhandler(OperationalError)

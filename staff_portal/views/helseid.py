@@ -11,10 +11,14 @@ docs/oidc.md.
 
 from __future__ import annotations
 
+import math
+import time
+
 from flask import Blueprint, current_app, redirect, render_template, url_for
 from flask_babel import lazy_gettext as _l
+from flask_limiter import RequestLimit
 
-from muli.extensions import db, oidc_flow
+from muli.extensions import db, limiter, oidc_flow
 from muli.trust import oidc
 from staff_portal.auth_state import base_ctx, sign_in
 
@@ -42,6 +46,7 @@ MESSAGES = {
         _l("HelseID could not be reached. Try again, or sign in with password and code."),
     ),
     "provider-refused": (400, _l("HelseID did not complete the sign-in. Try again.")),
+    "busy": (429, _l("Too many sign-ins from this network just now. Wait a minute and try again.")),
 }
 GENERAL = (
     400,
@@ -90,7 +95,18 @@ def _refused(reason: str):
     return response
 
 
+# Each start sends HelseID a pushed authorization request and each callback redeems a code at
+# its token endpoint: per address, a bound on how often anyone can make MULI call the provider.
+door_limit = limiter.shared_limit("20 per minute", scope="oidc-helseid", on_breach=lambda limit: _busy(limit))
+
+
+def _busy(limit: RequestLimit):
+    response = _refused("busy")
+    response.headers["Retry-After"] = str(max(1, math.ceil(limit.reset_at - time.time())))
+    return response
+
+
 def register(bp: Blueprint) -> None:
-    bp.add_url_rule("/helseid/login", endpoint="helseid_login", view_func=login)
-    bp.add_url_rule("/helseid/callback", endpoint="helseid_callback", view_func=callback)
+    bp.add_url_rule("/helseid/login", endpoint="helseid_login", view_func=door_limit(login))
+    bp.add_url_rule("/helseid/callback", endpoint="helseid_callback", view_func=door_limit(callback))
     bp.add_url_rule("/helseid/logout", endpoint="helseid_logout", view_func=logout)

@@ -456,3 +456,30 @@ def test_helseid_requires_dpop_and_a_token_request_without_a_proof_is_refused(ap
     assert r.status_code == 400 and client.get("/portal/").status_code == 302
     [event] = audit_events(app, "auth.oidc_login")
     assert event.outcome == "refused" and event.reason.startswith("code-refused: invalid_")
+
+
+def test_starting_sign_ins_is_bounded_per_address_so_nobody_can_make_muli_flood_the_providers(
+    app, client, on
+):
+    """Every start sends the provider a pushed authorization request: past 20 a minute from
+    one address the patient is sent back to the app to wait, staff get a page saying so, and
+    the provider is not called."""
+    for _ in range(20):
+        assert start(client, "/auth/idporten/login").startswith(on.idporten.url)
+    r = client.get("/auth/idporten/login")
+    assert r.status_code == 303 and r.headers["Location"] == "/app/?signin=busy#/login"
+    # The callback counts against the same bound (it redeems a code at the provider).
+    assert (
+        client.get("/auth/idporten/callback?state=x&code=y")
+        .headers["Location"]
+        .endswith("signin=busy#/login")
+    )
+
+    for _ in range(20):
+        assert start(client, "/portal/helseid/login").startswith(on.helseid.url)
+    r = client.get("/portal/helseid/login", headers={"Accept-Language": "nb"})
+    assert r.status_code == 429
+    assert "for mange innlogginger fra dette nettverket" in r.get_data(as_text=True)
+    # Another address is not held up by this one.
+    other = client.get("/portal/helseid/login", environ_base={"REMOTE_ADDR": "127.0.0.9"})
+    assert other.status_code == 303 and other.headers["Location"].startswith(on.helseid.url)

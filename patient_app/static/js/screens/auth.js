@@ -19,6 +19,7 @@ const REFUSED = {
   "acr-too-low": "login.refused_acr_too_low",
   "provider-unavailable": "login.refused_unavailable",
   "provider-refused": "login.refused_cancelled",
+  busy: "login.refused_busy",
   refused: "login.refused",
 };
 
