@@ -5,6 +5,7 @@ plan, a person who is not enrolled is told so, and a nurse signs in to the porta
 from __future__ import annotations
 
 import pytest
+import requests
 
 from tests.browser.test_patient_app_support import BROWSER_TIMEOUT_MS, KARI_PLAN, put_crisis_plan
 from tests.oidc_fixtures import (
@@ -67,6 +68,20 @@ def test_a_person_who_is_not_enrolled_is_told_so_in_the_app(live_server, phone, 
     phone.locator("#signin-refused").get_by_text("du er ikke innrullert i MULI").wait_for()
     assert "signin=" not in phone.url  # said once; a reload does not repeat it
     assert phone.get_by_label("Brukernavn").is_visible()  # the fallback is still there
+
+
+def test_past_the_bound_on_sign_ins_the_app_says_to_wait_a_minute(live_server, phone, on, screenshot):
+    """Twenty starts from this address in a minute (someone hammering the door); the next one,
+    Kari's, is sent back to the app, which says to wait and still offers the other sign-in."""
+    for _ in range(20):
+        answer = requests.get(f"{live_server}/auth/idporten/login", allow_redirects=False, timeout=10)
+        assert answer.status_code == 303 and answer.headers["Location"].startswith(on.idporten.url)
+    phone.set_default_timeout(BROWSER_TIMEOUT_MS)
+    phone.goto(f"{live_server}/app/")
+    phone.get_by_role("link", name="Logg inn med ID-porten").click()
+    phone.locator("#signin-refused").get_by_text("Vent et minutt og prøv igjen").wait_for()
+    screenshot(phone, "signin-busy-390")
+    assert phone.get_by_label("Brukernavn").is_visible()
 
 
 def test_a_nurse_signs_in_to_the_portal_with_helseid(app, live_server, tablet, world, on):
