@@ -15,7 +15,7 @@ from api.context import current_ctx, require_kind
 from api.contract import FHIR_CONTENT, FHIR_MEDIA_TYPE
 from api.schemas import Instant, PageArgs, page_of
 from muli.models.consent import CONSENT_SCOPES, CONSENT_STATES
-from muli.patient import consent, fhir
+from muli.patient import consent
 from muli.patient import record as patient_record
 from muli.trust import audit_words
 
@@ -177,4 +177,6 @@ class ExportFhir(MethodView):
     @blp.doc(responses={200: {"description": "A FHIR R4 Bundle (type collection)", "content": FHIR_CONTENT}})
     def get(self):
         """All my data that FHIR has a resource for, as a FHIR R4 Bundle (docs/fhir/)."""
+        from muli.patient import fhir  # the FHIR models load on the first export (~25 MB)
+
         return fhir_answer(fhir.my_bundle(current_ctx()), "muli-export.fhir.json")

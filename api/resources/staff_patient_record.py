@@ -22,7 +22,7 @@ from api.resources.me_plans import (
 from api.resources.me_record import fhir_answer, jsonable
 from api.schemas import JsonBoolean, PageArgs
 from muli.models.consent import EMERGENCY_DEFAULT, EMERGENCY_SCOPES
-from muli.patient import diary, fhir, mastery, pdf, plans
+from muli.patient import diary, mastery, pdf, plans
 from muli.patient import record as patient_record
 
 blp = Blueprint(
@@ -157,6 +157,8 @@ class ExportFhir(MethodView):
     def get(self, patient_id):
         """The patient's record as a FHIR R4 Bundle: the parts my agency has consent for, never
         the access log; 403 consent-required without any consent. Audited."""
+        from muli.patient import fhir  # the FHIR models load on the first export (~25 MB)
+
         return fhir_answer(fhir.staff_bundle(current_ctx(), patient_id), "muli-patient.fhir.json")
 
 

@@ -24,7 +24,6 @@ from urllib.parse import urlsplit
 
 import requests as http
 from py_vapid import Vapid02
-from pywebpush import WebPushException, webpush
 from sqlalchemy import delete, select
 
 from muli.models.outbox import OutboxMessage
@@ -327,6 +326,10 @@ class WebPushTransport:
 
     def push(self, info: dict, data: str) -> int:
         """POST the encrypted message; answers the service's status (201 accepted)."""
+        # Imported here, in the worker that sends: pywebpush brings aiohttp (~30 MB), which
+        # the web processes (subscriptions, the VAPID public key) never need.
+        from pywebpush import WebPushException, webpush
+
         try:
             response = webpush(
                 info,

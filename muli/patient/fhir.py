@@ -36,40 +36,43 @@ from muli.models.people import Agency, Patient, Staff
 from muli.patient import consent as consent_service
 from muli.patient import plans, record
 from muli.patient.consent import record_access
+from muli.patient.fhir_codes import (
+    AUDIT_SOURCE_TYPE,
+    AUDIT_TYPE,
+    CONSENT_SCOPE_SYSTEM,
+    DNR_SYSTEM,
+    FNR_SYSTEM,
+    LOINC,
+    MULI,
+    NO_BASIS,
+    SYS_ADMISSION,
+    SYS_ADMISSION_BASIS,
+    SYS_AGENCY,
+    SYS_AGENCY_KIND,
+    SYS_AUDIT_ACTION,
+    SYS_CONSENT_SCOPE,
+    SYS_CONTACT_KIND,
+    SYS_PATIENT,
+    SYS_PLAN,
+    SYS_PLAN_SECTION,
+    SYS_STAFF,
+    SYS_STAFF_ROLE,
+    V3_ACT_CODE,
+    V3_ACT_REASON,
+    V3_PARTICIPATION,
+    V3_PARTICIPATION_MODE,
+)
+from muli.patient.fhir_codes import (
+    HPR_SYSTEM as HPR_SYSTEM,
+)
+from muli.patient.fhir_codes import (
+    MEDIA_TYPE as MEDIA_TYPE,
+)
+from muli.patient.fhir_codes import (
+    ORGNR_SYSTEM as ORGNR_SYSTEM,
+)
 from muli.platform.context import Ctx
 from muli.trust import access, audit, audit_words
-
-MEDIA_TYPE = "application/fhir+json"
-
-# Norwegian identifier systems (no-basis; Direktoratet for e-helse's OIDs).
-FNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.1"  # fødselsnummer (also synthetic test numbers)
-DNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.2"  # D-nummer
-HPR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.4"  # Helsepersonellregisteret (not held by MULI)
-ORGNR_SYSTEM = "urn:oid:2.16.578.1.12.4.1.4.101"  # Enhetsregisteret (not held by MULI)
-NO_BASIS = "http://hl7.no/fhir/StructureDefinition/"
-
-# MULI's own systems, for what no national code system covers.
-MULI = "urn:muli:fhir:"
-SYS_PATIENT = MULI + "patient"
-SYS_AGENCY = MULI + "agency"
-SYS_STAFF = MULI + "staff"
-SYS_ADMISSION = MULI + "admission"
-SYS_PLAN = MULI + "plan-version"
-SYS_PLAN_SECTION = MULI + "plan-section"
-SYS_CONSENT_SCOPE = MULI + "consent-scope"
-SYS_AGENCY_KIND = MULI + "agency-kind"
-SYS_STAFF_ROLE = MULI + "staff-role"
-SYS_ADMISSION_BASIS = MULI + "admission-legal-status"  # voluntary / involuntary
-SYS_CONTACT_KIND = MULI + "contact-kind"
-SYS_AUDIT_ACTION = MULI + "audit-action"
-V3_ACT_CODE = "http://terminology.hl7.org/CodeSystem/v3-ActCode"
-V3_ACT_REASON = "http://terminology.hl7.org/CodeSystem/v3-ActReason"
-V3_PARTICIPATION = "http://terminology.hl7.org/CodeSystem/v3-ParticipationType"
-V3_PARTICIPATION_MODE = "http://terminology.hl7.org/CodeSystem/v3-ParticipationMode"
-CONSENT_SCOPE_SYSTEM = "http://terminology.hl7.org/CodeSystem/consentscope"
-LOINC = "http://loinc.org"
-AUDIT_TYPE = "http://terminology.hl7.org/CodeSystem/audit-event-type"
-AUDIT_SOURCE_TYPE = "http://terminology.hl7.org/CodeSystem/security-source-type"
 
 # Where a MULI id is turned into a stable FHIR id for something that has none of its own.
 _NS = uuid.UUID("9b0f2a56-4a83-4d51-9d8e-1f7c3a0e6b21")

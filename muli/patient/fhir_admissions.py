@@ -22,18 +22,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import pydantic
-from fhir.resources.R4B.bundle import Bundle
-from fhir.resources.R4B.encounter import Encounter
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from muli.models.people import Admission, Patient, Team
 from muli.patient import record
-from muli.patient.fhir import (
+from muli.patient.fhir_codes import (
     DNR_SYSTEM,
     FNR_SYSTEM,
     SYS_ADMISSION_BASIS,
@@ -42,6 +41,9 @@ from muli.patient.fhir import (
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, Forbidden, ValidationFailed
 from muli.trust import audit, integration, national_id
+
+if TYPE_CHECKING:
+    from fhir.resources.R4B.encounter import Encounter
 
 SCOPE = "admissions:write"
 BUNDLE_TYPES = ("transaction", "batch", "collection")
@@ -68,6 +70,13 @@ class _Refused(Exception):
     def __init__(self, field: str, message: str):
         super().__init__(message)
         self.field, self.message = field, message
+
+
+def _models():
+    """The FHIR model library, loaded on the first bundle (not in every web process)."""
+    from fhir.resources.R4B import bundle, encounter
+
+    return SimpleNamespace(Bundle=bundle.Bundle, Encounter=encounter.Encounter)
 
 
 def _invalid(errors: dict[str, list[str]]) -> ValidationFailed:
@@ -168,7 +177,7 @@ def _stay(ctx: Ctx, i: int, encounter: Encounter, patients: dict[str, Any], zone
 
 def _read(ctx: Ctx, body: dict) -> tuple[str, list[_Stay]]:
     try:
-        bundle = Bundle.model_validate(body)
+        bundle = _models().Bundle.model_validate(body)
     except pydantic.ValidationError as error:
         raise _invalid(_model_errors(error))
     except (ValueError, TypeError, KeyError, LookupError) as error:  # an unknown resourceType
@@ -195,7 +204,7 @@ def _read(ctx: Ctx, body: dict) -> tuple[str, list[_Stay]]:
         kind = resource.get_resource_type() if resource is not None else None
         if kind == "Patient":
             continue
-        if not isinstance(resource, Encounter):
+        if not isinstance(resource, _models().Encounter):
             errors[f"entry.{i}.resource"] = ["Only Encounter resources (and the Patients they name)."]
             continue
         try:
@@ -289,7 +298,7 @@ def import_encounters(ctx: Ctx, body: dict) -> str:
                 }
             }
         )
-    response = Bundle.model_validate(
+    response = _models().Bundle.model_validate(
         {
             "resourceType": "Bundle",
             "id": str(uuid.uuid4()),

@@ -27,7 +27,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 from muli.extensions import db
 from muli.models.consent import EMERGENCY_DEFAULT
 from muli.models.people import Patient
-from muli.patient import fhir, indicators, pdf, plans, programme
+from muli.patient import indicators, pdf, plans, programme
 from muli.patient import record as patient_record
 from muli.platform.errors import ValidationFailed
 from staff_portal.auth_state import login_required, portal_ctx
@@ -396,6 +396,8 @@ def crisis_plan_pdf(patient_id: str):
 @login_required
 def fhir_export(patient_id: str):
     """The patient's record as a FHIR R4 Bundle, as much as my agency may see (audited)."""
+    from muli.patient import fhir  # the FHIR models load on the first export (~25 MB)
+
     body = fhir.staff_bundle(portal_ctx(), parse_id(patient_id))
     return Response(
         body,
