@@ -6,6 +6,7 @@ import pytest
 
 from muli.extensions import db
 from muli.models.consent import Consent
+from muli.models.people import Staff
 
 NOTE = "/api/v1/staff/meetings/{}/notes/{}"
 
@@ -109,6 +110,44 @@ def test_an_unchanged_note_answers_304_to_if_none_match(client, care, meeting):
     etag = client.get(note_url(meeting, care), headers=care.member.headers).headers["ETag"]
     answer = client.get(note_url(meeting, care), headers={**care.member.headers, "If-None-Match": etag})
     assert answer.status_code == 304
+
+
+def test_a_renamed_author_is_a_new_answer_to_if_none_match_but_no_edit_to_if_match(
+    app, client, care, meeting
+):
+    """The note's answer names its author and agency: after a rename a reader holding the old
+    ETag gets the new name (200, not 304), and a save from that ETag still goes through."""
+    first = client.get(note_url(meeting, care), headers=care.member.headers).headers["ETag"]
+    saved = client.put(
+        note_url(meeting, care),
+        json={"text": "Sov dårlig"},
+        headers={**care.member.headers, "If-Match": first},
+    )
+    etag = saved.headers["ETag"]
+    with app.app_context():
+        siv = db.session.get(Staff, care.member.staff.id)
+        siv.display_name = "Siv Ny-Etternavn"
+        siv.agency.name = "Fjordvik DPS, poliklinikk"
+        db.session.commit()
+    again = client.get(note_url(meeting, care), headers={**care.member.headers, "If-None-Match": etag})
+    assert again.status_code == 200
+    assert (again.json["updated_by_name"], again.json["updated_by_agency"]) == (
+        "Siv Ny-Etternavn",
+        "Fjordvik DPS, poliklinikk",
+    )
+    assert again.headers["ETag"] != etag
+    assert (
+        client.get(
+            note_url(meeting, care), headers={**care.member.headers, "If-None-Match": again.headers["ETag"]}
+        ).status_code
+        == 304
+    )
+    answer = client.put(
+        note_url(meeting, care),
+        json={"text": "Sov bedre"},
+        headers={**care.coordinator.headers, "If-Match": etag},
+    )
+    assert (answer.status_code, answer.json["version"]) == (200, 2)
 
 
 def test_a_note_needs_consent_for_the_readers_agency(client, world, care, meeting):

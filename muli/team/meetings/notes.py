@@ -50,7 +50,7 @@ def save_note(
     grant = lookup.patient_in_meeting(ctx, meeting, patient_id)
     note = lookup.find_note(ctx, meeting.id, patient_id)
     current = note.version if note else 0
-    if not etag_matches(if_match, note_etag(meeting.id, patient_id, current)):
+    if not etag_matches(if_match, note_etag(meeting.id, patient_id, current), version_only=True):
         raise lookup.stale()
     now = ctx.now()
     if note is None:

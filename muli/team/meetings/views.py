@@ -114,30 +114,46 @@ class Guest:
     agency: str | None = None
 
 
-def note_etag(meeting_id: uuid.UUID, patient_id: uuid.UUID, version: int) -> str:
-    """A strong ETag (quoted) naming one version of one note."""
+def note_etag(meeting_id: uuid.UUID, patient_id: uuid.UUID, version: int, shown: tuple = ()) -> str:
+    """A strong ETag (quoted) naming one version of one note and, after a dot, what the answer
+    shows beside the text (`shown`: whether it is hidden, the author's name and agency).
+
+    If-Match compares the version part only (a renamed author is no edit to overwrite);
+    If-None-Match compares all of it, so a reader whose consent changed (the text now hidden,
+    or now shown) or who holds an old name gets the new answer, never a 304 for the old one.
+    """
     digest = hashlib.sha256(f"{meeting_id}|{patient_id}|{version}".encode()).hexdigest()[:24]
+    if shown:
+        digest += "." + hashlib.sha256(repr(shown).encode()).hexdigest()[:8]
     return f'"{digest}"'
 
 
-def etag_matches(header: str, etag: str) -> bool:
-    """Whether an If-Match / If-None-Match header names `etag` (weak prefixes ignored)."""
+def etag_matches(header: str, etag: str, *, version_only: bool = False) -> bool:
+    """Whether an If-Match / If-None-Match header names `etag` (weak prefixes ignored);
+    `version_only`: whether it names the same version of the note, whatever it showed."""
     given = [part.strip().removeprefix("W/") for part in header.split(",")]
+    if version_only:
+        return _version_part(etag) in {_version_part(tag) for tag in given}
     return etag in given
+
+
+def _version_part(etag: str) -> str:
+    return etag.strip('"').split(".", 1)[0]
 
 
 def note_view(ctx: Ctx, meeting_id, patient_id, note: MeetingNote | None, visible: bool) -> NoteView:
     version = note.version if note else 0
-    view = NoteView(meeting_id, patient_id, None, version, note_etag(meeting_id, patient_id, version))
+    view = NoteView(meeting_id, patient_id, None, version, "")
     if not visible:
         view.hidden = True
-        return view
-    if note is not None:
+    elif note is not None:
         view.text = ctx.keys.open(note, "text")
         view.updated_at = note.updated_at
         if note.updated_by is not None:
             view.updated_by_name = note.updated_by.display_name
             view.updated_by_agency = note.updated_by.agency.name
+    shown = (view.hidden, view.updated_by_name, view.updated_by_agency)
+    view.etag = note_etag(meeting_id, patient_id, version, shown)
     return view
 
 
