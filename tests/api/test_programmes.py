@@ -449,3 +449,85 @@ def test_the_mastery_plan_names_the_programmes_sections_in_its_order(client, wor
     )
     assert saved.status_code == 200, saved.json
     assert [g["title"] for g in saved.json["goals"]] == ["Møte opp på jobb"]
+
+
+# --- an import over a programme that teams run re-checks the kinds of agency on them ---------
+
+
+def vold_file(**changes) -> dict:
+    return programme.exported(programme.built_in("muli-vold")) | changes
+
+
+def without_police() -> list[str]:
+    return [k for k in programme.built_in("muli-vold")["agency_kinds"] if k != "police"]
+
+
+def test_an_import_that_leaves_out_the_kind_of_agency_on_a_team_running_it_is_refused(app, client, world):
+    admin = world.staff(role="admin")
+    team = vold_team(app, world, name="Vold Fjordvik")
+    police = world.agency(name="Politiet Fjordvik", kind="police")
+    world.staff(team, agency=police, name="Pia Politi")
+    world.staff(team, agency=world.agency(kind="nav"), name="Nils Nav")
+    refused = client.put(
+        "/api/v1/admin/programmes/muli-vold",
+        json=vold_file(agency_kinds=without_police()),
+        headers={**admin.headers, "Accept-Language": "en"},
+    )
+    assert (refused.status_code, list(refused.json["errors"])) == (422, ["agency_kinds"])
+    said = refused.json["errors"]["agency_kinds"][0]
+    assert "Vold Fjordvik: Pia Politi (Politiet Fjordvik, police)" in said and "(1)" in said
+    assert "Nils Nav" not in said  # NAV stays in the programme
+    in_norwegian = client.put(
+        "/api/v1/admin/programmes/muli-vold",
+        json=vold_file(agency_kinds=without_police()),
+        headers={**admin.headers, "Accept-Language": "nb"},
+    )
+    assert in_norwegian.json["errors"]["agency_kinds"][0].startswith("Ansatte på team som kjører")
+    # Nothing of the refused file is stored: the police are still in the programme.
+    kept = client.get("/api/v1/admin/programmes/muli-vold", headers=admin.headers).json
+    assert "police" in kept["agency_kinds"]
+
+
+def test_an_import_over_a_programme_that_no_team_with_that_kind_runs_is_installed(app, client, world):
+    admin = world.staff(role="admin")
+    team = vold_team(app, world)
+    world.staff(team, agency=world.agency(kind="nav"))
+    # A programme no team runs, and one whose teams have no police, may leave the police out.
+    new = client.put(
+        "/api/v1/admin/programmes/muli-vold-uten",
+        json=vold_file(key="muli-vold-uten", agency_kinds=without_police()),
+        headers=admin.headers,
+    )
+    assert new.status_code == 200, new.json
+    replaced = client.put(
+        "/api/v1/admin/programmes/muli-vold", json=vold_file(agency_kinds=["nav"]), headers=admin.headers
+    )
+    assert (replaced.status_code, replaced.json["agency_kinds"]) == (200, ["nav"])
+
+
+def test_the_command_line_import_is_refused_the_same_way(app, runner, world, tmp_path):
+    team = vold_team(app, world, name="Vold Sør")
+    world.staff(team, agency=world.agency(name="Politi Sør", kind="police"), name="Per Politi")
+    path = tmp_path / "vold.json"
+    path.write_text(json.dumps(vold_file(agency_kinds=without_police())))
+    refused = runner.invoke(args=["muli", "programme", "import", str(path)])
+    assert refused.exit_code != 0
+    assert "agency_kinds" in refused.output and "Vold Sør: Per Politi (Politi Sør, police)" in refused.output
+    with app.app_context():
+        assert "police" in programme.find(system_ctx(), "muli-vold").definition["agency_kinds"]
+
+
+def test_the_command_line_will_not_let_a_team_run_a_programme_without_its_agencies_kind(
+    app, runner, world, tmp_path
+):
+    team = world.team(name="Team Akutt")
+    world.staff(team, agency=world.agency(kind="acute_ward"))
+    path = tmp_path / "vest.json"
+    path.write_text(json.dumps(vold_file(key="muli-vold-vest")))
+    refused = runner.invoke(args=["muli", "programme", "import", str(path), "--team", "Team Akutt"])
+    assert refused.exit_code != 0 and "acute_ward" in refused.output
+    with app.app_context():
+        from muli.models.people import Team
+
+        assert db.session.get(Team, team.id).programme_id is None
+        assert programme.find(system_ctx(), "muli-vold-vest") is None  # nothing of it is kept

@@ -272,3 +272,20 @@ def test_a_muli_vold_mastery_plan_shows_the_programmes_titles_in_its_order(app, 
     panel = page.split('id="mp-h"')[1].split("</section>")[0]
     assert panel.index("<h3>Mål for hverdagen</h3>") < panel.index("<h3>Strategier</h3>")
     assert panel.index("Møte opp på jobb") < panel.index("Gå ut og pust")
+
+
+def test_an_import_that_leaves_out_the_kind_of_agency_on_a_team_running_it_is_refused(app, world, portal_as):
+    team, _, _ = muli_vold_team(app, world)
+    world.staff(team, agency=world.agency(name="Politiet Vest", kind="police"), name="Pål Politi")
+    portal = portal_as(world.staff(role="admin"))
+    raw = programme.exported(programme.built_in("muli-vold"))
+    raw["agency_kinds"] = [k for k in raw["agency_kinds"] if k != "police"]
+    refused = portal.post(
+        "/portal/admin/programmes/import", {"text": yaml.safe_dump(raw, allow_unicode=True)}, token_from=PAGE
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "agency_kinds: Ansatte på team som kjører dette programmet" in page
+    assert f"{team.name}: Pål Politi (Politiet Vest, police)" in page
+    with app.app_context():
+        assert "police" in programme.find(system_ctx(), "muli-vold").definition["agency_kinds"]
