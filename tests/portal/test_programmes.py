@@ -18,6 +18,15 @@ from muli.team import programmes
 PAGE = "/portal/admin/programmes/"
 
 
+def vold_team_row(app, world):
+    """A team running MULI vold (installed as the package ships it)."""
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    return world.team(programme_id=programme_id)
+
+
 def muli_vold_team(app, world, role="member"):
     """A MULI vold team, a police member of it (role) and a patient who consented to the
     police: (team, member, patient)."""
@@ -289,3 +298,24 @@ def test_an_import_that_leaves_out_the_kind_of_agency_on_a_team_running_it_is_re
     assert f"{team.name}: Pål Politi (Politiet Vest, police)" in page
     with app.app_context():
         assert "police" in programme.find(system_ctx(), "muli-vold").definition["agency_kinds"]
+
+
+def test_a_consent_under_a_scope_the_programme_drops_opens_no_patient_page(app, world, portal_as, client):
+    team = vold_team_row(app, world)
+    police, nav = world.agency(kind="police"), world.agency(name="NAV Vest", kind="nav")
+    officer, counsellor = world.staff(team, agency=police), world.staff(team, agency=nav)
+    patient = world.patient(team, consents={police: ["crisis_plan", "meeting_notes"]})
+    other = world.patient(team, consents={nav: ["mastery_plan"], police: ["crisis_plan"]})
+    portal = portal_as(world.staff(role="admin"))
+    raw = programme.exported(programme.built_in("muli-vold"))
+    raw["consent_scopes"] = ["crisis_plan", "shared_diary", "contact_requests", "meeting_notes"]
+    done = portal.post("/portal/admin/programmes/import", {"text": json.dumps(raw)}, token_from=PAGE)
+    assert done.status_code == 302
+    assert portal_as(counsellor).get(f"/portal/patients/{other.id}").status_code == 403
+    # The police still read the page; the consent table marks NAV's as not in use.
+    police_portal = portal_as(officer)
+    page = police_portal.text(f"/portal/patients/{other.id}")
+    row = next(r for r in page.split("<tr>") if "NAV Vest" in r)
+    assert "data-not-in-use>Ikke i bruk<" in row and "ok" not in row
+    assert "teamets program ber ikke lenger om det" in page
+    assert "data-not-in-use" not in police_portal.text(f"/portal/patients/{patient.id}")
