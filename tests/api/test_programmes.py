@@ -384,6 +384,7 @@ def test_enrolment_refuses_a_scope_the_programme_does_not_ask_for(app, client, w
         "national_id": next(national_id.synthetic_numbers(date(2004, 2, 9), start=700)),
         "team_id": str(team.id),
         "consents": [{"agency_id": str(police.id), "scopes": ["crisis_plan", "meeting_notes"]}],
+        "criteria_confirmed": True,
     }
     refused = client.post("/api/v1/staff/patients", json=body, headers=coordinator.headers)
     assert (refused.status_code, list(refused.json["errors"])) == (422, ["consents.0.scopes.1"])

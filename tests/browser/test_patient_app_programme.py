@@ -39,6 +39,7 @@ def enrol_in_vold(app, world, client, name: str = "Kari") -> Enrolled:
             "team_id": str(team.id),
             "consents": [{"agency_id": str(police.id), "scopes": ["crisis_plan", "contact_requests"]}],
             "trusted_contact_id": str(member.id),
+            "criteria_confirmed": True,
         },
         headers=coordinator.headers,
     )
