@@ -319,3 +319,21 @@ def test_a_consent_under_a_scope_the_programme_drops_opens_no_patient_page(app, 
     assert "data-not-in-use>Ikke i bruk<" in row and "ok" not in row
     assert "teamets program ber ikke lenger om det" in page
     assert "data-not-in-use" not in police_portal.text(f"/portal/patients/{patient.id}")
+
+
+def test_an_import_with_half_a_character_or_a_strange_field_name_is_refused_not_a_server_error(
+    app, world, portal_as
+):
+    portal = portal_as(world.staff(role="admin"))
+    text = yaml.safe_dump(programme.exported(programme.default()), allow_unicode=True)
+    half = text.replace("nb: MULI\n", 'nb: "MULI \\ud83d"\n', 1)
+    refused = portal.post("/portal/admin/programmes/import", {"text": half}, token_from=PAGE)
+    assert (
+        refused.status_code == 422
+        and "name.nb: Teksten kan ikke inneholde et halvt tegn" in refused.get_data(as_text=True)
+    )
+    odd_key = text.replace("format:", '"\\udc80": 1\nformat:', 1)
+    refused = portal.post("/portal/admin/programmes/import", {"text": odd_key}, token_from=PAGE)
+    assert refused.status_code == 422 and "\\udc80" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert programme.find(system_ctx(), "muli") is None
