@@ -316,7 +316,7 @@ def test_a_consent_under_a_scope_the_programme_drops_opens_no_patient_page(app, 
     police_portal = portal_as(officer)
     page = police_portal.text(f"/portal/patients/{other.id}")
     row = next(r for r in page.split("<tr>") if "NAV Vest" in r)
-    assert "data-not-in-use>Ikke i bruk<" in row and "ok" not in row
+    assert "data-not-in-use>Ikke i bruk<" in row and "badge ok" not in row
     assert "teamets program ber ikke lenger om det" in page
     assert "data-not-in-use" not in police_portal.text(f"/portal/patients/{patient.id}")
 
