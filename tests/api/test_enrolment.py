@@ -235,3 +235,11 @@ def test_a_refused_confirmation_does_not_burn_the_idempotency_key(client, care):
     refused = client.post(URL, json=body | {"criteria_confirmed": False}, headers=headers)
     assert refused.status_code == 422
     assert client.post(URL, json=body, headers=headers).status_code == 201
+
+
+def test_another_teams_id_is_refused_before_the_confirmation_is_looked_at(client, world, care):
+    other = world.team()
+    body = enrolment(care, team_id=str(other.id), criteria_confirmed=False)
+    r = client.post(URL, json=body, headers=care.coordinator.headers)
+    assert (r.status_code, r.json["type"].rsplit("/", 1)[1]) == (403, "not-on-team")
+    assert "errors" not in r.json
