@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import UTC
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, missing, validate
 
+from muli.extensions import say
 from muli.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
@@ -26,6 +27,22 @@ class JsonBoolean(fields.Boolean):
         if not isinstance(value, bool):
             raise self.make_error("invalid")
         return value
+
+
+class Confirmation(JsonBoolean):
+    """A box the client must tick: required, `true`. Missing, it is refused here with `message`
+    in the reader's language (marshmallow's own "Missing data for required field." is English
+    only); `false` goes on to the service, which refuses it with the same message, as for
+    every other door."""
+
+    def __init__(self, message: str, **kwargs):
+        super().__init__(required=True, **kwargs)
+        self.message = message
+
+    def _validate_missing(self, value):
+        if value is missing:
+            raise ValidationError(say(self.message))
+        super()._validate_missing(value)
 
 
 def _json_number(value, make_error):

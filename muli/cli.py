@@ -157,16 +157,20 @@ def programme_import(path, team_name: str | None) -> None:
     from muli.team import programmes
 
     ctx = system_ctx()
-    try:
-        definition = programme.validate(programme.parse(path.read()))
-    except MuliError as error:
-        raise click.ClickException(f"{error.detail} {error.errors or ''}".strip())
-    row = programmes.install(ctx, definition)
+    team = None
     if team_name:
         team = db.session.scalars(select(Team).where(Team.name == team_name)).first()
         if team is None:
             raise click.ClickException(f"no team {team_name!r}")
-        programmes.assign(ctx, team, row)
+    try:
+        definition = programme.validate(programme.parse(path.read()))
+        row = programmes.install(ctx, definition)
+        if team is not None:
+            programmes.check_team_agencies(ctx, team, row.definition, "team")
+            programmes.assign(ctx, team, row)
+    except MuliError as error:
+        db.session.rollback()
+        raise click.ClickException(f"{error.detail} {error.errors or ''}".strip())
     audit.record(ctx.session, ctx.actor, "programme.import", resource="programme", reason=row.key)
     db.session.commit()
     click.echo(f"imported {row.key}" + (f"; {team_name} runs it" if team_name else ""))

@@ -409,6 +409,7 @@ def _vold_patient(ctx: Ctx, team, agencies, members, who: VoldPatient) -> Patien
                 consents=[enrolment.ConsentGiven(agencies[n].id, every_scope) for n in VOLD_CONSENTING],
                 trusted_contact_id=members["tor"].id,
                 phone=who.phone,
+                criteria_confirmed=True,  # Vera's team judged the criteria met
             ),
         )
         for day, indicator, count in who.events:
@@ -452,6 +453,7 @@ def _demo_patient(ctx: Ctx, team, agencies, members, who: DemoPatient) -> Patien
                 ],
                 trusted_contact_id=members[who.trusted].id if who.trusted else None,
                 phone=who.phone,  # the team calls back on it ("Ring meg"); unassigned 0-series
+                criteria_confirmed=True,  # Kristin's team judged the criteria met
             ),
         )
         # The two years before, as the team recorded them at enrolment (with discharge dates).

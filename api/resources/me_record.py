@@ -53,6 +53,12 @@ class ConsentOut(Schema):
         metadata={"description": "never granted counts as withdrawn"},
     )
     changed_at = Instant(allow_none=True)
+    in_use = fields.Boolean(
+        metadata={
+            "description": "false: the programme of my team no longer asks for this scope, so it gives "
+            "no access; listed while granted, so that it can be withdrawn"
+        }
+    )
 
 
 class ChangedByOut(Schema):

@@ -8,7 +8,7 @@ from marshmallow import Schema, fields, post_load, validate
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
 from api.idempotency import HEADER_DOC, idempotent
-from api.schemas import PageArgs, page_of
+from api.schemas import Confirmation, PageArgs, page_of
 from muli.models.consent import CONSENT_SCOPES
 from muli.team import enrolment
 
@@ -40,6 +40,15 @@ class EnrolIn(Schema):
         allow_none=True,
         validate=validate.Length(max=32),
         metadata={"description": "the patient's own number for call-backs: +47 and 8 digits"},
+    )
+    criteria_confirmed = Confirmation(
+        enrolment.CRITERIA_NOT_CONFIRMED,
+        metadata={
+            "description": "Must be `true`: the coordinator confirms that the team judges the patient "
+            "to meet the enrolment criteria of the team's programme (`GET /api/v1/staff/programmes`, "
+            "`enrolment.criteria`; a judgement, not a count the service checks). Recorded in the "
+            "audit trail as `patient.criteria_confirmed`. Missing or `false`: 422 naming this field."
+        },
     )
 
     @post_load
@@ -76,7 +85,8 @@ class Patients(MethodView):
     @blp.arguments(EnrolIn)
     @blp.response(201, EnrolledOut)
     def post(self, data):
-        """Enrol a patient (coordinator). The activation code is shown in this answer only."""
+        """Enrol a patient (coordinator), confirming the team judges the programme's criteria met.
+        The activation code is shown in this answer only."""
         ctx = current_ctx()
         patient, code = enrolment.enrol(ctx, data)
         patient.activation_code = code

@@ -13,7 +13,6 @@ from sqlalchemy import select
 
 from muli.models.consent import CONSENT_SCOPES, CONSENT_STATES, Consent, ConsentChange
 from muli.models.people import Agency, Staff
-from muli.patient import programme
 from muli.platform.context import Ctx
 from muli.platform.errors import ValidationFailed
 from muli.trust import access, audit
@@ -67,14 +66,19 @@ def _changed_by(ctx: Ctx, patient, account_id: uuid.UUID | None) -> dict:
 
 
 def scopes_of(ctx: Ctx, patient) -> tuple[str, ...]:
-    """The consent scopes the patient's programme asks for (MULI: all five)."""
-    return programme.consent_scopes_of(programme.for_team(ctx, patient.team))
+    """The consent scopes the patient's programme asks for (MULI: all five), as the access
+    policy reads them."""
+    named = access.programme_scopes(ctx, patient.team_id)
+    return tuple(s for s in CONSENT_SCOPES if s in named)
 
 
 def state_of(ctx: Ctx, patient) -> dict:
     """Every agency x scope of the programme with its state (never granted counts as
     withdrawn), and the history. A scope the programme does not ask for is listed only where
-    it is still granted (given before the team's programme changed), so it can be withdrawn."""
+    it is still granted (given before the team's programme changed), marked `in_use: false`:
+    it gives no access (`access.programme_scopes`), and nothing the patient decided vanishes
+    from their screen; they may withdraw it, and it is in use again if the programme asks for
+    the scope again."""
     rows = {
         (c.agency_id, c.scope): c
         for c in ctx.session.scalars(select(Consent).where(Consent.patient_id == patient.id))
@@ -95,6 +99,7 @@ def state_of(ctx: Ctx, patient) -> dict:
                     "scope": scope,
                     "state": row.state if row else "withdrawn",
                     "changed_at": row.changed_at if row else None,
+                    "in_use": scope in asked,
                 }
             )
     changes = ctx.session.scalars(

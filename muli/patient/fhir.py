@@ -200,7 +200,9 @@ class _Builder:
             data: dict = {
                 "resourceType": "Consent",
                 "id": _id(self.patient.id, "consent", agency.id, c["scope"]),
-                "status": "active",
+                # A scope the team's programme no longer names gives no access (the access
+                # policy ignores it): the directive is kept, but not in force.
+                "status": "active" if c["in_use"] else "inactive",
                 "scope": _concept(CONSENT_SCOPE_SYSTEM, "patient-privacy", "Privacy Consent"),
                 "category": [_concept(LOINC, "59284-0", "Patient Consent")],
                 "patient": self.patient_ref,

@@ -29,6 +29,7 @@ from muli.models.people import AGENCY_KINDS, Team
 from muli.models.programme import Programme
 from muli.platform.context import Ctx
 from muli.platform.errors import ValidationFailed
+from muli.platform.text import SURROGATE_MESSAGE, printable_name, unstorable_reason
 
 FORMAT = "muli-programme/1"
 DEFAULT_KEY = "muli"
@@ -128,6 +129,10 @@ def _text(value, field: str, max_chars: int, *, required: bool = True) -> str | 
     value = value.strip()
     if len(value) > max_chars or "\x00" in value:
         raise ValidationFailed(field, "At most %(n)d characters, no NUL.", {"n": max_chars})
+    # YAML's escapes ("\ud800") make half a character out of plain ASCII: it has no UTF-8
+    # form, so the export and every page showing the text would fail.
+    if unstorable_reason(value):
+        raise ValidationFailed(field, SURROGATE_MESSAGE)
     return value
 
 
@@ -138,7 +143,8 @@ def _bilingual(value, field: str, max_chars: int = 200, *, required: bool = True
         raise ValidationFailed(field, "Give the text in bokmål and English: {nb: ..., en: ...}.")
     unknown = set(value) - set(LANGUAGES)
     if unknown:
-        raise ValidationFailed(f"{field}.{sorted(unknown)[0]}", "Only nb and en.")
+        name = printable_name(sorted(map(str, unknown))[0])
+        raise ValidationFailed(f"{field}.{name}", "Only nb and en.")
     return {lang: _text(value.get(lang), f"{field}.{lang}", max_chars) for lang in LANGUAGES}
 
 
@@ -151,7 +157,7 @@ def _integer(value, field: str, low: int, high: int) -> int:
 def _no_unknown(data: dict, allowed: set[str], field: str) -> None:
     unknown = set(data) - allowed
     if unknown:
-        name = sorted(map(str, unknown))[0]
+        name = printable_name(sorted(map(str, unknown))[0])
         raise ValidationFailed(f"{field}.{name}" if field else name, "Not a field of a programme file.")
 
 

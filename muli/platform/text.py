@@ -11,12 +11,16 @@ from __future__ import annotations
 
 import re
 
+from muli.platform.words import N_
+
 REPLACEMENT = "\ufffd"
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 _UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
 
 NUL_MESSAGE = "Text cannot contain the NUL character."
-SURROGATE_MESSAGE = (
+# Marked for the catalogue: a programme file's text is refused with it (`muli.patient.programme`),
+# shown in the reader's language.
+SURROGATE_MESSAGE = N_(
     "Text cannot contain half a character (a lone UTF-16 surrogate such as \\ud83d, "
     "e.g. an emoji cut in two)."
 )

@@ -14,6 +14,7 @@ from muli.patient import profile, programme, record
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ValidationFailed
 from muli.platform.pagination import keyset
+from muli.platform.words import N_
 from muli.trust import access, accounts, audit, audit_words, national_id
 
 
@@ -32,14 +33,24 @@ class Enrolment:
     consents: list[ConsentGiven] = field(default_factory=list)
     trusted_contact_id: uuid.UUID | None = None
     phone: str | None = None  # the patient's own number for "Ring meg" (+47 and 8 digits)
-    # The coordinator confirmed that the team judges the patient to meet the programme's
-    # criteria (the portal asks; the API's clients enrol as before, and say nothing of it).
-    meets_criteria: bool = False
+    # The coordinator confirms that the team judges the patient to meet the programme's
+    # criteria (the portal's tick, the API's `criteria_confirmed: true`): without it nothing
+    # is enrolled, and the confirmation is in the audit trail with the enrolment.
+    criteria_confirmed: bool = False
+
+
+# The criteria are the team's judgement, not a count the software checks (an admission abroad,
+# a report not yet registered): every door asks the coordinator to confirm it, in these words.
+CRITERIA_NOT_CONFIRMED = N_(
+    "Confirm that the team judges the patient to meet the programme's criteria, or do not enrol."
+)
 
 
 def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
     """Create the patient, their baseline admissions and consents; answer the activation code."""
     team = access.coordinator_of(ctx, data.team_id)
+    if data.criteria_confirmed is not True:
+        raise ValidationFailed("criteria_confirmed", CRITERIA_NOT_CONFIRMED)
     nid = data.national_id.strip()
     if not national_id.is_valid(nid):
         raise ValidationFailed("national_id", "Not a valid national identity number.")
@@ -121,15 +132,14 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
         resource="patient",
         resource_id=patient.id,
     )
-    if data.meets_criteria:
-        audit.record(
-            ctx.session,
-            ctx.actor,
-            "patient.criteria_confirmed",
-            patient_id=patient.id,
-            resource="patient",
-            resource_id=patient.id,
-        )
+    audit.record(
+        ctx.session,
+        ctx.actor,
+        "patient.criteria_confirmed",
+        patient_id=patient.id,
+        resource="patient",
+        resource_id=patient.id,
+    )
     if data.consents:
         audit.record(ctx.session, ctx.actor, "consent.grant", patient_id=patient.id, resource="consent")
     for other in same_person:

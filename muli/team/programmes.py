@@ -12,11 +12,11 @@ import uuid
 
 from sqlalchemy import func, select
 
-from muli.models.people import Agency, Team
+from muli.models.people import Agency, Staff, Team, TeamMembership
 from muli.models.programme import Programme
 from muli.patient import programme
 from muli.platform.context import Ctx
-from muli.platform.errors import NotFound
+from muli.platform.errors import NotFound, ValidationFailed
 from muli.trust import access, audit
 
 
@@ -31,18 +31,51 @@ def _summary(row: Programme, teams: list[Team]) -> dict:
     }
 
 
+# How many of the staff in the way an import's refusal names (it says how many there are).
+NAMED_IN_THE_WAY = 10
+
+
 def install(ctx: Ctx, definition: dict) -> Programme:
     """Create the programme, or replace the definition of the one with the same key (no access
-    check: the callers are the administrator's services, the seed and the command line)."""
+    check: the callers are the administrator's services, the seed and the command line).
+
+    Every import goes through here (portal, API, command line), so here a replacement is
+    refused (422 `agency_kinds`) when it leaves out the kind of an agency whose staff work on
+    a team that runs the programme: as a team cannot be set to run such a programme."""
     row = programme.find(ctx, definition["key"])
     if row is None:
         row = Programme(key=definition["key"], name=definition["name"]["nb"], definition=definition)
         ctx.session.add(row)
     else:
+        check_running_teams(ctx, row, definition)
         row.name = definition["name"]["nb"]
         row.definition = definition
     ctx.session.flush()
     return row
+
+
+def check_running_teams(ctx: Ctx, row: Programme, definition: dict) -> None:
+    """422 naming `agency_kinds` when staff on a team that runs `row` work for an agency of a
+    kind `definition` leaves out; the message names them (team: person (agency, kind))."""
+    in_the_way = ctx.session.execute(
+        select(Team.name, Staff.display_name, Agency.name, Agency.kind)
+        .join(TeamMembership, TeamMembership.team_id == Team.id)
+        .join(Staff, Staff.id == TeamMembership.staff_id)
+        .join(Agency, Agency.id == Staff.agency_id)
+        .where(Team.programme_id == row.id, Agency.kind.not_in(definition["agency_kinds"]))
+        .order_by(Team.name, Agency.name, Staff.display_name)
+    ).all()
+    if not in_the_way:
+        return
+    named = [f"{team}: {person} ({agency}, {kind})" for team, person, agency, kind in in_the_way]
+    if len(named) > NAMED_IN_THE_WAY:
+        named = [*named[:NAMED_IN_THE_WAY], "…"]
+    raise ValidationFailed(
+        "agency_kinds",
+        "Staff on teams that run this programme work for agencies of a kind the file leaves out "
+        "(%(count)d): %(staff)s.",
+        {"count": len(in_the_way), "staff": "; ".join(named)},
+    )
 
 
 def install_built_in(ctx: Ctx, key: str) -> Programme:

@@ -1,7 +1,8 @@
 """The one access policy: may this actor do this to this patient's data?
 
 Every door (API, portal, CLI) asks here. Staff reach only their own teams' patients, and
-clinical content only in the scopes the patient granted their agency, or in the scopes a
+clinical content only in the scopes the patient granted their agency — and only in scopes the
+programme of the patient's team still names (`programme_scopes`) — or in the scopes a
 break-the-glass window was opened for (crisis plan, contact history, shared diary; see
 `EMERGENCY_SCOPES`). Privacy officers and admins see no clinical content. A refusal to
 reach another patient or team is marked (`refused`) and recorded as a security event
@@ -17,8 +18,9 @@ from typing import TypeVar
 
 from sqlalchemy import select
 
-from muli.models.consent import Consent, EmergencyAccess
+from muli.models.consent import CONSENT_SCOPES, Consent, EmergencyAccess
 from muli.models.people import CLINICAL_ROLES, Patient, Staff, Team, TeamMembership
+from muli.models.programme import Programme
 from muli.platform.context import Ctx
 from muli.platform.errors import ConsentRequired, Forbidden, MuliError, NotFound, NotOnTeam
 from muli.trust.refusals import Refusal
@@ -87,7 +89,23 @@ def team_patient(ctx: Ctx, patient_id: uuid.UUID) -> Patient:
     return patient
 
 
+def programme_scopes(ctx: Ctx, team_id: uuid.UUID | None) -> frozenset[str]:
+    """The consent scopes the team's programme names. A consent under any other scope (granted
+    before an import dropped it) gives nothing: it is kept, and shown to the patient as no
+    longer in use, but access is only ever granted through what the programme asks for. A team
+    without a programme row runs MULI's template, which asks for every scope."""
+    team = ctx.session.get(Team, team_id) if team_id is not None else None
+    row = ctx.session.get(Programme, team.programme_id) if team is not None and team.programme_id else None
+    if row is None:
+        return frozenset(CONSENT_SCOPES)
+    return frozenset(row.definition["consent_scopes"])
+
+
 def consented_scopes(ctx: Ctx, patient_id: uuid.UUID, agency_id: uuid.UUID | None) -> set[str]:
+    """The scopes the patient granted the agency that their team's programme still names."""
+    patient = ctx.session.get(Patient, patient_id)
+    if patient is None:
+        return set()
     rows = ctx.session.scalars(
         select(Consent.scope).where(
             Consent.patient_id == patient_id,
@@ -95,7 +113,7 @@ def consented_scopes(ctx: Ctx, patient_id: uuid.UUID, agency_id: uuid.UUID | Non
             Consent.state == "granted",
         )
     )
-    return set(rows)
+    return set(rows) & programme_scopes(ctx, patient.team_id)
 
 
 def _active_windows(ctx: Ctx, patient_id: uuid.UUID):
@@ -148,18 +166,26 @@ def staff_patient(ctx: Ctx, patient_id: uuid.UUID, scope: str | None) -> Grant:
 
 
 def visible_scopes(ctx: Ctx, patient_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, set[str]]:
-    """Per patient: the scopes my agency was given, and those my open break-the-glass windows
-    opened. Two queries for a whole list, for pages that show something about many patients."""
+    """Per patient: the scopes my agency was given (those the programme of the patient's team
+    still names), and those my open break-the-glass windows opened. Two queries for a whole
+    list (and one per team for its programme), for pages that show something about many
+    patients."""
     ids = set(patient_ids)
     found: dict[uuid.UUID, set[str]] = {pid: set() for pid in ids}
     if not ids or ctx.actor.agency_id is None:
         return found
-    for pid, scope in ctx.session.execute(
-        select(Consent.patient_id, Consent.scope).where(
+    named: dict[uuid.UUID, frozenset[str]] = {}
+    for pid, scope, team_id in ctx.session.execute(
+        select(Consent.patient_id, Consent.scope, Patient.team_id)
+        .join(Patient, Patient.id == Consent.patient_id)
+        .where(
             Consent.patient_id.in_(ids), Consent.agency_id == ctx.actor.agency_id, Consent.state == "granted"
         )
     ):
-        found[pid].add(scope)
+        if team_id not in named:
+            named[team_id] = programme_scopes(ctx, team_id)
+        if scope in named[team_id]:
+            found[pid].add(scope)
     now = ctx.now()
     for window in ctx.session.scalars(
         select(EmergencyAccess).where(

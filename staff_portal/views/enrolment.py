@@ -90,7 +90,7 @@ def enrol():
         team_id=team.id,
         admissions_last_12_months=[d for d in form.admissions_last_12_months.data if d],
         consents=_consents_from(request.form, agencies, scopes),
-        meets_criteria=True,
+        criteria_confirmed=True,  # the form's tick (`meets_criteria`) is required to get here
         trusted_contact_id=uuid.UUID(form.trusted_contact_id.data) if form.trusted_contact_id.data else None,
         phone=form.phone.data or None,
     )

@@ -164,7 +164,12 @@ def test_the_meeting_agenda_shows_contact_figures_only_with_consent(client, liai
 def _enrol(client, care, nid, name="Kari"):
     return client.post(
         STAFF,
-        json={"display_name": name, "national_id": nid, "team_id": str(care.team.id)},
+        json={
+            "display_name": name,
+            "national_id": nid,
+            "team_id": str(care.team.id),
+            "criteria_confirmed": True,
+        },
         headers=care.coordinator.headers,
     )
 

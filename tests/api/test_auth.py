@@ -40,8 +40,8 @@ def enrol_and_get_code(client, world, team):
     agency = world.agency()
     coordinator = world.staff(team, role="coordinator", agency=agency)
     nid = next(national_id.synthetic_numbers(datetime(1980, 5, 5).date()))
-    r = client.post("/api/v1/staff/patients", headers=coordinator.headers,
-                    json={"display_name": "Kari", "national_id": nid, "team_id": str(team.id)})  # fmt: skip
+    body = {"display_name": "Kari", "national_id": nid, "team_id": str(team.id), "criteria_confirmed": True}
+    r = client.post("/api/v1/staff/patients", headers=coordinator.headers, json=body)
     assert r.status_code == 201, r.json
     return r.json["activation_code"]
 

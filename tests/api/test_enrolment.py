@@ -7,6 +7,7 @@ import pytest
 from sqlalchemy import func, select
 
 from muli.extensions import db
+from muli.models.audit import AuditEvent
 from muli.models.consent import Consent
 from muli.models.people import Admission, Patient
 from muli.trust import national_id
@@ -27,6 +28,7 @@ def enrolment(care, **overrides):
         "team_id": str(care.team.id),
         "admissions_last_12_months": [str(date.today() - timedelta(days=d)) for d in (200, 90, 20)],
         "consents": [{"agency_id": str(care.agency.id), "scopes": ["crisis_plan", "shared_diary"]}],
+        "criteria_confirmed": True,
     }
     return body | overrides
 
@@ -179,3 +181,65 @@ def test_a_limit_out_of_range_is_a_422(client, care, limit):
 def test_roles_without_clinical_access_cannot_list_patients(client, world, care, role):
     person = world.staff(care.team, role=role, agency=care.agency)
     assert client.get(URL, headers=person.headers).status_code == 403
+
+
+# --- the programme's criteria: the coordinator confirms the team judges them met ---------------
+
+
+def test_the_confirmation_of_the_criteria_is_in_the_audit_trail_with_the_enrolment(client, app, care):
+    r = client.post(URL, json=enrolment(care), headers=care.coordinator.headers)
+    assert r.status_code == 201, r.json
+    with app.app_context():
+        events = db.session.execute(
+            select(AuditEvent.action, AuditEvent.resource_id).where(
+                AuditEvent.action.in_(("patient.enrol", "patient.criteria_confirmed"))
+            )
+        ).all()
+    assert sorted(events) == [("patient.criteria_confirmed", r.json["id"]), ("patient.enrol", r.json["id"])]
+
+
+@pytest.mark.parametrize(
+    ("confirmed", "language", "said"),
+    [
+        (False, "nb", "Bekreft at teamet vurderer at pasienten oppfyller kriteriene for programmet"),
+        (False, "en", "Confirm that the team judges the patient to meet the programme's criteria"),
+        (None, "nb", "Bekreft at teamet vurderer at pasienten oppfyller kriteriene for programmet"),
+        (None, "en", "Confirm that the team judges the patient to meet the programme's criteria"),
+    ],
+    ids=["false-nb", "false-en", "missing-nb", "missing-en"],
+)
+def test_an_enrolment_without_the_confirmation_is_refused_naming_it_in_the_readers_language(
+    client, app, care, confirmed, language, said
+):
+    body = enrolment(care)
+    if confirmed is None:
+        del body["criteria_confirmed"]
+    else:
+        body["criteria_confirmed"] = confirmed
+    r = client.post(URL, json=body, headers={**care.coordinator.headers, "Accept-Language": language})
+    assert (r.status_code, list(r.json["errors"])) == (422, ["criteria_confirmed"])
+    assert r.json["errors"]["criteria_confirmed"][0].startswith(said)
+    assert count(app, Patient) == 1  # the care team's patient only: nothing enrolled
+
+
+@pytest.mark.parametrize("sent", [1, "true", "yes", None, [True], {"value": True}])
+def test_the_confirmation_is_json_true_and_nothing_else(client, app, care, sent):
+    r = client.post(URL, json=enrolment(care, criteria_confirmed=sent), headers=care.coordinator.headers)
+    assert (r.status_code, list(r.json["errors"])) == (422, ["criteria_confirmed"])
+    assert count(app, Patient) == 1
+
+
+def test_a_refused_confirmation_does_not_burn_the_idempotency_key(client, care):
+    headers = care.coordinator.headers | {"Idempotency-Key": str(uuid.uuid4())}
+    body = enrolment(care)
+    refused = client.post(URL, json=body | {"criteria_confirmed": False}, headers=headers)
+    assert refused.status_code == 422
+    assert client.post(URL, json=body, headers=headers).status_code == 201
+
+
+def test_another_teams_id_is_refused_before_the_confirmation_is_looked_at(client, world, care):
+    other = world.team()
+    body = enrolment(care, team_id=str(other.id), criteria_confirmed=False)
+    r = client.post(URL, json=body, headers=care.coordinator.headers)
+    assert (r.status_code, r.json["type"].rsplit("/", 1)[1]) == (403, "not-on-team")
+    assert "errors" not in r.json

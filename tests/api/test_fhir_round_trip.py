@@ -30,6 +30,7 @@ def _enrol(client, team, agency, coordinator, nid: str, baseline: list[date]) ->
             "team_id": str(team.id),
             "admissions_last_12_months": [d.isoformat() for d in baseline],
             "consents": [{"agency_id": str(agency.id), "scopes": list(CONSENT_SCOPES)}],
+            "criteria_confirmed": True,
         },
         headers=coordinator.headers,
     )

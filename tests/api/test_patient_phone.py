@@ -119,7 +119,12 @@ def test_the_phone_endpoint_is_in_the_openapi_document(client):
 
 
 def enrolment(care, **overrides):
-    body = {"display_name": "Nora", "national_id": next(_numbers), "team_id": str(care.team.id)}
+    body = {
+        "display_name": "Nora",
+        "national_id": next(_numbers),
+        "team_id": str(care.team.id),
+        "criteria_confirmed": True,
+    }
     return body | overrides
 
 

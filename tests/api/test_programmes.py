@@ -384,6 +384,7 @@ def test_enrolment_refuses_a_scope_the_programme_does_not_ask_for(app, client, w
         "national_id": next(national_id.synthetic_numbers(date(2004, 2, 9), start=700)),
         "team_id": str(team.id),
         "consents": [{"agency_id": str(police.id), "scopes": ["crisis_plan", "meeting_notes"]}],
+        "criteria_confirmed": True,
     }
     refused = client.post("/api/v1/staff/patients", json=body, headers=coordinator.headers)
     assert (refused.status_code, list(refused.json["errors"])) == (422, ["consents.0.scopes.1"])
@@ -449,3 +450,172 @@ def test_the_mastery_plan_names_the_programmes_sections_in_its_order(client, wor
     )
     assert saved.status_code == 200, saved.json
     assert [g["title"] for g in saved.json["goals"]] == ["Møte opp på jobb"]
+
+
+# --- an import over a programme that teams run re-checks the kinds of agency on them ---------
+
+
+def vold_file(**changes) -> dict:
+    return programme.exported(programme.built_in("muli-vold")) | changes
+
+
+def without_police() -> list[str]:
+    return [k for k in programme.built_in("muli-vold")["agency_kinds"] if k != "police"]
+
+
+def test_an_import_that_leaves_out_the_kind_of_agency_on_a_team_running_it_is_refused(app, client, world):
+    admin = world.staff(role="admin")
+    team = vold_team(app, world, name="Vold Fjordvik")
+    police = world.agency(name="Politiet Fjordvik", kind="police")
+    world.staff(team, agency=police, name="Pia Politi")
+    world.staff(team, agency=world.agency(kind="nav"), name="Nils Nav")
+    refused = client.put(
+        "/api/v1/admin/programmes/muli-vold",
+        json=vold_file(agency_kinds=without_police()),
+        headers={**admin.headers, "Accept-Language": "en"},
+    )
+    assert (refused.status_code, list(refused.json["errors"])) == (422, ["agency_kinds"])
+    said = refused.json["errors"]["agency_kinds"][0]
+    assert "Vold Fjordvik: Pia Politi (Politiet Fjordvik, police)" in said and "(1)" in said
+    assert "Nils Nav" not in said  # NAV stays in the programme
+    in_norwegian = client.put(
+        "/api/v1/admin/programmes/muli-vold",
+        json=vold_file(agency_kinds=without_police()),
+        headers={**admin.headers, "Accept-Language": "nb"},
+    )
+    assert in_norwegian.json["errors"]["agency_kinds"][0].startswith("Ansatte på team som kjører")
+    # Nothing of the refused file is stored: the police are still in the programme.
+    kept = client.get("/api/v1/admin/programmes/muli-vold", headers=admin.headers).json
+    assert "police" in kept["agency_kinds"]
+
+
+def test_an_import_over_a_programme_that_no_team_with_that_kind_runs_is_installed(app, client, world):
+    admin = world.staff(role="admin")
+    team = vold_team(app, world)
+    world.staff(team, agency=world.agency(kind="nav"))
+    # A programme no team runs, and one whose teams have no police, may leave the police out.
+    new = client.put(
+        "/api/v1/admin/programmes/muli-vold-uten",
+        json=vold_file(key="muli-vold-uten", agency_kinds=without_police()),
+        headers=admin.headers,
+    )
+    assert new.status_code == 200, new.json
+    replaced = client.put(
+        "/api/v1/admin/programmes/muli-vold", json=vold_file(agency_kinds=["nav"]), headers=admin.headers
+    )
+    assert (replaced.status_code, replaced.json["agency_kinds"]) == (200, ["nav"])
+
+
+def test_the_command_line_import_is_refused_the_same_way(app, runner, world, tmp_path):
+    team = vold_team(app, world, name="Vold Sør")
+    world.staff(team, agency=world.agency(name="Politi Sør", kind="police"), name="Per Politi")
+    path = tmp_path / "vold.json"
+    path.write_text(json.dumps(vold_file(agency_kinds=without_police())))
+    refused = runner.invoke(args=["muli", "programme", "import", str(path)])
+    assert refused.exit_code != 0
+    assert "agency_kinds" in refused.output and "Vold Sør: Per Politi (Politi Sør, police)" in refused.output
+    with app.app_context():
+        assert "police" in programme.find(system_ctx(), "muli-vold").definition["agency_kinds"]
+
+
+def test_the_command_line_will_not_let_a_team_run_a_programme_without_its_agencies_kind(
+    app, runner, world, tmp_path
+):
+    team = world.team(name="Team Akutt")
+    world.staff(team, agency=world.agency(kind="acute_ward"))
+    path = tmp_path / "vest.json"
+    path.write_text(json.dumps(vold_file(key="muli-vold-vest")))
+    refused = runner.invoke(args=["muli", "programme", "import", str(path), "--team", "Team Akutt"])
+    assert refused.exit_code != 0 and "acute_ward" in refused.output
+    with app.app_context():
+        from muli.models.people import Team
+
+        assert db.session.get(Team, team.id).programme_id is None
+        assert programme.find(system_ctx(), "muli-vold-vest") is None  # nothing of it is kept
+
+
+# --- a consent scope the programme drops gives no access, and is still the patient's to see ---
+
+
+def import_vold(client, admin, scopes):
+    answer = client.put(
+        "/api/v1/admin/programmes/muli-vold",
+        json=vold_file(consent_scopes=list(scopes)),
+        headers=admin.headers,
+    )
+    assert answer.status_code == 200, answer.json
+    return answer
+
+
+def test_a_consent_under_a_scope_the_programme_drops_gives_no_access_until_it_comes_back(app, client, world):
+    admin = world.staff(role="admin")
+    team = vold_team(app, world)
+    nav, police = world.agency(kind="nav"), world.agency(kind="police")
+    counsellor = world.staff(team, agency=nav)
+    officer = world.staff(team, agency=police)
+    patient = world.patient(team, consents={nav: ["mastery_plan"], police: ["crisis_plan"]})
+    base = f"/api/v1/staff/patients/{patient.id}"
+
+    def statuses():
+        return (
+            client.get(base, headers=counsellor.headers).status_code,
+            client.get(f"{base}/mastery-plan", headers=counsellor.headers).status_code,
+            client.get(f"{base}/crisis-plan", headers=officer.headers).status_code,
+        )
+
+    assert statuses() == (200, 200, 200)
+    import_vold(client, admin, ["crisis_plan", "shared_diary", "contact_requests", "meeting_notes"])
+    assert statuses() == (403, 403, 200)  # the police's consent is in a scope still named
+    refused = client.get(f"{base}/mastery-plan", headers=counsellor.headers)
+    assert refused.json["type"].endswith("/consent-required")
+    # Another import that still leaves it out gives nothing back.
+    import_vold(client, admin, ["crisis_plan", "meeting_notes"])
+    assert statuses() == (403, 403, 200)
+    # The patient still sees what they decided, marked as no longer in use, and may withdraw it.
+    mine = client.get("/api/v1/me/consents", headers=patient.headers).json["consents"]
+    row = next(c for c in mine if c["agency_id"] == str(nav.id) and c["scope"] == "mastery_plan")
+    assert (row["state"], row["in_use"]) == ("granted", False)
+    assert all(c["in_use"] for c in mine if c is not row)
+    bundle = json.loads(client.get("/api/v1/me/export.fhir", headers=patient.headers).data)
+    statuses_by_scope = {
+        e["resource"]["provision"]["code"][0]["coding"][0]["code"]: e["resource"]["status"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Consent" and e["resource"]["provision"]["type"] == "permit"
+    }
+    assert statuses_by_scope == {"mastery_plan": "inactive", "crisis_plan": "active"}
+    # The scope comes back: the consent the patient never withdrew applies again.
+    import_vold(client, admin, programme.built_in("muli-vold")["consent_scopes"])
+    assert statuses() == (200, 200, 200)
+    mine = client.get("/api/v1/me/consents", headers=patient.headers).json["consents"]
+    assert all(c["in_use"] for c in mine)
+
+
+def test_a_consent_no_longer_in_use_can_be_withdrawn_and_stays_withdrawn(app, client, world):
+    admin = world.staff(role="admin")
+    team = vold_team(app, world)
+    nav = world.agency(kind="nav")
+    counsellor = world.staff(team, agency=nav)
+    patient = world.patient(team, consents={nav: ["crisis_plan", "mastery_plan"]})
+    import_vold(client, admin, ["crisis_plan"])
+    withdrawn = client.put(
+        "/api/v1/me/consents",
+        json={"consents": [{"agency_id": str(nav.id), "scope": "mastery_plan", "state": "withdrawn"}]},
+        headers=patient.headers,
+    )
+    assert withdrawn.status_code == 200, withdrawn.json
+    assert [c["scope"] for c in withdrawn.json["consents"]] == ["crisis_plan"]
+    import_vold(client, admin, programme.built_in("muli-vold")["consent_scopes"])
+    url = f"/api/v1/staff/patients/{patient.id}/mastery-plan"
+    assert client.get(url, headers=counsellor.headers).status_code == 403
+
+
+def test_the_outcomes_rows_leave_out_a_patient_seen_only_through_a_dropped_scope(app, client, world, clock):
+    admin = world.staff(role="admin")
+    team = vold_team(app, world)
+    nav = world.agency(kind="nav")
+    coordinator = world.staff(team, role="coordinator", agency=nav)
+    patient = world.patient(team, consents={nav: ["meeting_notes"]}, name="Bare Møtenotat")
+    import_vold(client, admin, ["crisis_plan", "mastery_plan"])
+    rows = client.get(f"/api/v1/staff/teams/{team.id}/outcomes", headers=coordinator.headers).json
+    assert [r["display_name"] for r in rows["per_patient"]] == []
+    assert client.get(f"/api/v1/staff/patients/{patient.id}", headers=coordinator.headers).status_code == 403

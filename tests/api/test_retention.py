@@ -59,7 +59,12 @@ def rows(app, client, world, clock, cheap_argon2):
     # logout (a refresh token and a revocation).
     enrolled = client.post(
         "/api/v1/staff/patients",
-        json={"display_name": "Kari", "national_id": next(_numbers), "team_id": str(care.team.id)},
+        json={
+            "display_name": "Kari",
+            "national_id": next(_numbers),
+            "team_id": str(care.team.id),
+            "criteria_confirmed": True,
+        },
         headers={**care.coordinator.headers, "Idempotency-Key": str(uuid.uuid4())},
     )
     assert enrolled.status_code == 201, enrolled.json

@@ -3,8 +3,13 @@ in its order and with its titles, and sees a staff proposal's changes to them (i
 
 from __future__ import annotations
 
+import re
+
+from playwright.sync_api import expect
+
 from muli.cli import system_ctx
 from muli.extensions import db
+from muli.patient import programme
 from muli.team import programmes
 from tests.browser.axe import assert_accessible
 from tests.browser.test_patient_app_support import (
@@ -39,6 +44,7 @@ def enrol_in_vold(app, world, client, name: str = "Kari") -> Enrolled:
             "team_id": str(team.id),
             "consents": [{"agency_id": str(police.id), "scopes": ["crisis_plan", "contact_requests"]}],
             "trusted_contact_id": str(member.id),
+            "criteria_confirmed": True,
         },
         headers=coordinator.headers,
     )
@@ -159,3 +165,30 @@ def test_a_muli_vold_mastery_plan_shows_and_edits_under_the_programmes_titles(
     legends.first.wait_for()
     assert legends.all_inner_texts() == ["Mål for hverdagen", "Strategier"]
     assert_accessible(phone, "mastery/edit, MULI vold")
+
+
+def test_a_consent_the_programme_no_longer_asks_for_is_shown_as_not_in_use_and_can_be_withdrawn(
+    app, live_server, phone, world, client, screenshot
+):
+    phone.set_viewport_size({"width": APP_WIDTH, "height": 844})
+    kari = enrol_in_vold(app, world, client)  # the police: crisis plan and contact requests
+    with app.app_context():
+        raw = programme.exported(programme.built_in("muli-vold")) | {"consent_scopes": ["crisis_plan"]}
+        programmes.install(system_ctx(), programme.validate(raw))
+        db.session.commit()
+    activate(phone, live_server, kari)
+    phone.get_by_role("link", name="Samtykke").click()
+    police = phone.locator("fieldset.consent", has_text=kari.agency.name)
+    requests_switch = police.get_by_role("switch", name=re.compile("^Meldinger i forespørslene mine"))
+    expect(requests_switch).to_be_checked()
+    note = police.get_by_text("Teamets program bruker ikke lenger dette samtykket")
+    expect(note).to_be_visible()
+    expect(police.locator(".hint")).to_have_count(1)  # the crisis plan's consent is in use
+    assert phone.evaluate("document.documentElement.scrollWidth") <= APP_WIDTH
+    assert_accessible(phone, "consents, one not in use")
+    screenshot(phone, "consent-not-in-use")
+    requests_switch.uncheck()
+    phone.get_by_text("Samtykket er trukket tilbake").wait_for()
+    expect(police.get_by_role("switch")).to_have_count(1)  # withdrawn: no longer listed
+    consents = client.get("/api/v1/me/consents", headers=token(client, kari)).get_json()["consents"]
+    assert [(c["scope"], c["state"], c["in_use"]) for c in consents] == [("crisis_plan", "granted", True)]

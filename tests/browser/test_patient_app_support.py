@@ -51,6 +51,7 @@ def enrol(world, client, name: str = "Kari") -> Enrolled:
             "team_id": str(team.id),
             "consents": [{"agency_id": str(agency.id), "scopes": ["crisis_plan", "contact_requests"]}],
             "trusted_contact_id": str(member.id),
+            "criteria_confirmed": True,
         },
         headers=coordinator.headers,
     )

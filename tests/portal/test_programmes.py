@@ -18,6 +18,15 @@ from muli.team import programmes
 PAGE = "/portal/admin/programmes/"
 
 
+def vold_team_row(app, world):
+    """A team running MULI vold (installed as the package ships it)."""
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        programme_id = row.id
+    return world.team(programme_id=programme_id)
+
+
 def muli_vold_team(app, world, role="member"):
     """A MULI vold team, a police member of it (role) and a patient who consented to the
     police: (team, member, patient)."""
@@ -272,3 +281,59 @@ def test_a_muli_vold_mastery_plan_shows_the_programmes_titles_in_its_order(app, 
     panel = page.split('id="mp-h"')[1].split("</section>")[0]
     assert panel.index("<h3>Mål for hverdagen</h3>") < panel.index("<h3>Strategier</h3>")
     assert panel.index("Møte opp på jobb") < panel.index("Gå ut og pust")
+
+
+def test_an_import_that_leaves_out_the_kind_of_agency_on_a_team_running_it_is_refused(app, world, portal_as):
+    team, _, _ = muli_vold_team(app, world)
+    world.staff(team, agency=world.agency(name="Politiet Vest", kind="police"), name="Pål Politi")
+    portal = portal_as(world.staff(role="admin"))
+    raw = programme.exported(programme.built_in("muli-vold"))
+    raw["agency_kinds"] = [k for k in raw["agency_kinds"] if k != "police"]
+    refused = portal.post(
+        "/portal/admin/programmes/import", {"text": yaml.safe_dump(raw, allow_unicode=True)}, token_from=PAGE
+    )
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "agency_kinds: Ansatte på team som kjører dette programmet" in page
+    assert f"{team.name}: Pål Politi (Politiet Vest, police)" in page
+    with app.app_context():
+        assert "police" in programme.find(system_ctx(), "muli-vold").definition["agency_kinds"]
+
+
+def test_a_consent_under_a_scope_the_programme_drops_opens_no_patient_page(app, world, portal_as, client):
+    team = vold_team_row(app, world)
+    police, nav = world.agency(kind="police"), world.agency(name="NAV Vest", kind="nav")
+    officer, counsellor = world.staff(team, agency=police), world.staff(team, agency=nav)
+    patient = world.patient(team, consents={police: ["crisis_plan", "meeting_notes"]})
+    other = world.patient(team, consents={nav: ["mastery_plan"], police: ["crisis_plan"]})
+    portal = portal_as(world.staff(role="admin"))
+    raw = programme.exported(programme.built_in("muli-vold"))
+    raw["consent_scopes"] = ["crisis_plan", "shared_diary", "contact_requests", "meeting_notes"]
+    done = portal.post("/portal/admin/programmes/import", {"text": json.dumps(raw)}, token_from=PAGE)
+    assert done.status_code == 302
+    assert portal_as(counsellor).get(f"/portal/patients/{other.id}").status_code == 403
+    # The police still read the page; the consent table marks NAV's as not in use.
+    police_portal = portal_as(officer)
+    page = police_portal.text(f"/portal/patients/{other.id}")
+    row = next(r for r in page.split("<tr>") if "NAV Vest" in r)
+    assert "data-not-in-use>Ikke i bruk<" in row and "badge ok" not in row
+    assert "teamets program ber ikke lenger om det" in page
+    assert "data-not-in-use" not in police_portal.text(f"/portal/patients/{patient.id}")
+
+
+def test_an_import_with_half_a_character_or_a_strange_field_name_is_refused_not_a_server_error(
+    app, world, portal_as
+):
+    portal = portal_as(world.staff(role="admin"))
+    text = yaml.safe_dump(programme.exported(programme.default()), allow_unicode=True)
+    half = text.replace("nb: MULI\n", 'nb: "MULI \\ud83d"\n', 1)
+    refused = portal.post("/portal/admin/programmes/import", {"text": half}, token_from=PAGE)
+    assert (
+        refused.status_code == 422
+        and "name.nb: Teksten kan ikke inneholde et halvt tegn" in refused.get_data(as_text=True)
+    )
+    odd_key = text.replace("format:", '"\\udc80": 1\nformat:', 1)
+    refused = portal.post("/portal/admin/programmes/import", {"text": odd_key}, token_from=PAGE)
+    assert refused.status_code == 422 and "\\udc80" in refused.get_data(as_text=True)
+    with app.app_context():
+        assert programme.find(system_ctx(), "muli") is None

@@ -164,7 +164,12 @@ def _action(s: Scene, kind: str) -> dict:
 
 
 def _enrol(s: Scene, kind: str) -> dict:
-    return {"display_name": "Ny pasient", "national_id": new_national_id(), "team_id": str(s.team_a.id)}
+    return {
+        "display_name": "Ny pasient",
+        "national_id": new_national_id(),
+        "team_id": str(s.team_a.id),
+        "criteria_confirmed": True,
+    }
 
 
 def _note_etag(s: Scene, kind: str, values: dict) -> dict:

@@ -82,6 +82,7 @@ def test_what_the_api_wrote_is_not_in_the_database_in_plain_text(app, client, ca
             "team_id": str(care.team.id),
             "admissions_last_12_months": [str(date.today() - timedelta(days=40))],
             "consents": [],
+            "criteria_confirmed": True,
         },
         headers={**care.coordinator.headers, **key()},
     )
@@ -189,6 +190,7 @@ def test_key_rotation_reaches_stored_answers_and_admissions_and_a_replay_still_m
         "national_id": next(_numbers),
         "team_id": str(care.team.id),
         "admissions_last_12_months": ["2026-10-01"],
+        "criteria_confirmed": True,
     }
     first = client.post("/api/v1/staff/patients", json=body, headers=headers)
     assert first.status_code == 201

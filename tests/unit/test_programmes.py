@@ -169,3 +169,33 @@ def test_extra_sections_are_normalised_and_unknown_ones_refused():
         plans.normalise_crisis({"extra": {"risk_situations": "x"}})  # MULI has no extra sections
     assert "extra.risk_situations" in caught.value.errors
     assert "extra" not in plans.normalise_crisis({})
+
+
+# --- odd Unicode: stored as written, or refused naming the field; never a crash --------------
+
+
+def test_half_a_character_written_as_a_yaml_escape_is_refused_naming_the_field():
+    text = yaml.safe_dump(muli_file(), allow_unicode=True).replace("nb: MULI\n", 'nb: "MULI \\ud83d"\n', 1)
+    assert "\\ud83d" in text  # plain ASCII in the file; half an emoji once YAML has read it
+    assert list(refused(programme.parse(text))) == ["name.nb"]
+
+
+def test_a_field_name_of_another_type_or_with_half_a_character_is_refused_by_name():
+    raw = muli_file()
+    raw["name"] |= {1: "en", "x": "to"}
+    assert list(refused(raw)) == ["name.1"]
+    raw = muli_file() | {"\udc80": 1}
+    assert list(refused(raw)) == ["\\udc80"]
+
+
+def test_emoji_combining_marks_and_other_scripts_are_kept_through_export_and_import():
+    raw = muli_file() | {"key": "muli-sapmi", "name": {"nb": "MULI Sápmi 🌄", "en": "MULI Sa\u0301pmi"}}
+    raw["crisis_plan"]["sections"][1]["title"] = {
+        "nb": "Varselsignaler \N{EN DASH} ᚠ 漢字",
+        "en": "Warning signs 👀",
+    }
+    definition = programme.validate(raw)
+    for fmt in ("yaml", "json"):
+        assert (
+            programme.validate(programme.parse(programme.dump(definition, fmt).encode("utf-8"))) == definition
+        )

@@ -51,7 +51,10 @@ export async function consents(app) {
                 replace(message, alertBox(problemText(error)));
               }
             });
-            return h("label", { class: "switch" }, box, h("span", {}, t(`scope.${c.scope}`)));
+            // A consent the programme no longer asks for gives no access; it stays listed while
+            // granted, so that nothing the patient decided disappears without a word.
+            const note = c.in_use === false ? h("small", { class: "hint" }, t("consent.not_in_use")) : null;
+            return h("label", { class: "switch" }, box, h("span", {}, t(`scope.${c.scope}`), note));
           }),
         ),
       ),
