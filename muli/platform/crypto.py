@@ -268,7 +268,12 @@ class _SqliteBatches(_Batches):
             f"WHERE ({self.stale_filter('?1')}) AND rowid > ?2 ORDER BY rowid LIMIT {self.batch_size}"
         )
         params = (f"{self.prefix}%", -1 if last is None else last)
-        return session.connection().exec_driver_sql(sql, params).all()
+        # A read needs no writer turn: the driver's cursor, plain tuples (no Row objects).
+        cursor = _driver(session).cursor()
+        try:
+            return cursor.execute(sql, params).fetchall()
+        finally:
+            cursor.close()
 
     def write(self, session: Session, rows: Sequence[Any], changes: list[tuple[int, int, str, str]]) -> None:
         by_row: dict[int, list[tuple[int, str, str]]] = {}
