@@ -300,7 +300,7 @@ class _PostgresqlBatches(_Batches):
 
     Measured against one UPDATE per row through a pipelined executemany (the previous
     code) and against one `UPDATE ... FROM (VALUES ...)`, `unnest(arrays)` or a JSON
-    parameter: benchmarks/README.md, "rotate-keys"."""
+    parameter: benchmarks/README.md, "Issue 19, item 5: rotate-keys"."""
 
     TEMP = "muli_rotate_batch"
 
