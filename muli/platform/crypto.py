@@ -122,7 +122,9 @@ class KeyRing:
         """`tokens` sealed again under the newest key, each with a fresh random 12-byte nonce
         (drawn from the OS in one call for the lot) and its own associated data: for
         rotation, where the plaintext never needs to be text. A token is parsed strictly
-        (base64url, nothing else), so what is written back is exactly what was read."""
+        (base64 characters and exact padding only: no whitespace or other character that a
+        lenient decoder would skip), so the old token can be named in an UPDATE or a COPY
+        as it was read; anything else raises DecryptionError."""
         current = self.keys[0][0]
         ciphers = self._ciphers
         seal = ciphers[current].encrypt
