@@ -324,7 +324,7 @@ def account_end_session(username: str, session_id: str) -> None:
 
 
 @muli_cli.command("rotate-keys")
-@click.option("--batch-size", default=500, show_default=True)
+@click.option("--batch-size", default=2000, show_default=True)
 def rotate_keys(batch_size: int) -> None:
     """Re-encrypt every field under the newest key in MULI_DATA_KEYS (resumable)."""
     ctx = system_ctx()
