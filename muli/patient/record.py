@@ -80,7 +80,9 @@ def access_log(ctx: Ctx, *, cursor: str | None, limit: int) -> Page:
             query = query.where(AuditEvent.seq < int(seq))
         except ValueError:
             raise BadRequest("The cursor is not valid.", code="invalid-cursor")
-    rows = ctx.session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit + 1)).all()
+    # Every month's partition, newest first by seq: PostgreSQL's generic plan (audit.generic_plan).
+    with audit.generic_plan(ctx.session):
+        rows = ctx.session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit + 1)).all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode(ctx.keys, rows[-1].occurred_at, rows[-1].seq) if more else None
