@@ -11,10 +11,10 @@ every staff member 500 — so only the size of the table differs (10^3 events: 1
 staff; 10^7: 10,000 patients, 20,000 staff). The queries are the service's own (built
 from the same SQLAlchemy expressions as muli/patient/record.py and muli/trust/audit_review.py),
 each run REPEAT times alternating small and large, one at a time; p50/p99 in ms, ratio =
-large p50 / small p50 (target <= 1.3). The queries without a lower time bound run as the
-service runs them, inside audit.generic_plan (two SET LOCALs around the query, timed with it).
-EXPLAIN ANALYZE of each on the large one shows partition pruning and the index per partition
-(for those four, of the prepared statement's generic plan). Results:
+large p50 / small p50 (target <= 1.3). Compiled as the service sends them (the page's LIMIT
+written into the text, pagination.page_limit). EXPLAIN ANALYZE of each one's prepared
+statement after 6 runs (the plan the service runs: PostgreSQL's generic or a custom plan) shows
+partition pruning and the index per partition. Results:
 benchmarks/results/audit_growth.json and .md. The databases are dropped at the end
 (BENCH_KEEP=1 keeps them). To try something quicker: BENCH_AUDIT_ROWS=1000000 (~1 minute's
 fill instead of ~12), BENCH_AUDIT_REPEAT=100, BENCH_OUT=/tmp/somewhere (the committed
@@ -44,6 +44,7 @@ from sqlalchemy import or_, select  # noqa: E402
 from sqlalchemy.dialects import postgresql  # noqa: E402
 
 from muli.models.audit import AuditEvent  # noqa: E402
+from muli.platform.pagination import page_limit  # noqa: E402
 from muli.trust import audit, audit_review  # noqa: E402
 
 LARGE = int(os.environ.get("BENCH_AUDIT_ROWS", "10000000"))
@@ -137,33 +138,38 @@ def queries(n: int) -> dict:
     )
     newest = (AuditEvent.occurred_at.desc(), AuditEvent.seq.desc())
     # audit_review.search without a lower time bound reads from recent_since(now) first, and
-    # the whole table (generic plan) only when that window holds no full page.
+    # the whole table only when that window holds no full page.
     recent = AuditEvent.occurred_at >= audit_review.recent_since(NOW)
     built = {
-        "access log, first page (record.access_log)": access_log.order_by(AuditEvent.seq.desc()).limit(21),
+        "access log, first page (record.access_log)": access_log.order_by(AuditEvent.seq.desc()).limit(
+            page_limit(20)
+        ),
         "privacy officer: events about a patient (audit_review.search)": select(AuditEvent)
         .where(AuditEvent.patient_id == p, recent)
         .order_by(*newest)
-        .limit(21),
+        .limit(page_limit(20)),
         "privacy officer: events by a staff member (audit_review.search)": select(AuditEvent)
         .where(AuditEvent.actor_account_id == s, recent)
         .order_by(*newest)
-        .limit(21),
+        .limit(page_limit(20)),
         "privacy officer: a staff member with no events: recent window, then the whole table": [
             select(AuditEvent)
             .where(AuditEvent.actor_account_id == nobody, recent)
             .order_by(*newest)
-            .limit(21),
-            select(AuditEvent).where(AuditEvent.actor_account_id == nobody).order_by(*newest).limit(21),
+            .limit(page_limit(20)),
+            select(AuditEvent)
+            .where(AuditEvent.actor_account_id == nobody)
+            .order_by(*newest)
+            .limit(page_limit(20)),
         ],
         "privacy officer: one day, all events (audit_review.search)": select(AuditEvent)
         .where(AuditEvent.occurred_at >= day, AuditEvent.occurred_at < day + timedelta(days=1))
         .order_by(*newest)
-        .limit(21),
+        .limit(page_limit(20)),
         "privacy officer: newest events, no filter (audit_review.search)": select(AuditEvent)
         .where(recent)
         .order_by(*newest)
-        .limit(21),
+        .limit(page_limit(20)),
         "emergency access review: a patient, a staff member, a week (audit_review)": select(AuditEvent)
         .where(
             AuditEvent.patient_id == p,
@@ -178,41 +184,33 @@ def queries(n: int) -> dict:
     out = {}
     for name, steps in built.items():
         out[name] = []
-        for i, q in enumerate(steps if isinstance(steps, list) else [steps]):
-            compiled = q.compile(dialect=dialect)
-            # Without a time bound at all, the service runs it inside audit.generic_plan (SET
-            # LOCAL plan_cache_mode = force_generic_plan, the query, SET LOCAL ... = DEFAULT).
-            generic = name.startswith("access log") or i > 0
-            out[name].append((str(compiled), dict(compiled.params), generic))
+        for q in steps if isinstance(steps, list) else [steps]:
+            compiled = q.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+            out[name].append((str(compiled), dict(compiled.params)))
     return out
 
 
 def timed(conn: psycopg.Connection, steps: list) -> float:
-    """One run as the service sends it (every statement, the SETs included), in ms."""
+    """One run as the service sends it (every statement), in ms."""
     started = time.perf_counter()
-    for sql, params, generic in steps:
-        if generic:
-            conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    for sql, params in steps:
         conn.execute(sql, params).fetchall()
-        if generic:
-            conn.execute("SET LOCAL plan_cache_mode = DEFAULT")
     return (time.perf_counter() - started) * 1000
 
 
-def explain(conn: psycopg.Connection, options: str, sql: str, params: dict, generic: bool) -> str:
-    """EXPLAIN of the plan the service gets: with `generic`, that of a prepared statement
-    under force_generic_plan (its planning time is then the cached plan's, as in the service)."""
-    if not generic:
-        return "\n".join(r[0] for r in conn.execute(f"EXPLAIN ({options}) " + sql, params))
+def explain(conn: psycopg.Connection, options: str, sql: str, params: dict) -> str:
+    """EXPLAIN of the plan the service gets: the statement prepared and run 6 times first (as
+    psycopg prepares after 5), so PostgreSQL's plan cache has chosen generic or custom; its
+    planning time is then what each run pays."""
     names = list(params)
     numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", sql)
     args = ", ".join(psycopg.sql.Literal(params[k]).as_string(conn) for k in names)
-    conn.execute("SET LOCAL plan_cache_mode = force_generic_plan")
+    execute = f"EXECUTE bench_q({args})" if names else "EXECUTE bench_q"
     conn.execute("PREPARE bench_q AS " + numbered)
-    conn.execute(f"EXECUTE bench_q({args})").fetchall()  # the generic plan made and cached
-    text = "\n".join(r[0] for r in conn.execute(f"EXPLAIN ({options}) EXECUTE bench_q({args})"))
+    for _ in range(6):
+        conn.execute(execute).fetchall()
+    text = "\n".join(r[0] for r in conn.execute(f"EXPLAIN ({options}) {execute}"))
     conn.execute("DEALLOCATE bench_q")
-    conn.execute("SET LOCAL plan_cache_mode = DEFAULT")
     return text
 
 

@@ -454,27 +454,6 @@ def ensure_partitions(session: Session, now: datetime, ahead: int = PARTITIONS_A
     return made
 
 
-@contextmanager
-def generic_plan(session: Session) -> Iterator[None]:
-    """PostgreSQL: run the statements inside with the generic plan of their prepared statement
-    (`plan_cache_mode = force_generic_plan`), then set it back for the rest of the transaction.
-
-    For the access-log and privacy-officer queries that read every month's partition (no time
-    filter). psycopg prepares a statement after a few runs; with plan_cache_mode `auto`
-    PostgreSQL then chooses between one generic plan, made once, and a custom plan, made anew
-    for each run's parameters. On a large table it takes the custom plan, and planning a merge
-    over every partition (each with its 7 indexes) costs more than running it, more with every
-    month kept. The generic plan is the same merge of per-partition index scans, and a time
-    filter still prunes partitions at run time. On SQLite (no prepared plans kept): nothing."""
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        session.execute(text("SET LOCAL plan_cache_mode = force_generic_plan"))
-    yield
-    # Not in a `finally`: after an error the transaction is aborted (and the SET LOCAL with it).
-    if postgres:
-        session.execute(text("SET LOCAL plan_cache_mode = DEFAULT"))
-
-
 @event.listens_for(Session, "before_commit")
 def _before_commit(session: Session) -> None:
     _append(session)

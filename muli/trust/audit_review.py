@@ -263,9 +263,10 @@ def _newest_first(
     page can hold (the cursor's, `to`, or now): PostgreSQL prunes to those few partitions when
     planning. Every older event sorts after every event in that window, so when the window
     holds a full page and one more, that page (and its cursor) is the one the whole table
-    gives. Otherwise (a sparse patient or staff member, the last page) the whole query runs,
-    with the generic plan (audit.generic_plan). With a lower bound `from_`, the query is
-    pruned already: it runs as is."""
+    gives. Otherwise (a sparse patient or staff member, the last page) the whole query runs
+    (its LIMIT in the text, pagination.page_limit, so PostgreSQL keeps its generic plan rather
+    than planning every month on each run). With a lower bound `from_`, the query is pruned
+    already: it runs as is."""
 
     def run(q) -> Page:
         return keyset(
@@ -285,8 +286,7 @@ def _newest_first(
     page = run(query.where(AuditEvent.occurred_at >= recent_since(upper)))
     if page.next_cursor is not None:
         return page
-    with audit.generic_plan(ctx.session):
-        return run(query)
+    return run(query)
 
 
 def emergency_accesses(

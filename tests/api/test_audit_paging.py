@@ -1,7 +1,7 @@
 """Paging the audit trail newest first over months (issue 19, item 4), on both databases: the
 privacy officer's search reads a recent window first and the whole table only when that
 window holds no full page (audit_review._newest_first); the patient's access log reads every
-month with PostgreSQL's generic plan. Either way the pages must be exactly those of the
+month (newest first by seq). Either way the pages must be exactly those of the
 whole table: the same events, in the same order, cut at the same places, over a month
 boundary, the recent window's edge, events at the same instant, and a gap of empty months."""
 
