@@ -10,7 +10,7 @@ Both have the same shape per patient and per staff member — every patient 1,00
 every staff member 500 — so only the size of the table differs (10^3 events: 1 patient, 2
 staff; 10^7: 10,000 patients, 20,000 staff). The queries are the service's own (built
 from the same SQLAlchemy expressions as muli/patient/record.py and muli/trust/audit_review.py),
-each run REPEAT times alternating small and large, one at a time; p50/p99 in ms, ratio =
+each run REPEAT times, round robin over all queries and both sizes, one at a time; p50/p99 in ms, ratio =
 large p50 / small p50 (target <= 1.3). Compiled as the service sends them (the page's LIMIT
 written into the text, pagination.page_limit). EXPLAIN ANALYZE of each one's prepared
 statement after 6 runs (the plan the service runs: PostgreSQL's generic or a custom plan) shows
@@ -256,14 +256,19 @@ def main() -> int:
             )
         qs = {size: queries(results[f"rows_{size}"]) for size in dbs}
         results["queries"] = []
+        # Round robin: each round runs every query once on each database, so a burst of load
+        # from elsewhere on the machine falls on all queries and both sizes alike.
+        every: dict[str, dict[str, list[float]]] = {name: {"small": [], "large": []} for name in qs["small"]}
         for name in qs["small"]:
-            times: dict[str, list[float]] = {"small": [], "large": []}
             for size in dbs:  # warm up (and let psycopg prepare the statement)
                 for _ in range(10):
                     timed(conns[size], qs[size][name])
-            for _ in range(REPEAT):
+        for _ in range(REPEAT):
+            for name in qs["small"]:
                 for size in dbs:
-                    times[size].append(timed(conns[size], qs[size][name]))
+                    every[name][size].append(timed(conns[size], qs[size][name]))
+        for name in qs["small"]:
+            times = every[name]
             # (Of the last statement: the whole table's, where the window held no full page.)
             plan = explain(conns["large"], "ANALYZE, COSTS OFF, TIMING OFF", *qs["large"][name][-1])
             row = {"query": name, "plan_large": plan, "plan": plan_summary(plan)}
@@ -326,7 +331,7 @@ def table(results: dict) -> str:
         f"{results['rows_large']:,} audit events over {MONTHS} months "
         f"({results['partitions_large']} partitions), filled in {results['fill_seconds_small']:.0f} + "
         f"{results['fill_seconds_large']:.0f} s; large table {results.get('table_size_large')}; each query "
-        f"{results['repeat']} times, alternating, one at a time. Load average "
+        f"{results['repeat']} times, round robin over queries and sizes, one at a time. Load average "
         f"{results['loadavg_start']:.1f} at start, {results['loadavg_end']:.1f} at end.",
         "",
         "| query | p50 / p99 ms, 10^3 | p50 / p99 ms, 10^7 | p50 ratio (≤ 1.3) "
