@@ -10,10 +10,15 @@ Both have the same shape per patient and per staff member — every patient 1,00
 every staff member 500 — so only the size of the table differs (10^3 events: 1 patient, 2
 staff; 10^7: 10,000 patients, 20,000 staff). The queries are the service's own (built
 from the same SQLAlchemy expressions as muli/patient/record.py and muli/trust/audit_review.py),
-each run REPEAT times alternating small and large, one at a time; p50/p99 in ms, ratio =
-large p50 / small p50 (target <= 1.3). EXPLAIN ANALYZE of each on the large one shows
-partition pruning and the index per partition. Results: benchmarks/results/audit_growth.json
-and .md. The databases are dropped at the end (BENCH_KEEP=1 keeps them).
+each run REPEAT times, round robin over all queries and both sizes, one at a time; p50/p99 in ms, ratio =
+large p50 / small p50 (target <= 1.3). Compiled as the service sends them (the page's LIMIT
+written into the text, pagination.page_limit). EXPLAIN ANALYZE of each one's prepared
+statement after 6 runs (the plan the service runs: PostgreSQL's generic or a custom plan) shows
+partition pruning and the index per partition. Results:
+benchmarks/results/audit_growth.json and .md. The databases are dropped at the end
+(BENCH_KEEP=1 keeps them). To try something quicker: BENCH_AUDIT_ROWS=1000000 (~1 minute's
+fill instead of ~12), BENCH_AUDIT_REPEAT=100, BENCH_OUT=/tmp/somewhere (the committed
+results stay as they are).
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ from sqlalchemy import or_, select  # noqa: E402
 from sqlalchemy.dialects import postgresql  # noqa: E402
 
 from muli.models.audit import AuditEvent  # noqa: E402
-from muli.trust import audit  # noqa: E402
+from muli.platform.pagination import page_limit  # noqa: E402
+from muli.trust import audit, audit_review  # noqa: E402
 
 LARGE = int(os.environ.get("BENCH_AUDIT_ROWS", "10000000"))
 SMALL = 1000
@@ -122,6 +128,7 @@ def queries(n: int) -> dict:
     """The service's own queries, compiled for PostgreSQL with their parameters (one patient,
     one staff member and one day near the middle of the span)."""
     p, s = patient(n // PER_PATIENT // 2 if n > PER_PATIENT else 0), staff_account(0)
+    nobody = staff_account(n // PER_STAFF + 7)  # a staff member with no events at all
     day = START + timedelta(days=365)
     refusal = "access.refused"
     access_log = select(AuditEvent).where(
@@ -130,23 +137,39 @@ def queries(n: int) -> dict:
         AuditEvent.action != refusal,
     )
     newest = (AuditEvent.occurred_at.desc(), AuditEvent.seq.desc())
+    # audit_review.search without a lower time bound reads from recent_since(now) first, and
+    # the whole table only when that window holds no full page.
+    recent = AuditEvent.occurred_at >= audit_review.recent_since(NOW)
     built = {
-        "access log, first page (record.access_log)": access_log.order_by(AuditEvent.seq.desc()).limit(21),
+        "access log, first page (record.access_log)": access_log.order_by(AuditEvent.seq.desc()).limit(
+            page_limit(20)
+        ),
         "privacy officer: events about a patient (audit_review.search)": select(AuditEvent)
-        .where(AuditEvent.patient_id == p)
+        .where(AuditEvent.patient_id == p, recent)
         .order_by(*newest)
-        .limit(21),
+        .limit(page_limit(20)),
         "privacy officer: events by a staff member (audit_review.search)": select(AuditEvent)
-        .where(AuditEvent.actor_account_id == s)
+        .where(AuditEvent.actor_account_id == s, recent)
         .order_by(*newest)
-        .limit(21),
+        .limit(page_limit(20)),
+        "privacy officer: a staff member with no events: recent window, then the whole table": [
+            select(AuditEvent)
+            .where(AuditEvent.actor_account_id == nobody, recent)
+            .order_by(*newest)
+            .limit(page_limit(20)),
+            select(AuditEvent)
+            .where(AuditEvent.actor_account_id == nobody)
+            .order_by(*newest)
+            .limit(page_limit(20)),
+        ],
         "privacy officer: one day, all events (audit_review.search)": select(AuditEvent)
         .where(AuditEvent.occurred_at >= day, AuditEvent.occurred_at < day + timedelta(days=1))
         .order_by(*newest)
-        .limit(21),
+        .limit(page_limit(20)),
         "privacy officer: newest events, no filter (audit_review.search)": select(AuditEvent)
+        .where(recent)
         .order_by(*newest)
-        .limit(21),
+        .limit(page_limit(20)),
         "emergency access review: a patient, a staff member, a week (audit_review)": select(AuditEvent)
         .where(
             AuditEvent.patient_id == p,
@@ -159,16 +182,36 @@ def queries(n: int) -> dict:
     }
     dialect = postgresql.psycopg.dialect()
     out = {}
-    for name, q in built.items():
-        compiled = q.compile(dialect=dialect)
-        out[name] = (str(compiled), dict(compiled.params))
+    for name, steps in built.items():
+        out[name] = []
+        for q in steps if isinstance(steps, list) else [steps]:
+            compiled = q.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+            out[name].append((str(compiled), dict(compiled.params)))
     return out
 
 
-def timed(conn: psycopg.Connection, sql: str, params: dict) -> float:
+def timed(conn: psycopg.Connection, steps: list) -> float:
+    """One run as the service sends it (every statement), in ms."""
     started = time.perf_counter()
-    conn.execute(sql, params).fetchall()
+    for sql, params in steps:
+        conn.execute(sql, params).fetchall()
     return (time.perf_counter() - started) * 1000
+
+
+def explain(conn: psycopg.Connection, options: str, sql: str, params: dict) -> str:
+    """EXPLAIN of the plan the service gets: the statement prepared and run 6 times first (as
+    psycopg prepares after 5), so PostgreSQL's plan cache has chosen generic or custom; its
+    planning time is then what each run pays."""
+    names = list(params)
+    numbered = re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m.group(1)) + 1}", sql)
+    args = ", ".join(psycopg.sql.Literal(params[k]).as_string(conn) for k in names)
+    execute = f"EXECUTE bench_q({args})" if names else "EXECUTE bench_q"
+    conn.execute("PREPARE bench_q AS " + numbered)
+    for _ in range(6):
+        conn.execute(execute).fetchall()
+    text = "\n".join(r[0] for r in conn.execute(f"EXPLAIN ({options}) {execute}"))
+    conn.execute("DEALLOCATE bench_q")
+    return text
 
 
 def plan_summary(text: str) -> dict:
@@ -213,34 +256,41 @@ def main() -> int:
             )
         qs = {size: queries(results[f"rows_{size}"]) for size in dbs}
         results["queries"] = []
+        # Round robin: each round runs every query once on each database, so a burst of load
+        # from elsewhere on the machine falls on all queries and both sizes alike.
+        every: dict[str, dict[str, list[float]]] = {name: {"small": [], "large": []} for name in qs["small"]}
         for name in qs["small"]:
-            times: dict[str, list[float]] = {"small": [], "large": []}
             for size in dbs:  # warm up (and let psycopg prepare the statement)
                 for _ in range(10):
-                    timed(conns[size], *qs[size][name])
-            for _ in range(REPEAT):
+                    timed(conns[size], qs[size][name])
+        for _ in range(REPEAT):
+            for name in qs["small"]:
                 for size in dbs:
-                    times[size].append(timed(conns[size], *qs[size][name]))
-            sql, params = qs["large"][name]
-            plan = "\n".join(
-                r[0]
-                for r in conns["large"].execute("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql, params)
-            )
+                    every[name][size].append(timed(conns[size], qs[size][name]))
+        for name in qs["small"]:
+            times = every[name]
+            # (Of the last statement: the whole table's, where the window held no full page.)
+            plan = explain(conns["large"], "ANALYZE, COSTS OFF, TIMING OFF", *qs["large"][name][-1])
             row = {"query": name, "plan_large": plan, "plan": plan_summary(plan)}
             # Where the server's time goes: planning and execution, median of 11 EXPLAIN ANALYZE.
             for size in dbs:
                 split = {"planning": [], "execution": [], "buffers": []}
-                for _ in range(11):
-                    text = "\n".join(
-                        r[0]
-                        for r in conns[size].execute(
-                            "EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + qs[size][name][0], qs[size][name][1]
+                for _ in range(11):  # (summed over the statements of a run)
+                    texts = [
+                        explain(conns[size], "ANALYZE, BUFFERS, COSTS OFF", *step) for step in qs[size][name]
+                    ]
+                    for key, pattern in (
+                        ("planning", r"Planning Time: ([\d.]+)"),
+                        ("execution", r"Execution Time: ([\d.]+)"),
+                    ):
+                        split[key].append(sum(float(re.search(pattern, t).group(1)) for t in texts))
+                    buffers = 0
+                    for t in texts:
+                        hits = re.findall(
+                            r"Buffers: shared hit=(\d+)(?: read=(\d+))?", t.split("Planning")[0]
                         )
-                    )
-                    split["planning"].append(float(re.search(r"Planning Time: ([\d.]+)", text).group(1)))
-                    split["execution"].append(float(re.search(r"Execution Time: ([\d.]+)", text).group(1)))
-                    hits = re.findall(r"Buffers: shared hit=(\d+)(?: read=(\d+))?", text.split("Planning")[0])
-                    split["buffers"].append(int(hits[0][0]) + int(hits[0][1] or 0) if hits else 0)
+                        buffers += int(hits[0][0]) + int(hits[0][1] or 0) if hits else 0
+                    split["buffers"].append(buffers)
                 row[f"server_{size}"] = {k: statistics.median(v) for k, v in split.items()}
             for size in dbs:
                 ts = sorted(times[size])
@@ -281,7 +331,7 @@ def table(results: dict) -> str:
         f"{results['rows_large']:,} audit events over {MONTHS} months "
         f"({results['partitions_large']} partitions), filled in {results['fill_seconds_small']:.0f} + "
         f"{results['fill_seconds_large']:.0f} s; large table {results.get('table_size_large')}; each query "
-        f"{results['repeat']} times, alternating, one at a time. Load average "
+        f"{results['repeat']} times, round robin over queries and sizes, one at a time. Load average "
         f"{results['loadavg_start']:.1f} at start, {results['loadavg_end']:.1f} at end.",
         "",
         "| query | p50 / p99 ms, 10^3 | p50 / p99 ms, 10^7 | p50 ratio (≤ 1.3) "

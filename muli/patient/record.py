@@ -20,7 +20,7 @@ from muli.patient.profile import trusted_contact
 from muli.platform.context import Ctx
 from muli.platform.crypto import KeyRing
 from muli.platform.errors import BadRequest, ValidationFailed
-from muli.platform.pagination import Page, decode, encode
+from muli.platform.pagination import Page, decode, encode, page_limit
 from muli.trust import access, audit, audit_review, refusals
 
 SCHEMA_VERSION = 1
@@ -80,7 +80,9 @@ def access_log(ctx: Ctx, *, cursor: str | None, limit: int) -> Page:
             query = query.where(AuditEvent.seq < int(seq))
         except ValueError:
             raise BadRequest("The cursor is not valid.", code="invalid-cursor")
-    rows = ctx.session.scalars(query.order_by(AuditEvent.seq.desc()).limit(limit + 1)).all()
+    # Every month's partition, newest first by seq; the page size written into the statement
+    # (pagination.page_limit), so PostgreSQL keeps one plan for it instead of planning them all.
+    rows = ctx.session.scalars(query.order_by(AuditEvent.seq.desc()).limit(page_limit(limit))).all()
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode(ctx.keys, rows[-1].occurred_at, rows[-1].seq) if more else None

@@ -39,7 +39,7 @@ import ipaddress
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import case, false, func, or_, select
@@ -49,7 +49,7 @@ from muli.models.consent import REVIEW_VERDICTS, EmergencyAccess, EmergencyAcces
 from muli.models.people import Agency, Patient, Staff
 from muli.platform.context import Ctx
 from muli.platform.errors import NotFound, ValidationFailed
-from muli.platform.pagination import Page, keyset
+from muli.platform.pagination import Page, decode, keyset
 from muli.trust import access, audit, audit_words
 
 MAX_COMMENT_CHARS = 2000
@@ -238,20 +238,55 @@ def search(
         query = query.where(AuditEvent.occurred_at >= from_)
     if to is not None:
         query = query.where(AuditEvent.occurred_at < to)
-    page = keyset(
-        ctx.session,
-        query,
-        ctx.keys,
-        AuditEvent.occurred_at,
-        AuditEvent.seq,
-        cursor=cursor,
-        limit=limit,
-        id_type=int,
-    )
+    page = _newest_first(ctx, query, from_=from_, to=to, cursor=cursor, limit=limit)
     names = _patient_names(ctx, {e.patient_id for e in page.items if e.patient_id})
     _audit_reads(ctx, "audit.search", names)
     reasons = emergency_reasons(ctx, page.items)
     return Page([_item(e, names, reasons.get(e.seq)) for e in page.items], page.next_cursor)
+
+
+def recent_since(upper: datetime) -> datetime:
+    """Where the newest-first search looks first: from the start of the month before `upper`'s
+    (so a month and more, however early in the month)."""
+    return audit._month(upper.astimezone(UTC), -1)
+
+
+def _newest_first(
+    ctx: Ctx, query, *, from_: datetime | None, to: datetime | None, cursor: str | None, limit: int
+) -> Page:
+    """One page of `query`, newest first (keyset on occurred_at, seq), exactly as over the whole
+    table, but on PostgreSQL without planning every month's partition when the page lies in the
+    recent ones.
+
+    Without a lower time bound a query spans every month's partition, and planning them all
+    costs more than reading a page. So it first reads from `recent_since` the newest time the
+    page can hold (the cursor's, `to`, or now): PostgreSQL prunes to those few partitions when
+    planning. Every older event sorts after every event in that window, so when the window
+    holds a full page and one more, that page (and its cursor) is the one the whole table
+    gives. Otherwise (a sparse patient or staff member, the last page) the whole query runs
+    (its LIMIT in the text, pagination.page_limit, so PostgreSQL keeps its generic plan rather
+    than planning every month on each run). With a lower bound `from_`, the query is pruned
+    already: it runs as is."""
+
+    def run(q) -> Page:
+        return keyset(
+            ctx.session,
+            q,
+            ctx.keys,
+            AuditEvent.occurred_at,
+            AuditEvent.seq,
+            cursor=cursor,
+            limit=limit,
+            id_type=int,
+        )
+
+    if from_ is not None:
+        return run(query)
+    upper = min(t for t in (ctx.now(), to, decode(ctx.keys, cursor)[0] if cursor else None) if t)
+    page = run(query.where(AuditEvent.occurred_at >= recent_since(upper)))
+    if page.next_cursor is not None:
+        return page
+    return run(query)
 
 
 def emergency_accesses(
