@@ -136,13 +136,12 @@ def register_extensions(app: Flask) -> None:
 
     @jwt.token_in_blocklist_loader
     def _revoked(_header, payload):
+        # Only where flask-jwt-extended checks a token itself (refresh, logout); an API
+        # request's token is checked by api.context.current_ctx.
         from api.context import anonymous_ctx
-        from muli.trust.accounts import token_account
+        from muli.trust.accounts import token_is_revoked
 
-        # Kept for the request (a strong reference, so the session's identity map keeps the
-        # account and its patient or staff row): api.context builds the Actor from it.
-        g.muli_token_account = token_account(anonymous_ctx(), payload)
-        return g.muli_token_account is None
+        return token_is_revoked(anonymous_ctx(), payload)
 
 
 LOCALES = ("nb", "en")
