@@ -569,6 +569,7 @@ _STAFF_ACTOR = _with_login(
     _ACCOUNT.id,
 )
 _NOT_IN_USE = N_("The account is not in use.")
+TOKEN_PERSON = "muli.token_person"  # noqa: S105 - a session.info key, no secret
 
 
 def token_actor(ctx: Ctx, payload: dict) -> Actor | None:
@@ -592,6 +593,9 @@ def token_actor(ctx: Ctx, payload: dict) -> Actor | None:
                 return None
             if patient is None:
                 raise AuthenticationFailed(_NOT_IN_USE)
+            # The session's identity map holds objects weakly: kept here for the unit of
+            # work, so `own_patient` (and the patient's team) are found without a query.
+            ctx.session.info[TOKEN_PERSON] = patient
             return Actor(
                 kind="patient",
                 account_id=account_id,
