@@ -10,6 +10,7 @@ from flask_smorest import Api
 from werkzeug.exceptions import HTTPException
 
 from api import body, contract, problem
+from api.context import TokenRefused
 from api.resources import __path__ as _resources_path
 from muli.extensions import csrf, jwt
 from muli.platform.errors import AuthenticationFailed
@@ -88,6 +89,8 @@ def init_app(app: Flask) -> None:
             module.blp._muli_body_guard = True
         api.register_blueprint(module.blp)
     _register_jwt_errors()
+    # The API's own token check (api.context.access_token / current_ctx) answers with these.
+    app.register_error_handler(TokenRefused, lambda refused: refused.response)
     from api import docs, health, oidc_login
 
     docs.init_app(app)  # the vendored Swagger UI, served without third-party requests

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
+import jwt
 from flask import current_app, g, request
-from flask_jwt_extended import get_jwt, verify_jwt_in_request
+from flask_jwt_extended.config import config as jwt_config
 
 from muli.extensions import db
 from muli.platform.context import ANONYMOUS, Actor, Ctx
-from muli.platform.errors import Forbidden
+from muli.platform.errors import AuthenticationFailed, Forbidden
 from muli.platform.words import N_
 from muli.trust import access, accounts
 
@@ -39,15 +41,96 @@ def anonymous_ctx() -> Ctx:
     return _base_ctx(Actor(kind=ANONYMOUS.kind, ip=request.remote_addr, request_id=request_id()))
 
 
+class TokenRefused(Exception):
+    """The request's token is missing or does not count: `response` is the 401 to answer
+    (registered as an error handler in `api.init_app`)."""
+
+    def __init__(self, response):
+        super().__init__(response.status)
+        self.response = response
+
+
+def _refused(detail: str) -> TokenRefused:
+    from api import problem
+
+    return TokenRefused(problem.from_domain(AuthenticationFailed(detail)))
+
+
+NO_TOKEN = N_("Sign in first: no valid token was sent.")
+INVALID = N_("The token is not valid.")
+EXPIRED = N_("The token has expired.")
+_FIELDS = re.compile(r",\s*")
+
+
+def _bearer() -> str:
+    """The token in the Authorization header, read as flask-jwt-extended reads it
+    (JWT_HEADER_NAME, JWT_HEADER_TYPE; comma-separated credentials allowed)."""
+    header_name, header_type = jwt_config.header_name, jwt_config.header_type
+    header = request.headers.get(header_name, "").strip().strip(",")
+    if not header:
+        raise _refused(NO_TOKEN)
+    if not header_type:
+        parts = header.split()
+        if len(parts) != 1:
+            raise _refused(INVALID)
+        return parts[0]
+    ours = [field for field in _FIELDS.split(header) if field and field.split()[0] == header_type]
+    if len(ours) != 1:
+        raise _refused(NO_TOKEN)
+    parts = ours[0].split()
+    if len(parts) != 2:
+        raise _refused(INVALID)
+    return parts[1]
+
+
+def access_token() -> dict:
+    """The request's access token, verified once with PyJWT: signature and algorithm (pinned,
+    JWT_DECODE_ALGORITHMS), audience, issuer, expiry, the identity claim, and that it is not
+    a refresh token; the same checks and the same 401 answers as flask-jwt-extended's
+    `verify_jwt_in_request()` (which parsed the token four times). Its revocation and its
+    login's end are checked by `current_ctx` (`accounts.token_actor`)."""
+    if "muli_token" not in g:
+        try:
+            decoded = jwt.decode_complete(
+                _bearer(),
+                jwt_config.decode_key,
+                algorithms=jwt_config.decode_algorithms,
+                audience=jwt_config.decode_audience,
+                issuer=jwt_config.decode_issuer,
+                leeway=jwt_config.leeway,
+                options={
+                    "verify_aud": jwt_config.decode_audience is not None,
+                    "verify_sub": jwt_config.verify_sub,
+                },
+            )
+        except jwt.ExpiredSignatureError:
+            raise _refused(EXPIRED)
+        except jwt.InvalidTokenError:
+            raise _refused(INVALID)
+        payload = decoded["payload"]
+        if jwt_config.identity_claim_key not in payload:
+            raise _refused(INVALID)
+        payload.setdefault("type", "access")
+        payload.setdefault("fresh", False)
+        payload.setdefault("jti", None)
+        if payload["type"] == "refresh":
+            raise _refused(INVALID)
+        g.muli_token_header, g.muli_token = decoded["header"], payload
+    return g.muli_token
+
+
 def current_ctx() -> Ctx:
-    """The unit of work of an authenticated request (the JWT was checked before the view)."""
+    """The unit of work of an authenticated request: its access token checked (`access_token`)
+    and its account, login and person loaded in one statement (`accounts.token_actor`)."""
     if "muli_ctx" not in g:
-        verify_jwt_in_request()  # checks revocation, which loads the account (muli/app.py)
-        account = g.get("muli_token_account") or db.session.get(accounts.Account, uuid.UUID(get_jwt()["sub"]))
+        payload = access_token()
         base = anonymous_ctx()
-        g.muli_ctx = base.acting_as(
-            accounts.actor_for(base, account, ip=request.remote_addr, request_id=request_id())
-        )
+        actor = accounts.token_actor(base, payload)
+        if actor is None:
+            from api import _revoked_token_problem
+
+            raise TokenRefused(_revoked_token_problem(g.muli_token_header, payload))
+        g.muli_ctx = base.acting_as(actor)
     return g.muli_ctx
 
 

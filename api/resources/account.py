@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask import request
 from flask.views import MethodView
-from flask_jwt_extended import get_jwt
 from marshmallow import Schema, fields, validate
 
 from api.body import Blueprint
-from api.context import current_ctx
+from api.context import access_token, current_ctx
 from api.schemas import Instant
 from muli.trust import accounts, lifecycle
 
@@ -57,7 +56,7 @@ class SessionList(Schema):
 
 
 def _current_family():
-    return accounts.family_of(get_jwt())
+    return accounts.family_of(access_token())
 
 
 @blp.route("/password")

@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.strategy_options import _AbstractLoad
 
 from muli.models.accounts import Account, RefreshToken, RevokedToken
-from muli.models.people import ActivationCode, Patient, Staff
+from muli.models.people import ActivationCode, Agency, Patient, Staff, TeamMembership
 from muli.models.sessions import RefreshFamily
 from muli.platform.context import Actor, Ctx
 from muli.platform.errors import (
@@ -450,12 +450,8 @@ _TOKEN_ACCOUNT: dict[str, Select[Account, str, uuid.UUID, datetime | None, datet
 }
 
 
-def token_account(ctx: Ctx, payload: dict) -> Account | None:
-    """The account a presented token speaks for, or None when the token must not count.
-
-    One query loads the account, its patient or staff record (for the request's Actor) and
-    whether an access token was revoked: this runs on every authenticated request.
-    """
+def _token_claims(payload: dict) -> tuple[uuid.UUID, uuid.UUID | None] | None:
+    """The account and login (`fam`) a token names, or None when it must not count."""
     # A token must expire and name its account and itself. One that does not (minted by
     # mistake without an expiry, say) never counts, rather than counting forever.
     if not all(payload.get(claim) for claim in ("exp", "iat", "jti", "sub")):
@@ -464,34 +460,182 @@ def token_account(ctx: Ctx, payload: dict) -> Account | None:
         account_id = uuid.UUID(str(payload["sub"]))
     except ValueError:
         return None
-    refresh = payload.get("type") == "refresh"
     family_id = family_of(payload)
     if payload.get("fam") and family_id is None:
         return None
+    return account_id, family_id
+
+
+def _login_counts(ctx: Ctx, payload: dict, family_id: uuid.UUID | None, login) -> bool:
+    """Whether the token's account and login still count, its revocation aside. `login`:
+    the account's `disabled_at` and `tokens_valid_after`, the revoked jti (not looked at
+    here), and the login's id, `ended_at` and `ends_at`, as the token queries read them."""
+    disabled_at, tokens_valid_after, _, family_found, family_ended_at, family_ends_at = login
+    if disabled_at is not None:
+        return False
+    if family_id is not None:
+        if family_found is None or family_ended_at is not None:
+            return False
+        # A refresh token past its login's limit is refused by `spend_refresh_token`, which
+        # tells the client to sign in again (`reauthentication-required`).
+        if family_ends_at is not None and family_ends_at <= ctx.now() and payload.get("type") != "refresh":
+            return False
+    elif tokens_valid_after is not None and payload["iat"] < tokens_valid_after.timestamp():
+        # A token without a login (none are issued any more): `iat` is whole seconds, so one
+        # issued in the second of a forced end is refused too, whether before it or after.
+        return False
+    return True
+
+
+def token_account(ctx: Ctx, payload: dict) -> Account | None:
+    """The account a presented token speaks for, or None when the token must not count
+    (refresh and logout; an API request's token goes through `token_actor`)."""
+    claims = _token_claims(payload)
+    if claims is None:
+        return None
+    account_id, family_id = claims
     # The `kind` claim only chooses what to load along; the account row decides the kind.
     query = _TOKEN_ACCOUNT["staff" if payload.get("kind") == "staff" else "patient"]
     params = {"account_id": account_id, "jti": str(payload["jti"]), "family_id": family_id}
     row = ctx.session.execute(query, params).unique().first()
     if row is None:
         return None
-    account, revoked_jti, family_found, family_ended_at, family_ends_at = row
-    if account.disabled_at is not None:
+    account, revoked_jti, *family = row
+    if not _login_counts(
+        ctx, payload, family_id, (account.disabled_at, account.tokens_valid_after, None, *family)
+    ):
         return None
-    if family_id is not None:
-        if family_found is None or family_ended_at is not None:
-            return None
-        # A refresh token past its login's limit is refused by `spend_refresh_token`, which
-        # tells the client to sign in again (`reauthentication-required`).
-        if family_ends_at is not None and family_ends_at <= ctx.now() and not refresh:
-            return None
-    elif account.tokens_valid_after is not None and payload["iat"] < account.tokens_valid_after.timestamp():
-        # A token without a login (none are issued any more): `iat` is whole seconds, so one
-        # issued in the second of a forced end is refused too, whether before it or after.
-        return None
-    if refresh:
+    if payload.get("type") == "refresh":
         token = ctx.session.get(RefreshToken, payload["jti"])
         return account if token is not None and token.revoked_at is None else None
     return account if revoked_jti is None else None
+
+
+# The hot path: an API request's access token becomes its Actor in one statement, built
+# once (bind parameters, SQLAlchemy's compiled cache). A patient's row comes as the ORM
+# entity with its team (`Patient.team` is joined), so the services' `own_patient` finds it
+# in the session; staff need no entity, only what the Actor holds (a row per team).
+_ACCOUNT = Account.__table__.c
+_REVOKED = RevokedToken.__table__.c
+_FAMILY = RefreshFamily.__table__.c
+_STAFF = Staff.__table__.c
+_AGENCY = Agency.__table__.c
+_MEMBER = TeamMembership.__table__.c
+
+
+def _login_columns(account_table):
+    return (
+        account_table.kind,
+        account_table.disabled_at,
+        account_table.tokens_valid_after,
+        _REVOKED.jti,
+        _FAMILY.id,
+        _FAMILY.ended_at,
+        _FAMILY.ends_at,
+    )
+
+
+def _with_login(query: Select, account_id_column) -> Select:
+    return (
+        query.where(account_id_column == bindparam("account_id"))
+        .outerjoin(RevokedToken.__table__, _REVOKED.jti == bindparam("jti"))
+        .outerjoin(
+            RefreshFamily.__table__,
+            (_FAMILY.id == bindparam("family_id")) & (_FAMILY.account_id == account_id_column),
+        )
+    )
+
+
+_PATIENT_ACTOR = _with_login(
+    select(Patient, *_login_columns(Account.__table__.c))
+    .select_from(Account.__table__)
+    .outerjoin(Patient, Patient.account_id == _ACCOUNT.id),
+    _ACCOUNT.id,
+)
+_STAFF_ACTOR = _with_login(
+    select(
+        *_login_columns(_ACCOUNT),
+        _STAFF.id,
+        _STAFF.display_name,
+        _STAFF.role,
+        _STAFF.agency_id,
+        _AGENCY.name,
+        _MEMBER.team_id,
+    )
+    .select_from(Account.__table__)
+    .outerjoin(Staff.__table__, _STAFF.account_id == _ACCOUNT.id)
+    .outerjoin(Agency.__table__, _AGENCY.id == _STAFF.agency_id)
+    .outerjoin(TeamMembership.__table__, _MEMBER.staff_id == _STAFF.id),
+    _ACCOUNT.id,
+)
+_NOT_IN_USE = N_("The account is not in use.")
+TOKEN_PERSON = "muli.token_person"  # noqa: S105 - a session.info key, no secret
+
+
+def token_actor(ctx: Ctx, payload: dict) -> Actor | None:
+    """The Actor an access token speaks for (with `ctx.actor`'s address and request id), or
+    None when the token must not count: the same decision as `token_account`, in one
+    statement that loads only what the Actor needs. An account whose person was never made
+    cannot act (AuthenticationFailed, as `actor_for` says)."""
+    claims = _token_claims(payload)
+    if claims is None or payload.get("type") == "refresh":
+        return None
+    account_id, family_id = claims
+    params = {"account_id": account_id, "jti": str(payload["jti"]), "family_id": family_id}
+    if payload.get("kind") != "staff":
+        row = ctx.session.execute(_PATIENT_ACTOR, params).first()
+        if row is None:
+            return None
+        patient: Patient | None = row[0]
+        kind, *login = row[1:]
+        if kind == "patient":
+            if not _token_counts(ctx, payload, family_id, login):
+                return None
+            if patient is None:
+                raise AuthenticationFailed(_NOT_IN_USE)
+            # The session's identity map holds objects weakly: kept here for the unit of
+            # work, so `own_patient` (and the patient's team) are found without a query.
+            ctx.session.info[TOKEN_PERSON] = patient
+            return Actor(
+                kind="patient",
+                account_id=account_id,
+                name=patient.display_name,
+                role="patient",
+                patient_id=patient.id,
+                team_ids=frozenset({patient.team_id}),
+                ip=ctx.actor.ip,
+                request_id=ctx.actor.request_id,
+            )
+    # The `kind` claim only chooses what to load first; the account row decides the kind.
+    rows = ctx.session.connection().execute(_STAFF_ACTOR, params).all()
+    if not rows:
+        return None
+    kind, *login = rows[0][:7]
+    if not _token_counts(ctx, payload, family_id, login):
+        return None
+    if kind != "staff":
+        # A patient's account named as staff by the claim: the patient's row decides.
+        return token_actor(ctx, {**payload, "kind": "patient"})
+    staff_id, name, role, agency_id, agency_name, _ = rows[0][7:]
+    if staff_id is None:
+        raise AuthenticationFailed(_NOT_IN_USE)
+    return Actor(
+        kind="staff",
+        account_id=account_id,
+        name=name,
+        role=role,
+        staff_id=staff_id,
+        agency_id=agency_id,
+        agency_name=agency_name,
+        team_ids=frozenset(row[12] for row in rows if row[12] is not None),
+        ip=ctx.actor.ip,
+        request_id=ctx.actor.request_id,
+    )
+
+
+def _token_counts(ctx: Ctx, payload: dict, family_id: uuid.UUID | None, login: list) -> bool:
+    revoked_jti = login[2]
+    return revoked_jti is None and _login_counts(ctx, payload, family_id, login)
 
 
 def account_disabled(ctx: Ctx, payload: dict) -> bool:

@@ -291,11 +291,13 @@ def _append(session: Session) -> None:
         for values in pending:
             values["key_id"] = kid
             values["hash"] = event_mac(key, values)
-        # One plain INSERT: seq comes from the sequence (PostgreSQL) or the rowid (SQLite);
-        # chain_pos and prev_hash stay NULL until the sealer gets to the event.
-        session.execute(insert(_EVENTS), pending)
+        # One plain INSERT (Core, on the session's connection; the statement is built once):
+        # seq comes from the sequence (PostgreSQL) or the rowid (SQLite); chain_pos and
+        # prev_hash stay NULL until the sealer gets to the event.
+        session.connection().execute(_INSERT_EVENTS, pending[0] if len(pending) == 1 else pending)
 
 
+_INSERT_EVENTS = insert(_EVENTS)
 _SEALED_FROM = (*(c for c in _HASHED if c != "prev_hash"), "key_id", "hash")
 
 
