@@ -329,7 +329,11 @@ def seed(ctx: Ctx) -> dict:
         ],
         # The other five have no login: they are there for the team's outcomes.
         "patients_without_login": [
-            {"name": p.display_name, "id": str(p.id), "enrolled_on": p.enrolled_on.isoformat()}
+            {
+                "name": ctx.keys.open(p, "display_name"),
+                "id": str(p.id),
+                "enrolled_on": p.enrolled_on.isoformat(),
+            }
             for p in patients[1:]
         ],
     }
@@ -567,9 +571,14 @@ def _emergency_access(ctx: Ctx, team, patient: Patient, members) -> None:
     """Two nights ago Pia (the police liaison; Sunniva gave the police no consent) broke the
     glass with a reason and read Sunniva's overview; the privacy officer has it to review."""
     pia = members.get("pia")
-    sunniva = ctx.session.scalars(
-        select(Patient).where(Patient.team_id == team.id, Patient.display_name == "Sunniva")
-    ).first()
+    sunniva = next(
+        (
+            p
+            for p in ctx.session.scalars(select(Patient).where(Patient.team_id == team.id))
+            if ctx.keys.open(p, "display_name") == "Sunniva"
+        ),
+        None,
+    )
     if pia is None or sunniva is None:
         return
     if ctx.session.scalars(select(EmergencyAccess.id).where(EmergencyAccess.staff_id == pia.id)).first():

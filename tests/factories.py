@@ -56,6 +56,7 @@ class PatientLogin:
     patient: Patient
     account: Account
     headers: dict = field(default_factory=dict)
+    name: str = ""  # the name the factory sealed into patient.display_name_enc
 
     @property
     def id(self) -> uuid.UUID:
@@ -149,12 +150,13 @@ class World:
             nid = _next_nid()
             patient = Patient(
                 team_id=team.id,
-                display_name=name or f"Patient {n}",
                 national_id_index=ctx.keys.blind_index(nid),
                 enrolled_on=utcnow().date(),
                 account_id=account.id if account else None,
                 trusted_contact_id=trusted_contact.id if trusted_contact else None,
             )
+            name = name or f"Patient {n}"
+            ctx.keys.seal(patient, "display_name", name)
             ctx.keys.seal(patient, "national_id", nid)
             db.session.add(patient)
             db.session.flush()
@@ -169,7 +171,7 @@ class World:
                         )
                     )
             db.session.commit()
-            login = PatientLogin(_detach(patient), _detach(account) if account else None)
+            login = PatientLogin(_detach(patient), _detach(account) if account else None, name=name)
         if account is not None:
             login.headers = bearer(self.token_for(login.account))
         return login

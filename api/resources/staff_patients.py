@@ -64,7 +64,7 @@ class PatientOut(Schema):
     status = fields.String()
     enrolled_on = fields.Date()
     trusted_contact_id = fields.UUID(allow_none=True)
-    activated = fields.Function(lambda p: p.account_id is not None)
+    activated = fields.Boolean()
 
 
 class EnrolledOut(PatientOut):
@@ -89,6 +89,8 @@ class Patients(MethodView):
         The activation code is shown in this answer only."""
         ctx = current_ctx()
         patient, code = enrolment.enrol(ctx, data)
-        patient.activation_code = code
-        patient.activation_code_expires_in_days = ctx.settings.activation_days
-        return patient
+        return {
+            **enrolment.patient_view(ctx, patient),
+            "activation_code": code,
+            "activation_code_expires_in_days": ctx.settings.activation_days,
+        }

@@ -59,7 +59,10 @@ def handover(ctx: Ctx, team_id: uuid.UUID, day: date | None = None) -> dict:
         if entry is None:
             grant = _grant(ctx, request.patient_id)
             entry = patients[request.patient_id] = {
-                "patient": {"id": request.patient.id, "display_name": request.patient.display_name},
+                "patient": {
+                    "id": request.patient.id,
+                    "display_name": ctx.keys.open(request.patient, "display_name"),
+                },
                 "content_visible": grant is not None,
                 "requests": [],
                 "_grant": grant,

@@ -402,7 +402,7 @@ def staff_view(ctx: Ctx, request: ContactRequest) -> dict:
     """The responder's view: the request, how to reach the patient, and what helps them."""
     patient = request.patient
     view = base_view(ctx, request)
-    view["patient"] = {"id": patient.id, "display_name": patient.display_name}
+    view["patient"] = {"id": patient.id, "display_name": ctx.keys.open(patient, "display_name")}
     _phones(ctx, request, view)
     view["trusted_contact"] = _person(patient.trusted_contact)
     if patient.trusted_contact:
@@ -468,7 +468,8 @@ def queue(ctx: Ctx, *, state: str, cursor: str | None, limit: int):
     out = []
     for request in items:
         view = base_view(ctx, request)
-        view["patient"] = {"id": request.patient.id, "display_name": request.patient.display_name}
+        patient = request.patient
+        view["patient"] = {"id": patient.id, "display_name": ctx.keys.open(patient, "display_name")}
         _phones(ctx, request, view)
         view.pop("emergency_numbers")
         out.append(view)
@@ -483,7 +484,7 @@ def queue_etag(ctx: Ctx, *, state: str, limit: int) -> tuple[str, list[uuid.UUID
     """The validator of the queue's first page (`If-None-Match`), and the patients it names.
 
     A digest of every row the page is built from, read with Core and nothing decrypted: the
-    requests' own columns, each patient's name and the ciphertext of their phone (a changed
+    requests' own columns, the ciphertext of each patient's name and phone (a changed name or
     number changes it), the names and agencies of the staff the page names, and each
     request's `waiting_minutes` as it is now. So the page's ETag changes when anything it
     shows changes, and with the waiting time: at most a minute per open request, a 304 for
@@ -494,7 +495,7 @@ def queue_etag(ctx: Ctx, *, state: str, limit: int) -> tuple[str, list[uuid.UUID
     access.require_clinical_staff(ctx)
     table = ContactRequest.__table__
     query = (
-        select(table, Patient.display_name, Patient.phone_enc)
+        select(table, Patient.display_name_enc, Patient.phone_enc)
         .join(Patient, Patient.id == table.c.patient_id)
         .where(table.c.team_id.in_(ctx.actor.team_ids), table.c.state.in_(QUEUE_STATES[state]))
     )

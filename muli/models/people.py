@@ -96,7 +96,8 @@ class TeamMembership(CreatedMixin, Base):
 
 
 class Patient(IdMixin, CreatedMixin, Base):
-    """An enrolled person; the national id is encrypted and found through its blind index."""
+    """An enrolled person; name, national id and phone are encrypted (the national id is
+    found through its blind index)."""
 
     __tablename__ = "patient"
     # One record per person and team: enrolment on a second team makes a record of its own
@@ -105,11 +106,13 @@ class Patient(IdMixin, CreatedMixin, Base):
         CheckConstraint(f"status IN {PATIENT_STATUSES!r}", name="status"),
         UniqueConstraint("team_id", "national_id_index"),
     )
-    __encrypted__ = ("national_id", "phone")
+    __encrypted__ = ("national_id", "phone", "display_name")
 
     account_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("account.id"), unique=True)
     team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"), index=True)
-    display_name: Mapped[str] = mapped_column(String(200))
+    # The name the patient wants to be called, encrypted: next to the fact of the programme
+    # it says who is in psychiatric crisis care. Read with ctx.keys.open(patient, "display_name").
+    display_name_enc: Mapped[str] = mapped_column(Text)
     national_id_enc: Mapped[str] = mapped_column(Text)
     national_id_index: Mapped[str] = mapped_column(String(64), index=True)
     # The patient's own number for "Ring meg" (+47 and 8 digits), encrypted like the national id.

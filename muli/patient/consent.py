@@ -58,7 +58,7 @@ def _changed_by(ctx: Ctx, patient, account_id: uuid.UUID | None) -> dict:
     if account_id is None:
         return {"kind": "system", "name": None, "agency": None}
     if account_id == patient.account_id:
-        return {"kind": "patient", "name": patient.display_name, "agency": None}
+        return {"kind": "patient", "name": ctx.keys.open(patient, "display_name"), "agency": None}
     staff = ctx.session.scalars(select(Staff).where(Staff.account_id == account_id)).first()
     if staff is None:
         return {"kind": "system", "name": None, "agency": None}

@@ -121,7 +121,7 @@ class _Builder:
     def __init__(self, ctx: Ctx, patient: Patient):
         self.ctx = ctx
         self.patient = patient
-        self.patient_ref = _ref(str(patient.id), patient.display_name)
+        self.patient_ref = _ref(str(patient.id), ctx.keys.open(patient, "display_name"))
         self.entries: list[tuple[str, Resource]] = []
         self.seen: set[str] = set()
 
@@ -180,7 +180,7 @@ class _Builder:
                 {"use": "secondary", "system": SYS_PATIENT, "value": str(p.id)},
             ],
             "active": p.status == "active",
-            "name": [{"text": p.display_name}],
+            "name": [{"text": self.ctx.keys.open(p, "display_name")}],
         }
         phone = self.ctx.keys.open(p, "phone")
         if phone:
@@ -422,7 +422,7 @@ def encounter_data(ctx: Ctx, patient: Patient, admission) -> dict:
         "subject": {
             "reference": f"urn:uuid:{patient.id}",
             "identifier": {"system": national_id_system(nid), "value": nid},
-            "display": patient.display_name,
+            "display": ctx.keys.open(patient, "display_name"),
         },
         "period": period,
         "location": [{"location": {"display": facility or ""}}],

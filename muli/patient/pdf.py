@@ -134,13 +134,16 @@ def render_crisis_plan(name: str, plan: dict) -> bytes:
 def my_crisis_plan_pdf(ctx: Ctx) -> bytes:
     patient = access.own_patient(ctx)
     audit.record(ctx.session, ctx.actor, "crisis_plan.print", patient_id=patient.id, resource="crisis_plan")
-    return render_crisis_plan(patient.display_name, plans.crisis_plan_for_print(ctx, patient))
+    name = ctx.keys.open(patient, "display_name") or ""
+    return render_crisis_plan(name, plans.crisis_plan_for_print(ctx, patient))
 
 
 def staff_crisis_plan_pdf(ctx: Ctx, patient_id) -> bytes:
     grant = access.staff_patient(ctx, patient_id, "crisis_plan")
     record_access(ctx, grant, "crisis_plan.print", "crisis_plan")
-    return render_crisis_plan(grant.patient.display_name, plans.crisis_plan_for_print(ctx, grant.patient))
+    return render_crisis_plan(
+        ctx.keys.open(grant.patient, "display_name") or "", plans.crisis_plan_for_print(ctx, grant.patient)
+    )
 
 
 # -- one patient's access log, for a written request ---------------------------------------

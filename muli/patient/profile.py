@@ -94,7 +94,7 @@ def profile(ctx: Ctx, availability: Callable[[Ctx, Team], dict]) -> dict:
     )
     return {
         "id": patient.id,
-        "display_name": patient.display_name,
+        "display_name": ctx.keys.open(patient, "display_name"),
         "phone": phone_of(ctx, patient),
         "team": {"id": patient.team.id, "name": patient.team.name},
         "trusted_contact": trusted_contact(patient),

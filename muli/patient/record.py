@@ -152,7 +152,7 @@ def export(ctx: Ctx) -> dict:
         "exported_at": ctx.now(),
         "patient": {
             "id": patient.id,
-            "display_name": patient.display_name,
+            "display_name": ctx.keys.open(patient, "display_name"),
             "national_id": ctx.keys.open(patient, "national_id"),
             "status": patient.status,
             "enrolled_on": patient.enrolled_on,
@@ -194,7 +194,7 @@ def overview(ctx: Ctx, patient_id: uuid.UUID) -> dict:
     result = {
         "patient": {
             "id": patient.id,
-            "display_name": patient.display_name,
+            "display_name": ctx.keys.open(patient, "display_name"),
             "status": patient.status,
             "enrolled_on": patient.enrolled_on,
             "team": {"id": patient.team.id, "name": patient.team.name},

@@ -13,7 +13,7 @@ from muli.models.people import Admission, Agency, Patient, TeamMembership
 from muli.patient import profile, programme, record
 from muli.platform.context import Ctx
 from muli.platform.errors import Conflict, ValidationFailed
-from muli.platform.pagination import keyset
+from muli.platform.pagination import Page, keyset
 from muli.platform.words import N_
 from muli.trust import access, accounts, audit, audit_words, national_id
 
@@ -87,12 +87,12 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
 
     patient = Patient(
         team_id=team.id,
-        display_name=data.display_name.strip(),
         national_id_index=index,
         enrolled_on=today,
         enrolled_by_id=ctx.actor.staff_id,
         trusted_contact_id=data.trusted_contact_id,
     )
+    ctx.keys.seal(patient, "display_name", data.display_name.strip())
     ctx.keys.seal(patient, "national_id", nid)
     ctx.keys.seal(patient, "phone", phone)
     ctx.session.add(patient)
@@ -156,13 +156,28 @@ def enrol(ctx: Ctx, data: Enrolment) -> tuple[Patient, str]:
     return patient, code
 
 
+def patient_view(ctx: Ctx, patient: Patient) -> dict:
+    """A patient as the team's list shows them, the name opened."""
+    return {
+        "id": patient.id,
+        "display_name": ctx.keys.open(patient, "display_name"),
+        "team_id": patient.team_id,
+        "status": patient.status,
+        "enrolled_on": patient.enrolled_on,
+        "trusted_contact_id": patient.trusted_contact_id,
+        "trusted_contact": patient.trusted_contact,
+        "account_id": patient.account_id,
+        "activated": patient.account_id is not None,
+    }
+
+
 def list_team_patients(ctx: Ctx, *, cursor: str | None, limit: int):
     """The patients of the actor's teams, newest enrolment first."""
     access.require_clinical_staff(ctx)
     query = select(Patient).where(Patient.team_id.in_(ctx.actor.team_ids))
     page = keyset(ctx.session, query, ctx.keys, Patient.created_at, Patient.id, cursor=cursor, limit=limit)
     audit.record(ctx.session, ctx.actor, "patient.list", resource="patient")
-    return page
+    return Page([patient_view(ctx, p) for p in page.items], page.next_cursor)
 
 
 def consent_scopes(ctx: Ctx | None = None, team=None) -> tuple[str, ...]:

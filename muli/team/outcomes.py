@@ -425,7 +425,7 @@ def team_outcomes(ctx: Ctx, team_id: uuid.UUID) -> dict:
             }
             for key, title in HEADINGS.items()
         ],
-        "per_patient": [_patient_row(o) for o in visible],
+        "per_patient": [_patient_row(ctx, o) for o in visible],
         "per_patient_withheld": len(per_patient) - len(visible),
     }
 
@@ -525,12 +525,12 @@ def _before_after_row(before: int, since: int, days: int) -> dict:
     }
 
 
-def _patient_row(outcome: dict) -> dict:
+def _patient_row(ctx: Ctx, outcome: dict) -> dict:
     patient = outcome["patient"]
     days = outcome["days_since"]
     row = {
         "patient_id": patient.id,
-        "display_name": patient.display_name,
+        "display_name": ctx.keys.open(patient, "display_name"),
         "enrolled_on": patient.enrolled_on,
         "days_since_enrolment": days,
         "open_stays": [{"admitted_on": s.admitted_on, "facility": s.facility} for s in outcome["open_stays"]],

@@ -204,7 +204,7 @@ def actor_for(ctx: Ctx, account: Account, *, ip: str | None = None, request_id: 
     return Actor(
         kind="patient",
         account_id=account.id,
-        name=patient.display_name,
+        name=ctx.keys.open(patient, "display_name"),
         role="patient",
         patient_id=patient.id,
         team_ids=frozenset({patient.team_id}),

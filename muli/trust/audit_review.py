@@ -169,12 +169,11 @@ def search_choices(ctx: Ctx) -> tuple[list[Choice], list[Choice], list[Choice]]:
     Names only (no record is read), audited as one event, not one per patient.
     """
     access.require_privacy_officer(ctx)
-    patients = [
-        Choice(pid, name)
-        for pid, name in ctx.session.execute(
-            select(Patient.id, Patient.display_name).order_by(Patient.display_name, Patient.id)
-        )
-    ]
+    # Names are encrypted: opened and sorted here (by name, then id, as SQL sorted them).
+    patients = sorted(
+        (Choice(p.id, ctx.keys.open(p, "display_name") or "") for p in ctx.session.scalars(select(Patient))),
+        key=lambda choice: (choice.label, str(choice.id)),
+    )
     staff = [
         Choice(sid, f"{name} ({agency})")
         for sid, name, agency in ctx.session.execute(
@@ -356,9 +355,10 @@ def review_emergency_access(
 def _patient_names(ctx: Ctx, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     if not ids:
         return {}
-    return dict(
-        ctx.session.execute(select(Patient.id, Patient.display_name).where(Patient.id.in_(ids))).all()
-    )
+    return {
+        p.id: ctx.keys.open(p, "display_name") or ""
+        for p in ctx.session.scalars(select(Patient).where(Patient.id.in_(ids)))
+    }
 
 
 def _audit_reads(ctx: Ctx, action: str, patients: dict) -> None:
@@ -435,7 +435,7 @@ def _emergency_view(ctx: Ctx, row: EmergencyAccess) -> EmergencyAccessView:
     return EmergencyAccessView(
         id=row.id,
         patient_id=row.patient_id,
-        patient_display_name=patient.display_name,
+        patient_display_name=ctx.keys.open(patient, "display_name") or "",
         staff_id=staff.id,
         staff_name=staff.display_name,
         staff_agency_name=staff.agency.name,
@@ -565,12 +565,8 @@ def _account_people(ctx: Ctx, account_ids: set[uuid.UUID]) -> dict:
         .where(Staff.account_id.in_(account_ids))
     ):
         people[account_id] = ("staff", f"{name} ({agency})", None)
-    for pid, patient_account_id, name in ctx.session.execute(
-        select(Patient.id, Patient.account_id, Patient.display_name).where(
-            Patient.account_id.in_(account_ids)
-        )
-    ):
-        people[patient_account_id] = ("patient", name, pid)
+    for patient in ctx.session.scalars(select(Patient).where(Patient.account_id.in_(account_ids))):
+        people[patient.account_id] = ("patient", ctx.keys.open(patient, "display_name"), patient.id)
     return people
 
 
@@ -613,7 +609,8 @@ def patient_access_log(
     truncated = len(events) > MAX_EXPORT_EVENTS
     events = events[:MAX_EXPORT_EVENTS]
     reasons = emergency_reasons(ctx, events)
-    names = {patient.id: patient.display_name}
+    name = ctx.keys.open(patient, "display_name") or ""
+    names = {patient.id: name}
     audit.record(
         ctx.session,
         ctx.actor,
@@ -623,7 +620,7 @@ def patient_access_log(
     )
     return AccessLogExport(
         patient_id=patient.id,
-        patient_display_name=patient.display_name,
+        patient_display_name=name,
         time_zone=patient.team.time_zone or "Europe/Oslo",
         made_at=ctx.now(),
         made_by_name=ctx.actor.name,

@@ -103,7 +103,7 @@ def enrol():
     # Shown in this answer only: the code is stored as a keyed hash and cannot be shown again.
     return render_template(
         "staff_portal/enrolled.html",
-        patient=patient,
+        patient=enrolment.patient_view(ctx, patient),
         code=code,
         team=team,
         days=ctx.settings.activation_days,

@@ -122,13 +122,13 @@ def test_flagged_patients_come_first_after_those_with_new_events(client, care, t
     assert order[0] == "Eva", "news first"
     flagged, rest = order[1:4], order[4:]
     assert flagged == ["Bjørn", "Cecilie", "Dag"]
-    assert set(rest) == {"Anna", care.patient.patient.display_name}
+    assert set(rest) == {"Anna", care.patient.name}
 
 
 def test_a_plan_reviewed_exactly_three_months_before_is_not_flagged(client, world, care):
     _reviewed(client, care.patient, THREE_MONTHS_BEFORE)
     agenda = _agenda(client, care.member, _meeting(client, care, HELD_ON))
-    assert agenda[care.patient.patient.display_name]["flags"] == []
+    assert agenda[care.patient.name]["flags"] == []
 
 
 def test_marking_the_overdue_actions_done_takes_the_flag_away(client, care, team):

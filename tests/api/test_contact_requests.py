@@ -75,7 +75,7 @@ def test_the_on_call_gets_an_email_that_names_no_patient_and_no_health_text(clie
     ask(client, care.patient, {"kind": "call_me", "urgency": "crisis", "message": "får ikke sove"})
     [mail] = outbox(app)
     assert mail.recipient == ola.staff.email
-    assert care.patient.patient.display_name not in mail.subject + mail.body
+    assert care.patient.name not in mail.subject + mail.body
     assert "sove" not in mail.subject + mail.body
     assert "/portal/queue" in mail.body
 

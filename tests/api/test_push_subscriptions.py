@@ -161,7 +161,7 @@ def test_the_patients_devices_hear_seen_answered_and_closed_without_names_or_tex
         "ringer deg",
         "snakket",
         care.member.staff.display_name,
-        care.patient.patient.display_name,
+        care.patient.name,
     ):
         assert private not in everything
 

@@ -83,7 +83,7 @@ def test_the_privacy_officer_filters_the_log_and_finds_security_events(live_serv
     assert _one_line(page, "127.0.0.1") == 1
     screenshot(page, "log")
 
-    page.get_by_label("Pasient", exact=True).select_option(label=care.patient.patient.display_name)
+    page.get_by_label("Pasient", exact=True).select_option(label=care.patient.name)
     page.get_by_label("Type").select_option(label="Lesing av pasientens opplysninger")
     page.get_by_role("button", name="Søk").click()
     table = page.locator("table.log")

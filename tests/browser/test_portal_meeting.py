@@ -16,7 +16,7 @@ def test_a_coordinator_holds_the_meeting_writes_a_note_adds_an_action_and_signs(
     screenshot(tablet, "meetings")
     tablet.get_by_label("Dato for møtet").fill("2026-11-23")
     tablet.get_by_role("button", name="Opprett møtet").click()
-    expect(tablet.get_by_role("heading", name=care.patient.patient.display_name, exact=False)).to_be_visible()
+    expect(tablet.get_by_role("heading", name=care.patient.name, exact=False)).to_be_visible()
 
     agenda_item = tablet.locator(f"#p-{care.patient.id}")
     agenda_item.get_by_label("Notat og beslutninger (lagres kryptert)").fill(

@@ -65,9 +65,9 @@ def test_each_page_renders_for_the_coordinator_at_tablet_width(live_server, worl
     sign_in(tablet, live_server, care.coordinator)
 
     tablet.get_by_role("link", name="Pasienter").first.click()
-    expect(tablet.get_by_role("link", name=care.patient.patient.display_name)).to_be_visible()
+    expect(tablet.get_by_role("link", name=care.patient.name)).to_be_visible()
     screenshot(tablet, "patients")
-    tablet.get_by_role("link", name=care.patient.patient.display_name).click()
+    tablet.get_by_role("link", name=care.patient.name).click()
     expect(tablet.get_by_text("At noen kjenner historien min.").first).to_be_visible()
     expect(tablet.locator("svg.chart")).to_have_count(2)
     screenshot(tablet, "patient")

@@ -41,7 +41,7 @@ def test_the_agenda_names_overdue_actions_and_an_old_review_in_norwegian(world, 
     assert "2 forfalte tiltak, eldste frist 16. nov. 2026" in page
     assert "Kriseplanen er ikke gjennomgått med teamet på over 3 måneder (sist 4. mai 2026)" in page
     assert 'aria-label="Trenger oppmerksomhet"' in page
-    assert _headings(page) == ["Anna", "Bodil", care.patient.patient.display_name]
+    assert _headings(page) == ["Anna", "Bodil", care.patient.name]
 
 
 def test_the_flags_read_in_english_too(world, app, portal_as):

@@ -26,8 +26,8 @@ def test_the_patient_list_shows_my_teams_patients_only(world, portal_as):
     care = world.care_team()
     other = world.care_team()
     page = portal_as(care.member).text("/portal/patients/")
-    assert care.patient.patient.display_name in page
-    assert other.patient.patient.display_name not in page
+    assert care.patient.name in page
+    assert other.patient.name not in page
 
 
 def test_a_coordinator_enrols_and_sees_the_activation_code_once(world, portal_as):
@@ -87,7 +87,7 @@ def test_a_privacy_officer_and_an_admin_see_no_patients(world, portal_as, app):
         portal = portal_as(staff)
         response = portal.get("/portal/patients/")
         assert response.status_code == 403
-        assert care.patient.patient.display_name not in response.get_data(as_text=True)
+        assert care.patient.name not in response.get_data(as_text=True)
         portal.post("/portal/logout", token_from="/portal/")
 
 

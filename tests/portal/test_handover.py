@@ -19,7 +19,7 @@ def test_the_night_lands_on_the_morning_hand_over(world, app, portal_as, clock):
     siv = Portal(app, app.test_client())
     assert siv.login(care.coordinator).status_code == 302
     page = siv.text(f"/portal/handover/?date=2026-11-23&team={care.team.id}")
-    assert care.patient.patient.display_name in page
+    assert care.patient.name in page
     assert "snakket, avtalt ny kontakt i morgen" in page
     assert "Snakket med pasienten" in page
 
@@ -30,4 +30,4 @@ def test_another_team_cannot_be_chosen_for_the_hand_over(world, app, portal_as):
     contact_request(app.test_client(), other.patient, "hemmelig")
     page = portal_as(care.member).text(f"/portal/handover/?team={other.team.id}")
     assert "hemmelig" not in page
-    assert other.patient.patient.display_name not in page
+    assert other.patient.name not in page

@@ -25,7 +25,7 @@ def test_a_coordinator_creates_a_meeting_with_every_patient_on_the_agenda(world,
     portal = portal_as(care.coordinator)
     path = create_meeting(portal, care)
     page = portal.text(path)
-    assert care.patient.patient.display_name in page
+    assert care.patient.name in page
     assert "Signer møtet" in page
 
 

@@ -7,7 +7,7 @@ def test_the_queue_shows_an_open_request_with_the_patients_message(world, app, p
     care = world.care_team()
     contact_request(app.test_client(), care.patient, "stemmene er sterke")
     page = portal_as(care.member).text("/portal/queue/")
-    assert care.patient.patient.display_name in page
+    assert care.patient.name in page
     assert "stemmene er sterke" in page
     assert "Krise" in page
     assert care.member.staff.display_name in page  # the trusted contact, beside the request
@@ -43,7 +43,7 @@ def test_the_poll_names_nobody_and_leaves_no_trace_in_the_access_log(world, app,
     before = reads()
     body = portal.get("/portal/queue/poll").get_data(as_text=True)
     assert reads() == before
-    assert care.patient.patient.display_name not in body
+    assert care.patient.name not in body
     assert "stemmene" not in body
     portal.text("/portal/queue/")  # the cards name the patient: that read is audited
     assert reads() > before

@@ -92,7 +92,7 @@ def attempts(app) -> list[OutboxAttempt]:
 
 
 def private_words(ola, kari) -> list[str]:
-    return ["orker ikke", "91234567", kari.patient.display_name, ola.staff.display_name]
+    return ["orker ikke", "91234567", kari.name, ola.staff.display_name]
 
 
 def test_the_push_service_accepts_a_vapid_signed_payload_it_decrypts_with_no_name_or_text(

@@ -215,3 +215,27 @@ def test_key_rotation_reaches_stored_answers_and_admissions_and_a_replay_still_m
         app.extensions["muli.keys"] = old_ring
     assert (second.status_code, second.headers["Idempotent-Replayed"]) == (201, "true")
     assert second.data == first.data
+
+
+def test_a_patients_name_is_sealed_in_their_row_and_shown_as_it_was_written(app, client, care):
+    """The name next to the fact of the programme says who is in crisis care: the row holds
+    it sealed (no `display_name` column, no plain name in any column), and a reader of the
+    whole database does not find it; the API still answers with the name."""
+    from sqlalchemy import select
+
+    from muli.models.people import Patient
+
+    name = f"MARKER-NAME-{uuid.uuid4().hex[:10]}"
+    body = {"display_name": name, "national_id": next(_numbers), "team_id": str(care.team.id)}
+    enrolled = client.post("/api/v1/staff/patients", json=body, headers={**care.coordinator.headers, **key()})
+    assert (enrolled.status_code, enrolled.json["display_name"]) == (201, name)
+    table = Patient.__table__
+    with app.app_context():
+        row = db.session.execute(select(table).where(table.c.id == uuid.UUID(enrolled.json["id"]))).one()
+        db.session.rollback()
+    assert "display_name" not in row._mapping
+    assert row.display_name_enc.startswith("v1.")
+    assert not [column for column, value in row._mapping.items() if name in str(value)]
+    assert name.encode() not in stored_bytes(app)
+    listed = client.get("/api/v1/staff/patients", headers=care.coordinator.headers).json["items"]
+    assert name in [p["display_name"] for p in listed]

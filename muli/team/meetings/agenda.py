@@ -113,15 +113,21 @@ def _contact_counts(ctx: Ctx, team_id: uuid.UUID, since: datetime) -> list[tuple
 
 
 def order(
-    patients, events, flagged: Collection[uuid.UUID] = (), first: Collection[str] | None = None
+    ctx: Ctx,
+    patients,
+    events,
+    flagged: Collection[uuid.UUID] = (),
+    first: Collection[str] | None = None,
 ) -> list[Patient]:
     """Those with new events first (of the kinds the programme's agenda puts first, when it
-    names them), then those flagged, then the rest; by name within each."""
+    names them), then those flagged, then the rest; by name within each (names are encrypted,
+    so they are opened and compared here, not in SQL: a team's patients are few)."""
 
     def key(p):
         counts = events.get(p.id, {})
         has = any(counts.values()) if first is None else any(counts.get(k) for k in first)
-        return (not has, p.id not in flagged, p.display_name.casefold(), str(p.id))
+        name = ctx.keys.open(p, "display_name") or ""
+        return (not has, p.id not in flagged, name.casefold(), str(p.id))
 
     return sorted(patients, key=key)
 

@@ -64,7 +64,7 @@ def create_meeting(ctx: Ctx, team_id: uuid.UUID, held_on: date) -> Meeting:
     events = agenda.events_since(ctx, team.id, since)
     flagged = {pid for pid, found in agenda.flags(ctx, [p.id for p in patients], held_on).items() if found}
     first = programme.for_team(ctx, team)["agenda"]["first"] or None
-    for position, patient in enumerate(agenda.order(patients, events, flagged, first), start=1):
+    for position, patient in enumerate(agenda.order(ctx, patients, events, flagged, first), start=1):
         counts = events.get(patient.id, agenda.empty_events())
         ctx.session.add(
             AgendaItem(meeting_id=meeting.id, patient_id=patient.id, position=position, events=counts)
@@ -117,7 +117,7 @@ def get_meeting(ctx: Ctx, meeting_id: uuid.UUID) -> MeetingView:
         entries.append(
             AgendaEntry(
                 patient_id=item.patient_id,
-                display_name=item.patient.display_name,
+                display_name=ctx.keys.open(item.patient, "display_name") or "",
                 position=item.position,
                 events=figures[item.patient_id],
                 flags=flags[item.patient_id],

@@ -69,7 +69,7 @@ def test_the_agenda_lists_every_active_patient_of_the_team(world, care, as_):
     coordinator = as_(care.coordinator)
     meeting = meetings.create_meeting(coordinator, care.team.id, MONDAY)
     names = agenda_names(meetings.get_meeting(coordinator, meeting.id))
-    assert sorted(names) == sorted(["Bodil", care.patient.patient.display_name])
+    assert sorted(names) == sorted(["Bodil", care.patient.name])
 
 
 def test_patients_admitted_since_the_last_meeting_come_first(world, care, as_):

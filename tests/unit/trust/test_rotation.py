@@ -318,3 +318,20 @@ def test_the_command_rotates_every_model_in_batches_and_says_how_many(app, runne
         from muli.models.people import Patient
 
         assert only_new.open(db.session.get(Patient, patient.id), "national_id")
+
+
+def test_rotation_re_encrypts_a_patients_name(app, app_ctx, world):
+    """The name is one of the patient's `__encrypted__` fields: after `rotate-keys` it is
+    under the newest key and opens with that key alone."""
+    from muli.models.people import Patient
+    from tests.conftest import TEST_DATA_KEYS, TEST_INDEX_KEY
+
+    login = world.patient(world.team(), name="Rotert Navn")
+    new_ring = KeyRing.parse(f"rotated:{new_key()},{TEST_DATA_KEYS}", TEST_INDEX_KEY)
+    assert _rotate(new_ring, lambda done: db.session.commit()) > 0
+    db.session.commit()
+    db.session.expunge_all()
+    patient = db.session.get(Patient, login.id)
+    assert patient.display_name_enc.startswith("v1.rotated.")
+    only_new = KeyRing(keys=new_ring.keys[:1], index_key=new_ring.index_key)
+    assert only_new.open(patient, "display_name") == "Rotert Navn"
