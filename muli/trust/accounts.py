@@ -599,7 +599,7 @@ def token_actor(ctx: Ctx, payload: dict) -> Actor | None:
             return Actor(
                 kind="patient",
                 account_id=account_id,
-                name=patient.display_name,
+                name=ctx.keys.open(patient, "display_name"),
                 role="patient",
                 patient_id=patient.id,
                 team_ids=frozenset({patient.team_id}),

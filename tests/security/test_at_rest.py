@@ -226,7 +226,12 @@ def test_a_patients_name_is_sealed_in_their_row_and_shown_as_it_was_written(app,
     from muli.models.people import Patient
 
     name = f"MARKER-NAME-{uuid.uuid4().hex[:10]}"
-    body = {"display_name": name, "national_id": next(_numbers), "team_id": str(care.team.id)}
+    body = {
+        "display_name": name,
+        "national_id": next(_numbers),
+        "team_id": str(care.team.id),
+        "criteria_confirmed": True,
+    }
     enrolled = client.post("/api/v1/staff/patients", json=body, headers={**care.coordinator.headers, **key()})
     assert (enrolled.status_code, enrolled.json["display_name"]) == (201, name)
     table = Patient.__table__
