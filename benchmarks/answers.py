@@ -13,8 +13,8 @@ GET /me/crisis-plan (a MULI patient and a MULI vold patient: plain, If-None-Matc
 stale), GET /staff/contact-requests (first page, its 304, a smaller page and the next one,
 acknowledged and closed), POST /me/diary and POST /me/contact-requests (and their idempotent
 replays, an altered message, refused bodies), and writes each answer's status, headers
-(without Date and X-Request-Id) and body, then the audit events the run appended (action,
-patient, resource, emergency, reason, in order). PostgreSQL: `MULI_PG_PORT` (5432).
+(without Date and X-Request-Id) and body, the OpenAPI document, then the audit events the
+run appended (action, patient, resource, emergency, reason, in order). PostgreSQL: `MULI_PG_PORT` (5432).
 
 One normalisation, because a write makes new random ids (uuid4, the models' default): a UUID
 that is not in the seeded database is written as `<new-N>`, numbered by first appearance in
@@ -348,6 +348,9 @@ def run(kind: str, directory: Path, out: Path) -> None:
     clock_at(app, RUN_AT)
     call("queue after", "GET", f"{queue}?limit=100&state=open", "staff")
     call("crisis plan after", "GET", "/api/v1/me/crisis-plan", "patient")
+    spec = client.get("/api/openapi.json")
+    lines.append(f"### the OpenAPI document: status {spec.status_code}")
+    lines.append(json.dumps(spec.get_json(), sort_keys=True, indent=1, ensure_ascii=False))
     with app.app_context():
         rows = db.session.execute(
             text(
