@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 
 from muli.contact import notifications, on_call
 from muli.models.contact import (
@@ -103,19 +103,40 @@ def team_staff(ctx: Ctx, team_id: uuid.UUID, roles=CLINICAL_ROLES) -> list[Staff
     )
 
 
-def _first_recipients(ctx: Ctx, patient: Patient, routed_to: str, responder: Staff | None) -> list[Staff]:
+def _first_recipients(
+    ctx: Ctx, patient: Patient, routed_to: str, responder: Staff | None
+) -> list[notifications.Recipient]:
     if routed_to == "on_call":
         return [responder] if responder else []
     if routed_to == "office":
-        trusted = [patient.trusted_contact] if patient.trusted_contact else []
-        return trusted + team_staff(ctx, patient.team_id, ("coordinator",))
+        # The patient's trusted contact, then the team's coordinators by name: only the three
+        # columns a notification needs (a Staff loads its account and agency with it).
+        recipients: list[notifications.Recipient] = []
+        if patient.trusted_contact_id:
+            recipients.extend(ctx.session.execute(_TRUSTED, {"staff_id": patient.trusted_contact_id}))
+        recipients.extend(ctx.session.execute(_COORDINATORS, {"team_id": patient.team_id}))
+        return recipients
     return []  # nobody is reachable: the escalation rules alert the coordinators after one window
+
+
+# Core statements on the tables (built once, compiled once): no ORM compile step per request.
+_STAFF = Staff.__table__
+_MEMBERSHIP = TeamMembership.__table__
+_RECIPIENT = select(_STAFF.c.id, _STAFF.c.account_id, _STAFF.c.email)
+_TRUSTED = _RECIPIENT.where(_STAFF.c.id == bindparam("staff_id"))
+_COORDINATORS = (
+    _RECIPIENT.join(_MEMBERSHIP, _MEMBERSHIP.c.staff_id == _STAFF.c.id)
+    .where(_MEMBERSHIP.c.team_id == bindparam("team_id"), _STAFF.c.role == "coordinator")
+    .order_by(_STAFF.c.display_name)
+)
 
 
 class Created(NamedTuple):
     request: ContactRequest
     # The message held text that cannot be stored (half an emoji, NUL): replaced by U+FFFD.
     message_altered: bool
+    # The request's messages as `messages` reads them (its first, if the patient wrote one).
+    messages: list[dict] | None = None
 
 
 def create(ctx: Ctx, data: NewRequest) -> Created:
@@ -152,8 +173,19 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
     ctx.keys.seal(request, "callback_phone", phone)
     ctx.session.add(request)
     ctx.session.flush()  # the message and the outbox row refer to it
+    written = []
     if message:
-        _add_message(ctx, request, "patient", message, at=now)
+        first = _add_message(ctx, request, "patient", message, at=now)
+        written.append(
+            {
+                "id": first.id,
+                "author": "patient",
+                "name": None,
+                "agency": None,
+                "body": message,
+                "created_at": now,
+            }
+        )
     notifications.enqueue(ctx, _first_recipients(ctx, patient, routed_to, responder), "request", request.id)
     ctx.session.flush()
     audit.record(
@@ -164,7 +196,7 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
         resource="contact_request",
         resource_id=request.id,
     )
-    return Created(request, altered)
+    return Created(request, altered, written)
 
 
 def _add_message(
@@ -270,10 +302,12 @@ def _mine(ctx: Ctx, request_id: uuid.UUID) -> tuple[Patient, ContactRequest]:
     return patient, request
 
 
-def patient_view(ctx: Ctx, request: ContactRequest) -> dict:
+def patient_view(ctx: Ctx, request: ContactRequest, written: list[dict] | None = None) -> dict:
+    """The patient's view of a request; `written`: its messages when the caller has just
+    written them all (`Created.messages`), so they are not read back."""
     view = base_view(ctx, request)
     view["callback_phone"] = ctx.keys.open(request, "callback_phone")
-    view["messages"] = messages(ctx, request)
+    view["messages"] = messages(ctx, request) if written is None else written
     return view
 
 
@@ -471,10 +505,14 @@ class QueuePage:
 # objects, no identity map, no relationship loading. What `queue_etag` digests is what the
 # cards are built from.
 _REQUEST = ContactRequest.__table__
-_QUEUE_ROWS = select(_REQUEST, Patient.display_name, Patient.phone_enc).join(
-    Patient, Patient.id == _REQUEST.c.patient_id
+_PATIENT = Patient.__table__
+_AGENCY = Agency.__table__
+_QUEUE_ROWS = select(_REQUEST, _PATIENT.c.display_name, _PATIENT.c.phone_enc).join(
+    _PATIENT, _PATIENT.c.id == _REQUEST.c.patient_id
 )
-_PEOPLE = select(Staff.id, Staff.display_name, Agency.name).join(Agency, Agency.id == Staff.agency_id)
+_PEOPLE = select(Staff.__table__.c.id, Staff.__table__.c.display_name, _AGENCY.c.name).join(
+    _AGENCY, _AGENCY.c.id == Staff.__table__.c.agency_id
+)
 
 
 def _invalid_cursor() -> BadRequest:
@@ -517,7 +555,7 @@ def _people(ctx: Ctx, rows) -> list[tuple]:
     )
     if not staff_ids:
         return []
-    found = ctx.session.execute(_PEOPLE.where(Staff.id.in_(staff_ids)))
+    found = ctx.session.execute(_PEOPLE.where(Staff.__table__.c.id.in_(staff_ids)))
     return sorted(map(tuple, found), key=lambda person: str(person[0]))
 
 
