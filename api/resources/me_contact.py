@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import uuid
 
+from flask import jsonify
 from flask.views import MethodView
 
 from api.body import Blueprint
 from api.contact_schemas import ContactMessageIn, ContactRequestIn, CreatedRequestOut, PatientRequestOut
 from api.context import current_ctx, require_kind
+from api.dump import dumper
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import PageArgs, page_of
 from muli.contact import requests as contact_requests
@@ -43,10 +45,13 @@ class ContactRequests(MethodView):
         place of each such character: `message_altered` is then true."""
         ctx = current_ctx()
         created = contact_requests.create(ctx, contact_requests.NewRequest(**data))
-        return {
-            **contact_requests.patient_view(ctx, created.request),
-            "message_altered": created.message_altered,
-        }
+        view = contact_requests.patient_view(ctx, created.request, created.messages)
+        response = jsonify(_dump_created({**view, "message_altered": created.message_altered}))
+        response.status_code = 201
+        return response
+
+
+_dump_created = dumper(CreatedRequestOut)  # compiled (api/dump.py)
 
 
 @blp.route("/<uuid:request_id>")

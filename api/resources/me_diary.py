@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from flask import jsonify
 from flask.views import MethodView
 from marshmallow import Schema, fields, post_load, validate
 
 from api.body import Blueprint
 from api.context import current_ctx, require_kind
+from api.dump import dumper
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import Instant, JsonBoolean, JsonFloat, JsonInteger, PageArgs, page_of
 from muli.patient import diary
@@ -54,6 +56,7 @@ class EntryOut(Schema):
 
 
 EntryPage = page_of(EntryOut)
+_dump_entry = dumper(EntryOut)  # compiled (api/dump.py)
 
 
 @blp.route("")
@@ -70,7 +73,9 @@ class Diary(MethodView):
     @blp.response(201, EntryOut)
     def post(self, data):
         """Write an entry. Send an Idempotency-Key so a retry from a bad network writes it once."""
-        return diary.write(current_ctx(), data)
+        response = jsonify(_dump_entry(diary.write(current_ctx(), data)))
+        response.status_code = 201
+        return response
 
 
 @blp.route("/<uuid:entry_id>")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 
-from flask import Response, request
+from flask import Response, jsonify, request
 from flask.views import MethodView
 from marshmallow import fields, validate
 
 from api.body import Blueprint
 from api.contact_schemas import ContactCloseIn, ContactMessageIn, ContactQueueItemOut, ContactStaffRequestOut
 from api.context import current_ctx, require_kind
+from api.dump import dumper
 from api.idempotency import HEADER_DOC, idempotent
 from api.schemas import PageArgs, page_of
 from muli.contact import requests as contact_requests
@@ -28,32 +29,44 @@ class ContactQueueArgs(PageArgs):
     state = fields.String(load_default="open", validate=validate.OneOf(("open", "acknowledged", "closed")))
 
 
+# The page as `page_of(ContactQueueItemOut)` dumps it, compiled (api/dump.py).
+QueuePage = page_of(ContactQueueItemOut)
+_dump_page = dumper(QueuePage)
+
+
 @blp.route("")
 class Queue(MethodView):
     @blp.arguments(ContactQueueArgs, location="query")
-    @blp.response(200, page_of(ContactQueueItemOut))
+    @blp.response(200, QueuePage)
     @blp.alt_response(304, description="Not modified (If-None-Match): the first page as you have it")
     def get(self, args):
         """My teams' requests: open ones oldest first with waiting time and escalation. The
         first page has a (weak) ETag; send it as If-None-Match to poll: 304 while the page,
         waiting minutes included, is as you have it."""
         ctx = current_ctx()
-        headers = {}
-        if args["cursor"] is None:
-            etag, patient_ids = contact_requests.queue_etag(ctx, state=args["state"], limit=args["limit"])
-            headers["ETag"] = etag
-            if request.if_none_match.contains_weak(etag.removeprefix("W/").strip('"')):
-                contact_requests.queue_unchanged(ctx, patient_ids)
-                return Response(status=304, headers=headers)
-        items, next_cursor = contact_requests.queue(
-            ctx, state=args["state"], cursor=args["cursor"], limit=args["limit"]
+        first = args["cursor"] is None
+        page = contact_requests.queue_page(
+            ctx,
+            state=args["state"],
+            cursor=args["cursor"],
+            limit=args["limit"],
+            unless=_has_etag if first else None,
         )
-        if args["cursor"] is not None:
-            # A later page: its ETag from what it holds (no cheap check; each page is read).
-            headers["ETag"] = contact_requests.page_etag(items)
-            if request.if_none_match.contains_weak(headers["ETag"].removeprefix("W/").strip('"')):
-                return Response(status=304, headers=headers)
-        return {"items": items, "next_cursor": next_cursor}, 200, headers
+        if page.items is None:
+            return Response(status=304, headers={"ETag": page.etag})
+        answer = {"items": page.items, "next_cursor": page.next_cursor}
+        # A later page: its ETag from what it holds (no cheap check; each page is read).
+        etag = page.etag if first else contact_requests.page_etag(page.items)
+        if not first and _has_etag(etag):
+            return Response(status=304, headers={"ETag": etag})
+        response = jsonify(_dump_page(answer))
+        response.headers["ETag"] = etag
+        return response
+
+
+def _has_etag(etag: str) -> bool:
+    """The client holds this (weak) ETag: If-None-Match names it."""
+    return request.if_none_match.contains_weak(etag.removeprefix("W/").strip('"'))
 
 
 @blp.route("/<uuid:request_id>")

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import format_datetime
+from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy import and_, delete, exists, or_, select, text, update
@@ -61,9 +62,22 @@ def body_text(link: str) -> str:
     )
 
 
+class Recipient(Protocol):
+    """Whom a staff notification is for: a Staff, or a row of these three columns."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+
+    @property
+    def account_id(self) -> uuid.UUID: ...
+
+    @property
+    def email(self) -> str | None: ...
+
+
 def enqueue(
     ctx: Ctx,
-    recipients: Iterable[Staff | None],
+    recipients: Iterable[Recipient | None],
     purpose: str,
     ref: uuid.UUID,
     *,
@@ -72,7 +86,7 @@ def enqueue(
     """Queue one notification per recipient: a Web Push to each of their devices, or, with
     none, an email; the dedupe key makes each unique. A None (nobody on call) is skipped.
     Answers how many people will be reached."""
-    people: list[Staff] = []
+    people: list[Recipient] = []
     for person in recipients:
         if person is not None and person.id not in {p.id for p in people}:
             people.append(person)
@@ -128,7 +142,7 @@ def enqueue_patient(ctx: Ctx, patient: Patient, kind: str, ref: uuid.UUID, reque
     return len(subscriptions)
 
 
-def _email_row(ctx: Ctx, key: str, person: Staff, link: str) -> OutboxMessage:
+def _email_row(ctx: Ctx, key: str, person: Recipient, link: str) -> OutboxMessage:
     return OutboxMessage(
         dedupe_key=key,
         channel="email",

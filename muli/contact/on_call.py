@@ -16,7 +16,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import holidays
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from muli.models.on_call import SHIFT_LEVELS, OnCallShift
 from muli.models.people import CLINICAL_ROLES, Staff, Team, TeamMembership
@@ -159,11 +159,30 @@ def _staff(ctx: Ctx, shift: Any | None) -> Staff | None:
 
 
 def responder_now(ctx: Ctx, team: Team, at: datetime) -> tuple[str, Staff | None]:
-    """Where a request made at `at` goes, and the on-call person who gets it first."""
-    now = availability(ctx, team, at)
-    if now.status == "on_call":
-        return "on_call", now.primary or now.backup
-    return now.status, None
+    """Where a request made at `at` goes, and the on-call person who gets it first: what
+    `availability(ctx, team, at)` says now, without working out when it changes next (every
+    contact request asks; the 14 days ahead are the profile's). In office hours no shift is
+    read; otherwise only the shifts that cover `at`."""
+    if in_office_hours(team, at):
+        return "office", None
+    shifts = list(ctx.session.execute(_SHIFTS_AT, {"team_id": team.id, "at": at}))
+    primary, backup = _on_shift(shifts, at, "primary"), _on_shift(shifts, at, "backup")
+    if primary is None and backup is None:
+        return "none", None
+    return "on_call", _staff(ctx, primary) or _staff(ctx, backup)
+
+
+# The shifts covering one instant (built once; the columns `_shifts_between` reads).
+_SHIFT = OnCallShift.__table__
+_SHIFTS_AT = (
+    select(_SHIFT.c.staff_id, _SHIFT.c.starts_at, _SHIFT.c.ends_at, _SHIFT.c.level)
+    .where(
+        _SHIFT.c.team_id == bindparam("team_id"),
+        _SHIFT.c.starts_at <= bindparam("at"),
+        _SHIFT.c.ends_at > bindparam("at"),
+    )
+    .order_by(_SHIFT.c.starts_at)
+)
 
 
 def availability_view(ctx: Ctx, team: Team) -> dict:

@@ -24,7 +24,7 @@ from urllib.parse import urlsplit
 
 import requests as http
 from py_vapid import Vapid02
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 
 from muli.models.outbox import OutboxMessage
 from muli.models.push import PushSubscription
@@ -246,13 +246,18 @@ def for_accounts(ctx: Ctx, account_ids: Iterable[uuid.UUID]) -> dict[uuid.UUID, 
     out: dict[uuid.UUID, list[uuid.UUID]] = {}
     if not wanted:
         return out
-    for sub_id, account_id in ctx.session.execute(
-        select(PushSubscription.id, PushSubscription.account_id)
-        .where(PushSubscription.account_id.in_(wanted))
-        .order_by(PushSubscription.created_at, PushSubscription.id)
-    ):
-        out.setdefault(account_id, []).append(sub_id)
+    for row in ctx.session.execute(_SUBSCRIPTIONS, {"accounts": list(wanted)}):
+        out.setdefault(row.account_id, []).append(row.id)
     return out
+
+
+# Core, on the table, built once (every contact request asks for its recipients' devices).
+_SUBSCRIPTION = PushSubscription.__table__
+_SUBSCRIPTIONS = (
+    select(_SUBSCRIPTION.c.id, _SUBSCRIPTION.c.account_id)
+    .where(_SUBSCRIPTION.c.account_id.in_(bindparam("accounts", expanding=True)))
+    .order_by(_SUBSCRIPTION.c.created_at, _SUBSCRIPTION.c.id)
+)
 
 
 def subscription_info(ctx: Ctx, row: PushSubscription) -> dict:

@@ -14,12 +14,12 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import select, update
-from sqlalchemy.orm import selectinload
+from sqlalchemy import bindparam, select, update
 
 from muli.contact import notifications, on_call
 from muli.models.contact import (
@@ -33,7 +33,15 @@ from muli.models.contact import (
 from muli.models.people import CLINICAL_ROLES, Agency, Patient, Staff, TeamMembership
 from muli.patient import profile
 from muli.platform.context import Ctx
-from muli.platform.errors import Conflict, ConsentRequired, InvalidState, NotFound, ValidationFailed
+from muli.platform.crypto import aad
+from muli.platform.errors import (
+    BadRequest,
+    Conflict,
+    ConsentRequired,
+    InvalidState,
+    NotFound,
+    ValidationFailed,
+)
 from muli.platform.pagination import decode, encode, keyset
 from muli.platform.text import make_storable
 from muli.platform.words import N_
@@ -95,19 +103,40 @@ def team_staff(ctx: Ctx, team_id: uuid.UUID, roles=CLINICAL_ROLES) -> list[Staff
     )
 
 
-def _first_recipients(ctx: Ctx, patient: Patient, routed_to: str, responder: Staff | None) -> list[Staff]:
+def _first_recipients(
+    ctx: Ctx, patient: Patient, routed_to: str, responder: Staff | None
+) -> list[notifications.Recipient]:
     if routed_to == "on_call":
         return [responder] if responder else []
     if routed_to == "office":
-        trusted = [patient.trusted_contact] if patient.trusted_contact else []
-        return trusted + team_staff(ctx, patient.team_id, ("coordinator",))
+        # The patient's trusted contact, then the team's coordinators by name: only the three
+        # columns a notification needs (a Staff loads its account and agency with it).
+        recipients: list[notifications.Recipient] = []
+        if patient.trusted_contact_id:
+            recipients.extend(ctx.session.execute(_TRUSTED, {"staff_id": patient.trusted_contact_id}))
+        recipients.extend(ctx.session.execute(_COORDINATORS, {"team_id": patient.team_id}))
+        return recipients
     return []  # nobody is reachable: the escalation rules alert the coordinators after one window
+
+
+# Core statements on the tables (built once, compiled once): no ORM compile step per request.
+_STAFF = Staff.__table__
+_MEMBERSHIP = TeamMembership.__table__
+_RECIPIENT = select(_STAFF.c.id, _STAFF.c.account_id, _STAFF.c.email)
+_TRUSTED = _RECIPIENT.where(_STAFF.c.id == bindparam("staff_id"))
+_COORDINATORS = (
+    _RECIPIENT.join(_MEMBERSHIP, _MEMBERSHIP.c.staff_id == _STAFF.c.id)
+    .where(_MEMBERSHIP.c.team_id == bindparam("team_id"), _STAFF.c.role == "coordinator")
+    .order_by(_STAFF.c.display_name)
+)
 
 
 class Created(NamedTuple):
     request: ContactRequest
     # The message held text that cannot be stored (half an emoji, NUL): replaced by U+FFFD.
     message_altered: bool
+    # The request's messages as `messages` reads them (its first, if the patient wrote one).
+    messages: list[dict] | None = None
 
 
 def create(ctx: Ctx, data: NewRequest) -> Created:
@@ -144,8 +173,19 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
     ctx.keys.seal(request, "callback_phone", phone)
     ctx.session.add(request)
     ctx.session.flush()  # the message and the outbox row refer to it
+    written = []
     if message:
-        _add_message(ctx, request, "patient", message, at=now)
+        first = _add_message(ctx, request, "patient", message, at=now)
+        written.append(
+            {
+                "id": first.id,
+                "author": "patient",
+                "name": None,
+                "agency": None,
+                "body": message,
+                "created_at": now,
+            }
+        )
     notifications.enqueue(ctx, _first_recipients(ctx, patient, routed_to, responder), "request", request.id)
     ctx.session.flush()
     audit.record(
@@ -156,7 +196,7 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
         resource="contact_request",
         resource_id=request.id,
     )
-    return Created(request, altered)
+    return Created(request, altered, written)
 
 
 def _add_message(
@@ -262,10 +302,12 @@ def _mine(ctx: Ctx, request_id: uuid.UUID) -> tuple[Patient, ContactRequest]:
     return patient, request
 
 
-def patient_view(ctx: Ctx, request: ContactRequest) -> dict:
+def patient_view(ctx: Ctx, request: ContactRequest, written: list[dict] | None = None) -> dict:
+    """The patient's view of a request; `written`: its messages when the caller has just
+    written them all (`Created.messages`), so they are not read back."""
     view = base_view(ctx, request)
     view["callback_phone"] = ctx.keys.open(request, "callback_phone")
-    view["messages"] = messages(ctx, request)
+    view["messages"] = messages(ctx, request) if written is None else written
     return view
 
 
@@ -443,41 +485,189 @@ def get_for_staff(ctx: Ctx, request_id: uuid.UUID) -> dict:
 
 def queue(ctx: Ctx, *, state: str, cursor: str | None, limit: int):
     """My teams' requests in a state. Open ones oldest first (longest wait on top), others newest first."""
-    access.require_clinical_staff(ctx)
-    states = QUEUE_STATES[state]
-    # The page's few patients in a second query rather than joined to each of its rows:
-    # joined, every row carried its patient's and team's columns through the ORM again.
-    query = (
-        select(ContactRequest)
-        .options(selectinload(ContactRequest.patient))
-        .where(ContactRequest.team_id.in_(ctx.actor.team_ids), ContactRequest.state.in_(states))
-    )
-    if state == "open":
-        items, next_cursor = _oldest_first(ctx, query, cursor, limit)
+    page = queue_page(ctx, state=state, cursor=cursor, limit=limit)
+    return page.items, page.next_cursor
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    """A page of the queue: its cards (None when `unless` said the client has this page),
+    the next page's cursor, the first page's validator and the patients it names."""
+
+    items: list[dict] | None
+    next_cursor: str | None
+    etag: str | None
+    patient_ids: list[uuid.UUID]
+
+
+# The queue's rows: each request's own columns with the ciphertext of its patient's name and of
+# the patient's phone, in one Core statement (compiled once per shape and cached): no ORM
+# objects, no identity map, no relationship loading. What `queue_etag` digests is what the
+# cards are built from.
+_REQUEST = ContactRequest.__table__
+_PATIENT = Patient.__table__
+_AGENCY = Agency.__table__
+_QUEUE_ROWS = select(_REQUEST, _PATIENT.c.display_name_enc, _PATIENT.c.phone_enc).join(
+    _PATIENT, _PATIENT.c.id == _REQUEST.c.patient_id
+)
+_PEOPLE = select(Staff.__table__.c.id, Staff.__table__.c.display_name, _AGENCY.c.name).join(
+    _AGENCY, _AGENCY.c.id == Staff.__table__.c.agency_id
+)
+
+
+def _invalid_cursor() -> BadRequest:
+    return BadRequest("The cursor is not valid.", code="invalid-cursor")
+
+
+def _queue_rows(ctx: Ctx, state: str, cursor: str | None, limit: int) -> list:
+    """Up to `limit` + 1 rows from `cursor`: open requests oldest first, others newest first
+    (the cursor of `keyset`, same conditions, so the index range starts at the cursor)."""
+    c = _REQUEST.c
+    query = _QUEUE_ROWS.where(c.team_id.in_(ctx.actor.team_ids), c.state.in_(QUEUE_STATES[state]))
+    oldest_first = state == "open"
+    if cursor:
+        at, row_id = decode(ctx.keys, cursor)
+        try:
+            row_uuid = uuid.UUID(row_id)
+        except (ValueError, TypeError):
+            raise _invalid_cursor()
+        if oldest_first:
+            query = query.where(
+                c.created_at >= at, (c.created_at > at) | ((c.created_at == at) & (c.id > row_uuid))
+            )
+        else:
+            query = query.where(
+                c.created_at <= at, (c.created_at < at) | ((c.created_at == at) & (c.id < row_uuid))
+            )
+    if oldest_first:
+        query = query.order_by(c.created_at, c.id)
     else:
-        page = keyset(
-            ctx.session,
-            query,
-            ctx.keys,
-            ContactRequest.created_at,
-            ContactRequest.id,
-            cursor=cursor,
-            limit=limit,
-        )
-        items, next_cursor = page.items, page.next_cursor
+        query = query.order_by(c.created_at.desc(), c.id.desc())
+    return list(ctx.session.execute(query.limit(limit + 1)).all())
+
+
+def _people(ctx: Ctx, rows) -> list[tuple]:
+    """(id, name, agency) of the staff the rows name, ordered by id."""
+    staff_ids = (
+        {row.routed_staff_id for row in rows if row.routed_staff_id}
+        | {row.acknowledged_by_id for row in rows if row.acknowledged_by_id}
+        | {row.call_started_by_id for row in rows if row.call_started_by_id}
+    )
+    if not staff_ids:
+        return []
+    found = ctx.session.execute(_PEOPLE.where(Staff.__table__.c.id.in_(staff_ids)))
+    return sorted(map(tuple, found), key=lambda person: str(person[0]))
+
+
+def _waited(row, now: datetime) -> int:
+    until = row.acknowledged_at or row.closed_at or row.cancelled_at or now
+    return max(0, int((until - row.created_at).total_seconds() // 60))
+
+
+def _digest(state: str, limit: int, rows, people, waited) -> str:
+    parts = (state, limit, [tuple(row) for row in rows], people, waited)
+    return f'W/"queue-{hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()}"'
+
+
+def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int]) -> list[dict]:
+    """The queue's cards, as `base_view` and `_phones` make them (the same keys in the same
+    order), from Core rows: each request's callback number and each patient's own number
+    decrypted once."""
+    persons = {pid: {"id": pid, "name": name, "agency": agency} for pid, name, agency in people}
+    phones: dict[uuid.UUID, str | None] = {}
+    names: dict[uuid.UUID, str] = {}
+    keys = ctx.keys
     out = []
-    for request in items:
-        view = base_view(ctx, request)
-        patient = request.patient
-        view["patient"] = {"id": patient.id, "display_name": ctx.keys.open(patient, "display_name")}
-        _phones(ctx, request, view)
-        view.pop("emergency_numbers")
-        out.append(view)
-    for patient_id in sorted({r.patient_id for r in items}, key=str):
+    for row, minutes in zip(rows, waited, strict=False):
+        level = row.escalation_level
+        if row.patient_id not in phones:
+            names[row.patient_id] = keys.decrypt(
+                row.display_name_enc, aad("patient", "display_name", row.patient_id)
+            )
+            phones[row.patient_id] = (
+                None
+                if row.phone_enc is None
+                else keys.decrypt(row.phone_enc, aad("patient", "phone", row.patient_id))
+            )
+        callback = (
+            None
+            if row.callback_phone_enc is None
+            else keys.decrypt(row.callback_phone_enc, aad("contact_request", "callback_phone", row.id))
+        )
+        patient_phone = phones[row.patient_id]
+        out.append(
+            {
+                "id": row.id,
+                "kind": row.kind,
+                "urgency": row.urgency,
+                "state": row.state,
+                "routed_to": row.routed_to,
+                "responder": _copy(persons.get(row.routed_staff_id)),
+                "acknowledge_within_minutes": None
+                if row.routed_to == "none"
+                else row.acknowledge_within_minutes,
+                "created_at": row.created_at,
+                "waiting_minutes": minutes,
+                "acknowledged_by": _copy(persons.get(row.acknowledged_by_id)),
+                "acknowledged_at": row.acknowledged_at,
+                "closed_at": row.closed_at,
+                "cancelled_at": row.cancelled_at,
+                "outcome": row.outcome,
+                "call_started_at": row.call_started_at,
+                "call_started_by": _copy(persons.get(row.call_started_by_id)),
+                "escalation": {
+                    "level": level,
+                    "label": ("none", "backup_and_coordinators", "whole_team")[min(level, 2)],
+                    "escalated_at": row.escalated_at,
+                    "next_at": row.escalate_at if row.state == "open" else None,
+                    "advice": ESCALATION_ADVICE if level >= 2 else None,
+                },
+                "patient": {"id": row.patient_id, "display_name": names[row.patient_id]},
+                "callback_phone": callback,
+                "patient_phone": patient_phone,
+                "call_back_on": callback or patient_phone,
+            }
+        )
+    return out
+
+
+def _copy(person: dict | None) -> dict | None:
+    return None if person is None else dict(person)
+
+
+def queue_page(
+    ctx: Ctx,
+    *,
+    state: str,
+    cursor: str | None,
+    limit: int,
+    unless: Callable[[str], bool] | None = None,
+) -> QueuePage:
+    """A page of my teams' requests in a state, read with one Core statement (and one for the
+    staff it names). The first page carries its validator (`queue_etag`); when `unless(etag)`
+    says the client has it, nothing is decrypted or built and the patients on the page are
+    audited as checked (`queue_unchanged`); otherwise each patient on the page is audited as
+    read (`contact_request.queue`)."""
+    access.require_clinical_staff(ctx)
+    rows = _queue_rows(ctx, state, cursor, limit)
+    shown = rows[:limit]
+    now = ctx.now()
+    people = _people(ctx, shown)
+    waited = [_waited(row, now) for row in shown]
+    patient_ids = sorted({row.patient_id for row in shown}, key=str)
+    etag = None
+    if cursor is None:
+        etag = _digest(state, limit, rows, people, waited)
+        if unless is not None and unless(etag):
+            queue_unchanged(ctx, patient_ids)
+            return QueuePage(None, None, etag, patient_ids)
+    items = _cards(ctx, shown, people, waited)
+    next_cursor = encode(ctx.keys, shown[-1].created_at, shown[-1].id) if len(rows) > limit else None
+    for patient_id in patient_ids:
         audit.record(
             ctx.session, ctx.actor, "contact_request.queue", patient_id=patient_id, resource="contact_request"
         )
-    return out, next_cursor
+    return QueuePage(items, next_cursor, etag, patient_ids)
 
 
 def queue_etag(ctx: Ctx, *, state: str, limit: int) -> tuple[str, list[uuid.UUID]]:
@@ -493,52 +683,12 @@ def queue_etag(ctx: Ctx, *, state: str, limit: int) -> tuple[str, list[uuid.UUID
     page's `next_cursor` is a new token each time, for the same rows.
     """
     access.require_clinical_staff(ctx)
-    table = ContactRequest.__table__
-    query = (
-        select(table, Patient.display_name_enc, Patient.phone_enc)
-        .join(Patient, Patient.id == table.c.patient_id)
-        .where(table.c.team_id.in_(ctx.actor.team_ids), table.c.state.in_(QUEUE_STATES[state]))
-    )
-    if state == "open":
-        query = query.order_by(table.c.created_at, table.c.id)
-    else:
-        query = query.order_by(table.c.created_at.desc(), table.c.id.desc())
-    rows = ctx.session.execute(query.limit(limit + 1)).all()
+    rows = _queue_rows(ctx, state, None, limit)
     shown = rows[:limit]
     now = ctx.now()
-    staff_ids = (
-        {row.routed_staff_id for row in shown if row.routed_staff_id}
-        | {row.acknowledged_by_id for row in shown if row.acknowledged_by_id}
-        | {row.call_started_by_id for row in shown if row.call_started_by_id}
-    )
-    people = (
-        sorted(
-            map(
-                tuple,
-                ctx.session.execute(
-                    select(Staff.id, Staff.display_name, Agency.name)
-                    .join(Agency, Agency.id == Staff.agency_id)
-                    .where(Staff.id.in_(staff_ids))
-                ),
-            ),
-            key=lambda person: str(person[0]),
-        )
-        if staff_ids
-        else []
-    )
-    waited = [
-        max(
-            0,
-            int(
-                ((r.acknowledged_at or r.closed_at or r.cancelled_at or now) - r.created_at).total_seconds()
-                // 60
-            ),
-        )
-        for r in shown
-    ]
-    parts = (state, limit, [tuple(row) for row in rows], people, waited)
-    digest = hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()
-    return f'W/"queue-{digest}"', sorted({row.patient_id for row in shown}, key=str)
+    waited = [_waited(row, now) for row in shown]
+    etag = _digest(state, limit, rows, _people(ctx, shown), waited)
+    return etag, sorted({row.patient_id for row in shown}, key=str)
 
 
 def page_etag(items: list[dict]) -> str:
@@ -621,28 +771,6 @@ def open_digest(ctx: Ctx, limit: int = 200) -> list[dict]:
         }
         for row in rows
     ]
-
-
-def _oldest_first(ctx: Ctx, query, cursor: str | None, limit: int):
-    if cursor:
-        at, row_id = decode(ctx.keys, cursor)
-        try:
-            row_uuid = uuid.UUID(row_id)
-        except ValueError:
-            from muli.platform.errors import BadRequest
-
-            raise BadRequest("The cursor is not valid.", code="invalid-cursor")
-        query = query.where(
-            ContactRequest.created_at >= at,  # implied, but lets the index range start at the cursor
-            (ContactRequest.created_at > at)
-            | ((ContactRequest.created_at == at) & (ContactRequest.id > row_uuid)),
-        )
-    rows = ctx.session.scalars(
-        query.order_by(ContactRequest.created_at, ContactRequest.id).limit(limit + 1)
-    ).all()
-    more = len(rows) > limit
-    rows = rows[:limit]
-    return rows, (encode(ctx.keys, rows[-1].created_at, rows[-1].id) if more else None)
 
 
 def _take(ctx: Ctx, request: ContactRequest, now: datetime, **also) -> bool:

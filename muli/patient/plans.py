@@ -16,7 +16,7 @@ from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import date
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.exc import IntegrityError
 
 from muli.models.people import Patient
@@ -25,6 +25,7 @@ from muli.patient import programme
 from muli.patient.consent import record_access
 from muli.patient.profile import emergency_numbers
 from muli.platform.context import Ctx
+from muli.platform.crypto import aad
 from muli.platform.errors import (
     InvalidState,
     NotFound,
@@ -107,14 +108,46 @@ def current(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> tuple[Plan | None, Pl
     return plan, version
 
 
-def document_of(ctx: Ctx, kind: str, pv: PlanVersion | None) -> dict:
-    """The decrypted document of a version, every part present."""
+def document_of(ctx: Ctx, kind: str, pv: PlanVersion | Row | None) -> dict:
+    """The decrypted document of a version (a PlanVersion, or a row of its columns with `id`
+    and `document_enc`), every part present."""
     if pv is None:
         return EMPTY[kind]()
-    return {**EMPTY[kind](), **json.loads(ctx.keys.open(pv, "document") or "{}")}
+    token = pv.document_enc
+    text = None if token is None else ctx.keys.decrypt(token, aad("plan_version", "document", pv.id))
+    return {**EMPTY[kind](), **json.loads(text or "{}")}
 
 
-def written_by(pv: PlanVersion) -> dict:
+# The current version of a patient's plan of a kind, as the columns a read shows (Core, on the
+# tables, built once): no row when there is no plan or no version yet.
+_PLAN = Plan.__table__
+_VERSION = PlanVersion.__table__
+_CURRENT_VERSION = (
+    select(
+        _VERSION.c.id,
+        _VERSION.c.version,
+        _VERSION.c.document_enc,
+        _VERSION.c.author_kind,
+        _VERSION.c.author_name,
+        _VERSION.c.author_agency_name,
+        _VERSION.c.last_reviewed_with_team_on,
+        _VERSION.c.created_at,
+    )
+    .select_from(
+        _PLAN.join(
+            _VERSION, (_VERSION.c.plan_id == _PLAN.c.id) & (_VERSION.c.version == _PLAN.c.current_version)
+        )
+    )
+    .where(_PLAN.c.patient_id == bindparam("patient_id"), _PLAN.c.kind == bindparam("kind"))
+)
+
+
+def current_version_row(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Row | None:
+    """The current version for reading (`document_of`, `written_by` take it), in one Core query."""
+    return ctx.session.execute(_CURRENT_VERSION, {"patient_id": patient_id, "kind": kind}).first()
+
+
+def written_by(pv: PlanVersion | Row) -> dict:
     """Who wrote a version: patient or staff, with name and agency."""
     return {"kind": pv.author_kind, "name": pv.author_name, "agency": pv.author_agency_name}
 
@@ -336,7 +369,7 @@ def sections_meta(definition: dict) -> list[dict]:
     ]
 
 
-def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None) -> PlanDoc:
+def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | Row | None) -> PlanDoc:
     version = pv.version if pv else 0
     definition = programme_of(ctx, patient)
     body = {
@@ -355,7 +388,7 @@ def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None) -> PlanDoc:
 def my_crisis_plan(ctx: Ctx) -> PlanDoc:
     """The patient's current crisis plan (an empty version 0 if they have none yet)."""
     patient = access.own_patient(ctx)
-    _, pv = current(ctx, patient.id, "crisis")
+    pv = current_version_row(ctx, patient.id, "crisis")
     audit.record(ctx.session, ctx.actor, "crisis_plan.read", patient_id=patient.id, resource="crisis_plan")
     return _crisis_doc(ctx, patient, pv)
 

@@ -172,7 +172,13 @@ class KeyRing:
 def aad_for(obj, name: str) -> str:
     if obj.id is None:
         raise ValueError("encrypting a field needs the row's id first")
-    return f"{obj.__tablename__}|{name}|{obj.id}"
+    return aad(obj.__tablename__, name, obj.id)
+
+
+def aad(table: str, name: str, row_id) -> str:
+    """The associated data of field `name` of row `row_id` in `table` (for a value read with
+    Core, without its model object: `keys.decrypt(token, aad("patient", "phone", id))`)."""
+    return f"{table}|{name}|{row_id}"
 
 
 def encrypted_models(base) -> list[Any]:
