@@ -10,51 +10,21 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_migrate import downgrade, upgrade
 
-from muli.app import create_app
 from muli.extensions import db
 from muli.models.base import UTCDateTime
-from tests.conftest import database_kind, database_url_for, drop_postgres_database, make_config
+from tests.migration_support import PATIENT, TEAM, app_on_own_database, old_table
 
 
 @pytest.fixture(scope="module")
 def old_app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("migration_at_rest")
-    url = database_url_for(tmp, suffix="_at_rest")
-    application = create_app(make_config(tmp, url))
-    yield application
-    with application.app_context():
-        db.engine.dispose()
-    if database_kind() == "postgresql":
-        drop_postgres_database(url)
+    with app_on_own_database(tmp_path_factory, "migration_at_rest") as application:
+        yield application
 
 
-def _table(name, *columns):
-    return sa.table(name, sa.column("id", sa.Uuid), *columns)
-
-
-ACCOUNT = _table(
+ACCOUNT = old_table(
     "account", sa.column("username"), sa.column("kind"), sa.column("password_hash"), sa.column("created_at")
 )
-TEAM = _table(
-    "team",
-    sa.column("name"),
-    sa.column("programme"),
-    sa.column("time_zone"),
-    sa.column("office_hours", sa.JSON),
-    sa.column("acknowledge_window_minutes"),
-    sa.column("created_at"),
-)
-PATIENT = _table(
-    "patient",
-    sa.column("team_id", sa.Uuid),
-    sa.column("display_name"),
-    sa.column("national_id_enc"),
-    sa.column("national_id_index"),
-    sa.column("status"),
-    sa.column("enrolled_on", sa.Date),
-    sa.column("created_at"),
-)
-ADMISSION = _table(
+ADMISSION = old_table(
     "admission",
     sa.column("patient_id", sa.Uuid),
     sa.column("admitted_on", sa.Date),
@@ -62,7 +32,7 @@ ADMISSION = _table(
     sa.column("involuntary", sa.Boolean),
     sa.column("created_at"),
 )
-DIARY = _table(
+DIARY = old_table(
     "diary_entry",
     sa.column("patient_id", sa.Uuid),
     sa.column("created_at"),
@@ -71,7 +41,7 @@ DIARY = _table(
     sa.column("sleep_hours", sa.Double),
     sa.column("shared_with_team", sa.Boolean),
 )
-RECORD = _table(
+RECORD = old_table(
     "idempotency_record",
     sa.column("account_id", sa.Uuid),
     sa.column("key"),

@@ -10,48 +10,19 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_migrate import downgrade, upgrade
 
-from muli.app import create_app
 from muli.extensions import db
 from muli.platform.sqlite import erase_traces
-from tests.conftest import database_kind, database_url_for, drop_postgres_database, make_config
+from tests.conftest import database_kind
+from tests.migration_support import PATIENT, TEAM, app_on_own_database, old_table
 
 
 @pytest.fixture(scope="module")
 def old_app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("migration_patient_name")
-    url = database_url_for(tmp, suffix="_patient_name")
-    application = create_app(make_config(tmp, url))
-    yield application
-    with application.app_context():
-        db.engine.dispose()
-    if database_kind() == "postgresql":
-        drop_postgres_database(url)
+    with app_on_own_database(tmp_path_factory, "migration_patient_name") as application:
+        yield application
 
 
-def _table(name, *columns):
-    return sa.table(name, sa.column("id", sa.Uuid), *columns)
-
-
-TEAM = _table(
-    "team",
-    sa.column("name"),
-    sa.column("programme"),
-    sa.column("time_zone"),
-    sa.column("office_hours", sa.JSON),
-    sa.column("acknowledge_window_minutes"),
-    sa.column("created_at"),
-)
-PATIENT = _table(
-    "patient",
-    sa.column("team_id", sa.Uuid),
-    sa.column("display_name"),
-    sa.column("national_id_enc"),
-    sa.column("national_id_index"),
-    sa.column("status"),
-    sa.column("enrolled_on", sa.Date),
-    sa.column("created_at"),
-)
-ADMISSION = _table(
+ADMISSION = old_table(
     "admission",
     sa.column("patient_id", sa.Uuid),
     sa.column("admitted_on", sa.Date),

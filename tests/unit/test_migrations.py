@@ -6,22 +6,15 @@ from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 from sqlalchemy import inspect
 
-from muli.app import create_app
 from muli.extensions import db
 from muli.models.audit import not_a_partition
-from tests.conftest import database_kind, database_url_for, drop_postgres_database, make_config
+from tests.migration_support import app_on_own_database
 
 
 @pytest.fixture(scope="module")
 def empty_app(tmp_path_factory):
-    tmp = tmp_path_factory.mktemp("migrations")
-    url = database_url_for(tmp, suffix="_migrations")
-    application = create_app(make_config(tmp, url))
-    yield application
-    with application.app_context():
-        db.engine.dispose()
-    if database_kind() == "postgresql":
-        drop_postgres_database(url)
+    with app_on_own_database(tmp_path_factory, "migrations") as application:
+        yield application
 
 
 def test_migrations_from_empty_match_the_models_and_go_back_down(empty_app):
