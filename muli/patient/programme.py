@@ -30,6 +30,7 @@ from muli.models.programme import Programme
 from muli.platform.context import Ctx
 from muli.platform.errors import ValidationFailed
 from muli.platform.text import SURROGATE_MESSAGE, printable_name, unstorable_reason
+from muli.platform.words import N_, Word
 
 FORMAT = "muli-programme/1"
 DEFAULT_KEY = "muli"
@@ -121,6 +122,9 @@ def exported(definition: dict) -> dict:
 # --- validation ----------------------------------------------------------------------------
 
 
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
 def _text(value, field: str, max_chars: int, *, required: bool = True) -> str | None:
     if value is None and not required:
         return None
@@ -133,6 +137,15 @@ def _text(value, field: str, max_chars: int, *, required: bool = True) -> str | 
     # form, so the export and every page showing the text would fail.
     if unstorable_reason(value):
         raise ValidationFailed(field, SURROGATE_MESSAGE)
+    # A programme's names and titles are shown to patients and staff as one line; direction
+    # overrides (U+202A-202E, U+2066-2069) and control characters could make a section title
+    # read as something else or break the page, and a name or title has no line breaks.
+    allowed = "\r\n\t" if max_chars > 200 else ""
+    if _CONTROL.search(value.translate({ord(c): None for c in allowed})):
+        raise ValidationFailed(
+            field,
+            "No control or text-direction characters; line breaks only in longer texts.",
+        )
     return value
 
 
@@ -463,6 +476,19 @@ def consent_scopes_of(definition: dict) -> tuple[str, ...]:
     return tuple(s for s in CONSENT_SCOPES if s in definition["consent_scopes"])
 
 
+# What each kind of agency is called where people read it (the codes are the file's words).
+AGENCY_KIND_NAMES = {
+    "municipality": N_("municipality"),
+    "dps": N_("DPS (district psychiatric centre)"),
+    "acute_ward": N_("acute ward"),
+    "police": N_("police"),
+    "nav": N_("NAV"),
+    "correctional_service": N_("correctional service"),
+    "prison_health": N_("prison health service"),
+    "other": N_("other"),
+}
+
+
 def check_agency_kind(definition: dict, kind: str, field: str) -> None:
     """422 naming `field` when the programme does not include agencies of this kind (one
     message wherever an agency would join a team whose programme leaves its kind out)."""
@@ -470,7 +496,7 @@ def check_agency_kind(definition: dict, kind: str, field: str) -> None:
         raise ValidationFailed(
             field,
             "The programme %(programme)s does not include agencies of this kind (%(kind)s).",
-            {"programme": definition["name"]["en"], "kind": kind},
+            {"programme": definition["name"], "kind": Word(AGENCY_KIND_NAMES.get(kind, kind))},
         )
 
 

@@ -24,6 +24,11 @@ def N_(text: str) -> str:
     return text
 
 
+class Word(str):
+    """A message's value that is itself a catalogue word (a kind's name): translated with
+    the message, so a bokmål sentence does not carry an English code."""
+
+
 # A time today, yesterday, on another day; in English without a preposition, so that it fits
 # "since %(since)s" and "from %(starts)s to %(ends)s" ("since 05:14", "siden kl. 05:14").
 # TRANSLATORS: a time of day today, as in "since 05:14"
@@ -74,6 +79,10 @@ def say(
             value = human_time(value, now=now, gettext=gettext, locale=locale, zone=zone)
         elif isinstance(value, date):
             value = human_date(value, today=now.astimezone(zone).date(), locale=locale)
+        elif isinstance(value, Word):
+            value = gettext(value)
+        elif isinstance(value, Mapping):  # a text given in each language ({nb: ..., en: ...})
+            value = value.get(locale) or value.get("en")
         values[name] = value
     return text % values
 
@@ -82,4 +91,12 @@ def english(message: str, params: Mapping[str, object] | None = None) -> str:
     """The message in English with its values as they are (logs, `str(error)`)."""
     if not params:
         return message
-    return message % {k: v.isoformat() if isinstance(v, (date, datetime)) else v for k, v in params.items()}
+    return message % {k: _english_value(v) for k, v in params.items()}
+
+
+def _english_value(value: object) -> object:
+    if isinstance(value, (date, datetime)):
+        return value.isoformat()
+    if isinstance(value, Mapping):
+        return value.get("en")
+    return value

@@ -71,6 +71,7 @@ def admin_programme(key: str):
         p=definition,
         lang=_lang(),
         kind_names=KIND_NAMES,
+        agency_kind_names=programme.AGENCY_KIND_NAMES,
         source_names=SOURCE_NAMES,
     )
 

@@ -406,7 +406,10 @@ def test_a_team_cannot_run_a_programme_that_leaves_out_an_agency_kind_on_it(clie
         f"/api/v1/admin/teams/{team.id}/programme", json={"programme": "muli-vold"}, headers=admin.headers
     )
     assert (refused.status_code, list(refused.json["errors"])) == (422, ["programme"])
-    assert "acute_ward" in refused.json["errors"]["programme"][0]
+    # In the reader's language: the kind by its name, not the file's code.
+    assert refused.json["errors"]["programme"][0] == (
+        "Programmet MULI vold har ikke med virksomheter av denne typen (akuttpost)."
+    )
 
 
 def test_staff_of_an_agency_kind_the_programme_leaves_out_cannot_join_its_team(app, runner, world):
@@ -419,7 +422,7 @@ def test_staff_of_an_agency_kind_the_programme_leaves_out_cannot_join_its_team(a
         ]
     )  # fmt: skip
     assert refused.exit_code != 0
-    assert "acute_ward" in str(refused.exception) + refused.output
+    assert "(acute ward)" in str(refused.exception) + refused.output
     joined = runner.invoke(
         args=[
             "muli", "create-staff", "--username", "politi1", "--name", "Per P", "--agency", "Politi Nord",
@@ -526,7 +529,7 @@ def test_the_command_line_will_not_let_a_team_run_a_programme_without_its_agenci
     path = tmp_path / "vest.json"
     path.write_text(json.dumps(vold_file(key="muli-vold-vest")))
     refused = runner.invoke(args=["muli", "programme", "import", str(path), "--team", "Team Akutt"])
-    assert refused.exit_code != 0 and "acute_ward" in refused.output
+    assert refused.exit_code != 0 and "(acute ward)" in refused.output
     with app.app_context():
         from muli.models.people import Team
 

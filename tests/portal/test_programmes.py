@@ -57,6 +57,9 @@ def test_a_programme_page_shows_sections_agenda_and_indicators(app, world, porta
     assert "Situasjoner og steder jeg bør unngå" in page  # a section of its own, in bokmål
     assert "Politikontakter" in page and "slik teamet har registrert det" in page  # indicator + definition
     assert "violent_incidents" in page  # what the agenda puts first
+    # The kinds of agency by their names in bokmål, not the file's codes.
+    assert "Typer virksomhet: kommune, DPS (distriktspsykiatrisk senter), politi, kriminalomsorg" in page
+    assert "correctional_service" not in page
 
 
 def test_export_yaml_and_json_read_back_as_the_same_programme(app, world, portal_as):

@@ -2,13 +2,16 @@
 
 import copy
 import json
+from datetime import UTC, datetime
 
 import pytest
 import yaml
 
 from muli.patient import plans, programme
 from muli.platform.errors import ValidationFailed
-from muli.platform.words import english
+from muli.platform.words import english, say
+
+NOW = datetime(2026, 11, 30, 12, tzinfo=UTC)
 
 
 def muli_file() -> dict:
@@ -199,3 +202,51 @@ def test_emoji_combining_marks_and_other_scripts_are_kept_through_export_and_imp
         assert (
             programme.validate(programme.parse(programme.dump(definition, fmt).encode("utf-8"))) == definition
         )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "MULI \u202eiloV",  # right-to-left override: reads as "Voli" reversed
+        "MULI \u2067vold\u2069",  # an isolate
+        "MULI\nvold",  # a line break in a one-line name
+        "MULI\x1b[31m",  # a terminal escape
+        "MU\u0085LI",  # a C1 control (next line) inside the name
+    ],
+)
+def test_a_name_with_control_or_direction_characters_is_refused_by_name(name):
+    raw = muli_file()
+    raw["name"]["nb"] = name
+    assert refused(raw) == {
+        "name.nb": ["No control or text-direction characters; line breaks only in longer texts."]
+    }
+
+
+def test_a_longer_text_keeps_its_line_breaks_but_not_a_direction_override():
+    raw = muli_file()
+    raw["description"] = {"nb": "Første linje.\r\nAndre linje.\n\tInnrykk.", "en": "One.\nTwo."}
+    assert programme.validate(raw)["description"]["nb"] == "Første linje.\r\nAndre linje.\n\tInnrykk."
+    raw["description"]["en"] = "One.\n\u202eowT"
+    assert list(refused(raw)) == ["description.en"]
+    # A joiner inside an emoji and a right-to-left script are text, not controls.
+    raw["description"]["en"] = "Family 👨\u200d👩\u200d👧 · עברית"
+    assert programme.validate(raw)["description"]["en"] == "Family 👨\u200d👩\u200d👧 · עברית"
+
+
+def test_the_agency_kind_refusal_names_the_kind_and_programme_in_the_readers_language():
+    definition = programme.validate(muli_file())
+    definition["name"] = {"nb": "MULI-programmet", "en": "The MULI programme"}
+    with pytest.raises(ValidationFailed) as caught:
+        programme.check_agency_kind(definition | {"agency_kinds": ["dps"]}, "police", "agency_id")
+    error = caught.value
+    catalogue = {
+        error.message: "Programmet %(programme)s har ikke med virksomheter av denne typen (%(kind)s).",
+        "police": "politi",
+    }
+    nb = say(
+        error.message, error.params, gettext=lambda m: catalogue.get(m, m), locale="nb", zone=UTC, now=NOW
+    )
+    assert nb == "Programmet MULI-programmet har ikke med virksomheter av denne typen (politi)."
+    assert english(error.message, error.params) == (
+        "The programme The MULI programme does not include agencies of this kind (police)."
+    )
