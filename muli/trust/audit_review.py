@@ -237,7 +237,7 @@ def search(
         query = query.where(AuditEvent.occurred_at >= from_)
     if to is not None:
         query = query.where(AuditEvent.occurred_at < to)
-    page = _newest_first(ctx, query, from_=from_, to=to, cursor=cursor, limit=limit)
+    page = newest_first(ctx, query, from_=from_, to=to, cursor=cursor, limit=limit)
     names = _patient_names(ctx, {e.patient_id for e in page.items if e.patient_id})
     _audit_reads(ctx, "audit.search", names)
     reasons = emergency_reasons(ctx, page.items)
@@ -250,7 +250,7 @@ def recent_since(upper: datetime) -> datetime:
     return audit._month(upper.astimezone(UTC), -1)
 
 
-def _newest_first(
+def newest_first(
     ctx: Ctx, query, *, from_: datetime | None, to: datetime | None, cursor: str | None, limit: int
 ) -> Page:
     """One page of `query`, newest first (keyset on occurred_at, seq), exactly as over the whole

@@ -1,7 +1,7 @@
 """Paging the audit trail newest first over months (issue 19, item 4), on both databases: the
 privacy officer's search reads a recent window first and the whole table only when that
-window holds no full page (audit_review._newest_first); the patient's access log reads every
-month (newest first by seq). Either way the pages must be exactly those of the
+window holds no full page (audit_review.newest_first), and so does the patient's access log
+(newest first by time). Either way the pages must be exactly those of the
 whole table: the same events, in the same order, cut at the same places, over a month
 boundary, the recent window's edge, events at the same instant, and a gap of empty months."""
 
@@ -139,7 +139,7 @@ def test_the_patients_access_log_pages_exactly_as_the_whole_table_over_months_an
         app,
         AuditEvent.patient_id == care.patient.id,
         or_(AuditEvent.actor_account_id.is_(None), AuditEvent.actor_account_id != care.patient.account.id),
-        order=(AuditEvent.seq.desc(),),
+        order=NEWEST,
     )
     whole = [(e.occurred_at, e.resource_id) for e in events]
     assert pages == _cut(whole, size)

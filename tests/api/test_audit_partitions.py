@@ -7,6 +7,8 @@ figures are in benchmarks/README.md)."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -137,24 +139,25 @@ def _read_overview(client, care) -> None:
     assert client.get(url, headers=care.member.headers).status_code == 200
 
 
-def test_the_patients_access_log_reads_each_partition_through_its_patient_index(app, client, care):
+def test_the_patients_access_log_reads_recent_months_first_through_its_patient_index(app, client, care):
     _read_overview(client, care)
     with app.app_context():
         audit.seal_all(db.session, db.session.commit)
         db.session.remove()
-    plan = _plans(app, client, LOG, care.patient.headers)[0]
-    scans = _scans(plan)
-    assert scans, plan
-    assert {kind for kind, _, _ in scans} <= {"Index Scan", "Index Only Scan"}, plan
-    assert all(index.endswith("patient_id_seq_idx") for _, index, _ in scans), plan
+    with _an_older_month(app) as (recent, every):
+        # The recent window first, pruned when planning; it holds no full page here (one
+        # read), so then every month, each through its (patient, time) index.
+        window, whole = _plans(app, client, LOG, care.patient.headers)
+        _assert_window_then_whole(window, whole, "patient_id_occurred_at_seq_idx", recent, every)
 
 
-def test_the_privacy_officers_searches_use_an_index_in_each_partition(app, client, care, officer):
-    _read_overview(client, care)
+@contextmanager
+def _an_older_month(app) -> Iterator[tuple[set[str], set[str]]]:
+    """An older month's partition, for the recent window to leave out: yields the recent
+    window's partitions (its months, those made ahead, the default) and every partition."""
     now = utcnow()
-    # The recent window (audit_review.recent_since): its months, those made ahead, the default.
     recent = {audit.partition_name(audit._month(now, add)) for add in range(-1, audit.PARTITIONS_AHEAD + 1)}
-    old = audit._month(now, -3)  # an older month's partition, for the window to leave out
+    old = audit._month(now, -3)
     with app.app_context():
         db.session.execute(
             text(
@@ -165,8 +168,9 @@ def test_the_privacy_officers_searches_use_an_index_in_each_partition(app, clien
         db.session.commit()
         every = _partitions()
         db.session.remove()
+    assert every - recent - {"audit_event_default"}
     try:
-        _officers_searches(app, client, care, officer, recent, every)
+        yield recent, every
     finally:
         with app.app_context():
             db.session.execute(text(f"DROP TABLE {audit.partition_name(old)}"))
@@ -174,23 +178,27 @@ def test_the_privacy_officers_searches_use_an_index_in_each_partition(app, clien
             db.session.remove()
 
 
-def _officers_searches(app, client, care, officer, recent: set[str], every: set[str]) -> None:
-    assert every - recent - {"audit_event_default"}
-    for query, suffix in (
-        ({"patient_id": str(care.patient.id)}, "patient_id_occurred_at_seq_idx"),
-        ({"staff_id": str(care.member.id)}, "actor_account_id_occurred_at_seq_idx"),
-        ({}, "occurred_at_seq_idx"),
-    ):
-        # First the recent window, pruned when planning; it holds no full page here, so then
-        # the whole table.
-        window, whole = _plans(app, client, AUDIT, officer.headers, **query)
-        tables = set(re.findall(r" on (audit_event_\w+) audit_event_\d+", window))
-        assert tables and tables <= recent | {"audit_event_default"}, window
-        assert "Seq Scan" not in window and suffix in window, window
-        scans = _scans(whole)
-        assert scans and {kind for kind, _, _ in scans} <= {"Index Scan", "Index Only Scan"}, whole
-        assert all(index.endswith(suffix) for _, index, _ in scans), (query, whole)
-        assert {table for _, _, table in scans} == every, whole
+def _assert_window_then_whole(window: str, whole: str, suffix: str, recent: set, every: set) -> None:
+    tables = set(re.findall(r" on (audit_event_\w+) audit_event_\d+", window))
+    assert tables and tables <= recent | {"audit_event_default"}, window
+    assert "Seq Scan" not in window and suffix in window, window
+    scans = _scans(whole)
+    assert scans and {kind for kind, _, _ in scans} <= {"Index Scan", "Index Only Scan"}, whole
+    assert all(index.endswith(suffix) for _, index, _ in scans), whole
+    assert {table for _, _, table in scans} == every, whole
+
+
+def test_the_privacy_officers_searches_use_an_index_in_each_partition(app, client, care, officer):
+    _read_overview(client, care)
+    with _an_older_month(app) as (recent, every):
+        for query, suffix in (
+            ({"patient_id": str(care.patient.id)}, "patient_id_occurred_at_seq_idx"),
+            ({"staff_id": str(care.member.id)}, "actor_account_id_occurred_at_seq_idx"),
+            ({}, "occurred_at_seq_idx"),
+        ):
+            # First the recent window; it holds no full page here, so then the whole table.
+            window, whole = _plans(app, client, AUDIT, officer.headers, **query)
+            _assert_window_then_whole(window, whole, suffix, recent, every)
 
 
 def test_a_time_filter_reads_only_the_partitions_of_those_months(app, client, care, officer):
