@@ -152,7 +152,12 @@ def written_by(ctx: Ctx, pv: PlanVersion | Row, patient: Patient) -> dict:
     version the patient wrote does not hold their name (it is sealed in their row, and
     0045_patient_author cleared the copies): it is opened from the patient's row, read by
     whoever reads the plan."""
-    name = ctx.keys.open(patient, "display_name") if pv.author_kind == "patient" else pv.author_name
+    if pv.author_kind != "patient":
+        name = pv.author_name
+    elif ctx.actor.is_patient and ctx.actor.patient_id == patient.id:
+        name = ctx.actor.name  # opened already, when the request's actor was made
+    else:
+        name = ctx.keys.open(patient, "display_name")
     return {"kind": pv.author_kind, "name": name, "agency": pv.author_agency_name}
 
 
