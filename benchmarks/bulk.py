@@ -111,7 +111,7 @@ def add_audit(
     *,
     patient_id: uuid.UUID,
     actor_account_id: uuid.UUID,
-    actor_name: str = "Kari",
+    actor_name: str | None = None,  # what the app writes for a patient actor (their name is sealed)
     progress=None,
 ) -> None:
     """Append `n` sealed audit events about a patient, continuing from the chain head (what

@@ -310,7 +310,10 @@ class _Builder:
     def audit_events(self) -> None:
         for ev in self.ctx.session.scalars(record.by_others(self.patient).order_by(AuditEvent.seq)):
             kind = audit_words.kind_of(ev.action) or "read"
-            who = {"display": " / ".join(x for x in (ev.actor_name, ev.actor_agency_name) if x) or "MULI"}
+            # A patient acting here is another patient (the patient's own events are not in
+            # it): named by kind, never by name (an event from before 0045 may hold one).
+            name = "Patient" if ev.actor_kind == "patient" else ev.actor_name
+            who = {"display": " / ".join(x for x in (name, ev.actor_agency_name) if x) or "MULI"}
             data: dict = {
                 "resourceType": "AuditEvent",
                 "id": str(ev.id),

@@ -97,7 +97,7 @@ def _mastery_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | None) -> PlanDoc:
         "goals": document["goals"],
         "categories": sorted({i["category"] for i in strategies + document["goals"] if i.get("category")}),
         "updated_at": pv.created_at if pv else None,
-        "written_by": written_by(pv) if pv else None,
+        "written_by": written_by(ctx, pv, patient) if pv else None,
     }
     definition = programme.for_team(ctx, patient.team)
     if not programme.is_default_mastery_plan(definition):

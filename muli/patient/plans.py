@@ -147,9 +147,18 @@ def current_version_row(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Row | Non
     return ctx.session.execute(_CURRENT_VERSION, {"patient_id": patient_id, "kind": kind}).first()
 
 
-def written_by(pv: PlanVersion | Row) -> dict:
-    """Who wrote a version: patient or staff, with name and agency."""
-    return {"kind": pv.author_kind, "name": pv.author_name, "agency": pv.author_agency_name}
+def written_by(ctx: Ctx, pv: PlanVersion | Row, patient: Patient) -> dict:
+    """Who wrote a version of `patient`'s plan: patient or staff, with name and agency. A
+    version the patient wrote does not hold their name (it is sealed in their row, and
+    0045_patient_author cleared the copies): it is opened from the patient's row, read by
+    whoever reads the plan."""
+    if pv.author_kind != "patient":
+        name = pv.author_name
+    elif ctx.actor.is_patient and ctx.actor.patient_id == patient.id:
+        name = ctx.actor.name  # opened already, when the request's actor was made
+    else:
+        name = ctx.keys.open(patient, "display_name")
+    return {"kind": pv.author_kind, "name": name, "agency": pv.author_agency_name}
 
 
 def plan_for_update(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Plan:
@@ -190,7 +199,7 @@ def new_version(ctx: Ctx, plan: Plan, document: dict, *, make_current: bool, exp
         version=number,
         author_kind="patient" if actor.is_patient else "staff",
         author_account_id=actor.account_id,
-        author_name=actor.name,
+        author_name=None if actor.is_patient else actor.name,  # a patient's: `written_by`
         author_agency_name=actor.agency_name,
         approved_at=ctx.now() if make_current else None,
         created_at=ctx.now(),
@@ -377,7 +386,7 @@ def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | Row | None) -> Pla
         "version": version,
         "last_reviewed_with_team_on": pv.last_reviewed_with_team_on if pv else None,
         "updated_at": pv.created_at if pv else None,
-        "written_by": written_by(pv) if pv else None,
+        "written_by": written_by(ctx, pv, patient) if pv else None,
         "emergency_numbers": emergency_numbers(patient.team),
     }
     if not programme.is_default_crisis_plan(definition):
@@ -479,7 +488,7 @@ def propose_crisis_plan(
     record_access(ctx, grant, "crisis_plan.propose", "crisis_plan", pv.version)
     _, now_current = current(ctx, grant.patient.id, "crisis")
     current_doc = with_programme(document_of(ctx, "crisis", now_current), definition)
-    return _version_item(ctx, pv, plan.current_version, definition, current_doc)
+    return _version_item(ctx, grant.patient, pv, plan.current_version, definition, current_doc)
 
 
 # --- what a proposal changes ---------------------------------------------------------------
@@ -562,7 +571,12 @@ def _changes_against(
 
 
 def _version_item(
-    ctx: Ctx, pv: PlanVersion, current_number: int, definition: dict, current_doc: dict | None = None
+    ctx: Ctx,
+    patient: Patient,
+    pv: PlanVersion,
+    current_number: int,
+    definition: dict,
+    current_doc: dict | None = None,
 ) -> dict:
     if pv.version == current_number:
         status = "current"
@@ -575,7 +589,7 @@ def _version_item(
     return {
         "version": pv.version,
         "written_at": pv.created_at,
-        "written_by": written_by(pv),
+        "written_by": written_by(ctx, pv, patient),
         "approved": pv.approved_at is not None,
         "approved_at": pv.approved_at,
         "declined_at": pv.declined_at,
@@ -604,7 +618,8 @@ def my_crisis_plan_versions(ctx: Ctx, *, cursor: str | None, limit: int):
     if any(pv.approved_at is None for pv in page.items):
         current_doc = with_programme(document_of(ctx, "crisis", version_of(ctx, plan, number)), definition)
     return Page(
-        [_version_item(ctx, pv, number, definition, current_doc) for pv in page.items], page.next_cursor
+        [_version_item(ctx, patient, pv, number, definition, current_doc) for pv in page.items],
+        page.next_cursor,
     )
 
 
@@ -673,7 +688,7 @@ def decline_my_crisis_plan_version(ctx: Ctx, number: int) -> dict:
         resource="crisis_plan",
         resource_id=pv.version,
     )
-    return _version_item(ctx, pv, plan.current_version, programme_of(ctx, patient))
+    return _version_item(ctx, patient, pv, plan.current_version, programme_of(ctx, patient))
 
 
 def responder_summary(ctx: Ctx, patient: Patient) -> dict | None:
@@ -699,14 +714,14 @@ def all_versions(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> list[dict]:
     plan = find_plan(ctx, patient_id, kind)
     if plan is None:
         return []
-    patient = ctx.session.get(Patient, patient_id)
-    definition = programme_of(ctx, patient) if patient is not None else programme.default()
+    patient = ctx.session.get_one(Patient, patient_id)  # the plan's patient: there is one
+    definition = programme_of(ctx, patient)
     rows = ctx.session.scalars(
         select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.version)
     )
     out = []
     for pv in rows:
-        item = _version_item(ctx, pv, plan.current_version, definition)
+        item = _version_item(ctx, patient, pv, plan.current_version, definition)
         item["document"] = item.pop("sections") if kind == "crisis" else document_of(ctx, kind, pv)
         item.pop("sections", None)
         item.pop("changes", None)  # the export keeps every version whole; the diff is the app's
@@ -722,7 +737,7 @@ def current_summary(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> dict | None:
     return {
         "version": pv.version,
         "updated_at": pv.created_at,
-        "written_by": written_by(pv),
+        "written_by": written_by(ctx, pv, ctx.session.get_one(Patient, patient_id)),
         "last_reviewed_with_team_on": pv.last_reviewed_with_team_on,
         "document": document_of(ctx, kind, pv),
     }

@@ -55,7 +55,9 @@ def _log_item(ev: AuditEvent, reason: str | None) -> dict:
     return {
         "at": ev.occurred_at,
         "who": {
-            "name": ev.actor_name,
+            # Never a patient's name: the log holds no events of the patient's own, so a patient
+            # acting here is another one (an event from before 0045 may still hold the name).
+            "name": None if ev.actor_kind == "patient" else ev.actor_name,
             "agency": ev.actor_agency_name,
             "role": ev.actor_role,
             "kind": ev.actor_kind,

@@ -221,7 +221,9 @@ def record(
             outcome=outcome,
             actor_account_id=actor.account_id,
             actor_kind=actor.kind,
-            actor_name=actor.name,
+            # A patient's name is sealed (patient.display_name_enc); the event names them by
+            # kind and account, and readers open the name (docs/audit-trail.md, "Names").
+            actor_name=None if actor.is_patient else actor.name,
             actor_role=actor.role,
             actor_agency_name=actor.agency_name,
             patient_id=patient_id,

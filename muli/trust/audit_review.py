@@ -239,9 +239,10 @@ def search(
         query = query.where(AuditEvent.occurred_at < to)
     page = newest_first(ctx, query, from_=from_, to=to, cursor=cursor, limit=limit)
     names = _patient_names(ctx, {e.patient_id for e in page.items if e.patient_id})
-    _audit_reads(ctx, "audit.search", names)
+    actors = patient_actors(ctx, page.items)
+    _audit_reads(ctx, "audit.search", names | dict(actors.values()))
     reasons = emergency_reasons(ctx, page.items)
-    return Page([_item(e, names, reasons.get(e.seq)) for e in page.items], page.next_cursor)
+    return Page([_item(e, names, reasons.get(e.seq), actors) for e in page.items], page.next_cursor)
 
 
 def recent_since(upper: datetime) -> datetime:
@@ -361,19 +362,42 @@ def _patient_names(ctx: Ctx, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
     }
 
 
+def patient_actors(ctx: Ctx, events: Iterable[AuditEvent]) -> dict[uuid.UUID, tuple[uuid.UUID, str]]:
+    """account id -> (patient id, name opened from the patient's row) of every patient who
+    acted in `events`: an event by a patient does not hold their name (it is sealed in their
+    row; events written before 0045 may still hold it, docs/audit-trail.md). The caller shows
+    the names only to whoever may see them, and audits the reads."""
+    accounts = {e.actor_account_id for e in events if e.actor_kind == "patient" and e.actor_account_id}
+    if not accounts:
+        return {}
+    return {
+        p.account_id: (p.id, ctx.keys.open(p, "display_name") or "")
+        for p in ctx.session.scalars(select(Patient).where(Patient.account_id.in_(accounts)))
+        if p.account_id is not None
+    }
+
+
+def actor_name(event: AuditEvent, actors: dict[uuid.UUID, tuple[uuid.UUID, str]]) -> str | None:
+    """Who acted, by name: a patient's from their sealed row (`patient_actors`), else the name
+    the event holds (staff; a patient's in an event from before 0045)."""
+    if event.actor_kind == "patient" and event.actor_account_id in actors:
+        return actors[event.actor_account_id][1] or event.actor_name
+    return event.actor_name
+
+
 def _audit_reads(ctx: Ctx, action: str, patients: dict) -> None:
     for patient_id in sorted(patients, key=str):
         audit.record(ctx.session, ctx.actor, action, patient_id=patient_id, resource="audit_event")
 
 
-def _item(event: AuditEvent, names: dict, reason: str | None) -> AuditItem:
+def _item(event: AuditEvent, names: dict, reason: str | None, actors: dict | None = None) -> AuditItem:
     return AuditItem(
         seq=event.seq,
         occurred_at=event.occurred_at,
         action=event.action,
         outcome=event.outcome,
         actor_kind=event.actor_kind,
-        actor_name=event.actor_name,
+        actor_name=actor_name(event, actors or {}),
         actor_role=event.actor_role,
         actor_agency_name=event.actor_agency_name,
         patient_id=event.patient_id,

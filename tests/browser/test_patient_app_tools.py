@@ -4,10 +4,15 @@ default, edit, delete), consent per agency, and who has read my data."""
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
+import pytest
 from fhir.resources.R4B.bundle import Bundle
 
+from muli.extensions import db
+from muli.platform.context import Actor
+from muli.trust import audit
 from tests.browser.test_patient_app_support import activate, enrol, token
 
 
@@ -130,3 +135,23 @@ def test_the_patient_downloads_all_their_data_as_fhir(live_server, phone, world,
     bundle = json.loads(Path(download.path()).read_text(encoding="utf-8"))
     Bundle.model_validate(bundle)
     assert bundle["entry"][0]["resource"]["resourceType"] == "Patient"
+
+
+def test_an_event_by_another_patient_is_shown_by_a_label_not_their_name(
+    app, live_server, phone, world, client
+):
+    """An audit event from before 0045, by another patient, held that patient's name: the
+    access log answers without it and the app names a patient actor "En pasient"."""
+    kari = enrol(world, client)
+    activate(phone, live_server, kari)
+    other_name = f"MARKER-ANDRE-{uuid.uuid4().hex[:8]}"
+    other = world.patient(kari.team, name=other_name)
+    actor = Actor(kind="patient", account_id=other.account.id, patient_id=other.id, name=other_name)
+    with app.app_context(), pytest.MonkeyPatch.context() as before:
+        before.setattr(Actor, "is_patient", property(lambda self: False))  # as record() was
+        audit.record(db.session, actor, "diary.read", patient_id=uuid.UUID(kari.patient_id), resource="diary")
+        db.session.commit()
+    phone.get_by_role("link", name="Hvem har lest mine data").click()
+    entry = phone.locator("#access-log li", has_text="En pasient")
+    entry.first.wait_for()
+    assert other_name not in phone.locator("#access-log").inner_text()

@@ -130,7 +130,11 @@ export async function accessLog(app) {
   const load = async () => {
     const { data } = await api.get(`/me/access-log?limit=30${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ""}`);
     for (const e of data.items || []) {
-      const who = e.who?.name ? `${e.who.name}${e.who.agency ? ` (${e.who.agency})` : ""}` : t("log.system");
+      const who = e.who?.name
+        ? `${e.who.name}${e.who.agency ? ` (${e.who.agency})` : ""}`
+        : e.who?.kind === "patient"
+          ? t("log.patient")
+          : t("log.system");
       listEl.append(
         h(
           "li",
