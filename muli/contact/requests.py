@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
@@ -28,7 +28,9 @@ from muli.models.contact import (
     URGENCIES,
     ContactEscalation,
     ContactMessage,
+    ContactQueueVersion,
     ContactRequest,
+    queue_changed,
 )
 from muli.models.people import CLINICAL_ROLES, Agency, Patient, Staff, TeamMembership
 from muli.patient import profile
@@ -173,6 +175,7 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
     ctx.keys.seal(request, "callback_phone", phone)
     ctx.session.add(request)
     ctx.session.flush()  # the message and the outbox row refer to it
+    queue_changed(ctx.session, team.id)
     written = []
     if message:
         first = _add_message(ctx, request, "patient", message, at=now)
@@ -389,6 +392,7 @@ def cancel(ctx: Ctx, request_id: uuid.UUID) -> dict:
     ctx.session.refresh(request)
     if done != 1:
         _require_live(request)
+    queue_changed(ctx.session, request.team_id)
     audit.record(
         ctx.session,
         ctx.actor,
@@ -564,9 +568,63 @@ def _waited(row, now: datetime) -> int:
     return max(0, int((until - row.created_at).total_seconds() // 60))
 
 
-def _digest(state: str, limit: int, rows, people, waited) -> str:
-    parts = (state, limit, [tuple(row) for row in rows], people, waited)
-    return f'W/"queue-{hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()}"'
+_VERSIONS = ContactQueueVersion.__table__
+_TEAM_VERSIONS = select(_VERSIONS.c.team_id, _VERSIONS.c.version).where(
+    _VERSIONS.c.team_id.in_(bindparam("teams", expanding=True))
+)
+# Bumped when the cards change form, so an ETag of the old form never matches the new cards.
+_CARDS_FORM = 1
+_ETAG = re.compile(r"^queue-([0-9a-f]{24})-(\d{1,20})$")
+
+
+def _versions(ctx: Ctx) -> tuple:
+    """My teams' queue versions (one indexed read of `contact_queue_version`): what every
+    change the queue shows moves (`queue_changed`). A team with no change yet has "0"."""
+    teams = sorted(ctx.actor.team_ids, key=str)
+    found: dict = {}
+    if teams:
+        found = {row.team_id: row.version for row in ctx.session.execute(_TEAM_VERSIONS, {"teams": teams})}
+    return tuple((str(team), found.get(team, "0")) for team in teams)
+
+
+def _next_tick(rows, waited: list[int]) -> int:
+    """The moment (µs since the epoch, 0 for never) the first `waiting_minutes` on the page
+    grows: the page is the same until then, unless a change moves its teams' versions."""
+    ticks = [
+        row.created_at + timedelta(minutes=minutes + 1)
+        for row, minutes in zip(rows, waited, strict=False)
+        if not (row.acknowledged_at or row.closed_at or row.cancelled_at)
+    ]
+    return _micros(min(ticks)) if ticks else 0
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _etag_of(versions: tuple, state: str, limit: int, tick: int) -> str:
+    """The first page's ETag (without `W/` and quotes): a digest of the teams' versions and
+    the page's parameters, and, in clear, the moment its waiting minutes next change (also in
+    the digest, so it cannot be moved)."""
+    parts = (_CARDS_FORM, versions, state, limit, tick)
+    return f"queue-{hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()}-{tick}"
+
+
+def _still_held(held, versions: tuple, state: str, limit: int, now: datetime) -> str | None:
+    """The ETag the client holds that is still the page's (same versions, same parameters,
+    no waiting minute grown since), or None."""
+    at = _micros(now)
+    for tag in held:
+        match = _ETAG.match(tag)
+        if match is None:
+            continue
+        tick = int(match.group(2))
+        if (tick == 0 or at < tick) and tag == _etag_of(versions, state, limit, tick):
+            return tag
+    return None
 
 
 def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int]) -> list[dict]:
@@ -641,26 +699,40 @@ def queue_page(
     state: str,
     cursor: str | None,
     limit: int,
-    unless: Callable[[str], bool] | None = None,
+    held: Collection[str] = (),
 ) -> QueuePage:
     """A page of my teams' requests in a state, read with one Core statement (and one for the
-    staff it names). The first page carries its validator (`queue_etag`); when `unless(etag)`
-    says the client has it, nothing is decrypted or built and the patients on the page are
-    audited as checked (`queue_unchanged`); otherwise each patient on the page is audited as
-    read (`contact_request.queue`)."""
+    staff it names), each patient on it audited as read (`contact_request.queue`).
+
+    The first page carries its validator: my teams' queue versions (`queue_changed` moves a
+    team's version in the transaction of every change the queue shows), the page's
+    parameters, and the moment its first `waiting_minutes` grows. `held`: the ETags the
+    client sent (If-None-Match, without `W/` and quotes; `*` for any). When one of them is
+    still the page's, the answer is None (a 304) from the versions alone: one indexed read,
+    no request and nothing about a patient read, audited once as that check
+    (`contact_request.queue_checked`, no patient: none was read). The versions are read
+    before the rows, so a change committed in between can only make the ETag older than
+    the page (one more 200 later), never newer.
+    """
     access.require_clinical_staff(ctx)
+    versions = _versions(ctx) if cursor is None else ()
+    now = ctx.now()
+    if cursor is None and held:
+        tag = _still_held(held, versions, state, limit, now)
+        if tag is not None:
+            queue_checked(ctx)
+            return QueuePage(None, None, f'W/"{tag}"', [])
     rows = _queue_rows(ctx, state, cursor, limit)
     shown = rows[:limit]
-    now = ctx.now()
     people = _people(ctx, shown)
     waited = [_waited(row, now) for row in shown]
     patient_ids = sorted({row.patient_id for row in shown}, key=str)
     etag = None
     if cursor is None:
-        etag = _digest(state, limit, rows, people, waited)
-        if unless is not None and unless(etag):
-            queue_unchanged(ctx, patient_ids)
-            return QueuePage(None, None, etag, patient_ids)
+        etag = f'W/"{_etag_of(versions, state, limit, _next_tick(shown, waited))}"'
+        if "*" in held:  # "any version you have": the page exists (rows read, nothing sent)
+            queue_checked(ctx)
+            return QueuePage(None, None, etag, [])
     items = _cards(ctx, shown, people, waited)
     next_cursor = encode(ctx.keys, shown[-1].created_at, shown[-1].id) if len(rows) > limit else None
     for patient_id in patient_ids:
@@ -670,43 +742,18 @@ def queue_page(
     return QueuePage(items, next_cursor, etag, patient_ids)
 
 
-def queue_etag(ctx: Ctx, *, state: str, limit: int) -> tuple[str, list[uuid.UUID]]:
-    """The validator of the queue's first page (`If-None-Match`), and the patients it names.
-
-    A digest of every row the page is built from, read with Core and nothing decrypted: the
-    requests' own columns, the ciphertext of each patient's name and phone (a changed name or
-    number changes it), the names and agencies of the staff the page names, and each
-    request's `waiting_minutes` as it is now. So the page's ETag changes when anything it
-    shows changes, and with the waiting time: at most a minute per open request, a 304 for
-    the rest of that minute (the answer keeps `waiting_minutes` as before, so no client has to
-    change; `created_at` is in it for a client that counts the minutes itself). Weak: the
-    page's `next_cursor` is a new token each time, for the same rows.
-    """
-    access.require_clinical_staff(ctx)
-    rows = _queue_rows(ctx, state, None, limit)
-    shown = rows[:limit]
-    now = ctx.now()
-    waited = [_waited(row, now) for row in shown]
-    etag = _digest(state, limit, rows, _people(ctx, shown), waited)
-    return etag, sorted({row.patient_id for row in shown}, key=str)
-
-
 def page_etag(items: list[dict]) -> str:
     """A later page's ETag, from the items it holds (read and audited as any page)."""
     return f'W/"queue-{hashlib.blake2b(repr(items).encode(), digest_size=12).hexdigest()}"'
 
 
-def queue_unchanged(ctx: Ctx, patient_ids: list[uuid.UUID]) -> None:
-    """A 304 for the queue: for each patient on the page, that their request was checked
-    and found unchanged, and nothing about them sent (`contact_request.queue_unchanged`)."""
-    for patient_id in patient_ids:
-        audit.record(
-            ctx.session,
-            ctx.actor,
-            "contact_request.queue_unchanged",
-            patient_id=patient_id,
-            resource="contact_request",
-        )
+def queue_checked(ctx: Ctx) -> None:
+    """A 304 for the queue: the reader's teams' queue versions were read and found as the
+    client has them; no request and nothing about a patient was read or sent, so one event
+    on no patient (`contact_request.queue_checked`; docs/audit-trail.md). Before issue 19
+    item 3 a 304 read the page's rows and wrote `contact_request.queue_unchanged` per patient
+    (those events keep their words)."""
+    audit.record(ctx.session, ctx.actor, "contact_request.queue_checked", resource="contact_queue")
 
 
 def history_for_patient(ctx: Ctx, patient_id: uuid.UUID, limit: int = 10) -> list[dict]:
@@ -791,6 +838,7 @@ def _take(ctx: Ctx, request: ContactRequest, now: datetime, **also) -> bool:
     )
     if won != 1:
         return False
+    queue_changed(ctx.session, request.team_id)
     notifications.enqueue_patient(ctx, request.patient, "seen", request.id, request.id)
     _audit_staff(ctx, request, "contact_request.acknowledge")
     return True
@@ -856,6 +904,7 @@ def start_call(ctx: Ctx, request_id: uuid.UUID) -> dict:
     ctx.session.refresh(request)
     if not ours:
         raise _not_yours(request)
+    queue_changed(ctx.session, request.team_id)
     _audit_staff(ctx, request, "contact_request.call")
     return staff_view(ctx, request)
 
@@ -907,6 +956,7 @@ def close(ctx: Ctx, request_id: uuid.UUID, outcome: str, note: str | None) -> di
         request.acknowledged_at, request.acknowledged_by_id = now, ctx.actor.staff_id
     ctx.keys.seal(request, "close_note", note)
     ctx.session.flush()
+    queue_changed(ctx.session, request.team_id)
     notifications.enqueue_patient(ctx, request.patient, "closed", request.id, request.id)
     audit.record(
         ctx.session,

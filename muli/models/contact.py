@@ -5,7 +5,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from muli.models.base import Base, CreatedMixin, IdMixin
@@ -102,3 +104,33 @@ class ContactEscalation(IdMixin, Base):
     level: Mapped[int]
     occurred_at: Mapped[datetime]
     notified: Mapped[int] = mapped_column(default=0)
+
+
+class ContactQueueVersion(Base):
+    """A team's queue version: a new random value in the transaction of every change that
+    alters what the staff's queue shows (a request made, taken, called, closed, cancelled or
+    escalated; a patient's number changed), set by `queue_changed`. The queue's ETag is made
+    from it, so a conditional poll is answered from this one row per team, reading no request
+    and nothing about a patient. Random, not a counter: a database restored from a backup
+    cannot bring back a value a client already holds for other content."""
+
+    __tablename__ = "contact_queue_version"
+
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+
+
+def queue_changed(session, *team_ids: uuid.UUID) -> None:
+    """Give each team's queue a new version, in the caller's transaction (an upsert; teams in
+    one order, so two changes of the same teams never wait on each other crosswise). Every
+    service that changes what the queue shows calls this; nothing else writes the table."""
+    table = ContactQueueVersion.__table__
+    assert isinstance(table, Table)
+    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for team_id in sorted(set(team_ids), key=str):
+        statement = upsert(table).values(team_id=team_id, version=uuid.uuid4().hex)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.team_id], set_={"version": statement.excluded.version}
+            )
+        )
