@@ -574,7 +574,7 @@ _TEAM_VERSIONS = select(_VERSIONS.c.team_id, _VERSIONS.c.version).where(
 )
 # Bumped when the cards change form, so an ETag of the old form never matches the new cards.
 _CARDS_FORM = 1
-_ETAG = re.compile(r"^queue-([0-9a-f]{24})-(\d{1,20})$")
+_ETAG = re.compile(r"^(queue|poll)-([0-9a-f]{24})-(\d{1,20})$")
 
 
 def _versions(ctx: Ctx) -> tuple:
@@ -589,11 +589,17 @@ def _versions(ctx: Ctx) -> tuple:
 
 def _next_tick(rows, waited: list[int]) -> int:
     """The moment (µs since the epoch, 0 for never) the first `waiting_minutes` on the page
-    grows: the page is the same until then, unless a change moves its teams' versions."""
+    grows: the page is the same until then, unless a change moves its teams' versions. A
+    request still waits while it has no acknowledged, closed or cancelled time (the poll's
+    rows, all open, carry none of those columns)."""
     ticks = [
         row.created_at + timedelta(minutes=minutes + 1)
-        for row, minutes in zip(rows, waited, strict=False)
-        if not (row.acknowledged_at or row.closed_at or row.cancelled_at)
+        for row, minutes in zip(rows, waited, strict=True)
+        if not (
+            getattr(row, "acknowledged_at", None)
+            or getattr(row, "closed_at", None)
+            or getattr(row, "cancelled_at", None)
+        )
     ]
     return _micros(min(ticks)) if ticks else 0
 
@@ -605,15 +611,17 @@ def _micros(moment: datetime) -> int:
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-def _etag_of(versions: tuple, state: str, limit: int, tick: int) -> str:
+def _etag_of(versions: tuple, state: str, limit: int, tick: int, kind: str = "queue") -> str:
     """The first page's ETag (without `W/` and quotes): a digest of the teams' versions and
     the page's parameters, and, in clear, the moment its waiting minutes next change (also in
     the digest, so it cannot be moved)."""
-    parts = (_CARDS_FORM, versions, state, limit, tick)
-    return f"queue-{hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()}-{tick}"
+    parts = (_CARDS_FORM, kind, versions, state, limit, tick)
+    return f"{kind}-{hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()}-{tick}"
 
 
-def _still_held(held, versions: tuple, state: str, limit: int, now: datetime) -> str | None:
+def _still_held(
+    held, versions: tuple, state: str, limit: int, now: datetime, kind: str = "queue"
+) -> str | None:
     """The ETag the client holds that is still the page's (same versions, same parameters,
     no waiting minute grown since), or None."""
     at = _micros(now)
@@ -621,8 +629,8 @@ def _still_held(held, versions: tuple, state: str, limit: int, now: datetime) ->
         match = _ETAG.match(tag)
         if match is None:
             continue
-        tick = int(match.group(2))
-        if (tick == 0 or at < tick) and tag == _etag_of(versions, state, limit, tick):
+        tick = int(match.group(3))
+        if (tick == 0 or at < tick) and tag == _etag_of(versions, state, limit, tick, kind):
             return tag
     return None
 
@@ -788,15 +796,24 @@ def history_for_patient(ctx: Ctx, patient_id: uuid.UUID, limit: int = 10) -> lis
     return out
 
 
-def open_digest(ctx: Ctx, limit: int = 200) -> list[dict]:
+def open_digest(ctx: Ctx, limit: int = 200, held: Collection[str] = ()) -> tuple[str, list[dict] | None]:
     """The open requests of my teams as the queue's poll needs them: id, wait, urgency and
-    escalation, oldest first, with no patient and no text.
+    escalation, oldest first, with no patient and no text; and their ETag (without `W/` and
+    quotes), made as the queue page's is (my teams' queue versions, and the moment the first
+    `waiting_minutes` grows). When `held` (If-None-Match) names it, no list (a 304): only
+    the versions were read.
 
     Not audited: it names nobody and holds no content, and the portal polls it every few
     seconds, which would bury the patients' access logs. Who it is and what they wrote are
     read (and audited) through `queue` when the cards load.
     """
     access.require_clinical_staff(ctx)
+    versions = _versions(ctx)
+    now = ctx.now()
+    if held:
+        tag = _still_held(held, versions, "open", limit, now, "poll")
+        if tag is not None:
+            return tag, None
     rows = ctx.session.execute(
         select(
             ContactRequest.id,
@@ -808,16 +825,18 @@ def open_digest(ctx: Ctx, limit: int = 200) -> list[dict]:
         .order_by(ContactRequest.created_at, ContactRequest.id)
         .limit(limit)
     ).all()
-    now = ctx.now()
-    return [
+    waited = [max(0, int((now - row.created_at).total_seconds() // 60)) for row in rows]
+    tag = _etag_of(versions, "open", limit, _next_tick(rows, waited), "poll")
+    items = [
         {
             "id": row.id,
-            "waiting_minutes": max(0, int((now - row.created_at).total_seconds() // 60)),
+            "waiting_minutes": minutes,
             "urgency": row.urgency,
             "escalation_level": row.escalation_level,
         }
-        for row in rows
+        for row, minutes in zip(rows, waited, strict=True)
     ]
+    return tag, None if "*" in held else items
 
 
 def _take(ctx: Ctx, request: ContactRequest, now: datetime, **also) -> bool:
