@@ -504,16 +504,65 @@ class QueuePage:
     patient_ids: list[uuid.UUID]
 
 
-# The queue's rows: each request's own columns with the ciphertext of its patient's name and of
-# the patient's phone, in one Core statement (compiled once per shape and cached): no ORM
-# objects, no identity map, no relationship loading. What `queue_etag` digests is what the
-# cards are built from.
+# The queue's rows: the request columns the cards show with the ciphertext of its patient's
+# name and of the patient's phone, in one Core statement per shape (open oldest first or the
+# others newest first, from a cursor or not), built once with bound parameters so a request
+# only binds values (compiled once and cached): no ORM objects, no identity map, no
+# relationship loading, and no column the cards do not use (each costs a conversion a row).
 _REQUEST = ContactRequest.__table__
 _PATIENT = Patient.__table__
 _AGENCY = Agency.__table__
-_QUEUE_ROWS = select(_REQUEST, _PATIENT.c.display_name_enc, _PATIENT.c.phone_enc).join(
-    _PATIENT, _PATIENT.c.id == _REQUEST.c.patient_id
+_CARD_COLUMNS = (
+    "id",
+    "patient_id",
+    "kind",
+    "urgency",
+    "state",
+    "routed_to",
+    "routed_staff_id",
+    "acknowledge_within_minutes",
+    "created_at",
+    "acknowledged_by_id",
+    "acknowledged_at",
+    "closed_at",
+    "cancelled_at",
+    "outcome",
+    "call_started_at",
+    "call_started_by_id",
+    "escalation_level",
+    "escalated_at",
+    "escalate_at",
+    "callback_phone_enc",
 )
+
+
+def _queue_statement(oldest_first: bool, from_cursor: bool):
+    c = _REQUEST.c
+    query = (
+        select(*(c[name] for name in _CARD_COLUMNS), _PATIENT.c.display_name_enc, _PATIENT.c.phone_enc)
+        .join(_PATIENT, _PATIENT.c.id == c.patient_id)
+        .where(
+            c.team_id.in_(bindparam("teams", expanding=True)),
+            c.state.in_(bindparam("states", expanding=True)),
+        )
+    )
+    at, row_id = bindparam("at", type_=c.created_at.type), bindparam("row_id", type_=c.id.type)
+    if from_cursor and oldest_first:
+        query = query.where(
+            c.created_at >= at, (c.created_at > at) | ((c.created_at == at) & (c.id > row_id))
+        )
+    elif from_cursor:
+        query = query.where(
+            c.created_at <= at, (c.created_at < at) | ((c.created_at == at) & (c.id < row_id))
+        )
+    if oldest_first:
+        query = query.order_by(c.created_at, c.id)
+    else:
+        query = query.order_by(c.created_at.desc(), c.id.desc())
+    return query.limit(bindparam("limit"))
+
+
+_QUEUE_STATEMENTS = {(old, cur): _queue_statement(old, cur) for old in (True, False) for cur in (True, False)}
 _PEOPLE = select(Staff.__table__.c.id, Staff.__table__.c.display_name, _AGENCY.c.name).join(
     _AGENCY, _AGENCY.c.id == Staff.__table__.c.agency_id
 )
@@ -526,28 +575,20 @@ def _invalid_cursor() -> BadRequest:
 def _queue_rows(ctx: Ctx, state: str, cursor: str | None, limit: int) -> list:
     """Up to `limit` + 1 rows from `cursor`: open requests oldest first, others newest first
     (the cursor of `keyset`, same conditions, so the index range starts at the cursor)."""
-    c = _REQUEST.c
-    query = _QUEUE_ROWS.where(c.team_id.in_(ctx.actor.team_ids), c.state.in_(QUEUE_STATES[state]))
-    oldest_first = state == "open"
+    params: dict = {
+        "teams": list(ctx.actor.team_ids),
+        "states": list(QUEUE_STATES[state]),
+        "limit": limit + 1,
+    }
     if cursor:
         at, row_id = decode(ctx.keys, cursor)
         try:
-            row_uuid = uuid.UUID(row_id)
+            params["row_id"] = uuid.UUID(row_id)
         except (ValueError, TypeError):
             raise _invalid_cursor()
-        if oldest_first:
-            query = query.where(
-                c.created_at >= at, (c.created_at > at) | ((c.created_at == at) & (c.id > row_uuid))
-            )
-        else:
-            query = query.where(
-                c.created_at <= at, (c.created_at < at) | ((c.created_at == at) & (c.id < row_uuid))
-            )
-    if oldest_first:
-        query = query.order_by(c.created_at, c.id)
-    else:
-        query = query.order_by(c.created_at.desc(), c.id.desc())
-    return list(ctx.session.execute(query.limit(limit + 1)).all())
+        params["at"] = at
+    statement = _QUEUE_STATEMENTS[(state == "open", bool(cursor))]
+    return list(ctx.session.connection().execute(statement, params).all())
 
 
 def _people(ctx: Ctx, rows) -> list[tuple]:
@@ -559,7 +600,7 @@ def _people(ctx: Ctx, rows) -> list[tuple]:
     )
     if not staff_ids:
         return []
-    found = ctx.session.execute(_PEOPLE.where(Staff.__table__.c.id.in_(staff_ids)))
+    found = ctx.session.connection().execute(_PEOPLE.where(Staff.__table__.c.id.in_(staff_ids)))
     return sorted(map(tuple, found), key=lambda person: str(person[0]))
 
 
@@ -583,7 +624,10 @@ def _versions(ctx: Ctx) -> tuple:
     teams = sorted(ctx.actor.team_ids, key=str)
     found: dict = {}
     if teams:
-        found = {row.team_id: row.version for row in ctx.session.execute(_TEAM_VERSIONS, {"teams": teams})}
+        found = {
+            row.team_id: row.version
+            for row in ctx.session.connection().execute(_TEAM_VERSIONS, {"teams": teams})
+        }
     return tuple((str(team), found.get(team, "0")) for team in teams)
 
 
