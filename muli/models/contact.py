@@ -5,10 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Table, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Table, Text, UniqueConstraint, event
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, scoped_session
 
 from muli.models.base import Base, CreatedMixin, IdMixin
 from muli.models.people import Patient, Staff
@@ -120,17 +120,39 @@ class ContactQueueVersion(Base):
     version: Mapped[str] = mapped_column(String(32))
 
 
+_QUEUE_CHANGED = "muli_queue_changed"
+
+
 def queue_changed(session, *team_ids: uuid.UUID) -> None:
-    """Give each team's queue a new version, in the caller's transaction (an upsert; teams in
-    one order, so two changes of the same teams never wait on each other crosswise). Every
-    service that changes what the queue shows calls this; nothing else writes the table."""
+    """The change being made alters what these teams' queues show: each gets a new version in
+    this transaction. Every service that changes what the queue shows calls this; nothing
+    else writes the table. The versions are written just before the commit (an upsert per
+    team, teams in one order): the row lock each takes on PostgreSQL is held only through the
+    commit, and two transactions that touch several teams (the worker's batches) take them in
+    the same order, so they never wait on each other crosswise."""
+    real = session.registry() if isinstance(session, scoped_session) else session
+    if not real.in_transaction():
+        real.begin()
+    real.info.setdefault(_QUEUE_CHANGED, set()).update(team_ids)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_queue_versions(session: Session) -> None:
+    teams = session.info.pop(_QUEUE_CHANGED, None)
+    if not teams:
+        return
     table = ContactQueueVersion.__table__
     assert isinstance(table, Table)
     upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    for team_id in sorted(set(team_ids), key=str):
+    for team_id in sorted(teams, key=str):
         statement = upsert(table).values(team_id=team_id, version=uuid.uuid4().hex)
         session.execute(
             statement.on_conflict_do_update(
                 index_elements=[table.c.team_id], set_={"version": statement.excluded.version}
             )
         )
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_queue_changes(session: Session, _previous_transaction) -> None:
+    session.info.pop(_QUEUE_CHANGED, None)

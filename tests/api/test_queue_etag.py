@@ -224,3 +224,35 @@ def test_an_empty_queue_has_an_etag_and_a_304(client, clock, care):
     assert _poll(client, care.member, "open", etag).status_code == 304
     ask(client, care.patient)
     assert _poll(client, care.member, "open", etag).status_code == 200
+
+
+def test_a_queue_change_is_written_with_its_commit_and_dropped_with_its_rollback(app, client, clock, care):
+    from muli.models.contact import ContactQueueVersion, queue_changed
+
+    def version():
+        with app.app_context():
+            row = db.session.get(ContactQueueVersion, care.team.id)
+            db.session.remove()
+            return None if row is None else row.version
+
+    ask(client, care.patient)
+    before = version()
+    assert before is not None
+    with app.app_context():
+        queue_changed(db.session, care.team.id)
+        db.session.rollback()
+        db.session.commit()
+    assert version() == before
+    with app.app_context():
+        queue_changed(db.session, care.team.id, care.team.id)
+        db.session.commit()
+    assert version() not in (None, before)
+
+
+def test_a_refused_change_leaves_the_queue_at_304(client, world, clock, care):
+    request_id = ask(client, care.patient).json["id"]
+    client.post(f"{URL}/{request_id}/acknowledge", headers=care.member.headers)
+    etag = _poll(client, care.member, "acknowledged").headers["ETag"]
+    late = client.post(f"{URL}/{request_id}/acknowledge", headers=care.coordinator.headers)
+    assert late.status_code == 409
+    assert _poll(client, care.member, "acknowledged", etag).status_code == 304
