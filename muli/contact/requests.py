@@ -505,8 +505,8 @@ class QueuePage:
 
 
 # The queue's rows: the request columns the cards show with the ciphertext of its patient's
-# name and of the patient's phone, in one Core statement per shape (open oldest first or the
-# others newest first, from a cursor or not), built once with bound parameters so a request
+# name and of the patient's phone, in one Core statement per shape (per state: open oldest first,
+# the others newest first; from a cursor or not), built once with bound parameters so a request
 # only binds values (compiled once and cached): no ORM objects, no identity map, no
 # relationship loading, and no column the cards do not use (each costs a conversion a row).
 _REQUEST = ContactRequest.__table__
@@ -536,15 +536,19 @@ _CARD_COLUMNS = (
 )
 
 
-def _queue_statement(oldest_first: bool, from_cursor: bool):
+def _in_state(column, state: str):
+    """The state condition (`=` for one state: nothing to expand at each execution)."""
+    states = QUEUE_STATES[state]
+    return column == states[0] if len(states) == 1 else column.in_(states)
+
+
+def _queue_statement(state: str, from_cursor: bool):
     c = _REQUEST.c
+    oldest_first = state == "open"
     query = (
         select(*(c[name] for name in _CARD_COLUMNS), _PATIENT.c.display_name_enc, _PATIENT.c.phone_enc)
         .join(_PATIENT, _PATIENT.c.id == c.patient_id)
-        .where(
-            c.team_id.in_(bindparam("teams", expanding=True)),
-            c.state.in_(bindparam("states", expanding=True)),
-        )
+        .where(c.team_id.in_(bindparam("teams", expanding=True)), _in_state(c.state, state))
     )
     at, row_id = bindparam("at", type_=c.created_at.type), bindparam("row_id", type_=c.id.type)
     if from_cursor and oldest_first:
@@ -562,10 +566,13 @@ def _queue_statement(oldest_first: bool, from_cursor: bool):
     return query.limit(bindparam("limit"))
 
 
-_QUEUE_STATEMENTS = {(old, cur): _queue_statement(old, cur) for old in (True, False) for cur in (True, False)}
+_QUEUE_STATEMENTS = {
+    (state, cur): _queue_statement(state, cur) for state in QUEUE_STATES for cur in (True, False)
+}
 _PEOPLE = select(Staff.__table__.c.id, Staff.__table__.c.display_name, _AGENCY.c.name).join(
     _AGENCY, _AGENCY.c.id == Staff.__table__.c.agency_id
 )
+_PEOPLE_NAMED = _PEOPLE.where(Staff.__table__.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _invalid_cursor() -> BadRequest:
@@ -577,7 +584,6 @@ def _queue_rows(ctx: Ctx, state: str, cursor: str | None, limit: int) -> list:
     (the cursor of `keyset`, same conditions, so the index range starts at the cursor)."""
     params: dict = {
         "teams": list(ctx.actor.team_ids),
-        "states": list(QUEUE_STATES[state]),
         "limit": limit + 1,
     }
     if cursor:
@@ -587,7 +593,7 @@ def _queue_rows(ctx: Ctx, state: str, cursor: str | None, limit: int) -> list:
         except (ValueError, TypeError):
             raise _invalid_cursor()
         params["at"] = at
-    statement = _QUEUE_STATEMENTS[(state == "open", bool(cursor))]
+    statement = _QUEUE_STATEMENTS[(state, bool(cursor))]
     return list(ctx.session.connection().execute(statement, params).all())
 
 
@@ -600,7 +606,7 @@ def _people(ctx: Ctx, rows) -> list[tuple]:
     )
     if not staff_ids:
         return []
-    found = ctx.session.connection().execute(_PEOPLE.where(Staff.__table__.c.id.in_(staff_ids)))
+    found = ctx.session.connection().execute(_PEOPLE_NAMED, {"ids": list(staff_ids)})
     return sorted(map(tuple, found), key=lambda person: str(person[0]))
 
 
