@@ -54,6 +54,7 @@ def main() -> int:
         answer = client.post("/api/v1/auth/refresh", headers=answers.auth(token))
         tokens[who] = answers.auth(answer.get_json()["access_token"])
     plan_etag = client.get("/api/v1/me/crisis-plan", headers=tokens["patient"]).headers["ETag"]
+    queue_etag = client.get("/api/v1/staff/contact-requests", headers=tokens["staff"]).headers["ETag"]
     endpoints = {
         "crisis_plan": ("GET", "/api/v1/me/crisis-plan", "patient", None, 200, {}),
         "crisis_plan_304": (
@@ -65,6 +66,14 @@ def main() -> int:
             {"If-None-Match": plan_etag},
         ),
         "queue": ("GET", "/api/v1/staff/contact-requests", "staff", None, 200, {}),
+        "queue_304": (
+            "GET",
+            "/api/v1/staff/contact-requests",
+            "staff",
+            None,
+            304,
+            {"If-None-Match": queue_etag},
+        ),
         "diary": ("POST", "/api/v1/me/diary", "patient", answers.DIARY, 201, {}),
         "contact": ("POST", "/api/v1/me/contact-requests", "patient", answers.CONTACT, 201, "key"),
     }
@@ -97,7 +106,12 @@ def main() -> int:
             profiler.dump_stats(args.profile / f"{args.db}-{key}.prof")
         cpu = (time.process_time() - started) / args.n * 1000
         wall_ms = (time.perf_counter() - wall) / args.n * 1000
-        print(f"{args.db:10} {key:16} {cpu:6.2f} ms CPU/request  ({wall_ms:.2f} ms wall)")
+        calls = ""
+        if profiler:
+            import pstats
+
+            calls = f", {pstats.Stats(profiler).total_calls / args.n:.0f} calls/request"  # type: ignore[attr-defined]
+        print(f"{args.db:10} {key:16} {cpu:6.2f} ms CPU/request  ({wall_ms:.2f} ms wall{calls})")
     with app.app_context():
         from muli.extensions import db
 

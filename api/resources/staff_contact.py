@@ -50,7 +50,7 @@ class Queue(MethodView):
             state=args["state"],
             cursor=args["cursor"],
             limit=args["limit"],
-            unless=_has_etag if first else None,
+            held=_held() if first else (),
         )
         if page.items is None:
             return Response(status=304, headers={"ETag": page.etag})
@@ -62,6 +62,12 @@ class Queue(MethodView):
         response = jsonify(_dump_page(answer))
         response.headers["ETag"] = etag
         return response
+
+
+def _held() -> tuple[str, ...]:
+    """The ETags If-None-Match names, weak or strong, without `W/` and quotes; `*` for any."""
+    tags = request.if_none_match
+    return ("*",) if tags.star_tag else tuple(tags.as_set(include_weak=True))
 
 
 def _has_etag(etag: str) -> bool:

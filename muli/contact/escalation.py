@@ -29,7 +29,7 @@ from sqlalchemy.exc import OperationalError
 
 from muli.contact import notifications, on_call
 from muli.contact import requests as contact_requests
-from muli.models.contact import ContactEscalation, ContactRequest
+from muli.models.contact import ContactEscalation, ContactRequest, queue_changed
 from muli.models.people import Staff
 from muli.platform.context import SYSTEM, Ctx
 from muli.trust import audit
@@ -129,6 +129,7 @@ def _escalate(ctx: Ctx, request_id: uuid.UUID, level: int, due_at: datetime, now
     if not won:
         return None
     ctx.session.refresh(request)
+    queue_changed(ctx.session, request.team_id)
     team = request.patient.team
     recipients: list[Staff | None]
     if new_level == 1:

@@ -14,9 +14,9 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Callable
+from collections.abc import Collection
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
@@ -28,7 +28,9 @@ from muli.models.contact import (
     URGENCIES,
     ContactEscalation,
     ContactMessage,
+    ContactQueueVersion,
     ContactRequest,
+    queue_changed,
 )
 from muli.models.people import CLINICAL_ROLES, Agency, Patient, Staff, TeamMembership
 from muli.patient import profile
@@ -173,6 +175,7 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
     ctx.keys.seal(request, "callback_phone", phone)
     ctx.session.add(request)
     ctx.session.flush()  # the message and the outbox row refer to it
+    queue_changed(ctx.session, team.id)
     written = []
     if message:
         first = _add_message(ctx, request, "patient", message, at=now)
@@ -389,6 +392,7 @@ def cancel(ctx: Ctx, request_id: uuid.UUID) -> dict:
     ctx.session.refresh(request)
     if done != 1:
         _require_live(request)
+    queue_changed(ctx.session, request.team_id)
     audit.record(
         ctx.session,
         ctx.actor,
@@ -500,19 +504,75 @@ class QueuePage:
     patient_ids: list[uuid.UUID]
 
 
-# The queue's rows: each request's own columns with the ciphertext of its patient's name and of
-# the patient's phone, in one Core statement (compiled once per shape and cached): no ORM
-# objects, no identity map, no relationship loading. What `queue_etag` digests is what the
-# cards are built from.
+# The queue's rows: the request columns the cards show with the ciphertext of its patient's
+# name and of the patient's phone, in one Core statement per shape (per state: open oldest first,
+# the others newest first; from a cursor or not), built once with bound parameters so a request
+# only binds values (compiled once and cached): no ORM objects, no identity map, no
+# relationship loading, and no column the cards do not use (each costs a conversion a row).
 _REQUEST = ContactRequest.__table__
 _PATIENT = Patient.__table__
 _AGENCY = Agency.__table__
-_QUEUE_ROWS = select(_REQUEST, _PATIENT.c.display_name_enc, _PATIENT.c.phone_enc).join(
-    _PATIENT, _PATIENT.c.id == _REQUEST.c.patient_id
+_CARD_COLUMNS = (
+    "id",
+    "patient_id",
+    "kind",
+    "urgency",
+    "state",
+    "routed_to",
+    "routed_staff_id",
+    "acknowledge_within_minutes",
+    "created_at",
+    "acknowledged_by_id",
+    "acknowledged_at",
+    "closed_at",
+    "cancelled_at",
+    "outcome",
+    "call_started_at",
+    "call_started_by_id",
+    "escalation_level",
+    "escalated_at",
+    "escalate_at",
+    "callback_phone_enc",
 )
+
+
+def _in_state(column, state: str):
+    """The state condition (`=` for one state: nothing to expand at each execution)."""
+    states = QUEUE_STATES[state]
+    return column == states[0] if len(states) == 1 else column.in_(states)
+
+
+def _queue_statement(state: str, from_cursor: bool):
+    c = _REQUEST.c
+    oldest_first = state == "open"
+    query = (
+        select(*(c[name] for name in _CARD_COLUMNS), _PATIENT.c.display_name_enc, _PATIENT.c.phone_enc)
+        .join(_PATIENT, _PATIENT.c.id == c.patient_id)
+        .where(c.team_id.in_(bindparam("teams", expanding=True)), _in_state(c.state, state))
+    )
+    at, row_id = bindparam("at", type_=c.created_at.type), bindparam("row_id", type_=c.id.type)
+    if from_cursor and oldest_first:
+        query = query.where(
+            c.created_at >= at, (c.created_at > at) | ((c.created_at == at) & (c.id > row_id))
+        )
+    elif from_cursor:
+        query = query.where(
+            c.created_at <= at, (c.created_at < at) | ((c.created_at == at) & (c.id < row_id))
+        )
+    if oldest_first:
+        query = query.order_by(c.created_at, c.id)
+    else:
+        query = query.order_by(c.created_at.desc(), c.id.desc())
+    return query.limit(bindparam("limit"))
+
+
+_QUEUE_STATEMENTS = {
+    (state, cur): _queue_statement(state, cur) for state in QUEUE_STATES for cur in (True, False)
+}
 _PEOPLE = select(Staff.__table__.c.id, Staff.__table__.c.display_name, _AGENCY.c.name).join(
     _AGENCY, _AGENCY.c.id == Staff.__table__.c.agency_id
 )
+_PEOPLE_NAMED = _PEOPLE.where(Staff.__table__.c.id.in_(bindparam("ids", expanding=True)))
 
 
 def _invalid_cursor() -> BadRequest:
@@ -522,28 +582,19 @@ def _invalid_cursor() -> BadRequest:
 def _queue_rows(ctx: Ctx, state: str, cursor: str | None, limit: int) -> list:
     """Up to `limit` + 1 rows from `cursor`: open requests oldest first, others newest first
     (the cursor of `keyset`, same conditions, so the index range starts at the cursor)."""
-    c = _REQUEST.c
-    query = _QUEUE_ROWS.where(c.team_id.in_(ctx.actor.team_ids), c.state.in_(QUEUE_STATES[state]))
-    oldest_first = state == "open"
+    params: dict = {
+        "teams": list(ctx.actor.team_ids),
+        "limit": limit + 1,
+    }
     if cursor:
         at, row_id = decode(ctx.keys, cursor)
         try:
-            row_uuid = uuid.UUID(row_id)
+            params["row_id"] = uuid.UUID(row_id)
         except (ValueError, TypeError):
             raise _invalid_cursor()
-        if oldest_first:
-            query = query.where(
-                c.created_at >= at, (c.created_at > at) | ((c.created_at == at) & (c.id > row_uuid))
-            )
-        else:
-            query = query.where(
-                c.created_at <= at, (c.created_at < at) | ((c.created_at == at) & (c.id < row_uuid))
-            )
-    if oldest_first:
-        query = query.order_by(c.created_at, c.id)
-    else:
-        query = query.order_by(c.created_at.desc(), c.id.desc())
-    return list(ctx.session.execute(query.limit(limit + 1)).all())
+        params["at"] = at
+    statement = _QUEUE_STATEMENTS[(state, bool(cursor))]
+    return list(ctx.session.connection().execute(statement, params).all())
 
 
 def _people(ctx: Ctx, rows) -> list[tuple]:
@@ -555,7 +606,7 @@ def _people(ctx: Ctx, rows) -> list[tuple]:
     )
     if not staff_ids:
         return []
-    found = ctx.session.execute(_PEOPLE.where(Staff.__table__.c.id.in_(staff_ids)))
+    found = ctx.session.connection().execute(_PEOPLE_NAMED, {"ids": list(staff_ids)})
     return sorted(map(tuple, found), key=lambda person: str(person[0]))
 
 
@@ -564,9 +615,74 @@ def _waited(row, now: datetime) -> int:
     return max(0, int((until - row.created_at).total_seconds() // 60))
 
 
-def _digest(state: str, limit: int, rows, people, waited) -> str:
-    parts = (state, limit, [tuple(row) for row in rows], people, waited)
-    return f'W/"queue-{hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()}"'
+_VERSIONS = ContactQueueVersion.__table__
+_TEAM_VERSIONS = select(_VERSIONS.c.team_id, _VERSIONS.c.version).where(
+    _VERSIONS.c.team_id.in_(bindparam("teams", expanding=True))
+)
+# Bumped when the cards change form, so an ETag of the old form never matches the new cards.
+_CARDS_FORM = 1
+_ETAG = re.compile(r"^(queue|poll)-([0-9a-f]{24})-(\d{1,20})$")
+
+
+def _versions(ctx: Ctx) -> tuple:
+    """My teams' queue versions (one indexed read of `contact_queue_version`): what every
+    change the queue shows moves (`queue_changed`). A team with no change yet has "0"."""
+    teams = sorted(ctx.actor.team_ids, key=str)
+    found: dict = {}
+    if teams:
+        found = {
+            row.team_id: row.version
+            for row in ctx.session.connection().execute(_TEAM_VERSIONS, {"teams": teams})
+        }
+    return tuple((str(team), found.get(team, "0")) for team in teams)
+
+
+def _next_tick(rows, waited: list[int]) -> int:
+    """The moment (µs since the epoch, 0 for never) the first `waiting_minutes` on the page
+    grows: the page is the same until then, unless a change moves its teams' versions. A
+    request still waits while it has no acknowledged, closed or cancelled time (the poll's
+    rows, all open, carry none of those columns)."""
+    ticks = [
+        row.created_at + timedelta(minutes=minutes + 1)
+        for row, minutes in zip(rows, waited, strict=True)
+        if not (
+            getattr(row, "acknowledged_at", None)
+            or getattr(row, "closed_at", None)
+            or getattr(row, "cancelled_at", None)
+        )
+    ]
+    return _micros(min(ticks)) if ticks else 0
+
+
+def _micros(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(microseconds=1)
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def _etag_of(versions: tuple, state: str, limit: int, tick: int, kind: str = "queue") -> str:
+    """The first page's ETag (without `W/` and quotes): a digest of the teams' versions and
+    the page's parameters, and, in clear, the moment its waiting minutes next change (also in
+    the digest, so it cannot be moved)."""
+    parts = (_CARDS_FORM, kind, versions, state, limit, tick)
+    return f"{kind}-{hashlib.blake2b(repr(parts).encode(), digest_size=12).hexdigest()}-{tick}"
+
+
+def _still_held(
+    held, versions: tuple, state: str, limit: int, now: datetime, kind: str = "queue"
+) -> str | None:
+    """The ETag the client holds that is still the page's (same versions, same parameters,
+    no waiting minute grown since), or None."""
+    at = _micros(now)
+    for tag in held:
+        match = _ETAG.match(tag)
+        if match is None:
+            continue
+        tick = int(match.group(3))
+        if (tick == 0 or at < tick) and tag == _etag_of(versions, state, limit, tick, kind):
+            return tag
+    return None
 
 
 def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int]) -> list[dict]:
@@ -641,26 +757,40 @@ def queue_page(
     state: str,
     cursor: str | None,
     limit: int,
-    unless: Callable[[str], bool] | None = None,
+    held: Collection[str] = (),
 ) -> QueuePage:
     """A page of my teams' requests in a state, read with one Core statement (and one for the
-    staff it names). The first page carries its validator (`queue_etag`); when `unless(etag)`
-    says the client has it, nothing is decrypted or built and the patients on the page are
-    audited as checked (`queue_unchanged`); otherwise each patient on the page is audited as
-    read (`contact_request.queue`)."""
+    staff it names), each patient on it audited as read (`contact_request.queue`).
+
+    The first page carries its validator: my teams' queue versions (`queue_changed` moves a
+    team's version in the transaction of every change the queue shows), the page's
+    parameters, and the moment its first `waiting_minutes` grows. `held`: the ETags the
+    client sent (If-None-Match, without `W/` and quotes; `*` for any). When one of them is
+    still the page's, the answer is None (a 304) from the versions alone: one indexed read,
+    no request and nothing about a patient read, audited once as that check
+    (`contact_request.queue_checked`, no patient: none was read). The versions are read
+    before the rows, so a change committed in between can only make the ETag older than
+    the page (one more 200 later), never newer.
+    """
     access.require_clinical_staff(ctx)
+    versions = _versions(ctx) if cursor is None else ()
+    now = ctx.now()
+    if cursor is None and held:
+        tag = _still_held(held, versions, state, limit, now)
+        if tag is not None:
+            queue_checked(ctx)
+            return QueuePage(None, None, f'W/"{tag}"', [])
     rows = _queue_rows(ctx, state, cursor, limit)
     shown = rows[:limit]
-    now = ctx.now()
     people = _people(ctx, shown)
     waited = [_waited(row, now) for row in shown]
     patient_ids = sorted({row.patient_id for row in shown}, key=str)
     etag = None
     if cursor is None:
-        etag = _digest(state, limit, rows, people, waited)
-        if unless is not None and unless(etag):
-            queue_unchanged(ctx, patient_ids)
-            return QueuePage(None, None, etag, patient_ids)
+        etag = f'W/"{_etag_of(versions, state, limit, _next_tick(shown, waited))}"'
+        if "*" in held:  # "any version you have": the page exists (rows read, nothing sent)
+            queue_checked(ctx)
+            return QueuePage(None, None, etag, [])
     items = _cards(ctx, shown, people, waited)
     next_cursor = encode(ctx.keys, shown[-1].created_at, shown[-1].id) if len(rows) > limit else None
     for patient_id in patient_ids:
@@ -670,43 +800,18 @@ def queue_page(
     return QueuePage(items, next_cursor, etag, patient_ids)
 
 
-def queue_etag(ctx: Ctx, *, state: str, limit: int) -> tuple[str, list[uuid.UUID]]:
-    """The validator of the queue's first page (`If-None-Match`), and the patients it names.
-
-    A digest of every row the page is built from, read with Core and nothing decrypted: the
-    requests' own columns, the ciphertext of each patient's name and phone (a changed name or
-    number changes it), the names and agencies of the staff the page names, and each
-    request's `waiting_minutes` as it is now. So the page's ETag changes when anything it
-    shows changes, and with the waiting time: at most a minute per open request, a 304 for
-    the rest of that minute (the answer keeps `waiting_minutes` as before, so no client has to
-    change; `created_at` is in it for a client that counts the minutes itself). Weak: the
-    page's `next_cursor` is a new token each time, for the same rows.
-    """
-    access.require_clinical_staff(ctx)
-    rows = _queue_rows(ctx, state, None, limit)
-    shown = rows[:limit]
-    now = ctx.now()
-    waited = [_waited(row, now) for row in shown]
-    etag = _digest(state, limit, rows, _people(ctx, shown), waited)
-    return etag, sorted({row.patient_id for row in shown}, key=str)
-
-
 def page_etag(items: list[dict]) -> str:
     """A later page's ETag, from the items it holds (read and audited as any page)."""
     return f'W/"queue-{hashlib.blake2b(repr(items).encode(), digest_size=12).hexdigest()}"'
 
 
-def queue_unchanged(ctx: Ctx, patient_ids: list[uuid.UUID]) -> None:
-    """A 304 for the queue: for each patient on the page, that their request was checked
-    and found unchanged, and nothing about them sent (`contact_request.queue_unchanged`)."""
-    for patient_id in patient_ids:
-        audit.record(
-            ctx.session,
-            ctx.actor,
-            "contact_request.queue_unchanged",
-            patient_id=patient_id,
-            resource="contact_request",
-        )
+def queue_checked(ctx: Ctx) -> None:
+    """A 304 for the queue: the reader's teams' queue versions were read and found as the
+    client has them; no request and nothing about a patient was read or sent, so one event
+    on no patient (`contact_request.queue_checked`; docs/audit-trail.md). Before issue 19
+    item 3 a 304 read the page's rows and wrote `contact_request.queue_unchanged` per patient
+    (those events keep their words)."""
+    audit.record(ctx.session, ctx.actor, "contact_request.queue_checked", resource="contact_queue")
 
 
 def history_for_patient(ctx: Ctx, patient_id: uuid.UUID, limit: int = 10) -> list[dict]:
@@ -741,15 +846,24 @@ def history_for_patient(ctx: Ctx, patient_id: uuid.UUID, limit: int = 10) -> lis
     return out
 
 
-def open_digest(ctx: Ctx, limit: int = 200) -> list[dict]:
+def open_digest(ctx: Ctx, limit: int = 200, held: Collection[str] = ()) -> tuple[str, list[dict] | None]:
     """The open requests of my teams as the queue's poll needs them: id, wait, urgency and
-    escalation, oldest first, with no patient and no text.
+    escalation, oldest first, with no patient and no text; and their ETag (without `W/` and
+    quotes), made as the queue page's is (my teams' queue versions, and the moment the first
+    `waiting_minutes` grows). When `held` (If-None-Match) names it, no list (a 304): only
+    the versions were read.
 
     Not audited: it names nobody and holds no content, and the portal polls it every few
     seconds, which would bury the patients' access logs. Who it is and what they wrote are
     read (and audited) through `queue` when the cards load.
     """
     access.require_clinical_staff(ctx)
+    versions = _versions(ctx)
+    now = ctx.now()
+    if held:
+        tag = _still_held(held, versions, "open", limit, now, "poll")
+        if tag is not None:
+            return tag, None
     rows = ctx.session.execute(
         select(
             ContactRequest.id,
@@ -761,16 +875,18 @@ def open_digest(ctx: Ctx, limit: int = 200) -> list[dict]:
         .order_by(ContactRequest.created_at, ContactRequest.id)
         .limit(limit)
     ).all()
-    now = ctx.now()
-    return [
+    waited = [max(0, int((now - row.created_at).total_seconds() // 60)) for row in rows]
+    tag = _etag_of(versions, "open", limit, _next_tick(rows, waited), "poll")
+    items = [
         {
             "id": row.id,
-            "waiting_minutes": max(0, int((now - row.created_at).total_seconds() // 60)),
+            "waiting_minutes": minutes,
             "urgency": row.urgency,
             "escalation_level": row.escalation_level,
         }
-        for row in rows
+        for row, minutes in zip(rows, waited, strict=True)
     ]
+    return tag, None if "*" in held else items
 
 
 def _take(ctx: Ctx, request: ContactRequest, now: datetime, **also) -> bool:
@@ -791,6 +907,7 @@ def _take(ctx: Ctx, request: ContactRequest, now: datetime, **also) -> bool:
     )
     if won != 1:
         return False
+    queue_changed(ctx.session, request.team_id)
     notifications.enqueue_patient(ctx, request.patient, "seen", request.id, request.id)
     _audit_staff(ctx, request, "contact_request.acknowledge")
     return True
@@ -856,6 +973,7 @@ def start_call(ctx: Ctx, request_id: uuid.UUID) -> dict:
     ctx.session.refresh(request)
     if not ours:
         raise _not_yours(request)
+    queue_changed(ctx.session, request.team_id)
     _audit_staff(ctx, request, "contact_request.call")
     return staff_view(ctx, request)
 
@@ -907,6 +1025,7 @@ def close(ctx: Ctx, request_id: uuid.UUID, outcome: str, note: str | None) -> di
         request.acknowledged_at, request.acknowledged_by_id = now, ctx.actor.staff_id
     ctx.keys.seal(request, "close_note", note)
     ctx.session.flush()
+    queue_changed(ctx.session, request.team_id)
     notifications.enqueue_patient(ctx, request.patient, "closed", request.id, request.id)
     audit.record(
         ctx.session,

@@ -5,8 +5,10 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String, Table, Text, UniqueConstraint, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship, scoped_session
 
 from muli.models.base import Base, CreatedMixin, IdMixin
 from muli.models.people import Patient, Staff
@@ -102,3 +104,55 @@ class ContactEscalation(IdMixin, Base):
     level: Mapped[int]
     occurred_at: Mapped[datetime]
     notified: Mapped[int] = mapped_column(default=0)
+
+
+class ContactQueueVersion(Base):
+    """A team's queue version: a new random value in the transaction of every change that
+    alters what the staff's queue shows (a request made, taken, called, closed, cancelled or
+    escalated; a patient's number changed), set by `queue_changed`. The queue's ETag is made
+    from it, so a conditional poll is answered from this one row per team, reading no request
+    and nothing about a patient. Random, not a counter: a database restored from a backup
+    cannot bring back a value a client already holds for other content."""
+
+    __tablename__ = "contact_queue_version"
+
+    team_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("team.id"), primary_key=True)
+    version: Mapped[str] = mapped_column(String(32))
+
+
+_QUEUE_CHANGED = "muli_queue_changed"
+
+
+def queue_changed(session, *team_ids: uuid.UUID) -> None:
+    """The change being made alters what these teams' queues show: each gets a new version in
+    this transaction. Every service that changes what the queue shows calls this; nothing
+    else writes the table. The versions are written just before the commit (an upsert per
+    team, teams in one order): the row lock each takes on PostgreSQL is held only through the
+    commit, and two transactions that touch several teams (the worker's batches) take them in
+    the same order, so they never wait on each other crosswise."""
+    real = session.registry() if isinstance(session, scoped_session) else session
+    if not real.in_transaction():
+        real.begin()
+    real.info.setdefault(_QUEUE_CHANGED, set()).update(team_ids)
+
+
+@event.listens_for(Session, "before_commit")
+def _write_queue_versions(session: Session) -> None:
+    teams = session.info.pop(_QUEUE_CHANGED, None)
+    if not teams:
+        return
+    table = ContactQueueVersion.__table__
+    assert isinstance(table, Table)
+    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    for team_id in sorted(teams, key=str):
+        statement = upsert(table).values(team_id=team_id, version=uuid.uuid4().hex)
+        session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.team_id], set_={"version": statement.excluded.version}
+            )
+        )
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_queue_changes(session: Session, _previous_transaction) -> None:
+    session.info.pop(_QUEUE_CHANGED, None)

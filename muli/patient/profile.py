@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
+from muli.models.contact import queue_changed
 from muli.models.people import Patient, Team
 from muli.platform.context import Ctx
 from muli.platform.errors import ValidationFailed
@@ -59,6 +60,7 @@ def set_phone(ctx: Ctx, raw: str | None) -> None:
     phone = normalise_phone(raw)
     ctx.keys.seal(patient, "phone", phone)
     ctx.session.flush()
+    queue_changed(ctx.session, patient.team_id)  # the queue shows the patient's number
     audit.record(
         ctx.session,
         ctx.actor,

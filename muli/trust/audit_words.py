@@ -105,6 +105,10 @@ ACTIONS: dict[str, tuple[str, str]] = {
         "contact",
         "Checked that a contact request in the queue had not changed (nothing shown)",
     ),
+    "contact_request.queue_checked": (
+        "contact",
+        "Checked that the queue of contact requests had not changed (no patient's data read)",
+    ),
     "contact_request.read": ("contact", "Read a contact request"),
     "contact_request.remind": ("contact", "Sent a reminder about a contact request"),
     "on_call.change": ("contact", "Changed an on-call shift"),

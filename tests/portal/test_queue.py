@@ -1,4 +1,5 @@
 import re
+from datetime import timedelta
 
 from tests.portal.helpers import contact_request
 
@@ -131,3 +132,26 @@ def test_the_poll_is_304_while_the_queue_is_as_the_page_has_it(world, app, porta
     contact_request(app.test_client(), care.patient)
     newer = portal.get("/portal/queue/poll", headers={"If-None-Match": later.headers["ETag"]})
     assert len(newer.get_json()["open"]) == 2
+
+
+def test_the_poll_moves_when_a_request_is_taken_or_escalated(world, app, portal_as, clock):
+    from muli.contact import escalation
+    from muli.extensions import db
+
+    care = world.care_team()
+    portal = portal_as(care.member)
+    taken = contact_request(app.test_client(), care.patient)
+    contact_request(app.test_client(), care.patient)
+    etag = portal.get("/portal/queue/poll").headers["ETag"]
+    assert portal.get("/portal/queue/poll", headers={"If-None-Match": etag}).status_code == 304
+    portal.post(f"/portal/queue/{taken['id']}/acknowledge", token_from="/portal/queue/")
+    after = portal.get("/portal/queue/poll", headers={"If-None-Match": etag})
+    assert after.status_code == 200 and len(after.get_json()["open"]) == 1
+    etag = after.headers["ETag"]
+    with app.app_context():
+        from muli.cli import system_ctx
+
+        escalation.run_pass(system_ctx(), now=clock.now + timedelta(minutes=11), commit=db.session.commit)
+        db.session.remove()
+    escalated = portal.get("/portal/queue/poll", headers={"If-None-Match": etag})
+    assert escalated.status_code == 200 and escalated.get_json()["open"][0]["escalation_level"] == 1
