@@ -34,7 +34,9 @@ def request_id() -> str:
 
 def _base_ctx(actor: Actor) -> Ctx:
     ext = current_app.extensions
-    return Ctx(db.session, ext["muli.keys"], actor, ext["muli.settings"], ext["muli.clock"])
+    # The request's own session (what the scoped `db.session` stands for until teardown), so
+    # the services' statements do not look it up through the scope again on every call.
+    return Ctx(db.session(), ext["muli.keys"], actor, ext["muli.settings"], ext["muli.clock"])
 
 
 def anonymous_ctx() -> Ctx:

@@ -270,14 +270,15 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         # One transaction per request: commit what succeeded, drop what did not.
-        erases = db.session.info.pop(ERASES, False)
+        session = db.session()
+        erases = session.info.pop(ERASES, False)
         if response.status_code < 400:
             try:
-                _commit_at_end()
+                _commit_at_end(session)
                 if erases:
                     sqlite.erase_traces(db.engine)
             except IntegrityError:
-                db.session.rollback()
+                session.rollback()
                 response = problem.problem(
                     409,
                     "conflict",
@@ -285,7 +286,7 @@ def register_request_hooks(app: Flask) -> None:
                     say(N_("The request clashed with another change. Reload and try again.")),
                 )
             except OperationalError:
-                db.session.rollback()
+                session.rollback()
                 log.exception("database unavailable at commit")
                 response = problem.problem(
                     503,
@@ -295,8 +296,8 @@ def register_request_hooks(app: Flask) -> None:
                     headers={"Retry-After": "2"},
                 )
         else:
-            db.session.rollback()
-        db.session.info.pop(TOKEN_PERSON, None)
+            session.rollback()
+        session.info.pop(TOKEN_PERSON, None)
         _headers(response)
         log.info(
             "request",
@@ -311,11 +312,10 @@ def register_request_hooks(app: Flask) -> None:
         return response
 
 
-def _commit_at_end() -> None:
+def _commit_at_end(session) -> None:
     """The request's one commit, once its answer is made. Nothing reads the session's objects
     after it (the session is removed at teardown), so they are not expired one by one first:
     that was a tenth of the commit's time on a plain read."""
-    session = db.session()
     session.expire_on_commit = False
     try:
         session.commit()
