@@ -162,6 +162,32 @@ def test_a_token_that_does_not_verify_or_does_not_count(app, client, care, case)
         assert_refused(client.get(route, headers={**EN, **bearer(token)}), detail, SENT)
 
 
+LOGOUT = "/api/v1/auth/logout"
+LOGOUT_HEADERS = [
+    (None, SIGN_IN, NONE_SENT),
+    ("Token {t}", SIGN_IN, NONE_SENT),
+    ("Bearer a.b.c", NOT_VALID, SENT),
+]
+
+
+@pytest.mark.parametrize("case", sorted(FORGED) + [f"header {i}" for i in range(len(LOGOUT_HEADERS))])
+def test_logout_refuses_as_every_other_route(app, client, care, case):
+    """Logout (no blueprint guard: it checks its token itself) gives the same refusals, and
+    before it reads its body; the good token still logs out afterwards."""
+    tokens = pair(client, care.patient, False)
+    if case in FORGED:
+        make, detail = FORGED[case]
+        headers, challenge = {**EN, **bearer(make(app, claims_of(app, tokens["access_token"])))}, SENT
+    else:
+        header, detail, challenge = LOGOUT_HEADERS[int(case.split()[1])]
+        headers = dict(EN)
+        if header is not None:
+            headers["Authorization"] = header.format(t=tokens["access_token"])
+    assert_refused(client.post(LOGOUT, headers=headers, json={"refresh_token": 5}), detail, challenge)
+    assert client.post(LOGOUT, headers=bearer(tokens["access_token"])).status_code == 204
+    assert_refused(client.post(LOGOUT, headers={**EN, **bearer(tokens["access_token"])}), NO_LONGER, SENT)
+
+
 def test_the_refresh_token_is_not_an_access_token(client, care):
     for route, tokens in routes(client, care):
         assert_refused(client.get(route, headers={**EN, **bearer(tokens["refresh_token"])}), NOT_VALID, SENT)
