@@ -86,40 +86,58 @@ def _bearer() -> str:
     return parts[1]
 
 
+def _verified(refresh: bool) -> tuple[dict, dict]:
+    """The Bearer token's header and claims, verified once with PyJWT: signature and
+    algorithm (pinned, JWT_DECODE_ALGORITHMS), audience, issuer, expiry, the identity claim,
+    and its type (a refresh token where one is asked for, anything else where not); the same
+    checks and the same 401 answers as flask-jwt-extended's `verify_jwt_in_request()`."""
+    try:
+        decoded = jwt.decode_complete(
+            _bearer(),
+            jwt_config.decode_key,
+            algorithms=jwt_config.decode_algorithms,
+            audience=jwt_config.decode_audience,
+            issuer=jwt_config.decode_issuer,
+            leeway=jwt_config.leeway,
+            options={
+                "verify_aud": jwt_config.decode_audience is not None,
+                "verify_sub": jwt_config.verify_sub,
+            },
+        )
+    except jwt.ExpiredSignatureError:
+        raise _refused(EXPIRED)
+    except jwt.InvalidTokenError:
+        raise _refused(INVALID)
+    payload = decoded["payload"]
+    if jwt_config.identity_claim_key not in payload:
+        raise _refused(INVALID)
+    payload.setdefault("type", "access")
+    payload.setdefault("fresh", False)
+    payload.setdefault("jti", None)
+    if (payload["type"] == "refresh") != refresh:
+        raise _refused(INVALID)
+    return decoded["header"], payload
+
+
 def access_token() -> dict:
-    """The request's access token, verified once with PyJWT: signature and algorithm (pinned,
-    JWT_DECODE_ALGORITHMS), audience, issuer, expiry, the identity claim, and that it is not
-    a refresh token; the same checks and the same 401 answers as flask-jwt-extended's
-    `verify_jwt_in_request()` (which parsed the token four times). Its revocation and its
-    login's end are checked by `current_ctx` (`accounts.token_actor`)."""
+    """The request's access token, verified once (`_verified`; flask-jwt-extended parsed it
+    four times). Its revocation and its login's end are checked by `current_ctx`
+    (`accounts.token_actor`)."""
     if "muli_token" not in g:
-        try:
-            decoded = jwt.decode_complete(
-                _bearer(),
-                jwt_config.decode_key,
-                algorithms=jwt_config.decode_algorithms,
-                audience=jwt_config.decode_audience,
-                issuer=jwt_config.decode_issuer,
-                leeway=jwt_config.leeway,
-                options={
-                    "verify_aud": jwt_config.decode_audience is not None,
-                    "verify_sub": jwt_config.verify_sub,
-                },
-            )
-        except jwt.ExpiredSignatureError:
-            raise _refused(EXPIRED)
-        except jwt.InvalidTokenError:
-            raise _refused(INVALID)
-        payload = decoded["payload"]
-        if jwt_config.identity_claim_key not in payload:
-            raise _refused(INVALID)
-        payload.setdefault("type", "access")
-        payload.setdefault("fresh", False)
-        payload.setdefault("jti", None)
-        if payload["type"] == "refresh":
-            raise _refused(INVALID)
-        g.muli_token_header, g.muli_token = decoded["header"], payload
+        g.muli_token_header, g.muli_token = _verified(refresh=False)
     return g.muli_token
+
+
+def refresh_token() -> dict:
+    """The refresh token sent as Bearer (`_verified`), refused once revoked, spent, or its
+    account disabled, as flask-jwt-extended's `verify_jwt_in_request(refresh=True)` with the
+    app's blocklist did."""
+    header, payload = _verified(refresh=True)
+    if accounts.token_is_revoked(anonymous_ctx(), payload):
+        from api import _revoked_token_problem
+
+        raise TokenRefused(_revoked_token_problem(header, payload))
+    return payload
 
 
 def current_ctx() -> Ctx:

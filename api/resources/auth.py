@@ -23,13 +23,11 @@ from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
     decode_token,
-    get_jwt,
-    verify_jwt_in_request,
 )
 from marshmallow import Schema, fields, validate
 
 from api.body import Blueprint
-from api.context import access_token, anonymous_ctx, current_ctx, token_required
+from api.context import access_token, anonymous_ctx, current_ctx, refresh_token, token_required
 from api.schemas import JsonBoolean
 from muli.contact import on_call
 from muli.extensions import device_cookie, limiter, oidc_flow
@@ -293,8 +291,7 @@ class Refresh(MethodView):
         if cookie and "Authorization" not in request.headers:
             jti = _refresh_payload_from_cookie(ctx)["jti"]
         else:
-            verify_jwt_in_request(refresh=True)
-            jti = get_jwt()["jti"]
+            jti = refresh_token()["jti"]
         spent = accounts.spend_refresh_token(ctx, jti)
         account = ctx.session.get(accounts.Account, spent.token.account_id)
         if spent.successor is not None and spent.successor.issued_at is not None:
