@@ -6,6 +6,7 @@ import logging
 import time
 
 from flask import Flask, Response, current_app, g, redirect, request
+from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException, ServiceUnavailable
@@ -53,6 +54,7 @@ def create_app(config: config_module.Config | None = None) -> Flask:
     configure_logging(config.MULI_LOG_LEVEL)
     app = Flask(__name__, instance_path=str(config.INSTANCE_DIR), static_folder=None)
     app.config.from_object(config)
+    app.session_interface = SessionCookies()
     _normalise_database_url(app)
     register_secrets(app, config)
     register_extensions(app)
@@ -66,6 +68,21 @@ def create_app(config: config_module.Config | None = None) -> Flask:
         # proxy's X-Forwarded-* headers; only as many hops as configured are believed.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app
+
+
+class SessionCookies(SecureCookieSessionInterface):
+    """Flask's signed-cookie session, whose serializer Flask makes again on every request
+    (each API call opens the session too): made once for the app's keys and used while they
+    stay the same. The serializer keeps no state between calls."""
+
+    _made: tuple | None = None
+
+    def get_signing_serializer(self, app: Flask):
+        keys = (app.secret_key, tuple(app.config["SECRET_KEY_FALLBACKS"] or ()))
+        made = self._made
+        if made is None or made[0] != keys:
+            made = self._made = (keys, super().get_signing_serializer(app))
+        return made[1]
 
 
 def _normalise_database_url(app: Flask) -> None:
@@ -253,14 +270,15 @@ def register_request_hooks(app: Flask) -> None:
     @app.after_request
     def _finish(response):
         # One transaction per request: commit what succeeded, drop what did not.
-        erases = db.session.info.pop(ERASES, False)
+        session = db.session()
+        erases = session.info.pop(ERASES, False)
         if response.status_code < 400:
             try:
-                _commit_at_end()
+                _commit_at_end(session)
                 if erases:
                     sqlite.erase_traces(db.engine)
             except IntegrityError:
-                db.session.rollback()
+                session.rollback()
                 response = problem.problem(
                     409,
                     "conflict",
@@ -268,7 +286,7 @@ def register_request_hooks(app: Flask) -> None:
                     say(N_("The request clashed with another change. Reload and try again.")),
                 )
             except OperationalError:
-                db.session.rollback()
+                session.rollback()
                 log.exception("database unavailable at commit")
                 response = problem.problem(
                     503,
@@ -278,8 +296,8 @@ def register_request_hooks(app: Flask) -> None:
                     headers={"Retry-After": "2"},
                 )
         else:
-            db.session.rollback()
-        db.session.info.pop(TOKEN_PERSON, None)
+            session.rollback()
+        session.info.pop(TOKEN_PERSON, None)
         _headers(response)
         log.info(
             "request",
@@ -294,11 +312,10 @@ def register_request_hooks(app: Flask) -> None:
         return response
 
 
-def _commit_at_end() -> None:
+def _commit_at_end(session) -> None:
     """The request's one commit, once its answer is made. Nothing reads the session's objects
     after it (the session is removed at teardown), so they are not expired one by one first:
     that was a tenth of the commit's time on a plain read."""
-    session = db.session()
     session.expire_on_commit = False
     try:
         session.commit()
@@ -312,21 +329,32 @@ def _request_id() -> str:
     return request_id()
 
 
+_SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in SECURITY_HEADERS.items())
+_CSP = "content-security-policy"
+
+
 def _headers(response) -> None:
-    for name, value in SECURITY_HEADERS.items():
-        response.headers.setdefault(name, value)
+    # What Headers.setdefault would do for each, with the answer's header names read once.
+    headers = response.headers
+    present = {name.lower() for name, _ in headers.items()}
+    for name, lower, value in _SECURITY_HEADERS:
+        if lower not in present:
+            headers.add(name, value)
     path = request.path
     if path.startswith("/api/docs"):
-        response.headers.setdefault("Content-Security-Policy", DOCS_CSP)
+        if _CSP not in present:
+            headers.add("Content-Security-Policy", DOCS_CSP)
     elif path == "/app" or path.startswith("/app/"):
-        response.headers.setdefault("Content-Security-Policy", APP_CSP)
+        if _CSP not in present:
+            headers.add("Content-Security-Policy", APP_CSP)
     elif path.startswith("/api/") or response.mimetype in (
         "application/json",
         "application/problem+json",
     ):
-        response.headers.setdefault("Content-Security-Policy", API_CSP)
-        response.headers["Cache-Control"] = "no-store"
-    response.headers["X-Request-ID"] = _request_id()
+        if _CSP not in present:
+            headers.add("Content-Security-Policy", API_CSP)
+        headers["Cache-Control"] = "no-store"
+    headers["X-Request-ID"] = _request_id()
     # HSTS: production, and only on an answer that went out over HTTPS (directly, or as the
     # trusted proxy's X-Forwarded-Proto says): browsers ignore it over plain HTTP anyway.
     hsts = current_app.config.get("MULI_HSTS")

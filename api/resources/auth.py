@@ -23,14 +23,11 @@ from flask_jwt_extended import (
     create_access_token,
     create_refresh_token,
     decode_token,
-    get_jwt,
-    jwt_required,
-    verify_jwt_in_request,
 )
 from marshmallow import Schema, fields, validate
 
 from api.body import Blueprint
-from api.context import anonymous_ctx, current_ctx
+from api.context import access_token, anonymous_ctx, current_ctx, refresh_token, token_required
 from api.schemas import JsonBoolean
 from muli.contact import on_call
 from muli.extensions import device_cookie, limiter, oidc_flow
@@ -294,8 +291,7 @@ class Refresh(MethodView):
         if cookie and "Authorization" not in request.headers:
             jti = _refresh_payload_from_cookie(ctx)["jti"]
         else:
-            verify_jwt_in_request(refresh=True)
-            jti = get_jwt()["jti"]
+            jti = refresh_token()["jti"]
         spent = accounts.spend_refresh_token(ctx, jti)
         account = ctx.session.get(accounts.Account, spent.token.account_id)
         if spent.successor is not None and spent.successor.issued_at is not None:
@@ -305,14 +301,14 @@ class Refresh(MethodView):
 
 @blp.route("/logout")
 class Logout(MethodView):
-    @jwt_required()
+    @token_required
     @blp.arguments(LogoutIn, required=False)
     @blp.response(204)
     def post(self, data):
         """End this login: the access token, its login's refresh tokens (found from the access
         token), and the family of a refresh token given or in the cookie."""
         ctx = current_ctx()
-        payload = get_jwt()
+        payload = access_token()
         accounts.revoke_access_token(ctx, payload["jti"], datetime.fromtimestamp(payload["exp"], UTC))
         family_id = accounts.family_of(payload)
         if family_id is not None:

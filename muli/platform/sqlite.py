@@ -32,6 +32,7 @@ from pathlib import Path
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import DBAPIError
 
 log = logging.getLogger("muli.sqlite")
 
@@ -166,7 +167,16 @@ def configure(engine: Engine) -> WriterQueue:
         # connection returns to the pool) writes at once; any other begins as a reader.
         holds = bool(connection.info.get(_HOLDS))
         connection.info[_WRITING] = holds
-        connection.exec_driver_sql("BEGIN IMMEDIATE" if holds else "BEGIN")
+        if holds:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            return
+        # The reader's BEGIN, which every request pays, on the driver's connection: it takes
+        # no lock and needs none of SQLAlchemy's statement machinery (a result, the cursor
+        # events). A failure is still SQLAlchemy's error (the 503 handler's OperationalError).
+        try:
+            connection.connection.dbapi_connection.execute("BEGIN")
+        except sqlite3.Error as error:
+            raise DBAPIError.instance("BEGIN", None, error, sqlite3.Error) from error
 
     @event.listens_for(engine, "before_execute")
     def _before_execute(connection, clauseelement, _multiparams, _params, _options):

@@ -251,15 +251,20 @@ def dated(session: Session, clock: Callable[[], datetime]) -> Iterator[None]:
         real.info.pop(_CLOCK, None)
 
 
-def _canonical(values: dict, names: Iterable[str]) -> bytes:
-    def text(v):
-        if v is None or isinstance(v, (bool, int, str)):
-            return v
-        if hasattr(v, "isoformat"):
-            return v.isoformat()
-        return str(v)
+def _text(v):
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if hasattr(v, "isoformat"):
+        return v.isoformat()
+    return str(v)
 
-    return json.dumps({k: text(values[k]) for k in names}, sort_keys=True, separators=(",", ":")).encode()
+
+# json.dumps with these options makes a new encoder each call; one made once writes the same.
+_ENCODE = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
+
+
+def _canonical(values: dict, names: Iterable[str]) -> bytes:
+    return _ENCODE({k: _text(values[k]) for k in names}).encode()
 
 
 def legacy_hash(values: dict) -> str:
@@ -283,20 +288,26 @@ def event_mac(key: bytes, values: dict) -> str:
     """The keyed hash a request gives its event at insert: HMAC-SHA256 under the audit key
     named by `values["key_id"]` of the event's own fields. Kept in `hash` until the event is
     sealed, so an unsealed event cannot be forged or edited without the key either."""
-    return hmac.new(key, _canonical(values, _EVENT_MAC), hashlib.sha256).hexdigest()
+    return hmac.digest(key, _canonical(values, _EVENT_MAC), "sha256").hex()
 
 
 def _append(session: Session) -> None:
     pending = session.info.pop(_PENDING, None)
     if pending:
-        kid, key = keys_for(session).hmac_keys[0]
+        # The keys of the engine under the session's connection (what `keys_for` answers,
+        # without asking the session for its bind a second time).
+        connection = session.connection()
+        keys = _ENGINE_KEYS.get(connection.engine)
+        if keys is None:
+            raise AuditKeyError("no audit keys for this database: the app sets them at start (use_keys)")
+        kid, key = keys.hmac_keys[0]
         for values in pending:
             values["key_id"] = kid
             values["hash"] = event_mac(key, values)
         # One plain INSERT (Core, on the session's connection; the statement is built once):
         # seq comes from the sequence (PostgreSQL) or the rowid (SQLite); chain_pos and
         # prev_hash stay NULL until the sealer gets to the event.
-        session.connection().execute(_INSERT_EVENTS, pending[0] if len(pending) == 1 else pending)
+        connection.execute(_INSERT_EVENTS, pending[0] if len(pending) == 1 else pending)
 
 
 _INSERT_EVENTS = insert(_EVENTS)

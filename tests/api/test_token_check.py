@@ -162,6 +162,55 @@ def test_a_token_that_does_not_verify_or_does_not_count(app, client, care, case)
         assert_refused(client.get(route, headers={**EN, **bearer(token)}), detail, SENT)
 
 
+LOGOUT = "/api/v1/auth/logout"
+LOGOUT_HEADERS = [
+    (None, SIGN_IN, NONE_SENT),
+    ("Token {t}", SIGN_IN, NONE_SENT),
+    ("Bearer a.b.c", NOT_VALID, SENT),
+]
+
+
+@pytest.mark.parametrize("case", sorted(FORGED) + [f"header {i}" for i in range(len(LOGOUT_HEADERS))])
+def test_logout_refuses_as_every_other_route(app, client, care, case):
+    """Logout (no blueprint guard: it checks its token itself) gives the same refusals, and
+    before it reads its body; the good token still logs out afterwards."""
+    tokens = pair(client, care.patient, False)
+    if case in FORGED:
+        make, detail = FORGED[case]
+        headers, challenge = {**EN, **bearer(make(app, claims_of(app, tokens["access_token"])))}, SENT
+    else:
+        header, detail, challenge = LOGOUT_HEADERS[int(case.split()[1])]
+        headers = dict(EN)
+        if header is not None:
+            headers["Authorization"] = header.format(t=tokens["access_token"])
+    assert_refused(client.post(LOGOUT, headers=headers, json={"refresh_token": 5}), detail, challenge)
+    assert client.post(LOGOUT, headers=bearer(tokens["access_token"])).status_code == 204
+    assert_refused(client.post(LOGOUT, headers={**EN, **bearer(tokens["access_token"])}), NO_LONGER, SENT)
+
+
+REFRESH = "/api/v1/auth/refresh"
+# An access token where a refresh token is expected: "the token is not valid", as its reverse.
+AS_REFRESH = {**FORGED, "type access": (lambda app, c: forge(app, c | {"type": "access"}), NOT_VALID)}
+AS_REFRESH.pop("type refresh")
+
+
+@pytest.mark.parametrize("case", sorted(AS_REFRESH) + [f"header {i}" for i in range(len(LOGOUT_HEADERS))])
+def test_refresh_refuses_a_bearer_token_as_the_other_routes_do(app, client, care, case):
+    """The refresh token sent as Bearer gets the access token's refusals (its own type
+    required), and the good one still refreshes afterwards."""
+    tokens = pair(client, care.patient, False)
+    if case in AS_REFRESH:
+        make, detail = AS_REFRESH[case]
+        headers, challenge = {**EN, **bearer(make(app, claims_of(app, tokens["refresh_token"])))}, SENT
+    else:
+        header, detail, challenge = LOGOUT_HEADERS[int(case.split()[1])]
+        headers = dict(EN)
+        if header is not None:
+            headers["Authorization"] = header.format(t=tokens["refresh_token"])
+    assert_refused(client.post(REFRESH, headers=headers), detail, challenge)
+    assert client.post(REFRESH, headers=bearer(tokens["refresh_token"])).status_code == 200
+
+
 def test_the_refresh_token_is_not_an_access_token(client, care):
     for route, tokens in routes(client, care):
         assert_refused(client.get(route, headers={**EN, **bearer(tokens["refresh_token"])}), NOT_VALID, SENT)

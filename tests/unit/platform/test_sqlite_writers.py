@@ -7,7 +7,7 @@ import threading
 
 import pytest
 from sqlalchemy import Column, Integer, MetaData, Table, create_engine, select, text
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from muli.platform import sqlite
@@ -34,6 +34,17 @@ def test_every_connection_gets_the_pragmas(engine):
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA secure_delete").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
+
+
+def test_a_begin_that_fails_is_sqlalchemys_operational_error(engine):
+    # The reader's BEGIN goes to the driver's connection directly; its failure must still be
+    # the OperationalError the app answers 503 for, not the driver's own exception.
+    with engine.connect() as conn:
+        raw = conn.connection.dbapi_connection
+        raw.execute("BEGIN")  # a transaction SQLAlchemy does not know of: BEGIN now fails
+        with pytest.raises(OperationalError, match="within a transaction"):
+            conn.begin()
+        raw.execute("ROLLBACK")
 
 
 def test_a_transaction_holds_the_turn_from_its_first_write_until_its_connection_goes_back(engine):
