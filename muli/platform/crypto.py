@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import hashlib
 import hmac
 import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -292,14 +294,28 @@ class _SqliteBatches(_Batches):
     def run(
         self, session: Session, keyring: KeyRing, done: int, after_batch: Callable[[int], None] | None
     ) -> int:
-        last = -1
-        while rows := self.read(session, last):
-            keys, columns = self.seal(keyring, rows)
-            self.write(session, keys, columns)
-            last = keys[-1]
-            done += len(rows)
-            if after_batch:
-                after_batch(done)
+        rows = self.read(session, -1)
+        if not rows:
+            return done
+        # The next batch is re-encrypted on a second thread while this one is committed:
+        # SQLite lets go of the GIL for the commit (its fsync, a checkpoint), a call that
+        # blocks for milliseconds. The thread touches no session or connection, and does
+        # nothing while this one reads and writes (SQLite takes and lets go of the GIL for
+        # every row there: the two threads would hand it to each other for every row).
+        with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the thread on the way out
+            sealing: Future | None = pool.submit(contextvars.copy_context().run, self.seal, keyring, rows)
+            while sealing:
+                keys, columns = sealing.result()  # a field that does not open: before its write
+                following = self.read(session, keys[-1])
+                self.write(session, keys, columns)
+                sealing = (
+                    pool.submit(contextvars.copy_context().run, self.seal, keyring, following)
+                    if following
+                    else None
+                )
+                done += len(keys)
+                if after_batch:
+                    after_batch(done)
         return done
 
     def read(self, session: Session, last: int) -> list[Any]:
