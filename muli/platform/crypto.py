@@ -356,9 +356,11 @@ class _PostgresqlBatches(_Batches):
     work overlapped with the server's: while the server writes batch n and reads batch
     n + 2 (sent together in pipeline mode), the client re-encrypts batch n + 1.
 
-    The arrays go as text in array syntax (`{a,b,NULL}`): ids are UUIDs, tokens are
-    `v1.<key id>.<base64>` (reencrypt_many parsed the old ones strictly), nothing in them
-    needs quoting. Knowing the arrays' length, the planner joins them by a nested loop over
+    Each array goes as one text of comma-separated values, split by `string_to_array`:
+    ids are UUIDs, tokens are `v1.<key id>.<base64url>` (reencrypt_many parsed the old ones
+    strictly: no comma, no empty token). As text in array syntax (`{a,b}`), parsing the
+    arrays cost the server about as much CPU as the UPDATE's own work; in binary, psycopg
+    builds them element by element in Python. The planner joins them by a nested loop over
     the primary key (the temporary table of the previous code needed hash and merge joins
     switched off; no setting, no temporary table now). Measurements: benchmarks/README.md,
     "Issue 19, item 5: rotate-keys"."""
@@ -409,22 +411,23 @@ class _PostgresqlBatches(_Batches):
         sets = ", ".join(f"{n}_enc = coalesce(b.new_{n}, t.{n}_enc)" for n in names)
         same = " AND ".join(f"(b.old_{n} IS NULL OR t.{n}_enc = b.old_{n})" for n in names)
         fields = ", ".join(f"old_{n}, new_{n}" for n in names)
-        arrays = ", ".join(["%s::uuid[]"] + ["%s::text[]"] * (2 * len(names)))
+        arrays = ", ".join(["string_to_array(%s, ',', '')"] * (1 + 2 * len(names)))
         sql = (
             f"UPDATE {self.table} AS t SET {sets} FROM unnest({arrays}) AS b(id, {fields}) "  # noqa: S608
-            f"WHERE t.id = b.id AND {same}"
+            f"WHERE t.id = b.id::uuid AND {same}"
         )
-        params = [_array(keys)]
+        params = [",".join(keys)]
         for _, olds, news in columns:
-            params += [_array(olds), _array(news)]
+            params += [_joined(olds), _joined(news)]
         return sql, params
 
 
-def _array(values: Sequence[str | None]) -> str:
-    """Values that need no quoting (UUIDs, tokens) in PostgreSQL's array syntax."""
+def _joined(values: Sequence[str | None]) -> str:
+    """Tokens (base64url, dots and dashes: no comma, never empty) joined by commas, an
+    empty string for None: `string_to_array(joined, ',', '')` gives the list back."""
     if None in values:
-        values = ["NULL" if v is None else v for v in values]
-    return "{" + ",".join(values) + "}"  # type: ignore[arg-type]
+        values = ["" if v is None else v for v in values]
+    return ",".join(values)  # type: ignore[arg-type]
 
 
 def _driver(session: Session) -> Any:
