@@ -121,8 +121,9 @@ def test_a_value_changed_while_its_batch_is_re_encrypted_is_left_as_it_was_chang
 
 # Rows of several encrypted fields (the diary: text, tags, mood, sleep), some stale, some
 # already under the new key, some empty; run on each database (MULI_TEST_DB), which takes
-# its own path: rowid order and one UPDATE per row on SQLite, COPY into a temporary table
-# and one UPDATE ... FROM per batch on PostgreSQL.
+# its own path: rowid order and one UPDATE per row on SQLite (the next batch re-encrypted
+# on a second thread during the commit), one UPDATE ... FROM unnest(...) per batch in
+# pipeline mode on PostgreSQL.
 
 FIELDS = ("text", "tags", "mood", "sleep_hours")
 
@@ -284,7 +285,9 @@ def test_no_temporary_table_or_planner_setting_outlives_a_rotation(diary):
     assert _rotate_diary(new_ring, batch_size=4) > 0  # one transaction, several batches
     session = db.session
     if session.connection().dialect.name == "postgresql":
-        assert session.execute(text("SELECT to_regclass('pg_temp.muli_rotate_batch')")).scalar() is None
+        temporary = "SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()"
+        assert session.execute(text(temporary)).scalar() == 0
+        assert session.connection().connection.driver_connection.pgconn.pipeline_status == 0  # off
         settings = "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
         assert tuple(session.execute(text(settings)).one()) == ("on", "on")
     else:
