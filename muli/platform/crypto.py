@@ -258,6 +258,8 @@ class _Batches:
                 tokens += olds
                 aads += [prefix + i for i in idents]
         sealed = keyring.reencrypt_many(tokens, aads)
+        if len(sealed) != len(tokens):  # they are put back by position
+            raise ValueError("re-encryption answered a different number of fields")
         out: list[_Column] = []
         at = 0
         for c, olds in stale:

@@ -353,3 +353,25 @@ def test_rotation_re_encrypts_a_patients_name(app, app_ctx, world):
     assert patient.display_name_enc.startswith("v1.rotated.")
     only_new = KeyRing(keys=new_ring.keys[:1], index_key=new_ring.index_key)
     assert only_new.open(patient, "display_name") == "Rotert Navn"
+
+
+def test_a_re_encryption_that_answers_a_field_short_stops_the_run_before_its_batch_is_written(diary):
+    # The new tokens are put back by position: one missing would shift the rest onto the
+    # wrong rows (where they would not open) if it were written.
+    from muli.models.diary import DiaryEntry
+
+    _old, new_ring, _expected = diary
+
+    class Short:
+        current_prefix = new_ring.current_prefix
+
+        def reencrypt_many(self, tokens, aads):
+            return new_ring.reencrypt_many(tokens, aads)[1:]
+
+    before = {e.id: {n: getattr(e, f"{n}_enc") for n in FIELDS} for e in _diary_rows().values()}
+    with pytest.raises(ValueError, match="different number"):
+        crypto.rotate(
+            db.session, Short(), [DiaryEntry], batch_size=100, after_batch=lambda d: db.session.commit()
+        )
+    db.session.rollback()
+    assert {e.id: {n: getattr(e, f"{n}_enc") for n in FIELDS} for e in _diary_rows().values()} == before
