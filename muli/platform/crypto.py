@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextvars
 import hashlib
 import hmac
 import os
 import re
 import unicodedata
 from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -203,54 +205,75 @@ def rotate(
     and a re-run carries on where it stopped: rows already under the newest key are skipped.
     Each update names the ciphertext it replaces, so a value changed meanwhile is left for
     the next run. The fields of a batch are re-encrypted in one call
-    (`KeyRing.reencrypt_many`); how a batch is read and written depends on the database
-    (`_SqliteBatches`, `_PostgresqlBatches`).
+    (`KeyRing.reencrypt_many`) before any of them is written; a field that does not open
+    in its place stops the run before its batch is written. How a batch is read and
+    written depends on the database (`_SqliteBatches`, `_PostgresqlBatches`).
     """
     batches = _PostgresqlBatches if session.connection().dialect.name == "postgresql" else _SqliteBatches
     done = 0
     for model in models:
         # Table and column names come from the models, never from input.
         io = batches(model.__tablename__, tuple(model.__encrypted__), keyring.current_prefix, int(batch_size))
-        last: Any = None
-        while True:
-            rows = io.read(session, last)
-            if not rows:
-                break
-            # One entry per stale field: (row, column, token, associated data).
-            fields = [
-                (r, c, token, (aad + ident).encode())
-                for r, (ident, tokens) in enumerate((row[1], row[2:]) for row in rows)
-                for c, (aad, token) in enumerate(zip(io.aad_prefixes, tokens, strict=True))
-                if token is not None
-            ]
-            sealed = keyring.reencrypt_many([f[2] for f in fields], [f[3] for f in fields])
-            io.write(
-                session, rows, [(r, c, old, new) for (r, c, old, _), new in zip(fields, sealed, strict=True)]
-            )
-            last = rows[-1][0]
-            done += len(rows)
-            if after_batch:
-                after_batch(done)
+        done = io.run(session, keyring, done, after_batch)
     return done
 
 
 class _Batches:
     """Reads a table's stale fields a batch at a time and writes them back, guarded.
 
-    `read` answers rows of (cursor key, the id as the associated data spells it, then for
-    each encrypted column its token if stale, else None), ordered by the cursor key, after
-    `last`. `write` gets, per re-encrypted field, (row index, column index, old, new)."""
+    A batch is read as rows of (cursor key, the id as the associated data spells it, then
+    for each encrypted column its token if stale, else None), ordered by the cursor key.
+    `seal` works on it column by column (lists and zips, no object per field)."""
 
     def __init__(self, table: str, names: tuple[str, ...], current_prefix: str, batch_size: int):
         self.table, self.names, self.batch_size = table, names, batch_size
         self.prefix = current_prefix
-        self.aad_prefixes = tuple(f"{table}|{name}|" for name in names)
+        self.aad_prefixes = tuple(f"{table}|{name}|".encode() for name in names)
 
     def stale_filter(self, like: str) -> str:
         return " OR ".join(f"({n}_enc IS NOT NULL AND {n}_enc NOT LIKE {like})" for n in self.names)
 
     def stale_columns(self, like: str) -> str:
         return ", ".join(f"CASE WHEN {n}_enc NOT LIKE {like} THEN {n}_enc END" for n in self.names)
+
+    def seal(self, keyring: KeyRing, rows: Sequence[Any]) -> tuple[Sequence[Any], list[_Column]]:
+        """The batch's cursor keys and, per column with a stale field in the batch, (column
+        index, the old tokens one per row, None where not stale, the new ones in the same
+        places). Every stale field of the batch in one `reencrypt_many` call."""
+        columns = list(zip(*rows, strict=True))
+        idents = [ident.encode() for ident in columns[1]]
+        stale: list[tuple[int, tuple[str | None, ...]]] = []
+        tokens: list[str] = []
+        aads: list[bytes] = []
+        for c, prefix in enumerate(self.aad_prefixes):
+            olds = columns[2 + c]
+            nulls = olds.count(None)
+            if nulls == len(olds):
+                continue
+            stale.append((c, olds))
+            if nulls:
+                tokens += [t for t in olds if t is not None]
+                aads += [prefix + i for i, t in zip(idents, olds, strict=True) if t is not None]
+            else:
+                tokens += olds
+                aads += [prefix + i for i in idents]
+        sealed = keyring.reencrypt_many(tokens, aads)
+        if len(sealed) != len(tokens):  # they are put back by position
+            raise ValueError("re-encryption answered a different number of fields")
+        out: list[_Column] = []
+        at = 0
+        for c, olds in stale:
+            nulls = olds.count(None)
+            news: Sequence[str | None] = sealed[at : at + len(olds) - nulls]
+            at += len(news)
+            if nulls:
+                it = iter(news)
+                news = [None if t is None else next(it) for t in olds]
+            out.append((c, olds, news))
+        return columns[0], out
+
+
+_Column = tuple[int, Sequence[str | None], Sequence[str | None]]
 
 
 class _SqliteBatches(_Batches):
@@ -270,29 +293,58 @@ class _SqliteBatches(_Batches):
         "substr(id, 13, 4) || '-' || substr(id, 17, 4) || '-' || substr(id, 21) ELSE id END"
     )
 
-    def read(self, session: Session, last: Any) -> Sequence[Any]:
+    def run(
+        self, session: Session, keyring: KeyRing, done: int, after_batch: Callable[[int], None] | None
+    ) -> int:
+        rows = self.read(session, -1)
+        if not rows:
+            return done
+        # The next batch is re-encrypted on a second thread while this one is committed:
+        # SQLite lets go of the GIL for the commit (its fsync, a checkpoint), a call that
+        # blocks for milliseconds. The thread touches no session or connection, and does
+        # nothing while this one reads and writes (SQLite takes and lets go of the GIL for
+        # every row there: the two threads would hand it to each other for every row).
+        with ThreadPoolExecutor(max_workers=1) as pool:  # waits for the thread on the way out
+            sealing: Future | None = pool.submit(contextvars.copy_context().run, self.seal, keyring, rows)
+            while sealing:
+                keys, columns = sealing.result()  # a field that does not open: before its write
+                following = self.read(session, keys[-1])
+                self.write(session, keys, columns)
+                sealing = (
+                    pool.submit(contextvars.copy_context().run, self.seal, keyring, following)
+                    if following
+                    else None
+                )
+                done += len(keys)
+                if after_batch:
+                    after_batch(done)
+        return done
+
+    def read(self, session: Session, last: int) -> list[Any]:
         sql = (
             f"SELECT rowid, {self.IDENT}, {self.stale_columns('?1')} FROM {self.table} "  # noqa: S608
             f"WHERE ({self.stale_filter('?1')}) AND rowid > ?2 ORDER BY rowid LIMIT {self.batch_size}"
         )
-        params = (f"{self.prefix}%", -1 if last is None else last)
         # A read needs no writer turn: the driver's cursor, plain tuples (no Row objects).
         cursor = _driver(session).cursor()
         try:
-            return cursor.execute(sql, params).fetchall()
+            return cursor.execute(sql, (f"{self.prefix}%", last)).fetchall()
         finally:
             cursor.close()
 
-    def write(self, session: Session, rows: Sequence[Any], changes: list[tuple[int, int, str, str]]) -> None:
-        by_row: dict[int, list[tuple[int, str, str]]] = {}
-        for r, c, old, new in changes:
-            by_row.setdefault(r, []).append((c, old, new))
+    def write(self, session: Session, keys: Sequence[int], columns: list[_Column]) -> None:
         statements: dict[tuple[int, ...], list[tuple]] = {}  # one executemany per set of columns
-        for r, fields in by_row.items():
-            key = tuple(c for c, _, _ in fields)
-            statements.setdefault(key, []).append(
-                (*(new for _, _, new in fields), rows[r][0], *(old for _, old, _ in fields))
+        if all(None not in olds for _, olds, _ in columns):  # the usual case: one statement
+            key = tuple(c for c, _, _ in columns)
+            statements[key] = list(
+                zip(*(news for _, _, news in columns), keys, *(olds for _, olds, _ in columns), strict=True)
             )
+        else:
+            for r, rowid in enumerate(keys):
+                fields = [(c, olds[r], news[r]) for c, olds, news in columns if olds[r] is not None]
+                statements.setdefault(tuple(c for c, _, _ in fields), []).append(
+                    (*(new for _, _, new in fields), rowid, *(old for _, old, _ in fields))
+                )
         connection = session.connection()  # through SQLAlchemy: the UPDATE takes the writer turn
         for key, params in statements.items():
             sets = ", ".join(f"{self.names[c]}_enc = ?" for c in key)
@@ -301,61 +353,83 @@ class _SqliteBatches(_Batches):
 
 
 class _PostgresqlBatches(_Batches):
-    """PostgreSQL: rows in id order; a batch's old and new ciphertexts go by COPY (one
-    stream) into a temporary table of this transaction, then ONE guarded `UPDATE ... FROM`
-    writes them (`t.x_enc = old`: a value changed meanwhile is left). The temporary table
-    holds only ciphertext and is dropped at once (ON COMMIT DROP should anything fail).
+    """PostgreSQL: rows in id order; ONE guarded `UPDATE ... FROM unnest(arrays)` per batch
+    (`t.x_enc = old`: a row with a value changed meanwhile is left whole), and the client's
+    work overlapped with the server's: while the server writes batch n and reads batch
+    n + 2 (sent together in pipeline mode), the client re-encrypts batch n + 1.
 
-    Measured against one UPDATE per row through a pipelined executemany (the previous
-    code) and against one `UPDATE ... FROM (VALUES ...)`, `unnest(arrays)` or a JSON
-    parameter: benchmarks/README.md, "Issue 19, item 5: rotate-keys"."""
+    Each array goes as one text of comma-separated values, split by `string_to_array`:
+    ids are UUIDs, tokens are `v1.<key id>.<base64url>` (reencrypt_many parsed the old ones
+    strictly: no comma, no empty token). As text in array syntax (`{a,b}`), parsing the
+    arrays cost the server about as much CPU as the UPDATE's own work; in binary, psycopg
+    builds them element by element in Python. The planner joins them by a nested loop over
+    the primary key (the temporary table of the previous code needed hash and merge joins
+    switched off; no setting, no temporary table now). Measurements: benchmarks/README.md,
+    "Issue 19, item 5: rotate-keys"."""
 
-    TEMP = "muli_rotate_batch"
+    def run(
+        self, session: Session, keyring: KeyRing, done: int, after_batch: Callable[[int], None] | None
+    ) -> int:
+        with _driver(session).cursor() as reader:
+            rows = reader.execute(*self.read(None)).fetchall()
+        update: tuple[str, list[str]] | None = None  # the batch before, not yet written
+        written = 0
+        while rows or update:
+            failure = None
+            # The session's connection again each time: `after_batch` commits, and the
+            # session may then hand out another one.
+            connection = _driver(session)
+            with connection.cursor() as reader, connection.cursor() as writer:
+                with connection.pipeline():  # sent now, answered at the block's end
+                    if update:
+                        writer.execute(*update)
+                    if rows:
+                        reader.execute(*self.read(rows[-1][0]))
+                        try:
+                            keys, columns = self.seal(keyring, rows)
+                        except DecryptionError as exc:  # the batch before is still written
+                            failure = exc
+                following = reader.fetchall() if rows else []
+            if update:
+                done += written
+                if after_batch:
+                    after_batch(done)
+            if failure:
+                raise failure
+            update, written = (self.update(keys, columns), len(rows)) if rows else (None, 0)
+            rows = following
+        return done
 
-    def read(self, session: Session, last: Any) -> Sequence[Any]:
+    def read(self, last: str | None) -> tuple[str, list[str]]:
         after = "" if last is None else "AND id > %s::uuid"
         sql = (
             f"SELECT id::text, id::text, {self.stale_columns('%s')} FROM {self.table} "  # noqa: S608
             f"WHERE ({self.stale_filter('%s')}) {after} ORDER BY {self.table}.id LIMIT {self.batch_size}"
         )
-        like = f"{self.prefix}%"
-        params = [like] * (2 * len(self.names)) + ([] if last is None else [last])
-        with _driver(session).cursor() as cursor:
-            cursor.execute(sql, params)
-            return cursor.fetchall()
+        return sql, [f"{self.prefix}%"] * (2 * len(self.names)) + ([] if last is None else [last])
 
-    def write(self, session: Session, rows: Sequence[Any], changes: list[tuple[int, int, str, str]]) -> None:
-        width = len(self.names)
-        lines: dict[int, list[str]] = {}
-        for r, c, old, new in changes:
-            line = lines.get(r)
-            if line is None:
-                line = lines[r] = [rows[r][0], *([r"\N"] * (2 * width))]
-            line[1 + 2 * c], line[2 + 2 * c] = old, new
-        # Ids are UUIDs; tokens are `v1.<key id>.<base64url>` (reencrypt_many parsed the old
-        # ones strictly): nothing in them needs escaping in COPY's text format.
-        data = "".join("\t".join(line) + "\n" for line in lines.values())
-        columns = ", ".join(f"old_{n} text, new_{n} text" for n in self.names)
-        sets = ", ".join(f"{n}_enc = coalesce(b.new_{n}, t.{n}_enc)" for n in self.names)
-        same = " AND ".join(f"(b.old_{n} IS NULL OR t.{n}_enc = b.old_{n})" for n in self.names)
-        with _driver(session).cursor() as cursor:
-            cursor.execute(f"CREATE TEMPORARY TABLE {self.TEMP} (id uuid, {columns}) ON COMMIT DROP")
-            with cursor.copy(f"COPY {self.TEMP} FROM STDIN") as copy:
-                copy.write(data)
-            # A nested loop over the primary key, O(batch) per batch. Knowing nothing of the
-            # temporary table the planner picks a hash join, which reads the whole table for
-            # every batch (O(table), 4x slower here at 50,000 rows). For this statement only.
-            cursor.execute("SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')")
-            before = cursor.fetchone()
-            cursor.execute("SET LOCAL enable_hashjoin = off; SET LOCAL enable_mergejoin = off")
-            cursor.execute(
-                f"UPDATE {self.table} AS t SET {sets} FROM {self.TEMP} AS b WHERE t.id = b.id AND {same}"  # noqa: S608
-            )
-            cursor.execute(
-                "SELECT set_config('enable_hashjoin', %s, true), set_config('enable_mergejoin', %s, true)",
-                before,
-            )
-            cursor.execute(f"DROP TABLE {self.TEMP}")
+    def update(self, keys: Sequence[str], columns: list[_Column]) -> tuple[str, list[str]]:
+        names = [self.names[c] for c, _, _ in columns]
+        sets = ", ".join(f"{n}_enc = coalesce(b.new_{n}, t.{n}_enc)" for n in names)
+        same = " AND ".join(f"(b.old_{n} IS NULL OR t.{n}_enc = b.old_{n})" for n in names)
+        fields = ", ".join(f"old_{n}, new_{n}" for n in names)
+        arrays = ", ".join(["string_to_array(%s, ',', '')"] * (1 + 2 * len(names)))
+        sql = (
+            f"UPDATE {self.table} AS t SET {sets} FROM unnest({arrays}) AS b(id, {fields}) "  # noqa: S608
+            f"WHERE t.id = b.id::uuid AND {same}"
+        )
+        params = [",".join(keys)]
+        for _, olds, news in columns:
+            params += [_joined(olds), _joined(news)]
+        return sql, params
+
+
+def _joined(values: Sequence[str | None]) -> str:
+    """Tokens (base64url, dots and dashes: no comma, never empty) joined by commas, an
+    empty string for None: `string_to_array(joined, ',', '')` gives the list back."""
+    if None in values:
+        values = ["" if v is None else v for v in values]
+    return ",".join(values)  # type: ignore[arg-type]
 
 
 def _driver(session: Session) -> Any:

@@ -72,6 +72,13 @@ def test_a_second_run_finds_nothing_left_to_do(old_and_new):
     assert _rotate(new_ring) == 0
 
 
+def _another_connection():
+    """A concurrent writer, as another process would be: its own connection, committed.
+    (The rotation's session must not be used meanwhile: on PostgreSQL its connection is in
+    pipeline mode while a batch is re-encrypted.)"""
+    return db.engine.begin()
+
+
 def test_a_value_changed_while_its_batch_is_re_encrypted_is_left_as_it_was_changed(old_and_new):
     # The update of each row names the ciphertext it replaces (one statement per batch on
     # PostgreSQL, one per row on SQLite): a value written meanwhile must not be overwritten.
@@ -85,17 +92,24 @@ def test_a_value_changed_while_its_batch_is_re_encrypted_is_left_as_it_was_chang
 
         def reencrypt_many(self, tokens, aads):
             if not raced:
-                account = db.session.scalars(
-                    select(Account).where(Account.totp_secret_enc == tokens[0])
-                ).one()
-                changed = new_ring.encrypt("CHANGED", crypto.aad_for(account, "totp_secret"))
-                db.session.execute(
-                    update(Account).where(Account.id == account.id).values(totp_secret_enc=changed)
-                )
-                raced.append(account.id)
+                with _another_connection() as other:
+                    account_id = other.scalars(
+                        select(Account.id).where(Account.totp_secret_enc == tokens[0])
+                    ).one()
+                    changed = new_ring.encrypt("CHANGED", crypto.aad("account", "totp_secret", account_id))
+                    other.execute(
+                        update(Account).where(Account.id == account_id).values(totp_secret_enc=changed)
+                    )
+                raced.append(account_id)
             return new_ring.reencrypt_many(tokens, aads)
 
-    crypto.rotate(db.session, Racing(), crypto.encrypted_models(Base), batch_size=250)
+    crypto.rotate(
+        db.session,
+        Racing(),
+        crypto.encrypted_models(Base),
+        batch_size=250,
+        after_batch=lambda d: db.session.commit(),
+    )
     db.session.commit()
     db.session.expunge_all()
     accounts = {a.id: a for a in db.session.scalars(select(Account))}
@@ -107,8 +121,9 @@ def test_a_value_changed_while_its_batch_is_re_encrypted_is_left_as_it_was_chang
 
 # Rows of several encrypted fields (the diary: text, tags, mood, sleep), some stale, some
 # already under the new key, some empty; run on each database (MULI_TEST_DB), which takes
-# its own path: rowid order and one UPDATE per row on SQLite, COPY into a temporary table
-# and one UPDATE ... FROM per batch on PostgreSQL.
+# its own path: rowid order and one UPDATE per row on SQLite (the next batch re-encrypted
+# on a second thread during the commit), one UPDATE ... FROM unnest(...) per batch in
+# pipeline mode on PostgreSQL.
 
 FIELDS = ("text", "tags", "mood", "sleep_hours")
 
@@ -191,25 +206,26 @@ def test_a_field_changed_meanwhile_leaves_its_row_for_the_next_run_which_finishe
 
         def reencrypt_many(self, tokens, aads):
             stale = set(tokens)
-            entry = next(
-                (
-                    e
-                    for e in _diary_rows().values()
-                    if e.tags_enc in stale and {e.text_enc, e.mood_enc, e.sleep_hours_enc} & stale
-                ),
-                None,
-            )
-            if not raced and entry is not None:
-                # A row with stale tags and another stale field: the service (still on the
-                # old key) writes new tags while the batch is being re-encrypted.
-                changed = old_ring.encrypt("CHANGED", crypto.aad_for(entry, "tags"))
-                db.session.execute(
-                    update(DiaryEntry).where(DiaryEntry.id == entry.id).values(tags_enc=changed)
+            with _another_connection() as other:
+                entry = next(
+                    (
+                        e
+                        for e in other.execute(select(DiaryEntry.__table__))
+                        if e.tags_enc in stale and {e.text_enc, e.mood_enc, e.sleep_hours_enc} & stale
+                    ),
+                    None,
                 )
-                raced.append(entry.id)
+                if not raced and entry is not None:
+                    # A row with stale tags and another stale field: the service (still on
+                    # the old key) writes new tags while the batch is being re-encrypted.
+                    changed = old_ring.encrypt("CHANGED", crypto.aad("diary_entry", "tags", entry.id))
+                    other.execute(
+                        update(DiaryEntry).where(DiaryEntry.id == entry.id).values(tags_enc=changed)
+                    )
+                    raced.append(entry.id)
             return new_ring.reencrypt_many(tokens, aads)
 
-    _rotate_diary(Racing())
+    _rotate_diary(Racing(), after_batch=lambda done: db.session.commit())
     db.session.commit()
     entry = _diary_rows()[raced[0]]
     # Its whole row is left as it was changed: the row's other fields are as they were.
@@ -269,7 +285,9 @@ def test_no_temporary_table_or_planner_setting_outlives_a_rotation(diary):
     assert _rotate_diary(new_ring, batch_size=4) > 0  # one transaction, several batches
     session = db.session
     if session.connection().dialect.name == "postgresql":
-        assert session.execute(text("SELECT to_regclass('pg_temp.muli_rotate_batch')")).scalar() is None
+        temporary = "SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()"
+        assert session.execute(text(temporary)).scalar() == 0
+        assert session.connection().connection.driver_connection.pgconn.pipeline_status == 0  # off
         settings = "SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin')"
         assert tuple(session.execute(text(settings)).one()) == ("on", "on")
     else:
@@ -335,3 +353,25 @@ def test_rotation_re_encrypts_a_patients_name(app, app_ctx, world):
     assert patient.display_name_enc.startswith("v1.rotated.")
     only_new = KeyRing(keys=new_ring.keys[:1], index_key=new_ring.index_key)
     assert only_new.open(patient, "display_name") == "Rotert Navn"
+
+
+def test_a_re_encryption_that_answers_a_field_short_stops_the_run_before_its_batch_is_written(diary):
+    # The new tokens are put back by position: one missing would shift the rest onto the
+    # wrong rows (where they would not open) if it were written.
+    from muli.models.diary import DiaryEntry
+
+    _old, new_ring, _expected = diary
+
+    class Short:
+        current_prefix = new_ring.current_prefix
+
+        def reencrypt_many(self, tokens, aads):
+            return new_ring.reencrypt_many(tokens, aads)[1:]
+
+    before = {e.id: {n: getattr(e, f"{n}_enc") for n in FIELDS} for e in _diary_rows().values()}
+    with pytest.raises(ValueError, match="different number"):
+        crypto.rotate(
+            db.session, Short(), [DiaryEntry], batch_size=100, after_batch=lambda d: db.session.commit()
+        )
+    db.session.rollback()
+    assert {e.id: {n: getattr(e, f"{n}_enc") for n in FIELDS} for e in _diary_rows().values()} == before
