@@ -144,6 +144,7 @@ def seed(kind: str, directory: Path) -> None:
                 consents=consents,
                 trusted_contact_id=tor.id,
                 phone="+4700000150",
+                criteria_confirmed=True,
             ),
         )
         accounts.activate(ctx, code, "svein", demo.PASSWORD)
