@@ -17,7 +17,7 @@ import uuid
 from functools import wraps
 
 from flask import current_app, request
-from sqlalchemy import bindparam, func, select
+from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from api.context import current_ctx
@@ -58,10 +58,21 @@ def _request_hash() -> str:
 
 
 # The claim of a key: the columns a replay needs (Core, on the table, built once).
-_RECORD = IdempotencyRecord.__table__
+_RECORD = IdempotencyRecord.metadata.tables["idempotency_record"]
 _EXISTING = select(_RECORD.c.id, _RECORD.c.request_hash, _RECORD.c.status_code, _RECORD.c.body_enc).where(
     _RECORD.c.account_id == bindparam("account_id"), _RECORD.c.key == bindparam("key")
 )
+
+
+# The claim, its answer, and its release: Core statements on the table, built once
+# (`created_at` takes its column default, as the model's would).
+_CLAIM = insert(_RECORD)
+_ANSWER = (
+    update(_RECORD)
+    .where(_RECORD.c.id == bindparam("record_id"))
+    .values(status_code=bindparam("status"), body_enc=bindparam("sealed"))
+)
+_UNCLAIM = delete(_RECORD).where(_RECORD.c.id == bindparam("record_id"))
 
 
 def _replay(keys: KeyRing, record, request_hash: str):
@@ -121,15 +132,16 @@ def idempotent(required: bool = False):
             record = existing()
             if record is not None:
                 return _replay(ctx.keys, record, request_hash)
-            record = IdempotencyRecord(
-                account_id=account_id,
-                key=key,
-                request_hash=request_hash,
-                expires_at=ctx.now() + current_app.config["MULI_IDEMPOTENCY_TTL"],
-            )
-            session.add(record)
+            record_id = uuid.uuid4()
+            claim = {
+                "id": record_id,
+                "account_id": account_id,
+                "key": key,
+                "request_hash": request_hash,
+                "expires_at": ctx.now() + current_app.config["MULI_IDEMPOTENCY_TTL"],
+            }
             try:
-                session.flush()
+                session.execute(_CLAIM, claim)
             except IntegrityError:
                 session.rollback()
                 record = existing()
@@ -141,12 +153,15 @@ def idempotent(required: bool = False):
             except MuliError as error:
                 if error.keep_changes:
                     # Its handler commits: a claim with no answer would make every retry a 409.
-                    session.delete(record)
-                    session.flush()
+                    session.execute(_UNCLAIM, {"record_id": record_id})
                 raise
-            record.status_code = response.status_code
             # JSON from our own views: UTF-8 text, sealed like every other encrypted field.
-            ctx.keys.seal(record, "body", response.get_data().decode("utf-8"))
+            sealed = ctx.keys.encrypt(
+                response.get_data().decode("utf-8"), aad("idempotency_record", "body", record_id)
+            )
+            session.execute(
+                _ANSWER, {"record_id": record_id, "status": response.status_code, "sealed": sealed}
+            )
             return response
 
         return wrapper
