@@ -141,7 +141,7 @@ def idempotent(required: bool = False):
                 "expires_at": ctx.now() + current_app.config["MULI_IDEMPOTENCY_TTL"],
             }
             try:
-                session.execute(_CLAIM, claim)
+                session.connection().execute(_CLAIM, claim)
             except IntegrityError:
                 session.rollback()
                 record = existing()
@@ -153,13 +153,13 @@ def idempotent(required: bool = False):
             except MuliError as error:
                 if error.keep_changes:
                     # Its handler commits: a claim with no answer would make every retry a 409.
-                    session.execute(_UNCLAIM, {"record_id": record_id})
+                    session.connection().execute(_UNCLAIM, {"record_id": record_id})
                 raise
             # JSON from our own views: UTF-8 text, sealed like every other encrypted field.
             sealed = ctx.keys.encrypt(
                 response.get_data().decode("utf-8"), aad("idempotency_record", "body", record_id)
             )
-            session.execute(
+            session.connection().execute(
                 _ANSWER, {"record_id": record_id, "status": response.status_code, "sealed": sealed}
             )
             return response

@@ -154,7 +154,7 @@ _INSERT = insert(OutboxMessage.metadata.tables["outbox_message"])
 
 def _insert(ctx: Ctx, rows: list[dict]) -> None:
     if rows:
-        ctx.session.execute(_INSERT, rows)
+        ctx.session.connection().execute(_INSERT, rows)
 
 
 def _email_values(ctx: Ctx, key: str, person: Recipient, link: str) -> dict:

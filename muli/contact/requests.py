@@ -241,7 +241,8 @@ def write_new_request(
     and in the request's one transaction (a failure rolls back all of them): the request, the
     patient's first message, the notifications of its first recipients. Answers the request's
     messages as `messages` reads them."""
-    ctx.session.execute(
+    connection = ctx.session.connection()  # the request's transaction, without the ORM's layer
+    connection.execute(
         _INSERT_REQUEST,
         {
             "id": request.id,
@@ -262,7 +263,7 @@ def write_new_request(
     written = []
     if message:
         message_id = uuid.uuid4()
-        ctx.session.execute(
+        connection.execute(
             _INSERT_MESSAGE,
             {
                 "id": message_id,
