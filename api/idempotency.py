@@ -17,8 +17,9 @@ import uuid
 from functools import wraps
 
 from flask import current_app, request
-from sqlalchemy import bindparam, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BigInteger, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from api.context import current_ctx
 from muli.models.idempotency import IdempotencyRecord
@@ -66,11 +67,23 @@ _EXISTING = select(_RECORD.c.id, _RECORD.c.request_hash, _RECORD.c.status_code, 
 
 # The claim, its answer, and its release: Core statements on the table, built once
 # (`created_at` takes its column default, as the model's would).
-_CLAIM = insert(_RECORD)
+# The claim answers its id when it is new, no row when the key was claimed before.
+_CLAIM = {
+    "postgresql": pg_insert(_RECORD)
+    .on_conflict_do_nothing(index_elements=["account_id", "key"])
+    .returning(_RECORD.c.id),
+    "sqlite": sqlite_insert(_RECORD)
+    .on_conflict_do_nothing(index_elements=["account_id", "key"])
+    .returning(_RECORD.c.id),
+}
+_TRY_LOCK = select(func.pg_try_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
 _ANSWER = (
     update(_RECORD)
     .where(_RECORD.c.id == bindparam("record_id"))
-    .values(status_code=bindparam("status"), body_enc=bindparam("sealed"))
+    .values(
+        status_code=bindparam("status", type_=_RECORD.c.status_code.type),
+        body_enc=bindparam("sealed", type_=_RECORD.c.body_enc.type),
+    )
 )
 _UNCLAIM = delete(_RECORD).where(_RECORD.c.id == bindparam("record_id"))
 
@@ -120,18 +133,15 @@ def idempotent(required: bool = False):
             def existing():
                 return session.execute(_EXISTING, {"account_id": account_id, "key": key}).first()
 
-            if session.get_bind().dialect.name == "postgresql":
-                # Another transaction working on this key holds the lock: 409, don't wait.
-                got = session.execute(
-                    select(func.pg_try_advisory_xact_lock(_lock_key(account_id, key)))
-                ).scalar()
-                if not got:
-                    raise Conflict(
-                        "A request with this key is still being processed.", code="idempotency-in-progress"
-                    )
-            record = existing()
-            if record is not None:
-                return _replay(ctx.keys, record, request_hash)
+            dialect = session.get_bind().dialect.name
+            # PostgreSQL: another transaction working on this key holds the lock: 409, don't wait.
+            if (
+                dialect == "postgresql"
+                and not session.execute(_TRY_LOCK, {"lock": _lock_key(account_id, key)}).scalar()
+            ):
+                raise Conflict(
+                    "A request with this key is still being processed.", code="idempotency-in-progress"
+                )
             record_id = uuid.uuid4()
             claim = {
                 "id": record_id,
@@ -140,13 +150,14 @@ def idempotent(required: bool = False):
                 "request_hash": request_hash,
                 "expires_at": ctx.now() + current_app.config["MULI_IDEMPOTENCY_TTL"],
             }
-            try:
-                session.connection().execute(_CLAIM, claim)
-            except IntegrityError:
-                session.rollback()
+            # Claim first (one statement on the first try); a key already claimed is read back.
+            if session.connection().execute(_CLAIM[dialect], claim).first() is None:
                 record = existing()
-                if record is None:
-                    raise
+                if record is None:  # its holder rolled back in between: the retry will do it
+                    raise Conflict(
+                        "A request with this key is still being processed. Try again shortly.",
+                        code="idempotency-in-progress",
+                    )
                 return _replay(ctx.keys, record, request_hash)
             try:
                 response = view(*args, **kwargs)
