@@ -17,8 +17,9 @@ import uuid
 from functools import wraps
 
 from flask import current_app, request
-from sqlalchemy import bindparam, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import BigInteger, bindparam, delete, func, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from api.context import current_ctx
 from muli.models.idempotency import IdempotencyRecord
@@ -58,10 +59,33 @@ def _request_hash() -> str:
 
 
 # The claim of a key: the columns a replay needs (Core, on the table, built once).
-_RECORD = IdempotencyRecord.__table__
+_RECORD = IdempotencyRecord.metadata.tables["idempotency_record"]
 _EXISTING = select(_RECORD.c.id, _RECORD.c.request_hash, _RECORD.c.status_code, _RECORD.c.body_enc).where(
     _RECORD.c.account_id == bindparam("account_id"), _RECORD.c.key == bindparam("key")
 )
+
+
+# The claim, its answer, and its release: Core statements on the table, built once
+# (`created_at` takes its column default, as the model's would).
+# The claim answers its id when it is new, no row when the key was claimed before.
+_CLAIM = {
+    "postgresql": pg_insert(_RECORD)
+    .on_conflict_do_nothing(index_elements=["account_id", "key"])
+    .returning(_RECORD.c.id),
+    "sqlite": sqlite_insert(_RECORD)
+    .on_conflict_do_nothing(index_elements=["account_id", "key"])
+    .returning(_RECORD.c.id),
+}
+_TRY_LOCK = select(func.pg_try_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
+_ANSWER = (
+    update(_RECORD)
+    .where(_RECORD.c.id == bindparam("record_id"))
+    .values(
+        status_code=bindparam("status", type_=_RECORD.c.status_code.type),
+        body_enc=bindparam("sealed", type_=_RECORD.c.body_enc.type),
+    )
+)
+_UNCLAIM = delete(_RECORD).where(_RECORD.c.id == bindparam("record_id"))
 
 
 def _replay(keys: KeyRing, record, request_hash: str):
@@ -109,44 +133,46 @@ def idempotent(required: bool = False):
             def existing():
                 return session.execute(_EXISTING, {"account_id": account_id, "key": key}).first()
 
-            if session.get_bind().dialect.name == "postgresql":
-                # Another transaction working on this key holds the lock: 409, don't wait.
-                got = session.execute(
-                    select(func.pg_try_advisory_xact_lock(_lock_key(account_id, key)))
-                ).scalar()
-                if not got:
-                    raise Conflict(
-                        "A request with this key is still being processed.", code="idempotency-in-progress"
-                    )
-            record = existing()
-            if record is not None:
-                return _replay(ctx.keys, record, request_hash)
-            record = IdempotencyRecord(
-                account_id=account_id,
-                key=key,
-                request_hash=request_hash,
-                expires_at=ctx.now() + current_app.config["MULI_IDEMPOTENCY_TTL"],
-            )
-            session.add(record)
-            try:
-                session.flush()
-            except IntegrityError:
-                session.rollback()
+            dialect = session.get_bind().dialect.name
+            # PostgreSQL: another transaction working on this key holds the lock: 409, don't wait.
+            if (
+                dialect == "postgresql"
+                and not session.execute(_TRY_LOCK, {"lock": _lock_key(account_id, key)}).scalar()
+            ):
+                raise Conflict(
+                    "A request with this key is still being processed.", code="idempotency-in-progress"
+                )
+            record_id = uuid.uuid4()
+            claim = {
+                "id": record_id,
+                "account_id": account_id,
+                "key": key,
+                "request_hash": request_hash,
+                "expires_at": ctx.now() + current_app.config["MULI_IDEMPOTENCY_TTL"],
+            }
+            # Claim first (one statement on the first try); a key already claimed is read back.
+            if session.connection().execute(_CLAIM[dialect], claim).first() is None:
                 record = existing()
-                if record is None:
-                    raise
+                if record is None:  # its holder rolled back in between: the retry will do it
+                    raise Conflict(
+                        "A request with this key is still being processed. Try again shortly.",
+                        code="idempotency-in-progress",
+                    )
                 return _replay(ctx.keys, record, request_hash)
             try:
                 response = view(*args, **kwargs)
             except MuliError as error:
                 if error.keep_changes:
                     # Its handler commits: a claim with no answer would make every retry a 409.
-                    session.delete(record)
-                    session.flush()
+                    session.connection().execute(_UNCLAIM, {"record_id": record_id})
                 raise
-            record.status_code = response.status_code
             # JSON from our own views: UTF-8 text, sealed like every other encrypted field.
-            ctx.keys.seal(record, "body", response.get_data().decode("utf-8"))
+            sealed = ctx.keys.encrypt(
+                response.get_data().decode("utf-8"), aad("idempotency_record", "body", record_id)
+            )
+            session.connection().execute(
+                _ANSWER, {"record_id": record_id, "status": response.status_code, "sealed": sealed}
+            )
             return response
 
         return wrapper

@@ -24,7 +24,7 @@ from email.utils import format_datetime
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import and_, delete, exists, or_, select, text, update
+from sqlalchemy import and_, delete, exists, insert, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from muli.contact import push
@@ -93,12 +93,13 @@ def enqueue(
     devices = push.for_accounts(ctx, [p.account_id for p in people])
     link = queue_link(ctx)
     target = request_id or ref
+    rows = []
     queued = 0
     for person in people:
         key = f"{purpose}:{ref}:{person.id}"
         subscriptions = devices.get(person.account_id, [])
         for subscription_id in subscriptions:
-            ctx.session.add(
+            rows.append(
                 push.new_row(
                     ctx,
                     dedupe_key=f"{key}{PUSH_MARK}{subscription_id}",
@@ -112,8 +113,9 @@ def enqueue(
         if subscriptions:
             queued += 1
         elif person.email:
-            ctx.session.add(_email_row(ctx, key, person, link))
+            rows.append(_email_values(ctx, key, person, link))
             queued += 1
+    _insert(ctx, rows)
     if queued:
         wake(ctx)
     return queued
@@ -125,8 +127,9 @@ def enqueue_patient(ctx: Ctx, patient: Patient, kind: str, ref: uuid.UUID, reque
     if patient.account_id is None:
         return 0
     subscriptions = push.for_accounts(ctx, [patient.account_id]).get(patient.account_id, [])
-    for subscription_id in subscriptions:
-        ctx.session.add(
+    _insert(
+        ctx,
+        [
             push.new_row(
                 ctx,
                 dedupe_key=f"patient-{kind}:{ref}:{patient.id}{PUSH_MARK}{subscription_id}",
@@ -136,23 +139,40 @@ def enqueue_patient(ctx: Ctx, patient: Patient, kind: str, ref: uuid.UUID, reque
                 url=push.patient_url(request_id),
                 request_id=request_id,
             )
-        )
+            for subscription_id in subscriptions
+        ],
+    )
     if subscriptions:
         wake(ctx)
     return len(subscriptions)
 
 
+# Outbox rows go in with one Core statement, built once (`created_at` and `attempts` take
+# their column defaults, as the model's would), in the transaction of the change.
+_INSERT = insert(OutboxMessage.metadata.tables["outbox_message"])
+
+
+def _insert(ctx: Ctx, rows: list[dict]) -> None:
+    if rows:
+        ctx.session.connection().execute(_INSERT, rows)
+
+
+def _email_values(ctx: Ctx, key: str, person: Recipient, link: str) -> dict:
+    return {
+        "id": uuid.uuid4(),
+        "dedupe_key": key,
+        "channel": "email",
+        "recipient": person.email,
+        "subject": SUBJECT,
+        "body": body_text(link),
+        "state": "pending",
+        "next_attempt_at": ctx.now(),
+        "account_id": person.account_id,
+    }
+
+
 def _email_row(ctx: Ctx, key: str, person: Recipient, link: str) -> OutboxMessage:
-    return OutboxMessage(
-        dedupe_key=key,
-        channel="email",
-        recipient=person.email,
-        subject=SUBJECT,
-        body=body_text(link),
-        state="pending",
-        next_attempt_at=ctx.now(),
-        account_id=person.account_id,
-    )
+    return OutboxMessage(**_email_values(ctx, key, person, link))
 
 
 def wake(ctx: Ctx) -> None:

@@ -26,7 +26,6 @@ import requests as http
 from py_vapid import Vapid02
 from sqlalchemy import bindparam, delete, select
 
-from muli.models.outbox import OutboxMessage
 from muli.models.push import PushSubscription
 from muli.platform.context import Ctx
 from muli.platform.errors import NotFound, ValidationFailed
@@ -303,18 +302,20 @@ def new_row(
     kind: str,
     url: str,
     request_id: uuid.UUID | None,
-) -> OutboxMessage:
-    row = OutboxMessage(
-        dedupe_key=dedupe_key[:200],
-        channel="push",
-        recipient=str(subscription_id),
-        subject=kind,
-        state="pending",
-        next_attempt_at=ctx.now(),
-        account_id=account_id,
-    )
-    row.body = payload(row.id, kind, url, request_id)
-    return row
+) -> dict:
+    """The columns of a push's outbox row (inserted with Core by `notifications`)."""
+    row_id = uuid.uuid4()
+    return {
+        "id": row_id,
+        "dedupe_key": dedupe_key[:200],
+        "channel": "push",
+        "recipient": str(subscription_id),
+        "subject": kind,
+        "body": payload(row_id, kind, url, request_id),
+        "state": "pending",
+        "next_attempt_at": ctx.now(),
+        "account_id": account_id,
+    }
 
 
 # --- sending -----------------------------------------------------------------------------------

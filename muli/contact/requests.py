@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, insert, literal_column, select, union_all, update
 
 from muli.contact import notifications, on_call
 from muli.models.contact import (
@@ -111,30 +111,78 @@ def _first_recipients(
     if routed_to == "on_call":
         return [responder] if responder else []
     if routed_to == "office":
-        # The patient's trusted contact, then the team's coordinators by name: only the three
-        # columns a notification needs (a Staff loads its account and agency with it).
-        recipients: list[notifications.Recipient] = []
-        if patient.trusted_contact_id:
-            recipients.extend(ctx.session.execute(_TRUSTED, {"staff_id": patient.trusted_contact_id}))
-        recipients.extend(ctx.session.execute(_COORDINATORS, {"team_id": patient.team_id}))
-        return recipients
+        # The patient's trusted contact, then the team's coordinators by name (one statement):
+        # only the three columns a notification needs (a Staff loads its account and agency).
+        return list(
+            ctx.session.execute(
+                _OFFICE_RECIPIENTS, {"staff_id": patient.trusted_contact_id, "team_id": patient.team_id}
+            )
+        )
     return []  # nobody is reachable: the escalation rules alert the coordinators after one window
 
 
 # Core statements on the tables (built once, compiled once): no ORM compile step per request.
 _STAFF = Staff.__table__
 _MEMBERSHIP = TeamMembership.__table__
-_RECIPIENT = select(_STAFF.c.id, _STAFF.c.account_id, _STAFF.c.email)
-_TRUSTED = _RECIPIENT.where(_STAFF.c.id == bindparam("staff_id"))
-_COORDINATORS = (
-    _RECIPIENT.join(_MEMBERSHIP, _MEMBERSHIP.c.staff_id == _STAFF.c.id)
-    .where(_MEMBERSHIP.c.team_id == bindparam("team_id"), _STAFF.c.role == "coordinator")
-    .order_by(_STAFF.c.display_name)
-)
+_RECIPIENT = (_STAFF.c.id, _STAFF.c.account_id, _STAFF.c.email, _STAFF.c.display_name)
+# The trusted contact first (none when the id is NULL), then the team's coordinators by name.
+_OFFICE_RECIPIENTS = union_all(
+    select(*_RECIPIENT, literal_column("0").label("rank")).where(_STAFF.c.id == bindparam("staff_id")),
+    select(*_RECIPIENT, literal_column("1").label("rank"))
+    .join(_MEMBERSHIP, _MEMBERSHIP.c.staff_id == _STAFF.c.id)
+    .where(_MEMBERSHIP.c.team_id == bindparam("team_id"), _STAFF.c.role == "coordinator"),
+).order_by(literal_column("rank"), literal_column("display_name"))
+_INSERT_REQUEST = insert(ContactRequest.metadata.tables["contact_request"])
+_INSERT_MESSAGE = insert(ContactMessage.metadata.tables["contact_message"])
+
+
+@dataclass(frozen=True)
+class NewContactRequest:
+    """A request `create` has just written (with Core): the columns and relations its views
+    read, as a ContactRequest loaded now would have them (nobody has taken it yet)."""
+
+    __tablename__ = "contact_request"  # its encrypted field is bound to the table (keys.open)
+
+    id: uuid.UUID
+    patient: Patient
+    kind: str
+    urgency: str
+    routed_to: str
+    routed_staff: Staff | None
+    acknowledge_within_minutes: int
+    escalate_at: datetime
+    created_at: datetime
+    callback_phone: str | None
+    callback_phone_enc: str | None
+    state: str = "open"
+    escalation_level: int = 0
+    escalated_at: datetime | None = None
+    acknowledged_at: datetime | None = None
+    acknowledged_by: Staff | None = None
+    closed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    outcome: str | None = None
+    call_started_at: datetime | None = None
+    call_started_by: Staff | None = None
+
+    @property
+    def patient_id(self) -> uuid.UUID:
+        return self.patient.id
+
+    @property
+    def team_id(self) -> uuid.UUID:
+        return self.patient.team_id
+
+    @property
+    def routed_staff_id(self) -> uuid.UUID | None:
+        return self.routed_staff.id if self.routed_staff else None
+
+
+AnyRequest = ContactRequest | NewContactRequest
 
 
 class Created(NamedTuple):
-    request: ContactRequest
+    request: NewContactRequest
     # The message held text that cannot be stored (half an emoji, NUL): replaced by U+FFFD.
     message_altered: bool
     # The request's messages as `messages` reads them (its first, if the patient wrote one).
@@ -159,38 +207,24 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
     team = patient.team
     routed_to, responder = on_call.responder_now(ctx, team, now)
     window = team.acknowledge_window_minutes
-    request = ContactRequest(
-        patient_id=patient.id,
-        team_id=team.id,
+    request_id = uuid.uuid4()
+    request = NewContactRequest(
+        id=request_id,
+        patient=patient,
         kind=data.kind,
         urgency=data.urgency,
-        state="open",
         routed_to=routed_to,
-        routed_staff_id=responder.id if responder else None,
+        routed_staff=responder,
         acknowledge_within_minutes=window,
-        escalation_level=0,
         escalate_at=now + timedelta(minutes=window),
         created_at=now,
+        callback_phone=phone,
+        callback_phone_enc=None
+        if phone is None
+        else ctx.keys.encrypt(phone, aad("contact_request", "callback_phone", request_id)),
     )
-    ctx.keys.seal(request, "callback_phone", phone)
-    ctx.session.add(request)
-    ctx.session.flush()  # the message and the outbox row refer to it
-    queue_changed(ctx.session, team.id)
-    written = []
-    if message:
-        first = _add_message(ctx, request, "patient", message, at=now)
-        written.append(
-            {
-                "id": first.id,
-                "author": "patient",
-                "name": None,
-                "agency": None,
-                "body": message,
-                "created_at": now,
-            }
-        )
-    notifications.enqueue(ctx, _first_recipients(ctx, patient, routed_to, responder), "request", request.id)
-    ctx.session.flush()
+    recipients = _first_recipients(ctx, patient, routed_to, responder)
+    written = write_new_request(ctx, request, message, recipients)
     audit.record(
         ctx.session,
         ctx.actor,
@@ -200,6 +234,61 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
         resource_id=request.id,
     )
     return Created(request, altered, written)
+
+
+def write_new_request(
+    ctx: Ctx, request: NewContactRequest, message: str | None, recipients: list[notifications.Recipient]
+) -> list[dict]:
+    """Every row a new request writes, with Core statements built once, in foreign-key order
+    and in the request's one transaction (a failure rolls back all of them): the request, the
+    patient's first message, the notifications of its first recipients. Answers the request's
+    messages as `messages` reads them."""
+    connection = ctx.session.connection()  # the request's transaction, without the ORM's layer
+    connection.execute(
+        _INSERT_REQUEST,
+        {
+            "id": request.id,
+            "patient_id": request.patient_id,
+            "team_id": request.team_id,
+            "kind": request.kind,
+            "urgency": request.urgency,
+            "callback_phone_enc": request.callback_phone_enc,
+            "state": request.state,
+            "routed_to": request.routed_to,
+            "routed_staff_id": request.routed_staff_id,
+            "acknowledge_within_minutes": request.acknowledge_within_minutes,
+            "escalation_level": request.escalation_level,
+            "escalate_at": request.escalate_at,
+            "created_at": request.created_at,
+        },
+    )
+    queue_changed(ctx.session, request.team_id)  # a new card on the team's queue
+    written = []
+    if message:
+        message_id = uuid.uuid4()
+        connection.execute(
+            _INSERT_MESSAGE,
+            {
+                "id": message_id,
+                "request_id": request.id,
+                "author_kind": "patient",
+                "author_staff_id": None,
+                "body_enc": ctx.keys.encrypt(message, aad("contact_message", "body", message_id)),
+                "created_at": request.created_at,
+            },
+        )
+        written.append(
+            {
+                "id": message_id,
+                "author": "patient",
+                "name": None,
+                "agency": None,
+                "body": message,
+                "created_at": request.created_at,
+            }
+        )
+    notifications.enqueue(ctx, recipients, "request", request.id)
+    return written
 
 
 def _add_message(
@@ -213,7 +302,7 @@ def _add_message(
     return message
 
 
-def messages(ctx: Ctx, request: ContactRequest) -> list[dict]:
+def messages(ctx: Ctx, request: AnyRequest) -> list[dict]:
     rows = ctx.session.scalars(
         select(ContactMessage)
         .where(ContactMessage.request_id == request.id)
@@ -247,7 +336,7 @@ ESCALATION_ADVICE = (
 )
 
 
-def escalation_view(request: ContactRequest) -> dict:
+def escalation_view(request: AnyRequest) -> dict:
     return {
         "level": request.escalation_level,
         "label": ("none", "backup_and_coordinators", "whole_team")[min(request.escalation_level, 2)],
@@ -257,12 +346,12 @@ def escalation_view(request: ContactRequest) -> dict:
     }
 
 
-def _waiting_minutes(ctx: Ctx, request: ContactRequest) -> int:
+def _waiting_minutes(ctx: Ctx, request: AnyRequest) -> int:
     until = request.acknowledged_at or request.closed_at or request.cancelled_at or ctx.now()
     return max(0, int((until - request.created_at).total_seconds() // 60))
 
 
-def base_view(ctx: Ctx, request: ContactRequest) -> dict:
+def base_view(ctx: Ctx, request: AnyRequest) -> dict:
     """What both sides see about a request (no free text)."""
     return {
         "id": request.id,
@@ -305,11 +394,14 @@ def _mine(ctx: Ctx, request_id: uuid.UUID) -> tuple[Patient, ContactRequest]:
     return patient, request
 
 
-def patient_view(ctx: Ctx, request: ContactRequest, written: list[dict] | None = None) -> dict:
+def patient_view(ctx: Ctx, request: AnyRequest, written: list[dict] | None = None) -> dict:
     """The patient's view of a request; `written`: its messages when the caller has just
-    written them all (`Created.messages`), so they are not read back."""
+    written them all (`Created.messages`), so they are not read back (nor its number)."""
     view = base_view(ctx, request)
-    view["callback_phone"] = ctx.keys.open(request, "callback_phone")
+    if isinstance(request, NewContactRequest):
+        view["callback_phone"] = request.callback_phone
+    else:
+        view["callback_phone"] = ctx.keys.open(request, "callback_phone")
     view["messages"] = messages(ctx, request) if written is None else written
     return view
 

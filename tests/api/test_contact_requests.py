@@ -5,8 +5,13 @@ from __future__ import annotations
 import uuid
 
 import pytest
+from sqlalchemy import select
 
+from muli.contact import notifications
 from muli.models.audit import AuditEvent
+from muli.models.contact import ContactMessage, ContactRequest
+from muli.models.idempotency import IdempotencyRecord
+from muli.platform.errors import InvalidState
 from tests.contact_support import (
     SATURDAY_NIGHT,
     WEDNESDAY_MORNING,
@@ -99,6 +104,54 @@ def test_the_message_is_stored_encrypted(client, app, care):
 def test_a_failed_request_leaves_nothing_behind(client, app, care):
     ask(client, care.patient, {"kind": "chat", "urgency": "talk", "callback_phone": "not a phone"})
     assert requests(app) == [] and outbox(app) == []
+
+
+@pytest.mark.parametrize(
+    ("failure", "status"),
+    [(RuntimeError("the disk is full"), 500), (InvalidState("This request is closed."), 409)],
+)
+def test_a_request_that_fails_after_its_first_insert_leaves_nothing_behind(
+    client, app, world, care, monkeypatch, failure, status
+):
+    """The request and its message are written, then queuing the notification fails: the
+    whole transaction goes, the key's claim with it, and a retry with that key is done once."""
+    put_on_call(app, care.team, world.staff(care.team), utc(2026, 11, 20, 15), utc(2026, 11, 21, 7))
+    written = []
+
+    def fail(ctx, *_args, **_kwargs):
+        written.extend(ctx.session.execute(select(ContactRequest.id, ContactMessage.id).join(ContactMessage)))
+        raise failure
+
+    monkeypatch.setattr(notifications, "enqueue", fail)
+    headers = {**care.patient.headers, **key()}
+    body = {"kind": "chat", "urgency": "talk", "message": "hei"}
+    assert client.post(URL, json=body, headers=headers).status_code == status
+    assert len(written) == 1  # the failure came after the request and its message were inserted
+    assert requests(app) == [] and outbox(app) == [] and rows(app, ContactMessage) == []
+    assert rows(app, IdempotencyRecord) == []
+    assert rows(app, AuditEvent, action="contact_request.create") == []
+
+    monkeypatch.undo()
+    again = client.post(URL, json=body, headers=headers)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert [str(r.id) for r in requests(app)] == [again.json["id"]]
+    assert len(outbox(app)) == 1 and len(message_rows(app, again.json["id"])) == 1
+
+
+def test_in_office_hours_the_trusted_contact_and_the_coordinators_are_emailed_once_each(
+    client, app, clock, world, care
+):
+    clock.set(WEDNESDAY_MORNING)
+    second = world.staff(care.team, role="coordinator", agency=care.agency)
+    world.staff(world.team(), role="coordinator")  # another team's: not told
+    both = world.patient(care.team, trusted_contact=care.coordinator)  # trusted and coordinator
+    alone = world.patient(care.team)  # no trusted contact: the coordinators
+    emailed = []
+    for patient in (care.patient, both, alone):
+        request_id = ask(client, patient).json["id"]
+        emailed.append(sorted(m.recipient for m in outbox(app) if f":{request_id}:" in m.dedupe_key))
+    coordinators = sorted([care.coordinator.staff.email, second.staff.email])
+    assert emailed == [sorted([care.member.staff.email, *coordinators]), coordinators, coordinators]
 
 
 def test_the_same_key_and_body_again_answers_the_first_request(client, app, care):
