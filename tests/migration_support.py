@@ -40,6 +40,23 @@ TEAM = old_table(
     sa.column("acknowledge_window_minutes"),
     sa.column("created_at"),
 )
+
+
+def insert_team(conn: sa.Connection, team_id, at) -> None:
+    """A team as the old schema held it (the migration tests' patients belong to one)."""
+    conn.execute(
+        TEAM.insert().values(
+            id=team_id,
+            name="T",
+            programme="MULI",
+            time_zone="Europe/Oslo",
+            office_hours={},
+            acknowledge_window_minutes=10,
+            created_at=at,
+        )
+    )
+
+
 PATIENT = old_table(
     "patient",
     sa.column("team_id", sa.Uuid),

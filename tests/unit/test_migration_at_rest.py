@@ -12,7 +12,7 @@ from flask_migrate import downgrade, upgrade
 
 from muli.extensions import db
 from muli.models.base import UTCDateTime
-from tests.migration_support import PATIENT, TEAM, app_on_own_database, old_table
+from tests.migration_support import PATIENT, TEAM, app_on_own_database, insert_team, old_table
 
 
 @pytest.fixture(scope="module")
@@ -66,17 +66,7 @@ def test_existing_rows_are_sealed_on_the_way_up_and_opened_on_the_way_down(old_a
                     id=ids["account"], username="u", kind="staff", password_hash="x", created_at=now
                 )
             )
-            conn.execute(
-                TEAM.insert().values(
-                    id=ids["team"],
-                    name="T",
-                    programme="MULI",
-                    time_zone="Europe/Oslo",
-                    office_hours={},
-                    acknowledge_window_minutes=10,
-                    created_at=now,
-                )
-            )
+            insert_team(conn, ids["team"], now)
             conn.execute(
                 PATIENT.insert().values(
                     id=ids["patient"],

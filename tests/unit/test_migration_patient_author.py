@@ -14,7 +14,7 @@ from flask_migrate import downgrade, upgrade
 from muli.extensions import db
 from muli.platform.sqlite import erase_traces
 from tests.conftest import database_kind
-from tests.migration_support import TEAM, app_on_own_database, old_table
+from tests.migration_support import TEAM, app_on_own_database, insert_team, old_table
 from tests.unit.test_migration_patient_name import _stored_bytes
 
 
@@ -62,17 +62,7 @@ def test_patient_authors_are_cleared_on_the_way_up_and_written_back_on_the_way_d
         upgrade(revision="0043_patient_name")
         keys = current_app.extensions["muli.keys"]
         with db.engine.begin() as conn:
-            conn.execute(
-                TEAM.insert().values(
-                    id=team_id,
-                    name="T",
-                    programme="MULI",
-                    time_zone="Europe/Oslo",
-                    office_hours={},
-                    acknowledge_window_minutes=10,
-                    created_at=now,
-                )
-            )
+            insert_team(conn, team_id, now)
             for n, (patient_id, name) in enumerate(names.items()):
                 conn.execute(
                     PATIENT.insert().values(

@@ -13,7 +13,7 @@ from flask_migrate import downgrade, upgrade
 from muli.extensions import db
 from muli.platform.sqlite import erase_traces
 from tests.conftest import database_kind
-from tests.migration_support import PATIENT, TEAM, app_on_own_database, old_table
+from tests.migration_support import PATIENT, TEAM, app_on_own_database, insert_team, old_table
 
 
 @pytest.fixture(scope="module")
@@ -50,17 +50,7 @@ def test_existing_names_are_sealed_on_the_way_up_and_opened_on_the_way_down(old_
     with old_app.app_context():
         upgrade(revision="0040_merge")
         with db.engine.begin() as conn:
-            conn.execute(
-                TEAM.insert().values(
-                    id=team_id,
-                    name="T",
-                    programme="MULI",
-                    time_zone="Europe/Oslo",
-                    office_hours={},
-                    acknowledge_window_minutes=10,
-                    created_at=now,
-                )
-            )
+            insert_team(conn, team_id, now)
             for n, (patient_id, name) in enumerate(names.items()):
                 conn.execute(
                     PATIENT.insert().values(
