@@ -67,7 +67,8 @@ class Queue(MethodView):
 def _held() -> tuple[str, ...]:
     """The ETags If-None-Match names, weak or strong, without `W/` and quotes; `*` for any."""
     tags = request.if_none_match
-    return ("*",) if tags.star_tag else tuple(tags.as_set(include_weak=True))
+    # (werkzeug reads an empty tag, `""`, as None.)
+    return ("*",) if tags.star_tag else tuple(t for t in tags.as_set(include_weak=True) if t)
 
 
 def _has_etag(etag: str) -> bool:

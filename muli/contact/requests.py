@@ -768,7 +768,7 @@ def _still_held(
     no waiting minute grown since), or None."""
     at = _micros(now)
     for tag in held:
-        match = _ETAG.match(tag)
+        match = _ETAG.match(tag) if isinstance(tag, str) else None
         if match is None:
             continue
         tick = int(match.group(3))

@@ -72,7 +72,7 @@ def poll():
     # waited a minute longer, a 304 with no body, from the teams' queue versions alone (the
     # digest names no patient: not audited).
     tags = request.if_none_match
-    held = ("*",) if tags.star_tag else tuple(tags.as_set(include_weak=True))
+    held = ("*",) if tags.star_tag else tuple(t for t in tags.as_set(include_weak=True) if t)  # "" is None
     tag, items = contact_requests.open_digest(portal_ctx(), held=held)
     headers = {"ETag": f'W/"{tag}"', "Cache-Control": "no-store"}
     if items is None:

@@ -256,3 +256,24 @@ def test_a_refused_change_leaves_the_queue_at_304(client, world, clock, care):
     late = client.post(f"{URL}/{request_id}/acknowledge", headers=care.coordinator.headers)
     assert late.status_code == 409
     assert _poll(client, care.member, "acknowledged", etag).status_code == 304
+
+
+@pytest.mark.parametrize(
+    "sent",
+    [
+        '""',  # werkzeug reads an empty tag as None
+        'W/""',
+        '"queue-"',
+        '"queue-x-1"',
+        '"queue-%s-99999999999999999999999999"' % ("0" * 24),  # a moment past any date
+        '*, ""',
+        ",",
+        '"queue-x"y"',
+    ],
+)
+def test_an_odd_if_none_match_gets_the_page_or_a_304_never_an_error(client, clock, care, sent):
+    ask(client, care.patient)
+    answer = client.get(URL, headers={**care.member.headers, "If-None-Match": sent})
+    assert answer.status_code in (200, 304), (sent, answer.status_code, answer.get_data(as_text=True))
+    if answer.status_code == 200:
+        assert answer.json["items"] and answer.headers["ETag"].startswith('W/"queue-')
