@@ -1,5 +1,7 @@
 """axe-core on every page of the staff portal, at 390 px and 1280 px, in Norwegian, and a
-sample in English (issue 16, item 6). The pages show the demo's story (muli.demo: six
+sample in English (issue 16, item 6); on each page, too, every word in a table stays whole and no
+table runs past the page (tests/browser/layout.py), and at 768 px (an upright tablet) for the
+pages with the widest tables. The pages show the demo's story (muli.demo: six
 patients, plans, a signed meeting, the rota, an emergency access to review) and one request
 open tonight, so tables, cards and forms are there for axe to read."""
 
@@ -16,6 +18,7 @@ from playwright.sync_api import expect
 from muli import demo
 from muli.trust.national_id import synthetic_numbers
 from tests.browser.axe import describe, page_at_each_width, violations  # noqa: F401 (the `page` fixture)
+from tests.browser.layout import table_problems
 from tests.browser.test_portal_support import portal_catalogues
 
 __all__ = ["portal_catalogues"]  # autouse: compiles the message catalogues
@@ -116,6 +119,7 @@ def check(page, name: str, found: list[str], screenshot=None) -> None:
         screenshot(page, name)
     if problems := violations(page):
         found.append(describe(problems, f"[{name}] "))
+    found.extend(f"[{name}] {problem}" for problem in table_problems(page))
 
 
 def _visit(page, live_server, pages, ids, found, screenshot=None) -> None:
@@ -192,3 +196,36 @@ def test_the_portal_in_english_passes_axe(live_server, page, scene):
     sample = [p for p in PAGES["kristin"] if p[0] in ("queue", "patient", "meeting", "rota", "not-found-404")]
     _visit(page, live_server, sample, scene["ids"], found)
     assert not found, "axe found:\n" + "\n".join(found)
+
+
+# An upright tablet: the widest tables (the patient list, the patient's consents and requests,
+# the accounts) are the ones that broke words between the phone's cards and the desktop's room.
+TABLET = {
+    "kristin": [
+        p
+        for p in PAGES["kristin"]
+        if p[0] in {"queue", "handover", "patients", "patient", "rota", "outcomes"}
+    ],
+    "lise": [p for p in PAGES["lise"] if p[0] in ("access-log", "failed-logins")],
+    "admin": [p for p in PAGES["admin"] if p[0] == "accounts"],
+}
+
+
+def test_portal_tables_keep_words_whole_on_an_upright_tablet(live_server, browser, scene):
+    context = browser.new_context(
+        viewport={"width": 768, "height": 1024}, locale="nb-NO", timezone_id="Europe/Oslo"
+    )
+    page = context.new_page()
+    found: list[str] = []
+    try:
+        for who, pages in TABLET.items():
+            page.context.clear_cookies()
+            sign_in(page, live_server, scene["staff"][who])
+            for name, path, _follow in pages:
+                page.goto(f"{live_server}{path.format(**scene['ids'])}")
+                expect(page.locator("main h1").first).to_be_visible()
+                _open_everything(page)
+                found.extend(f"[{name}] {problem}" for problem in table_problems(page))
+    finally:
+        context.close()
+    assert not found, "\n".join(found)

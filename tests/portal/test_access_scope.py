@@ -98,7 +98,7 @@ def test_the_police_liaisons_patient_list_shows_no_contact_figures(liaison, port
     _care, officer, _patient = liaison
     row = _row(portal_as(officer).text("/portal/patients/"), "Ola Liste")
     assert "kontaktforespørsler" not in row and "eskaleringer" not in row
-    assert row.rstrip().endswith("<td>—</td>")  # the "since the last meeting" cell is empty
+    assert row.rstrip().endswith('<td data-label="Siden forrige møte">—</td>')  # that cell is empty
 
 
 def test_a_clinician_with_consent_sees_the_figures_on_the_list(liaison, portal_as):

@@ -12,8 +12,9 @@ from tests.security.test_patient_name_at_rest import name as name
 def test_the_plan_versions_name_the_patient_who_wrote_them(client, care, name, portal_as):
     _patient_acts_and_writes_plans(client, care)
     page = portal_as(care.member).text(f"/portal/patients/{care.patient.id}")
-    assert page.count(f"<td>{name}</td>") == 2  # the versions the patient wrote (the third is staff's)
-    assert f"<td>{care.member.staff.display_name} ({care.agency.name})</td>" in page
+    # The versions the patient wrote (the third is staff's).
+    assert page.count(f'<td data-label="Av">{name}</td>') == 2
+    assert f'<td data-label="Av">{care.member.staff.display_name} ({care.agency.name})</td>' in page
 
 
 def test_the_audit_log_names_the_patient_who_acted(world, client, care, name, portal_as):

@@ -145,7 +145,7 @@ def test_staff_record_a_programmes_indicator_on_the_patient_page(app, world, por
     )
     assert done.status_code == 302
     shown = portal.text(page_url).split('id="indicators"')[1].split("</section>")[0]
-    assert "Døgn i varetekt</td><td>14</td>" in shown
+    assert 'Døgn i varetekt</td><td data-label="Antall">14</td>' in shown
     wrong = portal.post(
         f"{page_url}/indicator-events",
         {"indicator": "moods", "occurred_on": day, "count": "1"},

@@ -1,0 +1,41 @@
+"""Layout checks a screenshot shows and axe does not: in the portal's tables every word stays
+whole (a column squeezed until "Kontaktforespørsler" reads "Kontaktforespørsle / r"), and no
+table runs past its container (the page hides what overflows sideways)."""
+
+from __future__ import annotations
+
+# Words are found with a DOM Range per word: a word drawn on two lines has two rows of boxes.
+# Cells that are not drawn (a folded part, a visually hidden table head) are skipped.
+_FIND = """() => {
+  const found = [];
+  for (const cell of document.querySelectorAll('main th, main td')) {
+    const box = cell.getBoundingClientRect();
+    if (cell.offsetParent === null || box.width < 4 || box.height < 4) continue;
+    const head = cell.closest('thead');
+    if (head && head.getBoundingClientRect().width < 4) continue;
+    const walker = document.createTreeWalker(cell, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      for (const m of node.textContent.matchAll(/\\S+/g)) {
+        const range = document.createRange();
+        range.setStart(node, m.index);
+        range.setEnd(node, m.index + m[0].length);
+        const boxes = [...range.getClientRects()].filter((r) => r.width > 0);
+        const lines = new Set(boxes.map((r) => Math.round(r.top)));
+        if (lines.size > 1) found.push(`word broken across lines: "${m[0]}"`);
+      }
+    }
+  }
+  for (const table of document.querySelectorAll('main table')) {
+    const room = table.parentElement.getBoundingClientRect();
+    const drawn = table.getBoundingClientRect();
+    if (drawn.width > 0 && drawn.right > room.right + 1) {
+      found.push(`table wider than its container by ${Math.round(drawn.right - room.right)} px`);
+    }
+  }
+  return [...new Set(found)];
+}"""
+
+
+def table_problems(page) -> list[str]:
+    """What is wrong with the tables the page shows now (empty when nothing)."""
+    return page.evaluate(_FIND)
