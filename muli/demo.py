@@ -272,40 +272,15 @@ def seed(ctx: Ctx) -> dict:
     team = staff.get_or_create_team(
         ctx, TEAM, programme="MULI", phone="+4700000001", on_call_phone="+4700000002"
     )
-    logins = []
     members: dict[str, Staff] = {}
-    for username, name, agency, role in STAFF:
-        password = PASSWORD
-        account = ctx.session.scalars(select(Account).where(Account.username == username)).first()
-        if account is None:
-            teams = [] if role in ("privacy_officer", "admin") else [team.id]
-            secret: str | None
-            person, secret = staff.create_staff(
-                ctx,
-                staff.NewStaff(
-                    username=username,
-                    password=password,
-                    display_name=name,
-                    agency_id=agencies[agency].id,
-                    role=role,
-                    team_ids=teams,
-                    email=f"{username}@muli.invalid",
-                ),
-            )
-        else:
-            person = ctx.session.scalars(select(Staff).where(Staff.account_id == account.id)).one()
-            secret = ctx.keys.open(account, "totp_secret")
-        members[username] = person
-        logins.append(
-            {
-                "username": username,
-                "name": name,
-                "password": password,
-                "totp_secret": secret,
-                "role": role,
-                "agency": agency,
-            }
-        )
+    logins = _staff_logins(
+        ctx,
+        STAFF,
+        agencies,
+        # The privacy officer and the admin work for the service, not on a team.
+        lambda role: [] if role in ("privacy_officer", "admin") else [team.id],
+        members,
+    )
     ctx.session.flush()
 
     patients = [_demo_patient(ctx, team, agencies, members, p) for p in PATIENTS]
@@ -342,16 +317,11 @@ def seed(ctx: Ctx) -> dict:
     return result
 
 
-def _seed_vold(ctx: Ctx, agencies, members) -> tuple:
-    """MULI vold's team, its staff (Pia on both teams) and two young people with the police
-    contacts, violent incidents and days in custody recorded around their enrolment."""
-    vold = programmes.install_built_in(ctx, "muli-vold")
-    team = staff.get_or_create_team(ctx, VOLD_TEAM, phone="+4700000003", on_call_phone="+4700000004")
-    if team.programme_id is None:
-        programmes.assign(ctx, team, vold)
-    every = {**agencies, **{n: staff.get_or_create_agency(ctx, n, k) for n, k in VOLD_AGENCIES}}
+def _staff_logins(ctx: Ctx, rows, agencies: dict, team_ids, members: dict[str, Staff]) -> list[dict]:
+    """Find or create each (username, name, agency, role) of `rows` with the demo password,
+    on the teams `team_ids(role)` names; fills `members` and answers the logins to print."""
     logins = []
-    for username, name, agency, role in VOLD_STAFF:
+    for username, name, agency, role in rows:
         account = ctx.session.scalars(select(Account).where(Account.username == username)).first()
         secret: str | None
         if account is None:
@@ -361,9 +331,9 @@ def _seed_vold(ctx: Ctx, agencies, members) -> tuple:
                     username=username,
                     password=PASSWORD,
                     display_name=name,
-                    agency_id=every[agency].id,
+                    agency_id=agencies[agency].id,
                     role=role,
-                    team_ids=[team.id],
+                    team_ids=team_ids(role),
                     email=f"{username}@muli.invalid",
                 ),
             )
@@ -381,6 +351,18 @@ def _seed_vold(ctx: Ctx, agencies, members) -> tuple:
                 "agency": agency,
             }
         )
+    return logins
+
+
+def _seed_vold(ctx: Ctx, agencies, members) -> tuple:
+    """MULI vold's team, its staff (Pia on both teams) and two young people with the police
+    contacts, violent incidents and days in custody recorded around their enrolment."""
+    vold = programmes.install_built_in(ctx, "muli-vold")
+    team = staff.get_or_create_team(ctx, VOLD_TEAM, phone="+4700000003", on_call_phone="+4700000004")
+    if team.programme_id is None:
+        programmes.assign(ctx, team, vold)
+    every = {**agencies, **{n: staff.get_or_create_agency(ctx, n, k) for n, k in VOLD_AGENCIES}}
+    logins = _staff_logins(ctx, VOLD_STAFF, every, lambda _role: [team.id], members)
     pia = members["pia"]
     if team.id not in {m.team_id for m in pia.memberships}:
         ctx.session.add(TeamMembership(team_id=team.id, staff_id=pia.id))
