@@ -9,6 +9,7 @@ challenge, on a patient route and on a staff route.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from datetime import UTC, datetime, timedelta
 
@@ -315,13 +316,25 @@ def test_the_actor_of_a_staff_token_has_every_team_agency_and_role(app, client, 
     assert actor.request_id == "abcdef0123456789"
 
 
-def test_the_actor_of_a_patient_token(app, client, care):
+def test_the_actor_of_a_patient_token(app, client, care, monkeypatch):
     claims = claims_of(app, pair(client, care.patient, False)["access_token"])
+    keys = app.extensions["muli.keys"]
+    opened = []
+    decrypt = type(keys).decrypt
+    monkeypatch.setattr(type(keys), "decrypt", lambda *args: opened.append(args) or decrypt(*args))
     with app.test_request_context():
         from api.context import anonymous_ctx
 
-        actor = accounts.token_actor(anonymous_ctx(), claims)
-    assert actor is not None
+        ctx = anonymous_ctx()
+        actor = accounts.token_actor(ctx, claims)
+        assert actor is not None
+        assert opened == []  # the name is opened when read, not by the token check
+        as_before = accounts.actor_for(ctx, db.session.get(Account, actor.account_id))
+        db.session.rollback()
     assert actor.kind == "patient" and actor.role == "patient"
     assert actor.patient_id == care.patient.id and actor.account_id == care.patient.account.id
     assert actor.team_ids == frozenset({care.team.id}) and actor.staff_id is None
+    # Read after the request's session is gone: the patient's name as `actor_for` opens it.
+    assert actor.name and actor.name == as_before.name
+    assert dataclasses.replace(actor, ip="192.0.2.7").name == as_before.name
+    assert actor == as_before and hash(actor) == hash(as_before)
