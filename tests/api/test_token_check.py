@@ -163,6 +163,59 @@ def test_a_token_that_does_not_verify_or_does_not_count(app, client, care, case)
         assert_refused(client.get(route, headers={**EN, **bearer(token)}), detail, SENT)
 
 
+class _Later(datetime):
+    """The time as PyJWT's checks see it, moved on (`api.context` keeps verified tokens)."""
+
+    ahead = timedelta(0)
+
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) + cls.ahead
+
+
+@pytest.mark.parametrize(
+    ("ahead", "detail"),
+    [(timedelta(minutes=16), EXPIRED), (timedelta(minutes=-2), NOT_VALID)],
+    ids=["expired since", "issued later than now"],
+)
+def test_a_token_accepted_before_is_checked_against_the_time_again(
+    client, care, monkeypatch, ahead, detail
+):
+    """Accepted once, a token is not verified again, but its expiry and issue time are:
+    15 minutes on it is refused as expired, and with the clock set back (`iat`, `nbf` now in
+    the future) as not valid, as PyJWT refuses a token it sees for the first time."""
+    import api.context
+
+    for route, tokens in routes(client, care):
+        headers = {**EN, **bearer(tokens["access_token"])}
+        assert client.get(route, headers=headers).status_code == 200
+        monkeypatch.setattr(_Later, "ahead", ahead)
+        monkeypatch.setattr(api.context, "datetime", _Later)
+        assert_refused(client.get(route, headers=headers), detail, SENT)
+        monkeypatch.undo()
+        assert client.get(route, headers=headers).status_code == 200
+
+
+def test_a_token_accepted_before_is_refused_once_the_key_or_settings_change(app, client, care):
+    """What a token was verified with is part of what is kept: a new key, or another
+    audience or issuer required, refuses a token that was accepted a moment before."""
+    for route, tokens in routes(client, care):
+        headers = {**EN, **bearer(tokens["access_token"])}
+        assert client.get(route, headers=headers).status_code == 200
+        for setting, value in [
+            ("JWT_SECRET_KEY", "k" * 48),
+            ("JWT_DECODE_AUDIENCE", "another-service"),
+            ("JWT_DECODE_ISSUER", "someone-else"),
+        ]:
+            before = app.config[setting]
+            app.config[setting] = value
+            try:
+                assert_refused(client.get(route, headers=headers), NOT_VALID, SENT)
+            finally:
+                app.config[setting] = before
+            assert client.get(route, headers=headers).status_code == 200
+
+
 LOGOUT = "/api/v1/auth/logout"
 LOGOUT_HEADERS = [
     (None, SIGN_IN, NONE_SENT),
