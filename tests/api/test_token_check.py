@@ -178,9 +178,7 @@ class _Later(datetime):
     [(timedelta(minutes=16), EXPIRED), (timedelta(minutes=-2), NOT_VALID)],
     ids=["expired since", "issued later than now"],
 )
-def test_a_token_accepted_before_is_checked_against_the_time_again(
-    client, care, monkeypatch, ahead, detail
-):
+def test_a_token_accepted_before_is_checked_against_the_time_again(client, care, monkeypatch, ahead, detail):
     """Accepted once, a token is not verified again, but its expiry and issue time are:
     15 minutes on it is refused as expired, and with the clock set back (`iat`, `nbf` now in
     the future) as not valid, as PyJWT refuses a token it sees for the first time."""
