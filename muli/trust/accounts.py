@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 import uuid
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 
 import pyotp
@@ -20,6 +21,7 @@ from muli.models.accounts import Account, RefreshToken, RevokedToken
 from muli.models.people import ActivationCode, Agency, Patient, Staff, TeamMembership
 from muli.models.sessions import RefreshFamily
 from muli.platform.context import Actor, Ctx
+from muli.platform.crypto import aad_for
 from muli.platform.errors import (
     ActivationFailed,
     AuthenticationFailed,
@@ -596,10 +598,10 @@ def token_actor(ctx: Ctx, payload: dict) -> Actor | None:
             # The session's identity map holds objects weakly: kept here for the unit of
             # work, so `own_patient` (and the patient's team) are found without a query.
             ctx.session.info[TOKEN_PERSON] = patient
-            return Actor(
+            return _PatientActor(
+                opened=_name_opener(ctx, patient),
                 kind="patient",
                 account_id=account_id,
-                name=ctx.keys.open(patient, "display_name"),
                 role="patient",
                 patient_id=patient.id,
                 team_ids=frozenset({patient.team_id}),
@@ -631,6 +633,42 @@ def token_actor(ctx: Ctx, payload: dict) -> Actor | None:
         ip=ctx.actor.ip,
         request_id=ctx.actor.request_id,
     )
+
+
+class _PatientActor(Actor):
+    """A patient's Actor whose `name` is decrypted the first time it is read, not on every
+    request: since 0045 nothing a patient does stores their name (audit events and plan
+    versions keep `actor_name`/`author_name` NULL for patients), and the one reader left is
+    `plans.written_by`, when the patient reads a plan version they wrote. Otherwise the same
+    Actor: the same fields and values (`name` is the one `actor_for` opens), frozen, equal
+    to an `Actor` with the same fields; `dataclasses.replace` copies it with the name opened."""
+
+    _opened: Callable[[], str | None]
+
+    def __init__(self, *, opened: Callable[[], str | None] | None = None, **given) -> None:
+        super().__init__(**given)
+        if opened is not None:
+            del self.__dict__["name"]  # read through the property below, once
+            object.__setattr__(self, "_opened", opened)
+
+    @cached_property
+    def name(self) -> str | None:
+        return self._opened()
+
+    def __eq__(self, other: object) -> bool:
+        """Equal to an `Actor` with the same fields, as `actor_for`'s."""
+        if not isinstance(other, Actor):
+            return NotImplemented
+        return all(getattr(self, f.name) == getattr(other, f.name) for f in fields(Actor))
+
+    __hash__ = Actor.__hash__
+
+
+def _name_opener(ctx: Ctx, patient: Patient) -> Callable[[], str | None]:
+    """The patient's display name, opened later from the ciphertext as it is now (the
+    row's later changes or expiry do not matter: the same value `actor_for` gives)."""
+    keys, token, bound = ctx.keys, patient.display_name_enc, aad_for(patient, "display_name")
+    return lambda: None if token is None else keys.decrypt(token, bound)
 
 
 def _token_counts(ctx: Ctx, payload: dict, family_id: uuid.UUID | None, login: list) -> bool:

@@ -9,6 +9,7 @@ challenge, on a patient route and on a staff route.
 
 from __future__ import annotations
 
+import dataclasses
 import warnings
 from datetime import UTC, datetime, timedelta
 
@@ -160,6 +161,57 @@ def test_a_token_that_does_not_verify_or_does_not_count(app, client, care, case)
     for route, tokens in routes(client, care):
         token = make(app, claims_of(app, tokens["access_token"]))
         assert_refused(client.get(route, headers={**EN, **bearer(token)}), detail, SENT)
+
+
+class _Later(datetime):
+    """The time as PyJWT's checks see it, moved on (`api.context` keeps verified tokens)."""
+
+    ahead = timedelta(0)
+
+    @classmethod
+    def now(cls, tz=None):
+        return datetime.now(tz) + cls.ahead
+
+
+@pytest.mark.parametrize(
+    ("ahead", "detail"),
+    [(timedelta(minutes=16), EXPIRED), (timedelta(minutes=-2), NOT_VALID)],
+    ids=["expired since", "issued later than now"],
+)
+def test_a_token_accepted_before_is_checked_against_the_time_again(client, care, monkeypatch, ahead, detail):
+    """Accepted once, a token is not verified again, but its expiry and issue time are:
+    15 minutes on it is refused as expired, and with the clock set back (`iat`, `nbf` now in
+    the future) as not valid, as PyJWT refuses a token it sees for the first time."""
+    import api.context
+
+    for route, tokens in routes(client, care):
+        headers = {**EN, **bearer(tokens["access_token"])}
+        assert client.get(route, headers=headers).status_code == 200
+        monkeypatch.setattr(_Later, "ahead", ahead)
+        monkeypatch.setattr(api.context, "datetime", _Later)
+        assert_refused(client.get(route, headers=headers), detail, SENT)
+        monkeypatch.undo()
+        assert client.get(route, headers=headers).status_code == 200
+
+
+def test_a_token_accepted_before_is_refused_once_the_key_or_settings_change(app, client, care):
+    """What a token was verified with is part of what is kept: a new key, or another
+    audience or issuer required, refuses a token that was accepted a moment before."""
+    for route, tokens in routes(client, care):
+        headers = {**EN, **bearer(tokens["access_token"])}
+        assert client.get(route, headers=headers).status_code == 200
+        for setting, value in [
+            ("JWT_SECRET_KEY", "k" * 48),
+            ("JWT_DECODE_AUDIENCE", "another-service"),
+            ("JWT_DECODE_ISSUER", "someone-else"),
+        ]:
+            before = app.config[setting]
+            app.config[setting] = value
+            try:
+                assert_refused(client.get(route, headers=headers), NOT_VALID, SENT)
+            finally:
+                app.config[setting] = before
+            assert client.get(route, headers=headers).status_code == 200
 
 
 LOGOUT = "/api/v1/auth/logout"
@@ -315,13 +367,25 @@ def test_the_actor_of_a_staff_token_has_every_team_agency_and_role(app, client, 
     assert actor.request_id == "abcdef0123456789"
 
 
-def test_the_actor_of_a_patient_token(app, client, care):
+def test_the_actor_of_a_patient_token(app, client, care, monkeypatch):
     claims = claims_of(app, pair(client, care.patient, False)["access_token"])
+    keys = app.extensions["muli.keys"]
+    opened = []
+    decrypt = type(keys).decrypt
+    monkeypatch.setattr(type(keys), "decrypt", lambda *args: opened.append(args) or decrypt(*args))
     with app.test_request_context():
         from api.context import anonymous_ctx
 
-        actor = accounts.token_actor(anonymous_ctx(), claims)
-    assert actor is not None
+        ctx = anonymous_ctx()
+        actor = accounts.token_actor(ctx, claims)
+        assert actor is not None
+        assert opened == []  # the name is opened when read, not by the token check
+        as_before = accounts.actor_for(ctx, db.session.get(Account, actor.account_id))
+        db.session.rollback()
     assert actor.kind == "patient" and actor.role == "patient"
     assert actor.patient_id == care.patient.id and actor.account_id == care.patient.account.id
     assert actor.team_ids == frozenset({care.team.id}) and actor.staff_id is None
+    # Read after the request's session is gone: the patient's name as `actor_for` opens it.
+    assert actor.name and actor.name == as_before.name
+    assert dataclasses.replace(actor, ip="192.0.2.7").name == as_before.name
+    assert actor == as_before and hash(actor) == hash(as_before)
