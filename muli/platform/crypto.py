@@ -249,11 +249,18 @@ class _Batches:
         self.prefix = current_prefix
         self.aad_prefixes = tuple(f"{table}|{name}|".encode() for name in names)
 
-    def stale_filter(self, like: str) -> str:
-        return " OR ".join(f"({n}_enc IS NOT NULL AND {n}_enc NOT LIKE {like})" for n in self.names)
+    def stale_filter(self, prefix: str) -> str:
+        return " OR ".join(f"({n}_enc IS NOT NULL AND {self.stale(n, prefix)})" for n in self.names)
 
-    def stale_columns(self, like: str) -> str:
-        return ", ".join(f"CASE WHEN {n}_enc NOT LIKE {like} THEN {n}_enc END" for n in self.names)
+    def stale_columns(self, prefix: str) -> str:
+        return ", ".join(f"CASE WHEN {self.stale(n, prefix)} THEN {n}_enc END" for n in self.names)
+
+    def stale(self, name: str, prefix: str) -> str:
+        """SQL: the column's token does not start with exactly `prefix` (a parameter that
+        is the newest key's prefix). Not LIKE: a key id may hold "_", which LIKE reads as
+        any character, and SQLite's LIKE ignores case, so a token under an old key whose
+        id looked like the newest one's was taken for current and never rotated."""
+        raise NotImplementedError
 
     def seal(self, keyring: KeyRing, rows: Sequence[Any]) -> tuple[Sequence[Any], list[_Column]]:
         """The batch's cursor keys and, per column with a stale field in the batch, (column
@@ -312,6 +319,9 @@ class _SqliteBatches(_Batches):
         "substr(id, 13, 4) || '-' || substr(id, 17, 4) || '-' || substr(id, 21) ELSE id END"
     )
 
+    def stale(self, name: str, prefix: str) -> str:
+        return f"substr({name}_enc, 1, {len(self.prefix)}) != {prefix}"
+
     def run(
         self, session: Session, keyring: KeyRing, done: int, after_batch: Callable[[int], None] | None
     ) -> int:
@@ -347,7 +357,7 @@ class _SqliteBatches(_Batches):
         # A read needs no writer turn: the driver's cursor, plain tuples (no Row objects).
         cursor = _driver(session).cursor()
         try:
-            return cursor.execute(sql, (f"{self.prefix}%", last)).fetchall()
+            return cursor.execute(sql, (self.prefix, last)).fetchall()
         finally:
             cursor.close()
 
@@ -425,7 +435,10 @@ class _PostgresqlBatches(_Batches):
             f"SELECT id::text, id::text, {self.stale_columns('%s')} FROM {self.table} "  # noqa: S608
             f"WHERE ({self.stale_filter('%s')}) {after} ORDER BY {self.table}.id LIMIT {self.batch_size}"
         )
-        return sql, [f"{self.prefix}%"] * (2 * len(self.names)) + ([] if last is None else [last])
+        return sql, [self.prefix] * (2 * len(self.names)) + ([] if last is None else [last])
+
+    def stale(self, name: str, prefix: str) -> str:
+        return f"NOT starts_with({name}_enc, {prefix})"
 
     def update(self, keys: Sequence[str], columns: list[_Column]) -> tuple[str, list[str]]:
         names = [self.names[c] for c, _, _ in columns]
