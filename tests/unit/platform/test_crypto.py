@@ -118,3 +118,50 @@ def test_the_blind_index_ignores_case_and_spacing_and_depends_on_its_key(keys):
     assert keys.blind_index(" 15819012345 ") == keys.blind_index("15819012345")
     other = KeyRing.parse(f"k1:{new_key()}", new_key())
     assert other.blind_index("15819012345") != keys.blind_index("15819012345")
+
+
+def _sealed_under_two_old_keys():
+    """Tokens sealed under k1 and k0 in turn (as after an interrupted earlier rotation),
+    their associated data, and a ring whose newest key is k2."""
+    index, k1, k0 = new_key(), f"k1:{new_key()}", f"k0:{new_key()}"
+    rows, tokens, aads = [], [], []
+    for i in range(7):
+        row = Row()
+        KeyRing.parse(k1 if i % 3 else k0, index).seal(row, "text", f"linje {i}")
+        rows.append(row)
+        tokens.append(row.text_enc)
+        aads.append(f"diary_entry|text|{row.id}".encode())
+    return rows, tokens, aads, KeyRing.parse(f"k2:{new_key()},{k1},{k0}", index)
+
+
+def test_a_batch_under_several_old_keys_is_sealed_again_under_the_newest_alone():
+    rows, tokens, aads, ring = _sealed_under_two_old_keys()
+    assert {t.split(".")[1] for t in tokens} == {"k0", "k1"}
+    sealed = ring.reencrypt_many(tokens, aads)
+    only_new = KeyRing(keys=ring.keys[:1], index_key=ring.index_key)
+    for i, (row, token) in enumerate(zip(rows, sealed, strict=True)):
+        assert token.startswith("v1.k2.") and "=" not in token
+        row.text_enc = token
+        assert only_new.open(row, "text") == f"linje {i}"
+    assert len({t[6:22] for t in sealed}) == len(sealed)  # a fresh nonce each
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda t: t[:20] + " " + t[20:],  # whitespace a lenient decoder would skip
+        lambda t: t[:20] + "==" + t[20:],  # padding inside
+        lambda t: "v2" + t[2:],  # another format
+        lambda t: t.replace("v1.k1.", "v1.k9."),  # a key not in the ring
+        lambda t: t.replace("v1.k1.", "v1.k1.."),  # an extra dot after a known key's prefix
+        lambda t: "\0" + t,  # not even the format's start
+        lambda t: t[:-1],  # one character short: the tag does not match
+    ],
+    ids=["space", "padding", "format", "unknown-key", "dot", "nul", "short"],
+)
+def test_a_batch_with_one_malformed_token_is_refused_whole(damage):
+    _rows, tokens, aads, ring = _sealed_under_two_old_keys()
+    assert tokens[4].startswith("v1.k1.") and tokens[5].startswith("v1.k1.")
+    tokens[5] = damage(tokens[5])  # after a good token under the same key
+    with pytest.raises(DecryptionError):
+        ring.reencrypt_many(tokens, aads)

@@ -375,3 +375,31 @@ def test_a_re_encryption_that_answers_a_field_short_stops_the_run_before_its_bat
         )
     db.session.rollback()
     assert {e.id: {n: getattr(e, f"{n}_enc") for n in FIELDS} for e in _diary_rows().values()} == before
+
+
+@pytest.mark.parametrize(
+    ("old_kid", "new_kid"),
+    [("kx2", "k_2"), ("K2", "k2")],
+    ids=["underscore", "case"],
+)
+def test_a_field_under_an_old_key_whose_id_looks_like_the_newest_is_rotated(app, app_ctx, old_kid, new_kid):
+    # Key ids may hold "_" and differ only in case: a field is current only if its
+    # token starts with exactly `v1.<newest id>.` (not by LIKE, where "_" matches any
+    # character and SQLite ignores case).
+    index = new_key()
+    old = f"{old_kid}:{new_key()}"
+    old_ring = KeyRing.parse(old, index)
+    new_ring = KeyRing.parse(f"{new_kid}:{new_key()},{old}", index)
+    account = Account(username="lookalike", kind="staff", password_hash="x")
+    old_ring.seal(account, "totp_secret", "SECRET")
+    row = {"id": account.id, "username": account.username, "kind": "staff", "password_hash": "x"}
+    db.session.execute(insert(Account), [{**row, "totp_secret_enc": account.totp_secret_enc}])
+    db.session.commit()
+
+    assert _rotate(new_ring, lambda done: db.session.commit()) == 1
+    db.session.commit()
+    db.session.expunge_all()
+    rotated = db.session.get(Account, account.id)
+    assert rotated.totp_secret_enc.startswith(f"v1.{new_kid}.")
+    only_new = KeyRing(keys=new_ring.keys[:1], index_key=new_ring.index_key)
+    assert only_new.open(rotated, "totp_secret") == "SECRET"
