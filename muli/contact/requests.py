@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -777,11 +777,28 @@ def _still_held(
     return None
 
 
-def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int]) -> list[dict]:
+class CardForm(NamedTuple):
+    """How a card writes its ids and instants. The service's own form keeps them as values
+    (`uuid.UUID`, `datetime`); the API passes its wire form (the text its schema dumps them
+    as), so the cards are built once, ready to be sent, instead of built and then dumped."""
+
+    ident: Callable[[uuid.UUID], object]
+    instant: Callable[[datetime | None], object]
+
+
+def _same(value):
+    return value
+
+
+VALUES = CardForm(_same, _same)
+
+
+def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int], form: CardForm = VALUES) -> list[dict]:
     """The queue's cards, as `base_view` and `_phones` make them (the same keys in the same
     order), from Core rows: each request's callback number and each patient's own number
-    decrypted once."""
-    persons = {pid: {"id": pid, "name": name, "agency": agency} for pid, name, agency in people}
+    decrypted once; ids and instants written in `form`."""
+    ident, instant = form
+    persons = {pid: {"id": ident(pid), "name": name, "agency": agency} for pid, name, agency in people}
     phones: dict[uuid.UUID, str | None] = {}
     names: dict[uuid.UUID, str] = {}
     keys = ctx.keys
@@ -805,7 +822,7 @@ def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int]) -> list[dict]
         patient_phone = phones[row.patient_id]
         out.append(
             {
-                "id": row.id,
+                "id": ident(row.id),
                 "kind": row.kind,
                 "urgency": row.urgency,
                 "state": row.state,
@@ -814,23 +831,23 @@ def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int]) -> list[dict]
                 "acknowledge_within_minutes": None
                 if row.routed_to == "none"
                 else row.acknowledge_within_minutes,
-                "created_at": row.created_at,
+                "created_at": instant(row.created_at),
                 "waiting_minutes": minutes,
                 "acknowledged_by": _copy(persons.get(row.acknowledged_by_id)),
-                "acknowledged_at": row.acknowledged_at,
-                "closed_at": row.closed_at,
-                "cancelled_at": row.cancelled_at,
+                "acknowledged_at": instant(row.acknowledged_at),
+                "closed_at": instant(row.closed_at),
+                "cancelled_at": instant(row.cancelled_at),
                 "outcome": row.outcome,
-                "call_started_at": row.call_started_at,
+                "call_started_at": instant(row.call_started_at),
                 "call_started_by": _copy(persons.get(row.call_started_by_id)),
                 "escalation": {
                     "level": level,
                     "label": ("none", "backup_and_coordinators", "whole_team")[min(level, 2)],
-                    "escalated_at": row.escalated_at,
-                    "next_at": row.escalate_at if row.state == "open" else None,
+                    "escalated_at": instant(row.escalated_at),
+                    "next_at": instant(row.escalate_at) if row.state == "open" else None,
                     "advice": ESCALATION_ADVICE if level >= 2 else None,
                 },
-                "patient": {"id": row.patient_id, "display_name": names[row.patient_id]},
+                "patient": {"id": ident(row.patient_id), "display_name": names[row.patient_id]},
                 "callback_phone": callback,
                 "patient_phone": patient_phone,
                 "call_back_on": callback or patient_phone,
@@ -850,6 +867,7 @@ def queue_page(
     cursor: str | None,
     limit: int,
     held: Collection[str] = (),
+    form: CardForm = VALUES,
 ) -> QueuePage:
     """A page of my teams' requests in a state, read with one Core statement (and one for the
     staff it names), each patient on it audited as read (`contact_request.queue`).
@@ -863,6 +881,8 @@ def queue_page(
     (`contact_request.queue_checked`, no patient: none was read). The versions are read
     before the rows, so a change committed in between can only make the ETag older than
     the page (one more 200 later), never newer.
+
+    `form`: how the cards write ids and instants (`CardForm`); the patient ids are values.
     """
     access.require_clinical_staff(ctx)
     versions = _versions(ctx) if cursor is None else ()
@@ -883,7 +903,7 @@ def queue_page(
         if "*" in held:  # "any version you have": the page exists (rows read, nothing sent)
             queue_checked(ctx)
             return QueuePage(None, None, etag, [])
-    items = _cards(ctx, shown, people, waited)
+    items = _cards(ctx, shown, people, waited, form)
     next_cursor = encode(ctx.keys, shown[-1].created_at, shown[-1].id) if len(rows) > limit else None
     for patient_id in patient_ids:
         audit.record(
