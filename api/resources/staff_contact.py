@@ -37,7 +37,13 @@ _dump_page = dumper(QueuePage)
 # service's own form (tests/api/test_queue_wire.py holds the two equal). A later page keeps
 # the service's form, which its ETag digests (`page_etag`), and is dumped.
 _serialize_instant = Instant()._serialize
-WIRE = contact_requests.CardForm(str, lambda value: _serialize_instant(value, None, None))
+
+
+def _instant(value):
+    return None if value is None else _serialize_instant(value, None, None)
+
+
+WIRE = contact_requests.CardForm(str, _instant)
 
 
 @blp.route("")

@@ -799,27 +799,28 @@ def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int], form: CardFor
     decrypted once; ids and instants written in `form`."""
     ident, instant = form
     persons = {pid: {"id": ident(pid), "name": name, "agency": agency} for pid, name, agency in people}
-    phones: dict[uuid.UUID, str | None] = {}
-    names: dict[uuid.UUID, str] = {}
+    # Per patient on the page: (the patient as the card shows them, their own number).
+    patients: dict[uuid.UUID, tuple[dict, str | None]] = {}
     keys = ctx.keys
     out = []
     for row, minutes in zip(rows, waited, strict=False):
         level = row.escalation_level
-        if row.patient_id not in phones:
-            names[row.patient_id] = keys.decrypt(
-                row.display_name_enc, aad("patient", "display_name", row.patient_id)
-            )
-            phones[row.patient_id] = (
+        patient_id = row.patient_id
+        known = patients.get(patient_id)
+        if known is None:
+            name = keys.decrypt(row.display_name_enc, aad("patient", "display_name", patient_id))
+            phone = (
                 None
                 if row.phone_enc is None
-                else keys.decrypt(row.phone_enc, aad("patient", "phone", row.patient_id))
+                else keys.decrypt(row.phone_enc, aad("patient", "phone", patient_id))
             )
+            known = patients[patient_id] = ({"id": ident(patient_id), "display_name": name}, phone)
+        patient, patient_phone = known
         callback = (
             None
             if row.callback_phone_enc is None
             else keys.decrypt(row.callback_phone_enc, aad("contact_request", "callback_phone", row.id))
         )
-        patient_phone = phones[row.patient_id]
         out.append(
             {
                 "id": ident(row.id),
@@ -847,7 +848,7 @@ def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int], form: CardFor
                     "next_at": instant(row.escalate_at) if row.state == "open" else None,
                     "advice": ESCALATION_ADVICE if level >= 2 else None,
                 },
-                "patient": {"id": ident(row.patient_id), "display_name": names[row.patient_id]},
+                "patient": dict(patient),
                 "callback_phone": callback,
                 "patient_phone": patient_phone,
                 "call_back_on": callback or patient_phone,
