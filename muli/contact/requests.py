@@ -729,6 +729,43 @@ def _versions(ctx: Ctx) -> tuple:
     return tuple((str(team), found.get(team, "0")) for team in teams)
 
 
+# A first page read with its teams' versions in the same statement (one round trip, one
+# snapshot): the page's statement with one scalar subquery per team, for up to this many
+# teams (more: the versions are read first, on their own). Built once per (state, teams).
+_MERGED_TEAMS = 8
+_VERSION_OF = [
+    select(_VERSIONS.c.version)
+    .where(_VERSIONS.c.team_id == bindparam(f"team_{n}", type_=_VERSIONS.c.team_id.type))
+    .scalar_subquery()
+    .label(f"team_version_{n}")
+    for n in range(_MERGED_TEAMS)
+]
+_ROWS_WITH_VERSIONS = {
+    (state, teams): _QUEUE_STATEMENTS[(state, False)].add_columns(*_VERSION_OF[:teams])
+    for state in QUEUE_STATES
+    for teams in range(1, _MERGED_TEAMS + 1)
+}
+
+
+def _rows_and_versions(ctx: Ctx, state: str, limit: int) -> tuple[list, tuple]:
+    """A first page's rows (as `_queue_rows`) and my teams' versions (as `_versions`), read
+    in one statement, so the versions are exactly those of the rows read. An empty page
+    carries no versions: then they are read first and the rows after, as for a poll."""
+    teams = sorted(ctx.actor.team_ids, key=str)
+    if 1 <= len(teams) <= _MERGED_TEAMS:
+        params: dict = {"teams": teams, "limit": limit + 1}
+        params.update((f"team_{n}", team) for n, team in enumerate(teams))
+        statement = _ROWS_WITH_VERSIONS[(state, len(teams))]
+        rows = list(ctx.session.connection().execute(statement, params).all())
+        if rows:
+            first = rows[0]._mapping
+            found = (first[f"team_version_{n}"] for n in range(len(teams)))
+            versions = tuple((str(team), version or "0") for team, version in zip(teams, found, strict=True))
+            return rows, versions
+    versions = _versions(ctx)
+    return _queue_rows(ctx, state, None, limit), versions
+
+
 def _next_tick(rows, waited: list[int]) -> int:
     """The moment (µs since the epoch, 0 for never) the first `waiting_minutes` on the page
     grows: the page is the same until then, unless a change moves its teams' versions. A
@@ -879,21 +916,26 @@ def queue_page(
     client sent (If-None-Match, without `W/` and quotes; `*` for any). When one of them is
     still the page's, the answer is None (a 304) from the versions alone: one indexed read,
     no request and nothing about a patient read, audited once as that check
-    (`contact_request.queue_checked`, no patient: none was read). The versions are read
-    before the rows, so a change committed in between can only make the ETag older than
-    the page (one more 200 later), never newer.
+    (`contact_request.queue_checked`, no patient: none was read). Without `held`, a first
+    page reads its rows and the versions in one statement (`_rows_and_versions`): the ETag
+    is exactly the page's. Otherwise the versions are read before the rows, so a change
+    committed in between can only make the ETag older than the page (one more 200 later),
+    never newer.
 
     `form`: how the cards write ids and instants (`CardForm`); the patient ids are values.
     """
     access.require_clinical_staff(ctx)
-    versions = _versions(ctx) if cursor is None else ()
     now = ctx.now()
-    if cursor is None and held:
-        tag = _still_held(held, versions, state, limit, now)
-        if tag is not None:
-            queue_checked(ctx)
-            return QueuePage(None, None, f'W/"{tag}"', [])
-    rows = _queue_rows(ctx, state, cursor, limit)
+    if cursor is None and not held:
+        rows, versions = _rows_and_versions(ctx, state, limit)
+    else:
+        versions = _versions(ctx) if cursor is None else ()
+        if cursor is None:
+            tag = _still_held(held, versions, state, limit, now)
+            if tag is not None:
+                queue_checked(ctx)
+                return QueuePage(None, None, f'W/"{tag}"', [])
+        rows = _queue_rows(ctx, state, cursor, limit)
     shown = rows[:limit]
     people = _people(ctx, shown)
     waited = [_waited(row, now) for row in shown]

@@ -132,3 +132,51 @@ def test_each_page_read_is_audited_once_per_patient_on_it(app, client, world, cl
     assert sorted((a, str(p), r) for a, p, r in events) == sorted(
         ("contact_request.queue", p, "contact_request") for p in on_page
     )
+
+
+def test_a_first_page_reads_its_rows_and_versions_in_one_statement(app, client, world, clock, care):
+    """One statement, one snapshot: the ETag is made from the versions the rows were read
+    with. The page's 304 comes from the versions alone (one read, no request row)."""
+    from sqlalchemy import event
+
+    _varied_queue(app, client, world, clock, care)
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def statement(conn, cursor, text, params, context, executemany):
+        if "contact_queue_version" in text or "FROM contact_request" in text:
+            seen.append(text)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        plain = client.get(f"{URL}?state=open", headers=care.member.headers)
+        read = list(seen)
+        seen.clear()
+        held = {**care.member.headers, "If-None-Match": plain.headers["ETag"]}
+        assert client.get(f"{URL}?state=open", headers=held).status_code == 304
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert plain.status_code == 200 and plain.json["items"]
+    assert len(read) == 1 and "contact_queue_version" in read[0] and "FROM contact_request" in read[0]
+    assert len(seen) == 1 and "FROM contact_request" not in seen[0]
+
+
+@pytest.mark.parametrize("teams", [2, 9])  # 9: more than the one statement takes (read apart)
+def test_a_staff_in_several_teams_sees_each_teams_cards_and_each_moves_the_etag(
+    client, world, clock, care, teams
+):
+    others = [world.team() for _ in range(teams - 1)]
+    both = world.staff(teams=[care.team, *others], agency=care.agency)
+    ask(client, care.patient)
+    first = client.get(URL, headers=both.headers)
+    patient = world.patient(others[-1], consents={care.agency: "all"})
+    ask(client, patient)
+    second = client.get(URL, headers=both.headers)
+    assert len(first.json["items"]) == 1 and len(second.json["items"]) == 2
+    assert second.headers["ETag"] != first.headers["ETag"]
+    held = {**both.headers, "If-None-Match": second.headers["ETag"]}
+    assert client.get(URL, headers=held).status_code == 304
+    assert (
+        client.get(URL, headers={**both.headers, "If-None-Match": first.headers["ETag"]}).status_code == 200
+    )
