@@ -13,7 +13,7 @@ from api.contact_schemas import ContactCloseIn, ContactMessageIn, ContactQueueIt
 from api.context import current_ctx, require_kind
 from api.dump import dumper
 from api.idempotency import HEADER_DOC, idempotent
-from api.schemas import PageArgs, page_of
+from api.schemas import Instant, PageArgs, page_of
 from muli.contact import requests as contact_requests
 
 blp = Blueprint(
@@ -32,6 +32,18 @@ class ContactQueueArgs(PageArgs):
 # The page as `page_of(ContactQueueItemOut)` dumps it, compiled (api/dump.py).
 QueuePage = page_of(ContactQueueItemOut)
 _dump_page = dumper(QueuePage)
+# The first page's cards are built in the schema's wire form (`UUID` and `Instant` fields as
+# they dump), in one pass, and sent as built: the same JSON as `_dump_page` makes of the
+# service's own form (tests/api/test_queue_wire.py holds the two equal). A later page keeps
+# the service's form, which its ETag digests (`page_etag`), and is dumped.
+_serialize_instant = Instant()._serialize
+
+
+def _instant(value):
+    return None if value is None else _serialize_instant(value, None, None)
+
+
+WIRE = contact_requests.CardForm(str, _instant)
 
 
 @blp.route("")
@@ -51,13 +63,18 @@ class Queue(MethodView):
             cursor=args["cursor"],
             limit=args["limit"],
             held=_held() if first else (),
+            form=WIRE if first else contact_requests.VALUES,
         )
         if page.items is None:
             return Response(status=304, headers={"ETag": page.etag})
         answer = {"items": page.items, "next_cursor": page.next_cursor}
+        if first:
+            response = jsonify(answer)
+            response.headers["ETag"] = page.etag
+            return response
         # A later page: its ETag from what it holds (no cheap check; each page is read).
-        etag = page.etag if first else contact_requests.page_etag(page.items)
-        if not first and _has_etag(etag):
+        etag = contact_requests.page_etag(page.items)
+        if _has_etag(etag):
             return Response(status=304, headers={"ETag": etag})
         response = jsonify(_dump_page(answer))
         response.headers["ETag"] = etag

@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import re
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
@@ -729,6 +729,43 @@ def _versions(ctx: Ctx) -> tuple:
     return tuple((str(team), found.get(team, "0")) for team in teams)
 
 
+# A first page read with its teams' versions in the same statement (one round trip, one
+# snapshot): the page's statement with one scalar subquery per team, for up to this many
+# teams (more: the versions are read first, on their own). Built once per (state, teams).
+_MERGED_TEAMS = 8
+_VERSION_OF = [
+    select(_VERSIONS.c.version)
+    .where(_VERSIONS.c.team_id == bindparam(f"team_{n}", type_=_VERSIONS.c.team_id.type))
+    .scalar_subquery()
+    .label(f"team_version_{n}")
+    for n in range(_MERGED_TEAMS)
+]
+_ROWS_WITH_VERSIONS = {
+    (state, teams): _QUEUE_STATEMENTS[(state, False)].add_columns(*_VERSION_OF[:teams])
+    for state in QUEUE_STATES
+    for teams in range(1, _MERGED_TEAMS + 1)
+}
+
+
+def _rows_and_versions(ctx: Ctx, state: str, limit: int) -> tuple[list, tuple]:
+    """A first page's rows (as `_queue_rows`) and my teams' versions (as `_versions`), read
+    in one statement, so the versions are exactly those of the rows read. An empty page
+    carries no versions: then they are read first and the rows after, as for a poll."""
+    teams = sorted(ctx.actor.team_ids, key=str)
+    if 1 <= len(teams) <= _MERGED_TEAMS:
+        params: dict = {"teams": teams, "limit": limit + 1}
+        params.update((f"team_{n}", team) for n, team in enumerate(teams))
+        statement = _ROWS_WITH_VERSIONS[(state, len(teams))]
+        rows = list(ctx.session.connection().execute(statement, params).all())
+        if rows:
+            first = rows[0]._mapping
+            found = (first[f"team_version_{n}"] for n in range(len(teams)))
+            versions = tuple((str(team), version or "0") for team, version in zip(teams, found, strict=True))
+            return rows, versions
+    versions = _versions(ctx)
+    return _queue_rows(ctx, state, None, limit), versions
+
+
 def _next_tick(rows, waited: list[int]) -> int:
     """The moment (µs since the epoch, 0 for never) the first `waiting_minutes` on the page
     grows: the page is the same until then, unless a change moves its teams' versions. A
@@ -777,35 +814,53 @@ def _still_held(
     return None
 
 
-def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int]) -> list[dict]:
+class CardForm(NamedTuple):
+    """How a card writes its ids and instants. The service's own form keeps them as values
+    (`uuid.UUID`, `datetime`); the API passes its wire form (the text its schema dumps them
+    as), so the cards are built once, ready to be sent, instead of built and then dumped."""
+
+    ident: Callable[[uuid.UUID], object]
+    instant: Callable[[datetime | None], object]
+
+
+def _same(value):
+    return value
+
+
+VALUES = CardForm(_same, _same)
+
+
+def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int], form: CardForm = VALUES) -> list[dict]:
     """The queue's cards, as `base_view` and `_phones` make them (the same keys in the same
     order), from Core rows: each request's callback number and each patient's own number
-    decrypted once."""
-    persons = {pid: {"id": pid, "name": name, "agency": agency} for pid, name, agency in people}
-    phones: dict[uuid.UUID, str | None] = {}
-    names: dict[uuid.UUID, str] = {}
+    decrypted once; ids and instants written in `form`."""
+    ident, instant = form
+    persons = {pid: {"id": ident(pid), "name": name, "agency": agency} for pid, name, agency in people}
+    # Per patient on the page: (the patient as the card shows them, their own number).
+    patients: dict[uuid.UUID, tuple[dict, str | None]] = {}
     keys = ctx.keys
     out = []
     for row, minutes in zip(rows, waited, strict=False):
         level = row.escalation_level
-        if row.patient_id not in phones:
-            names[row.patient_id] = keys.decrypt(
-                row.display_name_enc, aad("patient", "display_name", row.patient_id)
-            )
-            phones[row.patient_id] = (
+        patient_id = row.patient_id
+        known = patients.get(patient_id)
+        if known is None:
+            name = keys.decrypt(row.display_name_enc, aad("patient", "display_name", patient_id))
+            phone = (
                 None
                 if row.phone_enc is None
-                else keys.decrypt(row.phone_enc, aad("patient", "phone", row.patient_id))
+                else keys.decrypt(row.phone_enc, aad("patient", "phone", patient_id))
             )
+            known = patients[patient_id] = ({"id": ident(patient_id), "display_name": name}, phone)
+        patient, patient_phone = known
         callback = (
             None
             if row.callback_phone_enc is None
             else keys.decrypt(row.callback_phone_enc, aad("contact_request", "callback_phone", row.id))
         )
-        patient_phone = phones[row.patient_id]
         out.append(
             {
-                "id": row.id,
+                "id": ident(row.id),
                 "kind": row.kind,
                 "urgency": row.urgency,
                 "state": row.state,
@@ -814,23 +869,23 @@ def _cards(ctx: Ctx, rows, people: list[tuple], waited: list[int]) -> list[dict]
                 "acknowledge_within_minutes": None
                 if row.routed_to == "none"
                 else row.acknowledge_within_minutes,
-                "created_at": row.created_at,
+                "created_at": instant(row.created_at),
                 "waiting_minutes": minutes,
                 "acknowledged_by": _copy(persons.get(row.acknowledged_by_id)),
-                "acknowledged_at": row.acknowledged_at,
-                "closed_at": row.closed_at,
-                "cancelled_at": row.cancelled_at,
+                "acknowledged_at": instant(row.acknowledged_at),
+                "closed_at": instant(row.closed_at),
+                "cancelled_at": instant(row.cancelled_at),
                 "outcome": row.outcome,
-                "call_started_at": row.call_started_at,
+                "call_started_at": instant(row.call_started_at),
                 "call_started_by": _copy(persons.get(row.call_started_by_id)),
                 "escalation": {
                     "level": level,
                     "label": ("none", "backup_and_coordinators", "whole_team")[min(level, 2)],
-                    "escalated_at": row.escalated_at,
-                    "next_at": row.escalate_at if row.state == "open" else None,
+                    "escalated_at": instant(row.escalated_at),
+                    "next_at": instant(row.escalate_at) if row.state == "open" else None,
                     "advice": ESCALATION_ADVICE if level >= 2 else None,
                 },
-                "patient": {"id": row.patient_id, "display_name": names[row.patient_id]},
+                "patient": dict(patient),
                 "callback_phone": callback,
                 "patient_phone": patient_phone,
                 "call_back_on": callback or patient_phone,
@@ -850,6 +905,7 @@ def queue_page(
     cursor: str | None,
     limit: int,
     held: Collection[str] = (),
+    form: CardForm = VALUES,
 ) -> QueuePage:
     """A page of my teams' requests in a state, read with one Core statement (and one for the
     staff it names), each patient on it audited as read (`contact_request.queue`).
@@ -860,19 +916,26 @@ def queue_page(
     client sent (If-None-Match, without `W/` and quotes; `*` for any). When one of them is
     still the page's, the answer is None (a 304) from the versions alone: one indexed read,
     no request and nothing about a patient read, audited once as that check
-    (`contact_request.queue_checked`, no patient: none was read). The versions are read
-    before the rows, so a change committed in between can only make the ETag older than
-    the page (one more 200 later), never newer.
+    (`contact_request.queue_checked`, no patient: none was read). Without `held`, a first
+    page reads its rows and the versions in one statement (`_rows_and_versions`): the ETag
+    is exactly the page's. Otherwise the versions are read before the rows, so a change
+    committed in between can only make the ETag older than the page (one more 200 later),
+    never newer.
+
+    `form`: how the cards write ids and instants (`CardForm`); the patient ids are values.
     """
     access.require_clinical_staff(ctx)
-    versions = _versions(ctx) if cursor is None else ()
     now = ctx.now()
-    if cursor is None and held:
-        tag = _still_held(held, versions, state, limit, now)
-        if tag is not None:
-            queue_checked(ctx)
-            return QueuePage(None, None, f'W/"{tag}"', [])
-    rows = _queue_rows(ctx, state, cursor, limit)
+    if cursor is None and not held:
+        rows, versions = _rows_and_versions(ctx, state, limit)
+    else:
+        versions = _versions(ctx) if cursor is None else ()
+        if cursor is None:
+            tag = _still_held(held, versions, state, limit, now)
+            if tag is not None:
+                queue_checked(ctx)
+                return QueuePage(None, None, f'W/"{tag}"', [])
+        rows = _queue_rows(ctx, state, cursor, limit)
     shown = rows[:limit]
     people = _people(ctx, shown)
     waited = [_waited(row, now) for row in shown]
@@ -883,7 +946,7 @@ def queue_page(
         if "*" in held:  # "any version you have": the page exists (rows read, nothing sent)
             queue_checked(ctx)
             return QueuePage(None, None, etag, [])
-    items = _cards(ctx, shown, people, waited)
+    items = _cards(ctx, shown, people, waited, form)
     next_cursor = encode(ctx.keys, shown[-1].created_at, shown[-1].id) if len(rows) > limit else None
     for patient_id in patient_ids:
         audit.record(
