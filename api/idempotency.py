@@ -22,6 +22,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from api.context import current_ctx
+from muli.models.base import utcnow
 from muli.models.idempotency import IdempotencyRecord
 from muli.platform.crypto import KeyRing, aad
 from muli.platform.errors import BadRequest, Conflict, MuliError
@@ -68,15 +69,28 @@ _EXISTING = select(_RECORD.c.id, _RECORD.c.request_hash, _RECORD.c.status_code, 
 # The claim, its answer, and its release: Core statements on the table, built once
 # (`created_at` takes its column default, as the model's would).
 # The claim answers its id when it is new, no row when the key was claimed before.
-_CLAIM = {
-    "postgresql": pg_insert(_RECORD)
+_CLAIM = (  # SQLite (its writer lock makes claims one at a time)
+    sqlite_insert(_RECORD)
     .on_conflict_do_nothing(index_elements=["account_id", "key"])
-    .returning(_RECORD.c.id),
-    "sqlite": sqlite_insert(_RECORD)
+    .returning(_RECORD.c.id)
+)
+# PostgreSQL: the key's advisory lock (not waited for) and the claim in one statement. The
+# lock's CTE is evaluated once (volatile, and read twice); the INSERT runs only when the lock
+# was got, so it never waits on another transaction's uncommitted claim of the key. Answers
+# `got` (the lock) and `claimed` (the new record's id; NULL when the key was claimed before).
+_CLAIM_COLUMNS = ("id", "account_id", "key", "request_hash", "expires_at", "created_at")
+_LOCK = select(func.pg_try_advisory_xact_lock(bindparam("lock", type_=BigInteger)).label("got")).cte("lock")
+_LOCKED_CLAIM = (
+    pg_insert(_RECORD)
+    .from_select(
+        _CLAIM_COLUMNS,
+        select(*(bindparam(name, type_=_RECORD.c[name].type) for name in _CLAIM_COLUMNS)).where(_LOCK.c.got),
+    )
     .on_conflict_do_nothing(index_elements=["account_id", "key"])
-    .returning(_RECORD.c.id),
-}
-_TRY_LOCK = select(func.pg_try_advisory_xact_lock(bindparam("lock", type_=BigInteger)))
+    .returning(_RECORD.c.id)
+    .cte("claim")
+)
+_LOCK_AND_CLAIM = select(_LOCK.c.got, select(_LOCKED_CLAIM.c.id).scalar_subquery().label("claimed"))
 _ANSWER = (
     update(_RECORD)
     .where(_RECORD.c.id == bindparam("record_id"))
@@ -133,15 +147,7 @@ def idempotent(required: bool = False):
             def existing():
                 return session.execute(_EXISTING, {"account_id": account_id, "key": key}).first()
 
-            dialect = session.get_bind().dialect.name
-            # PostgreSQL: another transaction working on this key holds the lock: 409, don't wait.
-            if (
-                dialect == "postgresql"
-                and not session.execute(_TRY_LOCK, {"lock": _lock_key(account_id, key)}).scalar()
-            ):
-                raise Conflict(
-                    "A request with this key is still being processed.", code="idempotency-in-progress"
-                )
+            connection = session.connection()
             record_id = uuid.uuid4()
             claim = {
                 "id": record_id,
@@ -149,9 +155,21 @@ def idempotent(required: bool = False):
                 "key": key,
                 "request_hash": request_hash,
                 "expires_at": ctx.now() + current_app.config["MULI_IDEMPOTENCY_TTL"],
+                "created_at": utcnow(),
             }
             # Claim first (one statement on the first try); a key already claimed is read back.
-            if session.connection().execute(_CLAIM[dialect], claim).first() is None:
+            if connection.dialect.name == "postgresql":
+                got, claimed = connection.execute(
+                    _LOCK_AND_CLAIM, {**claim, "lock": _lock_key(account_id, key)}
+                ).one()
+                # Another transaction working on this key holds the lock: 409, don't wait.
+                if not got:
+                    raise Conflict(
+                        "A request with this key is still being processed.", code="idempotency-in-progress"
+                    )
+            else:
+                claimed = connection.execute(_CLAIM, claim).first()
+            if claimed is None:
                 record = existing()
                 if record is None:  # its holder rolled back in between: the retry will do it
                     raise Conflict(

@@ -57,6 +57,9 @@ class EntryOut(Schema):
 
 EntryPage = page_of(EntryOut)
 _dump_entry = dumper(EntryOut)  # compiled (api/dump.py)
+# The write's body schema as one instance: webargs builds a new Schema from a class on every
+# request (copying each declared field); an instance is reused. Loading keeps no state on it.
+_ENTRY_IN = EntryIn()
 
 
 @blp.route("")
@@ -69,7 +72,7 @@ class Diary(MethodView):
 
     @idempotent()
     @blp.doc(parameters=[HEADER_DOC])
-    @blp.arguments(EntryIn)
+    @blp.arguments(_ENTRY_IN)
     @blp.response(201, EntryOut)
     def post(self, data):
         """Write an entry. Send an Idempotency-Key so a retry from a bad network writes it once."""

@@ -24,7 +24,7 @@ from email.utils import format_datetime
 from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
-from sqlalchemy import and_, delete, exists, insert, or_, select, text, update
+from sqlalchemy import and_, delete, exists, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from muli.contact import push
@@ -82,15 +82,21 @@ def enqueue(
     ref: uuid.UUID,
     *,
     request_id: uuid.UUID | None = None,
+    devices: dict[uuid.UUID, list[uuid.UUID]] | None = None,
 ) -> int:
     """Queue one notification per recipient: a Web Push to each of their devices, or, with
     none, an email; the dedupe key makes each unique. A None (nobody on call) is skipped.
+    `devices`: each recipient's subscription ids (as `push.for_accounts` answers them) when
+    the caller read them with the recipients; otherwise they are read here.
     Answers how many people will be reached."""
     people: list[Recipient] = []
+    seen: set[uuid.UUID] = set()
     for person in recipients:
-        if person is not None and person.id not in {p.id for p in people}:
+        if person is not None and person.id not in seen:
+            seen.add(person.id)
             people.append(person)
-    devices = push.for_accounts(ctx, [p.account_id for p in people])
+    if devices is None:
+        devices = push.for_accounts(ctx, [p.account_id for p in people])
     link = queue_link(ctx)
     target = request_id or ref
     rows = []
@@ -115,9 +121,7 @@ def enqueue(
         elif person.email:
             rows.append(_email_values(ctx, key, person, link))
             queued += 1
-    _insert(ctx, rows)
-    if queued:
-        wake(ctx)
+    _insert(ctx, rows)  # a row for each person reached, and the relay woken (PostgreSQL)
     return queued
 
 
@@ -142,19 +146,27 @@ def enqueue_patient(ctx: Ctx, patient: Patient, kind: str, ref: uuid.UUID, reque
             for subscription_id in subscriptions
         ],
     )
-    if subscriptions:
-        wake(ctx)
     return len(subscriptions)
 
 
 # Outbox rows go in with one Core statement, built once (`created_at` and `attempts` take
 # their column defaults, as the model's would), in the transaction of the change.
 _INSERT = insert(OutboxMessage.metadata.tables["outbox_message"])
+# PostgreSQL: the same statement wakes the relay (`wake`): NOTIFY from its RETURNING clause,
+# one round trip instead of two. A notification is delivered on commit and not at all on a
+# rollback, and identical ones in one transaction are delivered once, however many rows.
+_INSERT_AND_WAKE = _INSERT.returning(func.pg_notify(CHANNEL, ""))
 
 
 def _insert(ctx: Ctx, rows: list[dict]) -> None:
-    if rows:
-        ctx.session.connection().execute(_INSERT, rows)
+    """Queue `rows` in the change's transaction and wake the relay when it commits."""
+    if not rows:
+        return
+    connection = ctx.session.connection()
+    if connection.dialect.name == "postgresql":
+        connection.execute(_INSERT_AND_WAKE, rows).all()
+    else:  # SQLite's relay polls its indexed due query
+        connection.execute(_INSERT, rows)
 
 
 def _email_values(ctx: Ctx, key: str, person: Recipient, link: str) -> dict:
@@ -175,11 +187,14 @@ def _email_row(ctx: Ctx, key: str, person: Recipient, link: str) -> OutboxMessag
     return OutboxMessage(**_email_values(ctx, key, person, link))
 
 
+_WAKE = select(func.pg_notify(CHANNEL, ""))
+
+
 def wake(ctx: Ctx) -> None:
     """Wake the relay when this transaction commits (PostgreSQL NOTIFY is delivered on commit,
     and not at all on a rollback). SQLite's relay polls an indexed due query instead."""
     if ctx.session.get_bind().dialect.name == "postgresql":
-        ctx.session.execute(text(f"SELECT pg_notify('{CHANNEL}', '')"))
+        ctx.session.connection().execute(_WAKE)
 
 
 def backoff(attempts: int) -> timedelta:

@@ -33,6 +33,7 @@ from muli.models.contact import (
     queue_changed,
 )
 from muli.models.people import CLINICAL_ROLES, Agency, Patient, Staff, TeamMembership
+from muli.models.push import PushSubscription
 from muli.patient import profile
 from muli.platform.context import Ctx
 from muli.platform.crypto import aad
@@ -105,33 +106,64 @@ def team_staff(ctx: Ctx, team_id: uuid.UUID, roles=CLINICAL_ROLES) -> list[Staff
     )
 
 
-def _first_recipients(
-    ctx: Ctx, patient: Patient, routed_to: str, responder: Staff | None
-) -> list[notifications.Recipient]:
+class Recipients(NamedTuple):
+    """Whom a new request notifies first, and their devices (None: not read yet)."""
+
+    people: list[notifications.Recipient]
+    devices: dict[uuid.UUID, list[uuid.UUID]] | None = None
+
+
+def _first_recipients(ctx: Ctx, patient: Patient, routed_to: str, responder: Staff | None) -> Recipients:
     if routed_to == "on_call":
-        return [responder] if responder else []
+        return Recipients([responder] if responder else [])
     if routed_to == "office":
-        # The patient's trusted contact, then the team's coordinators by name (one statement):
-        # only the three columns a notification needs (a Staff loads its account and agency).
-        return list(
-            ctx.session.execute(
-                _OFFICE_RECIPIENTS, {"staff_id": patient.trusted_contact_id, "team_id": patient.team_id}
-            )
-        )
-    return []  # nobody is reachable: the escalation rules alert the coordinators after one window
+        # The patient's trusted contact, then the team's coordinators by name, each with their
+        # devices (one statement): only the columns a notification needs.
+        people: list[notifications.Recipient] = []
+        devices: dict[uuid.UUID, list[uuid.UUID]] = {}
+        last = None
+        for row in ctx.session.connection().execute(
+            _OFFICE_RECIPIENTS, {"staff_id": patient.trusted_contact_id, "team_id": patient.team_id}
+        ):
+            if row.id != last:
+                last = row.id
+                people.append(row)
+                mine = devices.setdefault(row.account_id, [])
+            if row.subscription_id is not None and row.subscription_id not in mine:
+                mine.append(row.subscription_id)  # the trusted contact's are also a coordinator's
+        return Recipients(people, devices)
+    # Nobody is reachable: the escalation rules alert the coordinators after one window.
+    return Recipients([], {})
 
 
 # Core statements on the tables (built once, compiled once): no ORM compile step per request.
 _STAFF = Staff.__table__
 _MEMBERSHIP = TeamMembership.__table__
-_RECIPIENT = (_STAFF.c.id, _STAFF.c.account_id, _STAFF.c.email, _STAFF.c.display_name)
-# The trusted contact first (none when the id is NULL), then the team's coordinators by name.
-_OFFICE_RECIPIENTS = union_all(
-    select(*_RECIPIENT, literal_column("0").label("rank")).where(_STAFF.c.id == bindparam("staff_id")),
+_SUBSCRIPTION = PushSubscription.__table__
+_RECIPIENT = (
+    _STAFF.c.id,
+    _STAFF.c.account_id,
+    _STAFF.c.email,
+    _STAFF.c.display_name,
+    _SUBSCRIPTION.c.id.label("subscription_id"),
+    _SUBSCRIPTION.c.created_at.label("subscribed_at"),
+)
+_DEVICES = _SUBSCRIPTION.c.account_id == _STAFF.c.account_id
+# The trusted contact first (none when the id is NULL), then the team's coordinators by name;
+# each person's rows together, one per device (one with none), in `push.for_accounts`' order.
+_OFFICE = union_all(
+    select(*_RECIPIENT, literal_column("0").label("rank"))
+    .select_from(_STAFF.outerjoin(_SUBSCRIPTION, _DEVICES))
+    .where(_STAFF.c.id == bindparam("staff_id")),
     select(*_RECIPIENT, literal_column("1").label("rank"))
-    .join(_MEMBERSHIP, _MEMBERSHIP.c.staff_id == _STAFF.c.id)
+    .select_from(
+        _STAFF.join(_MEMBERSHIP, _MEMBERSHIP.c.staff_id == _STAFF.c.id).outerjoin(_SUBSCRIPTION, _DEVICES)
+    )
     .where(_MEMBERSHIP.c.team_id == bindparam("team_id"), _STAFF.c.role == "coordinator"),
-).order_by(literal_column("rank"), literal_column("display_name"))
+).subquery("office")
+_OFFICE_RECIPIENTS = select(_OFFICE).order_by(
+    _OFFICE.c.rank, _OFFICE.c.display_name, _OFFICE.c.id, _OFFICE.c.subscribed_at, _OFFICE.c.subscription_id
+)
 _INSERT_REQUEST = insert(ContactRequest.metadata.tables["contact_request"])
 _INSERT_MESSAGE = insert(ContactMessage.metadata.tables["contact_message"])
 
@@ -223,8 +255,7 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
         if phone is None
         else ctx.keys.encrypt(phone, aad("contact_request", "callback_phone", request_id)),
     )
-    recipients = _first_recipients(ctx, patient, routed_to, responder)
-    written = write_new_request(ctx, request, message, recipients)
+    written = write_new_request(ctx, request, message, _first_recipients(ctx, patient, routed_to, responder))
     audit.record(
         ctx.session,
         ctx.actor,
@@ -237,7 +268,7 @@ def create(ctx: Ctx, data: NewRequest) -> Created:
 
 
 def write_new_request(
-    ctx: Ctx, request: NewContactRequest, message: str | None, recipients: list[notifications.Recipient]
+    ctx: Ctx, request: NewContactRequest, message: str | None, recipients: Recipients
 ) -> list[dict]:
     """Every row a new request writes, with Core statements built once, in foreign-key order
     and in the request's one transaction (a failure rolls back all of them): the request, the
@@ -287,7 +318,7 @@ def write_new_request(
                 "created_at": request.created_at,
             }
         )
-    notifications.enqueue(ctx, recipients, "request", request.id)
+    notifications.enqueue(ctx, recipients.people, "request", request.id, devices=recipients.devices)
     return written
 
 

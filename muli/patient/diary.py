@@ -109,7 +109,7 @@ def write(ctx: Ctx, data: NewEntry) -> dict:
         return keys.encrypt(plain, aad("diary_entry", name, entry_id))
 
     tags = values["tags"]
-    ctx.session.execute(
+    ctx.session.connection().execute(  # the request's transaction, without the ORM's layer
         _INSERT,
         {
             "id": entry_id,

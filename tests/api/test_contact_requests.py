@@ -5,13 +5,16 @@ from __future__ import annotations
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 
+from api import idempotency
 from muli.contact import notifications
+from muli.extensions import db
 from muli.models.audit import AuditEvent
 from muli.models.contact import ContactMessage, ContactRequest
 from muli.models.idempotency import IdempotencyRecord
 from muli.platform.errors import InvalidState
+from tests.conftest import database_kind
 from tests.contact_support import (
     SATURDAY_NIGHT,
     WEDNESDAY_MORNING,
@@ -136,6 +139,29 @@ def test_a_request_that_fails_after_its_first_insert_leaves_nothing_behind(
     assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
     assert [str(r.id) for r in requests(app)] == [again.json["id"]]
     assert len(outbox(app)) == 1 and len(message_rows(app, again.json["id"])) == 1
+
+
+@pytest.mark.skipif(database_kind() != "postgresql", reason="the key's advisory lock is PostgreSQL's")
+def test_a_key_another_transaction_is_working_on_is_409_at_once_and_done_once_after(client, app, care):
+    """PostgreSQL: while another transaction holds the key's lock (a request with that key not
+    yet committed), the same key is 409 `idempotency-in-progress` at once, writing nothing
+    (the lock and the claim are one statement: the claim is not even tried); once that
+    transaction has gone, a retry with the key is done once."""
+    key_value = str(uuid.uuid4())
+    headers = {**care.patient.headers, "Idempotency-Key": key_value}
+    body = {"kind": "chat", "urgency": "talk", "message": "hei"}
+    with app.app_context(), db.engine.connect() as other:
+        lock = idempotency._lock_key(care.patient.account.id, key_value)
+        other.execute(text("SELECT pg_advisory_xact_lock(:lock)"), {"lock": lock})
+        busy = client.post(URL, json=body, headers=headers)
+        assert (busy.status_code, busy.json["type"].rsplit("/", 1)[-1]) == (409, "idempotency-in-progress")
+        assert requests(app) == [] and rows(app, IdempotencyRecord) == []
+        other.rollback()
+    again = client.post(URL, json=body, headers=headers)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    replay = client.post(URL, json=body, headers=headers)
+    assert replay.headers.get("Idempotent-Replayed") == "true" and replay.json["id"] == again.json["id"]
+    assert [str(r.id) for r in requests(app)] == [again.json["id"]]
 
 
 def test_in_office_hours_the_trusted_contact_and_the_coordinators_are_emailed_once_each(

@@ -6,10 +6,14 @@ import uuid
 from pathlib import Path
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import select, text
 
 from muli.extensions import db
+from muli.models.audit import AuditEvent
 from muli.models.diary import DiaryEntry
+from muli.models.idempotency import IdempotencyRecord
+from muli.platform.errors import InvalidState
+from muli.trust import audit
 
 DIARY = "/api/v1/me/diary"
 
@@ -119,6 +123,43 @@ def test_a_retried_post_with_the_same_idempotency_key_writes_one_entry(client, c
     )
     assert again.json["id"] == first.json["id"]
     assert len(client.get(DIARY, headers=care.patient.headers).json["items"]) == 1
+
+
+@pytest.mark.parametrize(
+    ("failure", "status"),
+    [(RuntimeError("the disk is full"), 500), (InvalidState("This request is closed."), 409)],
+)
+def test_a_write_that_fails_after_its_insert_leaves_nothing_behind(
+    client, app, care, monkeypatch, failure, status
+):
+    """The entry is inserted, then its audit event fails: the whole transaction goes, the
+    key's claim with it, and a retry with that key writes the entry once."""
+    written = []
+    record = audit.record
+
+    def fail(session, actor, action, **kwargs):
+        if action != "diary.create":
+            return record(session, actor, action, **kwargs)
+        written.extend(session.scalars(select(DiaryEntry.id)))
+        raise failure
+
+    monkeypatch.setattr(audit, "record", fail)
+    headers = {**care.patient.headers, "Idempotency-Key": str(uuid.uuid4())}
+    assert client.post(DIARY, json={"text": "ingen spor"}, headers=headers).status_code == status
+    assert len(written) == 1  # the failure came after the entry was inserted
+    with app.app_context():
+        assert db.session.scalars(select(DiaryEntry.id)).all() == []
+        assert db.session.scalars(select(IdempotencyRecord.id)).all() == []
+        assert (
+            db.session.scalars(select(AuditEvent.id).where(AuditEvent.action == "diary.create")).all() == []
+        )
+
+    monkeypatch.undo()
+    again = client.post(DIARY, json={"text": "ingen spor"}, headers=headers)
+    assert again.status_code == 201 and "Idempotent-Replayed" not in again.headers
+    assert [e["id"] for e in client.get(DIARY, headers=care.patient.headers).json["items"]] == [
+        again.json["id"]
+    ]
 
 
 def test_patch_changes_only_the_fields_sent(client, care):

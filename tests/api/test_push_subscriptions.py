@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from muli.extensions import db
 from muli.models.push import PushSubscription
-from tests.contact_support import SATURDAY_NIGHT, ask, outbox, put_on_call, rows
+from tests.contact_support import SATURDAY_NIGHT, WEDNESDAY_MORNING, ask, outbox, put_on_call, rows
 
 ME = "/api/v1/me/push-subscriptions"
 STAFF = "/api/v1/staff/push-subscriptions"
@@ -130,6 +130,29 @@ def test_a_responder_with_a_device_gets_a_push_and_one_without_an_email(app, cli
     client.delete(f"{STAFF}/{subscription}", headers=care.member.headers)
     ask(client, care.patient)
     assert sorted(r.channel for r in outbox(app)) == ["email", "push"]
+
+
+def test_in_office_hours_each_device_of_the_trusted_contact_and_coordinators_gets_one_push(
+    app, client, clock, world, care
+):
+    """The office's recipients and their devices come from one statement: a trusted contact
+    who is also a coordinator is pushed once per device (a row twice would break the dedupe
+    key's uniqueness); a coordinator without a device is emailed; a patient's devices are
+    not staff recipients."""
+    clock.set(WEDNESDAY_MORNING)
+    both = world.patient(care.team, trusted_contact=care.coordinator)
+    client.post(ME, json=device(), headers=both.headers)
+    other = world.staff(care.team, role="coordinator", agency=care.agency)
+    first = client.post(STAFF, json=device(label="Telefon"), headers=care.coordinator.headers).json["id"]
+    clock.set(WEDNESDAY_MORNING.replace(minute=1))
+    second = client.post(STAFF, json=device(label="PC"), headers=care.coordinator.headers).json["id"]
+    clock.set(WEDNESDAY_MORNING.replace(minute=2))
+    request_id = ask(client, both).json["id"]
+    assert ask(client, both).status_code == 201  # a second request: its own rows
+    mine = [r for r in outbox(app) if f":{request_id}:" in r.dedupe_key]
+    assert sorted(r.recipient for r in mine if r.channel == "push") == sorted([first, second])
+    assert [r.recipient for r in mine if r.channel == "email"] == [other.staff.email]
+    assert {r.dedupe_key.split(":")[2] for r in mine} == {str(care.coordinator.staff.id), str(other.staff.id)}
 
 
 def test_a_request_taken_by_ringer_naa_is_seen_too(app, client, care):

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
+import uuid
+
+import pytest
 
 from muli.contact import notifications, relay
 from muli.extensions import db
 from muli.models.base import utcnow
 from muli.models.outbox import OutboxMessage
+from tests.conftest import database_kind
 
 
 def queue_one(ctx, key: str) -> None:
@@ -83,3 +87,23 @@ def test_a_rolled_back_notification_does_not_wake_the_relay(app, ctx):
     finally:
         w.close()
     assert took >= 1.4, took
+
+
+@pytest.mark.skipif(database_kind() != "postgresql", reason="NOTIFY is PostgreSQL's; SQLite's relay polls")
+@pytest.mark.parametrize("commit", [True, False])
+def test_queued_notifications_notify_the_relay_once_on_commit_and_never_on_rollback(app, ctx, world, commit):
+    """`enqueue` NOTIFYs from its INSERT's RETURNING clause: rows for two people in one
+    transaction are one notification, delivered when it commits; a rollback sends none."""
+    team = world.team()
+    people = [world.staff(team).staff, world.staff(team).staff]
+    listener = relay.PgListener(db.engine)
+    try:
+        conn = listener._connection()
+        queued = notifications.enqueue(ctx, people, "request", uuid.uuid4())
+        assert queued == 2
+        assert list(conn.notifies(timeout=0.2)) == []  # nothing before the commit
+        ctx.session.commit() if commit else ctx.session.rollback()
+        heard = [n.channel for n in conn.notifies(timeout=2)]
+    finally:
+        listener.close()
+    assert heard == ([notifications.CHANNEL] if commit else [])
