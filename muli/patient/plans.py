@@ -155,7 +155,7 @@ def written_by(ctx: Ctx, pv: PlanVersion | Row, patient: Patient) -> dict:
     if pv.author_kind != "patient":
         name = pv.author_name
     elif ctx.actor.is_patient and ctx.actor.patient_id == patient.id:
-        name = ctx.actor.name  # opened already, when the request's actor was made
+        name = ctx.actor.name  # the reader's own name, opened on first read (token_actor)
     else:
         name = ctx.keys.open(patient, "display_name")
     return {"kind": pv.author_kind, "name": name, "agency": pv.author_agency_name}
