@@ -9,7 +9,8 @@ BENCH_ROUNDS=2 (alternations of service and ceiling)  BENCH_WORKERS=2  BENCH_THR
 BENCH_CONNECTIONS=8  BENCH_GROWTH_ROWS=1000000  BENCH_ROTATE_FIELDS=100000
 BENCH_PHASES=growth,throughput,rotate  BENCH_OUT=benchmarks/results
 BENCH_UPDATE_README=1 (default on full runs: rewrites the table in benchmarks/README.md)
-BENCH_PROFILE=1 (py-spy one worker per endpoint)  BENCH_KEEP=1 (keep the work directory).
+BENCH_PROFILE=1 (py-spy one worker per endpoint; BENCH_PROFILE_IDLE=0 for on-CPU samples only)
+BENCH_KEEP=1 (keep the work directory). BENCH_ENDPOINTS=crisis_plan,diary (only these).
 
 Every server this starts listens on 127.0.0.1 on a free port, in its own process group,
 and is stopped in `finally`, at exit and on SIGTERM/SIGINT: no gunicorn is left behind.
@@ -62,6 +63,10 @@ PHASES = os.environ.get("BENCH_PHASES", "growth,throughput,rotate").split(",")
 # BENCH_PROFILE=1: py-spy records one service worker during the first round of each endpoint
 # (collapsed stacks, idle threads included, in BENCH_OUT/profile-<db>-<endpoint>.txt).
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
+# BENCH_ENDPOINTS=crisis_plan,diary: only these endpoints in the throughput phase (keys of ENDPOINTS).
+ONLY = {k for k in os.environ.get("BENCH_ENDPOINTS", "").split(",") if k}
+# BENCH_PROFILE_IDLE=0: only threads on the CPU (where the CPU per request goes, not the wall time).
+PROFILE_IDLE = os.environ.get("BENCH_PROFILE_IDLE", "1") == "1"
 # BENCH_WORKER=1: `muli worker --interval 1 --no-relay` runs beside the service during the
 # throughput phase, as in production (escalation passes; since issue 19 it also seals the
 # audit events the requests appended), so its database work is in the figures.
@@ -547,7 +552,7 @@ def profile(server: Server, name: str) -> subprocess.Popen:
     cmd = [
         str(VENV_BIN / "py-spy"),
         "record",
-        "--idle",
+        *(["--idle"] if PROFILE_IDLE else []),
         "--nonblocking",
         "--format",
         "raw",
@@ -620,6 +625,8 @@ def throughput(db: Database, results: dict) -> None:
     try:
         session = Session(service, db)
         for key, (label, method, path, body, idem, target, p99_target) in ENDPOINTS.items():
+            if ONLY and key not in ONLY:
+                continue
             session.refresh()
             token = session.token_for(key)
             headers = {"Idempotency-Key": str(uuid.uuid4())} if idem else None
