@@ -18,7 +18,11 @@ run appended (action, patient, resource, emergency, reason, in order). PostgreSQ
 
 One normalisation, because a write makes new random ids (uuid4, the models' default): a UUID
 that is not in the seeded database is written as `<new-N>`, numbered by first appearance in
-the output. Every id of the seeded data is compared as it is. Nothing else is normalised:
+the output. Every id of the seeded data is compared as it is. And one more, for the same
+reason: a write gives its team's queue a new random version, so the queue's first-page ETag
+(a digest over the versions) differs on every run once something was written; from the first
+successful write on, such a digest is written as `<queue-tag-N>`, numbered by first
+appearance (so "the same tag again" and "a new tag" still show). Nothing else is normalised:
 times come from the fixed clock, cursors and ETags are deterministic over the same rows.
 """
 
@@ -72,6 +76,8 @@ VOLD_PLAN = {
     "what_helps": "Rolig stemme.",
 }
 _UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+# The queue's first-page ETag: `queue-<digest of the teams' versions and the page>-<tick>`.
+_QUEUE_TAG = re.compile(r"queue-[0-9a-f]{24}(?=-\d)")
 
 
 def database_url(kind: str, directory: Path, name: str) -> str:
@@ -261,14 +267,23 @@ def run(kind: str, directory: Path, out: Path) -> None:
         assert answer.status_code == 200, answer.get_data(as_text=True)
         tokens[who] = auth(answer.get_json()["access_token"])
     lines: list[str] = []
+    wrote: list[bool] = []
+    tags: dict[str, str] = {}
+
+    def masked(text: str) -> str:
+        if not wrote:
+            return text
+        return _QUEUE_TAG.sub(lambda m: tags.setdefault(m.group(0), f"<queue-tag-{len(tags) + 1}>"), text)
 
     def call(label: str, method: str, path: str, who: str, body=None, headers=None):
         answer = client.open(path, method=method, json=body, headers={**tokens[who], **(headers or {})})
         kept = sorted((k, v) for k, v in answer.headers.items() if k.lower() not in ("date", "x-request-id"))
-        lines.append(f"### {label}: {method} {path} {json.dumps(headers or {}, sort_keys=True)}")
+        lines.append(masked(f"### {label}: {method} {path} {json.dumps(headers or {}, sort_keys=True)}"))
         lines.append(f"status {answer.status_code}")
-        lines.extend(f"{k}: {v}" for k, v in kept)
+        lines.extend(masked(f"{k}: {v}") for k, v in kept)
         lines.append(answer.get_data(as_text=True))
+        if method != "GET" and answer.status_code < 300:
+            wrote.append(True)
         return answer
 
     for who in ("patient", "vold"):
