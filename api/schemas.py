@@ -10,13 +10,18 @@ from muli.extensions import say
 from muli.platform.pagination import DEFAULT_LIMIT, MAX_LIMIT
 
 
+def instant_text(value):
+    """An instant as the API writes it: in UTC, with `Z` (None stays None)."""
+    if value is None:
+        return None
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 class Instant(fields.DateTime):
     """An instant in UTC written with `Z`, as API.md asks of every timestamp."""
 
     def _serialize(self, value, attr, obj, **kwargs):
-        if value is None:
-            return None
-        return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        return instant_text(value)
 
 
 class JsonBoolean(fields.Boolean):

@@ -13,7 +13,7 @@ from api.contact_schemas import ContactCloseIn, ContactMessageIn, ContactQueueIt
 from api.context import current_ctx, require_kind
 from api.dump import dumper
 from api.idempotency import HEADER_DOC, idempotent
-from api.schemas import Instant, PageArgs, page_of
+from api.schemas import PageArgs, instant_text, page_of
 from muli.contact import requests as contact_requests
 
 blp = Blueprint(
@@ -36,14 +36,7 @@ _dump_page = dumper(QueuePage)
 # they dump), in one pass, and sent as built: the same JSON as `_dump_page` makes of the
 # service's own form (tests/api/test_queue_wire.py holds the two equal). A later page keeps
 # the service's form, which its ETag digests (`page_etag`), and is dumped.
-_serialize_instant = Instant()._serialize
-
-
-def _instant(value):
-    return None if value is None else _serialize_instant(value, None, None)
-
-
-WIRE = contact_requests.CardForm(str, _instant)
+WIRE = contact_requests.CardForm(str, instant_text)
 
 
 @blp.route("")
