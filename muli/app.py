@@ -138,7 +138,20 @@ def register_secrets(app: Flask, config: config_module.Config) -> None:
     app.extensions["muli.vapid"] = Vapid(vapid_key, config.MULI_VAPID_SUBJECT) if vapid_key else None
 
 
+def engine_options(app: Flask) -> dict:
+    """The engine's options for this app's database, as a new dict (the config's is the
+    class attribute every app shares). SQLite: no pre-ping. The pool's `SELECT 1` on every
+    checkout finds a server gone away and reconnects; a local file has no server, and a
+    connection to it does not go stale. It was one statement (and one GIL release) per
+    request. PostgreSQL keeps it: a restarted server or a dropped connection is found there."""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options["pool_pre_ping"] = False
+    return options
+
+
 def register_extensions(app: Flask) -> None:
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
