@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import time
 
-from flask import Flask, Response, current_app, g, redirect, request
+from flask import Flask, Response, g, redirect, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -267,15 +267,20 @@ def record_refusal(error: MuliError) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    """The hooks every request runs. They read Flask's `request` and `g` through their
+    objects (`_get_current_object()`, as werkzeug's LocalProxy documents for an object used
+    several times), not through the proxies on each use: a proxy's every attribute is a
+    context-variable lookup and two or three Python calls."""
     from api import problem
 
     def _start():
-        g.started = time.perf_counter()
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        g._get_current_object().started = time.perf_counter()
         # The whole body first, before any hook or view touches the database (the token check
         # is a query): a phone on one bar of signal that sends its body a byte at a time then
         # holds a thread, never a database connection, snapshot or lock while it waits.
-        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            request.get_data(cache=True)
+        if req.method in ("POST", "PUT", "PATCH", "DELETE"):
+            req.get_data(cache=True)
 
     # First of all before-request hooks (the rate limiter and CSRF registered theirs earlier).
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
@@ -311,17 +316,21 @@ def register_request_hooks(app: Flask) -> None:
         else:
             session.rollback()
         session.info.pop(TOKEN_PERSON, None)
-        _headers(response)
-        log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
-                "request_id": g.get("request_id") or _request_id(),
-            },
-        )
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        request_id = _request_id()
+        _headers(response, req, request_id, app.config.get("MULI_HSTS"))
+        if log.isEnabledFor(logging.INFO):  # the line's fields are made only to be written
+            started = getattr(g._get_current_object(), "started", None)
+            log.info(
+                "request",
+                extra={
+                    "method": req.method,
+                    "path": req.path,
+                    "status": response.status_code,
+                    "ms": round((time.perf_counter() - (started or time.perf_counter())) * 1000, 1),
+                    "request_id": request_id,
+                },
+            )
         return response
 
 
@@ -346,14 +355,14 @@ _SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in SECURIT
 _CSP = "content-security-policy"
 
 
-def _headers(response) -> None:
+def _headers(response, req, request_id: str, hsts: str | None) -> None:
     # What Headers.setdefault would do for each, with the answer's header names read once.
     headers = response.headers
     present = {name.lower() for name, _ in headers.items()}
     for name, lower, value in _SECURITY_HEADERS:
         if lower not in present:
             headers.add(name, value)
-    path = request.path
+    path = req.path
     if path.startswith("/api/docs"):
         if _CSP not in present:
             headers.add("Content-Security-Policy", DOCS_CSP)
@@ -367,11 +376,10 @@ def _headers(response) -> None:
         if _CSP not in present:
             headers.add("Content-Security-Policy", API_CSP)
         headers["Cache-Control"] = "no-store"
-    headers["X-Request-ID"] = _request_id()
+    headers["X-Request-ID"] = request_id
     # HSTS: production, and only on an answer that went out over HTTPS (directly, or as the
     # trusted proxy's X-Forwarded-Proto says): browsers ignore it over plain HTTP anyway.
-    hsts = current_app.config.get("MULI_HSTS")
-    if hsts and request.is_secure:
+    if hsts and req.is_secure:
         response.headers["Strict-Transport-Security"] = hsts
 
 
@@ -422,12 +430,13 @@ def register_compression(app: Flask) -> None:
     def _compress(response):
         if response.direct_passthrough:
             _read_and_close(response)
+        path = request._get_current_object().path  # type: ignore[attr-defined]
         if (
-            request.path.startswith(NEVER_COMPRESSED)
-            or "csrf_token" in g
+            path.startswith(NEVER_COMPRESSED)
+            or "csrf_token" in g._get_current_object()
             or response.status_code != 200
             or response.mimetype not in COMPRESSIBLE
-            or (request.path.startswith("/api/") and "ETag" in response.headers)
+            or (path.startswith("/api/") and "ETag" in response.headers)
         ):
             return response
         return compress.after_request(response)
