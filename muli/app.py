@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+import types
+import weakref
 
 from flask import Flask, Response, g, redirect, request
 from flask.sessions import SecureCookieSessionInterface
@@ -52,7 +55,7 @@ def create_app(config: config_module.Config | None = None) -> Flask:
     config = config or config_module.load()
     config.check()
     configure_logging(config.MULI_LOG_LEVEL)
-    app = Flask(__name__, instance_path=str(config.INSTANCE_DIR), static_folder=None)
+    app = MuliFlask(__name__, instance_path=str(config.INSTANCE_DIR), static_folder=None)
     app.config.from_object(config)
     app.session_interface = SessionCookies()
     _normalise_database_url(app)
@@ -68,6 +71,32 @@ def create_app(config: config_module.Config | None = None) -> Flask:
         # proxy's X-Forwarded-* headers; only as many hops as configured are believed.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app
+
+
+class MuliFlask(Flask):
+    """Flask, remembering which of its hooks and views are plain functions.
+
+    Flask passes every hook and view through `ensure_sync` before calling it (15 times a
+    request here), which asks `inspect.iscoroutinefunction` each time: six Python calls for
+    an answer that never changes for a function. Flask documents `ensure_sync` as the method
+    to override. A function found plain is remembered (weakly: nothing is kept alive by it);
+    a bound method by its function, since a view class's method is bound to a new instance
+    on every request. Anything else (a coroutine function, or what cannot be referenced
+    weakly) goes to Flask's own `ensure_sync` every time, as before."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_functions: weakref.WeakSet = weakref.WeakSet()
+
+    def ensure_sync(self, func):
+        key = func.__func__ if isinstance(func, types.MethodType) else func
+        if key in self._plain_functions:  # False for what cannot be referenced weakly
+            return func
+        made = super().ensure_sync(func)
+        if made is func:
+            with contextlib.suppress(TypeError):  # cannot be referenced weakly: asked again next time
+                self._plain_functions.add(key)
+        return made
 
 
 class SessionCookies(SecureCookieSessionInterface):
