@@ -349,14 +349,15 @@ def register_request_hooks(app: Flask) -> None:
         request_id = _request_id()
         _headers(response, req, request_id, app.config.get("MULI_HSTS"))
         if log.isEnabledFor(logging.INFO):  # the line's fields are made only to be written
-            started = getattr(g._get_current_object(), "started", None)
+            ended = time.perf_counter()
+            started = getattr(g._get_current_object(), "started", ended)
             log.info(
                 "request",
                 extra={
                     "method": req.method,
                     "path": req.path,
                     "status": response.status_code,
-                    "ms": round((time.perf_counter() - (started or time.perf_counter())) * 1000, 1),
+                    "ms": round((ended - started) * 1000, 1),
                     "request_id": request_id,
                 },
             )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import logging
 
 import pytest
 
@@ -61,3 +62,25 @@ def test_coroutine_functions_always_go_to_flasks_async_to_sync(make):
 def test_the_app_is_a_muli_flask(app):
     assert isinstance(app, MuliFlask)
     assert app.ensure_sync(plain) is plain
+
+
+def test_each_answer_is_logged_with_its_request_id_when_info_is_on(client, caplog):
+    caplog.set_level(logging.INFO, logger="muli.request")
+    answer = client.get("/healthz")
+    lines = [rec for rec in caplog.records if rec.name == "muli.request"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line.method, line.path, line.status) == ("GET", "/healthz", 200)
+    assert isinstance(line.ms, float) and line.ms >= 0
+    assert line.request_id == answer.headers["X-Request-ID"]  # the same id, made once
+    assert answer.headers["X-Content-Type-Options"] == "nosniff"
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_no_request_line_when_info_is_off(client, caplog):
+    caplog.set_level(logging.WARNING, logger="muli.request")
+    assert (
+        client.get("/healthz", headers={"X-Request-ID": "req-87654321"}).headers["X-Request-ID"]
+        == "req-87654321"
+    )
+    assert not [rec for rec in caplog.records if rec.name == "muli.request"]
