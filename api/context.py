@@ -23,15 +23,21 @@ FOR_KIND = {
 }
 
 
+# The functions every request runs read Flask's `g` and `request` through their objects
+# (`_get_current_object()`), once each, not through the proxies on every use (muli/app.py).
+
+
 def request_id() -> str:
-    if "request_id" not in g:
+    flask_g = g._get_current_object()
+    found = getattr(flask_g, "request_id", None)
+    if found is None:
         given = request.headers.get("X-Request-ID", "")
-        g.request_id = (
+        found = flask_g.request_id = (
             given
             if 8 <= len(given) <= 64 and given.isascii() and given.replace("-", "").isalnum()
             else uuid.uuid4().hex
         )
-    return g.request_id
+    return found
 
 
 def _base_ctx(actor: Actor) -> Ctx:
@@ -160,9 +166,12 @@ def access_token() -> dict:
     """The request's access token, verified once (`_verified`; flask-jwt-extended parsed it
     four times). Its revocation and its login's end are checked by `current_ctx`
     (`accounts.token_actor`)."""
-    if "muli_token" not in g:
-        g.muli_token_header, g.muli_token = _verified(refresh=False)
-    return g.muli_token
+    flask_g = g._get_current_object()
+    token = getattr(flask_g, "muli_token", None)
+    if token is None:
+        flask_g.muli_token_header, token = _verified(refresh=False)
+        flask_g.muli_token = token
+    return token
 
 
 def refresh_token() -> dict:
@@ -180,16 +189,18 @@ def refresh_token() -> dict:
 def current_ctx() -> Ctx:
     """The unit of work of an authenticated request: its access token checked (`access_token`)
     and its account, login and person loaded in one statement (`accounts.token_actor`)."""
-    if "muli_ctx" not in g:
+    flask_g = g._get_current_object()
+    ctx = getattr(flask_g, "muli_ctx", None)
+    if ctx is None:
         payload = access_token()
         base = anonymous_ctx()
         actor = accounts.token_actor(base, payload)
         if actor is None:
             from api import _revoked_token_problem
 
-            raise TokenRefused(_revoked_token_problem(g.muli_token_header, payload))
-        g.muli_ctx = base.acting_as(actor)
-    return g.muli_ctx
+            raise TokenRefused(_revoked_token_problem(flask_g.muli_token_header, payload))
+        ctx = flask_g.muli_ctx = base.acting_as(actor)
+    return ctx
 
 
 def require_kind(kind: str) -> None:

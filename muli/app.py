@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
+import types
+import weakref
 
-from flask import Flask, Response, current_app, g, redirect, request
+from flask import Flask, Response, g, redirect, request
 from flask.sessions import SecureCookieSessionInterface
 from flask_limiter.errors import RateLimitExceeded
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -52,7 +55,7 @@ def create_app(config: config_module.Config | None = None) -> Flask:
     config = config or config_module.load()
     config.check()
     configure_logging(config.MULI_LOG_LEVEL)
-    app = Flask(__name__, instance_path=str(config.INSTANCE_DIR), static_folder=None)
+    app = MuliFlask(__name__, instance_path=str(config.INSTANCE_DIR), static_folder=None)
     app.config.from_object(config)
     app.session_interface = SessionCookies()
     _normalise_database_url(app)
@@ -68,6 +71,32 @@ def create_app(config: config_module.Config | None = None) -> Flask:
         # proxy's X-Forwarded-* headers; only as many hops as configured are believed.
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     return app
+
+
+class MuliFlask(Flask):
+    """Flask, remembering which of its hooks and views are plain functions.
+
+    Flask passes every hook and view through `ensure_sync` before calling it (15 times a
+    request here), which asks `inspect.iscoroutinefunction` each time: six Python calls for
+    an answer that never changes for a function. Flask documents `ensure_sync` as the method
+    to override. A function found plain is remembered (weakly: nothing is kept alive by it);
+    a bound method by its function, since a view class's method is bound to a new instance
+    on every request. Anything else (a coroutine function, or what cannot be referenced
+    weakly) goes to Flask's own `ensure_sync` every time, as before."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._plain_functions: weakref.WeakSet = weakref.WeakSet()
+
+    def ensure_sync(self, func):
+        key = func.__func__ if isinstance(func, types.MethodType) else func
+        if key in self._plain_functions:  # False for what cannot be referenced weakly
+            return func
+        made = super().ensure_sync(func)
+        if made is func:
+            with contextlib.suppress(TypeError):  # cannot be referenced weakly: asked again next time
+                self._plain_functions.add(key)
+        return made
 
 
 class SessionCookies(SecureCookieSessionInterface):
@@ -138,7 +167,20 @@ def register_secrets(app: Flask, config: config_module.Config) -> None:
     app.extensions["muli.vapid"] = Vapid(vapid_key, config.MULI_VAPID_SUBJECT) if vapid_key else None
 
 
+def engine_options(app: Flask) -> dict:
+    """The engine's options for this app's database, as a new dict (the config's is the
+    class attribute every app shares). SQLite: no pre-ping. The pool's `SELECT 1` on every
+    checkout finds a server gone away and reconnects; a local file has no server, and a
+    connection to it does not go stale. It was one statement (and one GIL release) per
+    request. PostgreSQL keeps it: a restarted server or a dropped connection is found there."""
+    options = dict(app.config.get("SQLALCHEMY_ENGINE_OPTIONS") or {})
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        options["pool_pre_ping"] = False
+    return options
+
+
 def register_extensions(app: Flask) -> None:
+    app.config["SQLALCHEMY_ENGINE_OPTIONS"] = engine_options(app)
     db.init_app(app)
     with app.app_context():
         if db.engine.dialect.name == "sqlite":
@@ -254,15 +296,20 @@ def record_refusal(error: MuliError) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
+    """The hooks every request runs. They read Flask's `request` and `g` through their
+    objects (`_get_current_object()`, as werkzeug's LocalProxy documents for an object used
+    several times), not through the proxies on each use: a proxy's every attribute is a
+    context-variable lookup and two or three Python calls."""
     from api import problem
 
     def _start():
-        g.started = time.perf_counter()
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        g._get_current_object().started = time.perf_counter()
         # The whole body first, before any hook or view touches the database (the token check
         # is a query): a phone on one bar of signal that sends its body a byte at a time then
         # holds a thread, never a database connection, snapshot or lock while it waits.
-        if request.method in ("POST", "PUT", "PATCH", "DELETE"):
-            request.get_data(cache=True)
+        if req.method in ("POST", "PUT", "PATCH", "DELETE"):
+            req.get_data(cache=True)
 
     # First of all before-request hooks (the rate limiter and CSRF registered theirs earlier).
     app.before_request_funcs.setdefault(None, []).insert(0, _start)
@@ -298,17 +345,22 @@ def register_request_hooks(app: Flask) -> None:
         else:
             session.rollback()
         session.info.pop(TOKEN_PERSON, None)
-        _headers(response)
-        log.info(
-            "request",
-            extra={
-                "method": request.method,
-                "path": request.path,
-                "status": response.status_code,
-                "ms": round((time.perf_counter() - g.get("started", time.perf_counter())) * 1000, 1),
-                "request_id": g.get("request_id") or _request_id(),
-            },
-        )
+        req = request._get_current_object()  # type: ignore[attr-defined]
+        request_id = _request_id()
+        _headers(response, req, request_id, app.config.get("MULI_HSTS"))
+        if log.isEnabledFor(logging.INFO):  # the line's fields are made only to be written
+            ended = time.perf_counter()
+            started = getattr(g._get_current_object(), "started", ended)
+            log.info(
+                "request",
+                extra={
+                    "method": req.method,
+                    "path": req.path,
+                    "status": response.status_code,
+                    "ms": round((ended - started) * 1000, 1),
+                    "request_id": request_id,
+                },
+            )
         return response
 
 
@@ -333,14 +385,14 @@ _SECURITY_HEADERS = tuple((name, name.lower(), value) for name, value in SECURIT
 _CSP = "content-security-policy"
 
 
-def _headers(response) -> None:
+def _headers(response, req, request_id: str, hsts: str | None) -> None:
     # What Headers.setdefault would do for each, with the answer's header names read once.
     headers = response.headers
     present = {name.lower() for name, _ in headers.items()}
     for name, lower, value in _SECURITY_HEADERS:
         if lower not in present:
             headers.add(name, value)
-    path = request.path
+    path = req.path
     if path.startswith("/api/docs"):
         if _CSP not in present:
             headers.add("Content-Security-Policy", DOCS_CSP)
@@ -354,11 +406,10 @@ def _headers(response) -> None:
         if _CSP not in present:
             headers.add("Content-Security-Policy", API_CSP)
         headers["Cache-Control"] = "no-store"
-    headers["X-Request-ID"] = _request_id()
+    headers["X-Request-ID"] = request_id
     # HSTS: production, and only on an answer that went out over HTTPS (directly, or as the
     # trusted proxy's X-Forwarded-Proto says): browsers ignore it over plain HTTP anyway.
-    hsts = current_app.config.get("MULI_HSTS")
-    if hsts and request.is_secure:
+    if hsts and req.is_secure:
         response.headers["Strict-Transport-Security"] = hsts
 
 
@@ -409,12 +460,13 @@ def register_compression(app: Flask) -> None:
     def _compress(response):
         if response.direct_passthrough:
             _read_and_close(response)
+        path = request._get_current_object().path  # type: ignore[attr-defined]
         if (
-            request.path.startswith(NEVER_COMPRESSED)
-            or "csrf_token" in g
+            path.startswith(NEVER_COMPRESSED)
+            or "csrf_token" in g._get_current_object()
             or response.status_code != 200
             or response.mimetype not in COMPRESSIBLE
-            or (request.path.startswith("/api/") and "ETag" in response.headers)
+            or (path.startswith("/api/") and "ETag" in response.headers)
         ):
             return response
         return compress.after_request(response)

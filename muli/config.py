@@ -84,7 +84,8 @@ class Config:
     ENV_NAME = "development"
     TESTING = False
     # hide_parameters: a database error's message (logged with its traceback) names the
-    # statement but never the values bound to it, which may be a patient's text.
+    # statement but never the values bound to it, which may be a patient's text. pool_pre_ping
+    # is dropped for SQLite (muli.app.engine_options): a local file has no server to lose.
     SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True, "hide_parameters": True}
     # Login throttling: no lock-out, growing waits per username and source (docs/authentication.md).
     MULI_LOGIN_FREE_FAILURES = 5

@@ -36,7 +36,34 @@ def _retry_after(limit: RequestLimit) -> Response:
     return response
 
 
-limiter = Limiter(key_func=get_remote_address, default_limits=[], on_breach=_retry_after)
+class RouteLimiter(Limiter):
+    """Flask-Limiter, with its before-request check skipped while it has nothing to count.
+
+    MULI declares its limits on routes only (`limit` and `shared_limit` on the sign-in doors),
+    and those are counted by the decorators' own wrappers when their view runs. The
+    before-request check counts the other kinds: application-wide, default, blueprint and
+    meta limits, and the in-memory fallback's limits while the storage is down. With none
+    declared it finds nothing on any route, after ~50 calls (3-5 % of a plain read's CPU).
+    Once one is declared (here or in the config) it runs again on every request, as before.
+    tests/unit/test_rate_limits.py holds every kind still enforced."""
+
+    def _middleware_counts_nothing(self) -> bool:
+        manager = self.limit_manager
+        return not (
+            manager._application_limits
+            or manager._default_limits
+            or manager._blueprint_limits
+            or self._meta_limits
+            or self._in_memory_fallback
+        )
+
+    def _check_request_limit(self, callable_name: str | None = None, in_middleware: bool = True) -> None:
+        if in_middleware and self._middleware_counts_nothing():
+            return
+        super()._check_request_limit(callable_name=callable_name, in_middleware=in_middleware)
+
+
+limiter = RouteLimiter(key_func=get_remote_address, default_limits=[], on_breach=_retry_after)
 babel = Babel()
 csrf = CSRFProtect()
 

@@ -83,3 +83,17 @@ def test_the_login_throttle_is_set_from_the_environment(monkeypatch, tmp_path):
     settings = create_app(config).extensions["muli.settings"]
     assert (settings.login_account_ceiling, settings.login_delay_cap_seconds) == (50, 120)
     assert (settings.login_free_failures, settings.known_device_days) == (5, 180)
+
+
+def test_the_pool_pings_postgresql_but_not_a_sqlite_file(app):
+    # A local SQLite file has no server to lose: the pool's `SELECT 1` on every checkout was a
+    # statement per request for nothing. PostgreSQL keeps it (a restarted server is found).
+    from muli.config import Config
+
+    with app.app_context():
+        engine = db.engine
+        assert engine.pool._pre_ping is (engine.dialect.name != "sqlite")
+        assert engine.hide_parameters  # the other options still apply
+    # The app's options are its own copy: the class attribute every app starts from is unchanged.
+    assert Config.SQLALCHEMY_ENGINE_OPTIONS == {"pool_pre_ping": True, "hide_parameters": True}
+    assert app.config["SQLALCHEMY_ENGINE_OPTIONS"] is not Config.SQLALCHEMY_ENGINE_OPTIONS
