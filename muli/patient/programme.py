@@ -470,6 +470,28 @@ def for_team(ctx: Ctx, team: Team | None) -> dict:
 
 _DEFINITION = select(Programme.__table__.c.definition).where(Programme.__table__.c.id == bindparam("id"))
 
+# The same definition as a column another statement can carry (bind `programme_id`, the team's
+# `programme_id`, NULL for none): a read that needs the definition gets it along with its own
+# row instead of in a statement of its own (the crisis plan and its plan sync). Give what it
+# read to `read_for_team`.
+DEFINITION_COLUMN = (
+    select(Programme.__table__.c.definition)
+    .where(Programme.__table__.c.id == bindparam("programme_id"))
+    .scalar_subquery()
+    .label("programme_definition")
+)
+
+
+def read_for_team(ctx: Ctx, team: Team | None, definition: dict | None) -> dict:
+    """`for_team`'s answer from a definition read along with another statement
+    (`DEFINITION_COLUMN`, bound to `team.programme_id`): the same rules, no statement."""
+    if team is None or team.programme_id is None:
+        return _built_in(DEFAULT_KEY)
+    held = ctx.session.identity_map.get(ctx.session.identity_key(Programme, team.programme_id))
+    if held is not None:
+        return held.definition
+    return definition if definition is not None else _built_in(DEFAULT_KEY)
+
 
 def consent_scopes_of(definition: dict) -> tuple[str, ...]:
     """The consent the programme asks for, in the service's order of scopes."""
