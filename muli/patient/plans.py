@@ -259,17 +259,21 @@ def crisis_etag(version: int) -> str:
     return f"crisis-{version}"
 
 
-def crisis_answer_etag(version: int, patient: Patient, definition: dict) -> str:
+# json.dumps with options makes a new encoder on every call; one made once writes the same.
+_ETAG_TEXT = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+
+
+def crisis_answer_etag(version: int, patient: Patient, definition: dict, numbers: list | None = None) -> str:
     """The ETag of the whole answer (what If-None-Match compares): the plan's version and a
     digest of everything else the answer holds that the version does not fix, the team's
     emergency numbers (and name, in their labels) and the programme's crisis-plan sections
     (`extra`, `sections_meta`). Changing the team's numbers changes the ETag, so a phone
     holding the old numbers gets them anew rather than a 304. Cheap: no plan document is
-    read or decrypted."""
-    context = [emergency_numbers(patient.team), programme.crisis_sections(definition)]
-    digest = hashlib.blake2b(
-        json.dumps(context, sort_keys=True, ensure_ascii=False).encode(), digest_size=8
-    ).hexdigest()
+    read or decrypted. `numbers`: the team's emergency numbers when the caller has them."""
+    if numbers is None:
+        numbers = emergency_numbers(patient.team)
+    context = [numbers, programme.crisis_sections(definition)]
+    digest = hashlib.blake2b(_ETAG_TEXT(context).encode(), digest_size=8).hexdigest()
     return f"{crisis_etag(version)}-{digest}"
 
 
@@ -421,7 +425,7 @@ def _crisis_doc(
     }
     if not programme.is_default_crisis_plan(definition):
         body["sections_meta"] = sections_meta(definition)
-    return PlanDoc(body, crisis_answer_etag(version, patient, definition))
+    return PlanDoc(body, crisis_answer_etag(version, patient, definition, body["emergency_numbers"]))
 
 
 def my_crisis_plan(ctx: Ctx) -> PlanDoc:
