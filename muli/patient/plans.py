@@ -456,11 +456,8 @@ def my_crisis_plan_unless(ctx: Ctx, has_etag: Callable[[str], bool]) -> tuple[st
     return doc.etag, doc
 
 
-# The current version's number alone (built once: the poll runs every few seconds per app).
-_CURRENT_NUMBER = select(Plan.current_version).where(
-    Plan.patient_id == bindparam("patient_id"), Plan.kind == bindparam("kind")
-)
-# ... with the team's programme definition, in one statement (one row: NULL for no plan).
+# The current version's number alone (built once: the poll runs every few seconds per app),
+# with the team's programme definition, in one statement (one row: NULL for no plan).
 _CURRENT_NUMBER_AND_DEFINITION = select(
     select(_PLAN.c.current_version)
     .where(_PLAN.c.patient_id == bindparam("patient_id"), _PLAN.c.kind == bindparam("kind"))
