@@ -147,6 +147,32 @@ def current_version_row(ctx: Ctx, patient_id: uuid.UUID, kind: str) -> Row | Non
     return ctx.session.execute(_CURRENT_VERSION, {"patient_id": patient_id, "kind": kind}).first()
 
 
+# The patient's own crisis-plan read and plan sync need the team's programme definition as
+# well: it comes in the same statement (`programme.DEFINITION_COLUMN`), one row always, from
+# a one-row select of the definition (NULL: none) with the plan and its current version
+# outer-joined (NULLs: no plan, or no version yet).
+_DEFINITION_ROW = select(programme.DEFINITION_COLUMN).subquery("team_programme")
+_CURRENT_VERSION_AND_DEFINITION = (
+    select(_DEFINITION_ROW.c.programme_definition, *_CURRENT_VERSION.selected_columns)
+    .select_from(_DEFINITION_ROW)
+    .outerjoin(_PLAN, (_PLAN.c.patient_id == bindparam("patient_id")) & (_PLAN.c.kind == bindparam("kind")))
+    .outerjoin(_VERSION, (_VERSION.c.plan_id == _PLAN.c.id) & (_VERSION.c.version == _PLAN.c.current_version))
+)
+
+
+def _programme_params(patient: Patient, kind: str) -> dict:
+    team = patient.team
+    return {"patient_id": patient.id, "kind": kind, "programme_id": team.programme_id if team else None}
+
+
+def _current_version_and_definition(ctx: Ctx, patient: Patient, kind: str) -> tuple[Row | None, dict]:
+    """The current version for reading (None: none yet) and the definition of the programme
+    the patient's team runs (`programme_of`'s answer), in one statement."""
+    row = ctx.session.execute(_CURRENT_VERSION_AND_DEFINITION, _programme_params(patient, kind)).one()
+    definition = programme.read_for_team(ctx, patient.team, row.programme_definition)
+    return (row if row.id is not None else None), definition
+
+
 def written_by(ctx: Ctx, pv: PlanVersion | Row, patient: Patient) -> dict:
     """Who wrote a version of `patient`'s plan: patient or staff, with name and agency. A
     version the patient wrote does not hold their name (it is sealed in their row, and
@@ -233,17 +259,21 @@ def crisis_etag(version: int) -> str:
     return f"crisis-{version}"
 
 
-def crisis_answer_etag(version: int, patient: Patient, definition: dict) -> str:
+# json.dumps with options makes a new encoder on every call; one made once writes the same.
+_ETAG_TEXT = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+
+
+def crisis_answer_etag(version: int, patient: Patient, definition: dict, numbers: list | None = None) -> str:
     """The ETag of the whole answer (what If-None-Match compares): the plan's version and a
     digest of everything else the answer holds that the version does not fix, the team's
     emergency numbers (and name, in their labels) and the programme's crisis-plan sections
     (`extra`, `sections_meta`). Changing the team's numbers changes the ETag, so a phone
     holding the old numbers gets them anew rather than a 304. Cheap: no plan document is
-    read or decrypted."""
-    context = [emergency_numbers(patient.team), programme.crisis_sections(definition)]
-    digest = hashlib.blake2b(
-        json.dumps(context, sort_keys=True, ensure_ascii=False).encode(), digest_size=8
-    ).hexdigest()
+    read or decrypted. `numbers`: the team's emergency numbers when the caller has them."""
+    if numbers is None:
+        numbers = emergency_numbers(patient.team)
+    context = [numbers, programme.crisis_sections(definition)]
+    digest = hashlib.blake2b(_ETAG_TEXT(context).encode(), digest_size=8).hexdigest()
     return f"{crisis_etag(version)}-{digest}"
 
 
@@ -378,9 +408,13 @@ def sections_meta(definition: dict) -> list[dict]:
     ]
 
 
-def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | Row | None) -> PlanDoc:
+def _crisis_doc(
+    ctx: Ctx, patient: Patient, pv: PlanVersion | Row | None, definition: dict | None = None
+) -> PlanDoc:
+    """The crisis plan's answer; `definition`: the team's programme when already read."""
     version = pv.version if pv else 0
-    definition = programme_of(ctx, patient)
+    if definition is None:
+        definition = programme_of(ctx, patient)
     body = {
         **with_programme(document_of(ctx, "crisis", pv), definition),
         "version": version,
@@ -391,15 +425,15 @@ def _crisis_doc(ctx: Ctx, patient: Patient, pv: PlanVersion | Row | None) -> Pla
     }
     if not programme.is_default_crisis_plan(definition):
         body["sections_meta"] = sections_meta(definition)
-    return PlanDoc(body, crisis_answer_etag(version, patient, definition))
+    return PlanDoc(body, crisis_answer_etag(version, patient, definition, body["emergency_numbers"]))
 
 
 def my_crisis_plan(ctx: Ctx) -> PlanDoc:
     """The patient's current crisis plan (an empty version 0 if they have none yet)."""
     patient = access.own_patient(ctx)
-    pv = current_version_row(ctx, patient.id, "crisis")
+    pv, definition = _current_version_and_definition(ctx, patient, "crisis")
     audit.record(ctx.session, ctx.actor, "crisis_plan.read", patient_id=patient.id, resource="crisis_plan")
-    return _crisis_doc(ctx, patient, pv)
+    return _crisis_doc(ctx, patient, pv, definition)
 
 
 def my_crisis_plan_unless(ctx: Ctx, has_etag: Callable[[str], bool]) -> tuple[str, PlanDoc | None]:
@@ -409,8 +443,10 @@ def my_crisis_plan_unless(ctx: Ctx, has_etag: Callable[[str], bool]) -> tuple[st
     `crisis_plan.unchanged`, not a read of the plan. Otherwise the whole plan, read and
     audited as `my_crisis_plan` does."""
     patient = access.own_patient(ctx)
-    number = ctx.session.scalar(_CURRENT_NUMBER, {"patient_id": patient.id, "kind": "crisis"})
-    etag = crisis_answer_etag(number or 0, patient, programme_of(ctx, patient))
+    row = ctx.session.execute(_CURRENT_NUMBER_AND_DEFINITION, _programme_params(patient, "crisis")).one()
+    number: int | None = row[0]
+    definition = programme.read_for_team(ctx, patient.team, row.programme_definition)
+    etag = crisis_answer_etag(number or 0, patient, definition)
     if has_etag(etag):
         audit.record(
             ctx.session, ctx.actor, "crisis_plan.unchanged", patient_id=patient.id, resource="crisis_plan"
@@ -420,9 +456,13 @@ def my_crisis_plan_unless(ctx: Ctx, has_etag: Callable[[str], bool]) -> tuple[st
     return doc.etag, doc
 
 
-# The current version's number alone (built once: the poll runs every few seconds per app).
-_CURRENT_NUMBER = select(Plan.current_version).where(
-    Plan.patient_id == bindparam("patient_id"), Plan.kind == bindparam("kind")
+# The current version's number alone (built once: the poll runs every few seconds per app),
+# with the team's programme definition, in one statement (one row: NULL for no plan).
+_CURRENT_NUMBER_AND_DEFINITION = select(
+    select(_PLAN.c.current_version)
+    .where(_PLAN.c.patient_id == bindparam("patient_id"), _PLAN.c.kind == bindparam("kind"))
+    .scalar_subquery(),
+    programme.DEFINITION_COLUMN,
 )
 
 

@@ -459,16 +459,42 @@ def for_team(ctx: Ctx, team: Team | None) -> dict:
     if team is None or team.programme_id is None:
         return _built_in(DEFAULT_KEY)
     # A programme this unit of work holds already (perhaps changed, not yet flushed) is the
-    # one to answer; otherwise only its definition is read, with Core (every crisis-plan read
-    # and plan sync asks: loading the whole row through the ORM was a third of the view).
-    held = ctx.session.identity_map.get(ctx.session.identity_key(Programme, team.programme_id))
+    # one to answer; otherwise only its definition is read, with Core (loading the whole row
+    # through the ORM was a third of the crisis plan's view).
+    held = _held(ctx, team.programme_id)
     if held is not None:
         return held.definition
     definition = ctx.session.execute(_DEFINITION, {"id": team.programme_id}).scalar()
     return definition if definition is not None else _built_in(DEFAULT_KEY)
 
 
+def _held(ctx: Ctx, programme_id) -> Programme | None:
+    return ctx.session.identity_map.get(ctx.session.identity_key(Programme, programme_id))
+
+
 _DEFINITION = select(Programme.__table__.c.definition).where(Programme.__table__.c.id == bindparam("id"))
+
+# The same definition as a column another statement can carry (bind `programme_id`, the team's
+# `programme_id`, NULL for none): a read that needs the definition gets it along with its own
+# row instead of in a statement of its own (the crisis plan and its plan sync). Give what it
+# read to `read_for_team`.
+DEFINITION_COLUMN = (
+    select(Programme.__table__.c.definition)
+    .where(Programme.__table__.c.id == bindparam("programme_id"))
+    .scalar_subquery()
+    .label("programme_definition")
+)
+
+
+def read_for_team(ctx: Ctx, team: Team | None, definition: dict | None) -> dict:
+    """`for_team`'s answer from a definition read along with another statement
+    (`DEFINITION_COLUMN`, bound to `team.programme_id`): the same rules, no statement."""
+    if team is None or team.programme_id is None:
+        return _built_in(DEFAULT_KEY)
+    held = _held(ctx, team.programme_id)
+    if held is not None:
+        return held.definition
+    return definition if definition is not None else _built_in(DEFAULT_KEY)
 
 
 def consent_scopes_of(definition: dict) -> tuple[str, ...]:

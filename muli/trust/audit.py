@@ -284,11 +284,28 @@ def keyed_hash(key: bytes, values: dict) -> str:
     return hmac.new(key, _canonical(values, names), hashlib.sha256).hexdigest()
 
 
+# Every audited request computes `event_mac` once: the canonical text made with the fields
+# already in sorted order (the JSON `sort_keys` writes) and the plain values (None, bool,
+# int, str: what `_text` hands back as they are) not passed through `_text`. The same bytes
+# as `_canonical(values, _EVENT_MAC)` (tests/unit/trust/test_audit.py holds them equal).
+_EVENT_MAC_SORTED = tuple(sorted(_EVENT_MAC))
+_ENCODE_SORTED = json.JSONEncoder(separators=(",", ":")).encode
+_AS_IS = frozenset({type(None), bool, int, str})
+
+
+def _event_mac_text(values: dict) -> bytes:
+    fields = {}
+    for name in _EVENT_MAC_SORTED:
+        value = values[name]
+        fields[name] = value if type(value) in _AS_IS else _text(value)
+    return _ENCODE_SORTED(fields).encode()
+
+
 def event_mac(key: bytes, values: dict) -> str:
     """The keyed hash a request gives its event at insert: HMAC-SHA256 under the audit key
     named by `values["key_id"]` of the event's own fields. Kept in `hash` until the event is
     sealed, so an unsealed event cannot be forged or edited without the key either."""
-    return hmac.digest(key, _canonical(values, _EVENT_MAC), "sha256").hex()
+    return hmac.digest(key, _event_mac_text(values), "sha256").hex()
 
 
 def _append(session: Session) -> None:

@@ -348,3 +348,58 @@ def test_a_save_is_guarded_by_the_plans_version_not_by_the_teams_numbers(app, cl
     _change_team(app, team.id, phone="+4700000003")
     assert _put(client, patient, {"what_helps": "x"}, etag).status_code == 200
     assert _put(client, patient, {"what_helps": "y"}, etag).status_code == 412
+
+
+def _install_vold(app):
+    from muli.cli import system_ctx
+    from muli.extensions import db
+    from muli.team import programmes
+
+    with app.app_context():
+        row = programmes.install_built_in(system_ctx(), "muli-vold")
+        db.session.commit()
+        return row.id
+
+
+def test_a_patient_without_a_plan_on_a_programme_team_gets_its_sections_then_a_304(app, client, world):
+    # The programme's definition comes with the plan's (absent) version in one statement:
+    # no plan must still give the programme's sections, and the plan sync its 304.
+    team = world.team()
+    _change_team(app, team.id, programme_id=_install_vold(app))
+    patient = world.patient(team)
+    plain = client.get(PLAN, headers=patient.headers)
+    assert plain.status_code == 200 and plain.json["version"] == 0
+    assert plain.json["sections_meta"] and "extra" in plain.json
+    held = client.get(PLAN, headers={**patient.headers, "If-None-Match": plain.headers["ETag"]})
+    assert held.status_code == 304 and held.headers["ETag"] == plain.headers["ETag"]
+
+
+def test_the_plan_and_the_plan_sync_read_the_programme_in_the_plans_own_statement(app, client, world):
+    from sqlalchemy import event
+
+    from muli.extensions import db
+
+    team = world.team()
+    _change_team(app, team.id, programme_id=_install_vold(app))
+    patient = world.patient(team)
+    _save(client, patient, {"warning_signs": [{"sign": "Sover dårlig"}]})
+    with app.app_context():
+        engine = db.engine
+    seen: list[str] = []
+
+    def statement(conn, cursor, text, params, context, executemany):
+        if any(name in text for name in ("programme.definition", "plan_version", "current_version")):
+            seen.append(text)
+
+    event.listen(engine, "before_cursor_execute", statement)
+    try:
+        plain = client.get(PLAN, headers=patient.headers)
+        read = list(seen)
+        seen.clear()
+        held = client.get(PLAN, headers={**patient.headers, "If-None-Match": plain.headers["ETag"]})
+    finally:
+        event.remove(engine, "before_cursor_execute", statement)
+    assert plain.status_code == 200 and plain.json["sections_meta"] and plain.json["version"] == 1
+    assert held.status_code == 304
+    assert len(read) == 1 and "programme.definition" in read[0] and "plan_version" in read[0]
+    assert len(seen) == 1 and "programme.definition" in seen[0] and "plan_version" not in seen[0]

@@ -250,3 +250,30 @@ def test_the_agency_kind_refusal_names_the_kind_and_programme_in_the_readers_lan
     assert english(error.message, error.params) == (
         "The programme The MULI programme does not include agencies of this kind (police)."
     )
+
+
+def test_a_definition_read_along_follows_for_teams_rules(app, world):
+    # `read_for_team` answers what `for_team` would: the built-in template for a team
+    # without a programme, the programme this unit of work holds (changed, not flushed)
+    # over what the statement read, and the template when nothing was read.
+    from types import SimpleNamespace
+
+    from muli.cli import system_ctx
+    from muli.extensions import db
+    from muli.patient import programme
+    from muli.team import programmes
+
+    with app.app_context():
+        ctx = system_ctx()
+        row = programmes.install_built_in(ctx, "muli-vold")
+        db.session.flush()
+        no_programme = SimpleNamespace(programme_id=None)
+        assert programme.read_for_team(ctx, no_programme, {"read": True}) == programme.default()
+        assert programme.read_for_team(ctx, None, None) == programme.default()
+        team = SimpleNamespace(programme_id=row.id)
+        assert programme.read_for_team(ctx, team, {"read": True}) is row.definition  # held
+        db.session.expunge(row)
+        assert programme.read_for_team(ctx, team, {"read": True}) == {"read": True}
+        assert programme.read_for_team(ctx, team, None) == programme.default()
+        assert programme.read_for_team(ctx, team, None) == programme.for_team(ctx, None)
+        db.session.rollback()

@@ -271,3 +271,49 @@ def test_events_recorded_while_writing_the_past_carry_its_date_and_still_verify(
     db.session.commit()
     past, now = db.session.scalars(select(AuditEvent.occurred_at).order_by(AuditEvent.seq)).all()
     assert (past, now > then, list(audit.verify(db.session))) == (then, True, [])
+
+
+class _Text(str):
+    """A str subclass (as an enum's value may be): `_text` hands it back as it is."""
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {},
+        {"actor_name": "Kari Nordmann", "actor_agency_name": "Tromsø kommune", "emergency": True},
+        {"reason": "Hastesak: «nødstilgang» \u2713", "resource_id": "42", "outcome": _Text("denied")},
+        {"patient_id": None, "actor_account_id": None, "ip": None, "request_id": None},
+    ],
+)
+def test_the_insert_time_mac_is_the_keyed_hash_of_the_canonical_text(changes):
+    # event_mac writes the canonical text its own (quicker) way: the same bytes as
+    # `_canonical`'s sorted JSON of the event's fields, so sealing and verify-audit agree.
+    import hashlib
+    import hmac
+    import uuid
+    from datetime import UTC, datetime
+
+    values = {
+        "id": uuid.UUID("00000000-0000-4000-8000-000000000001"),
+        "occurred_at": datetime(2026, 12, 1, 3, 4, 5, 6789, tzinfo=UTC),
+        "action": "crisis_plan.read",
+        "outcome": "ok",
+        "actor_account_id": uuid.UUID("00000000-0000-4000-8000-000000000002"),
+        "actor_kind": "patient",
+        "actor_name": None,
+        "actor_role": "patient",
+        "actor_agency_name": None,
+        "patient_id": uuid.UUID("00000000-0000-4000-8000-000000000003"),
+        "resource": "crisis_plan",
+        "resource_id": None,
+        "emergency": False,
+        "reason": None,
+        "ip": "127.0.0.1",
+        "request_id": "req-1",
+        "key_id": "k1",
+        **changes,
+    }
+    key = b"k" * 32
+    expected = hmac.new(key, audit._canonical(values, audit._EVENT_MAC), hashlib.sha256).hexdigest()
+    assert audit.event_mac(key, values) == expected
