@@ -34,7 +34,7 @@ class ContactRequests(MethodView):
         page: Page = contact_requests.list_mine(current_ctx(), cursor=args["cursor"], limit=args["limit"])
         return {"items": page.items, "next_cursor": page.next_cursor}
 
-    @idempotent(required=True)
+    @idempotent(required=True, claim_last=True)  # create writes in its transaction only
     @blp.doc(parameters=[{**HEADER_DOC, "required": True}])
     @blp.arguments(ContactRequestIn)  # one instance for every request (api.body)
     @blp.response(201, CreatedRequestOut)
