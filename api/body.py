@@ -30,6 +30,7 @@ from urllib.parse import unquote_to_bytes
 
 import flask_smorest
 from flask import current_app, g, request
+from marshmallow import Schema
 from webargs import core
 from webargs.flaskparser import FlaskParser, is_json_request
 from werkzeug.exceptions import RequestEntityTooLarge
@@ -277,3 +278,11 @@ class Blueprint(flask_smorest.Blueprint):
     """Every API resource's blueprint: its arguments come from the guarded, parsed body."""
 
     ARGUMENTS_PARSER = BodyParser()
+
+    def arguments(self, schema, **kwargs):
+        """`flask_smorest`'s, with a schema class made an instance once, here: webargs makes
+        a new one from a class on every request (loading keeps no state on the instance, and
+        the OpenAPI document names a plain instance as its class)."""
+        if isinstance(schema, type) and issubclass(schema, Schema):
+            schema = schema()
+        return super().arguments(schema, **kwargs)

@@ -7,6 +7,13 @@ claim, and a request that fails after it (4xx, 500) takes its claim with it when
 back, so a corrected retry with the same key does the work instead of replaying a failure.
 The stored answer is sealed with the key ring (it repeats what the request wrote) and the
 worker forgets it once it expires (`muli.trust.retention`, docs/retention.md).
+
+`claim_last=True` (a view whose only effects are its transaction's writes): on SQLite the
+key is claimed with its answer in one statement after the view, not claimed before and
+answered after (two). SQLite's writer lock makes writers one at a time, so the claim still
+decides: a repeat finds the key taken when it inserts, its work is rolled back and the first
+answer given, as it would have been before the view. PostgreSQL claims first as always (the
+key's advisory lock answers a repeat in progress 409 at once instead of letting it work).
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from flask import current_app, request
 from sqlalchemy import BigInteger, bindparam, delete, func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from werkzeug.exceptions import HTTPException
 
 from api.context import current_ctx
 from muli.models.base import utcnow
@@ -124,8 +132,10 @@ def _lock_key(account_id: uuid.UUID, key: str) -> int:
     return int.from_bytes(hashlib.sha256(f"{account_id}|{key}".encode()).digest()[:8], "big", signed=True)
 
 
-def idempotent(required: bool = False):
-    """Decorate a POST view (outside @blp.response) to honour Idempotency-Key."""
+def idempotent(required: bool = False, *, claim_last: bool = False):
+    """Decorate a POST view (outside @blp.response) to honour Idempotency-Key. `claim_last`:
+    see the module's docstring; only for a view that never commits nor acts outside its
+    transaction, so that running a repeat and rolling it back leaves nothing behind."""
 
     def decorator(view):
         @wraps(view)
@@ -157,6 +167,10 @@ def idempotent(required: bool = False):
                 "expires_at": ctx.now() + current_app.config["MULI_IDEMPOTENCY_TTL"],
                 "created_at": utcnow(),
             }
+            if claim_last and connection.dialect.name != "postgresql":
+                return _answer_then_claim(
+                    session, ctx.keys, claim, existing, request_hash, lambda: view(*args, **kwargs)
+                )
             # Claim first (one statement on the first try); a key already claimed is read back.
             if connection.dialect.name == "postgresql":
                 got, claimed = connection.execute(
@@ -196,3 +210,45 @@ def idempotent(required: bool = False):
         return wrapper
 
     return decorator
+
+
+def _answer_then_claim(session, keys: KeyRing, claim: dict, existing, request_hash: str, run):
+    """SQLite, `claim_last`: the view's work, then the key claimed with its sealed answer in
+    one statement (the writer lock is held from the view's first write to the commit). A key
+    claimed before is found by that statement: this repeat's work is rolled back and the
+    first answer given, or its refusal (another body: 422). A repeat whose view refused
+    (4xx), which the first answer would have been given without running, gets that answer."""
+    try:
+        response = run()
+    except (MuliError, HTTPException) as error:
+        if not getattr(error, "keep_changes", False):
+            session.rollback()  # an error answer: its work is dropped anyway
+        return _replay_or_raise(session, keys, existing, request_hash, error)
+    if response.status_code >= 400:
+        replayed = _replay_or_raise(session, keys, existing, request_hash, None)
+        return response if replayed is None else replayed
+    record_id = claim["id"]
+    sealed = keys.encrypt(response.get_data().decode("utf-8"), aad("idempotency_record", "body", record_id))
+    answered = {**claim, "status_code": response.status_code, "body_enc": sealed}
+    if session.connection().execute(_CLAIM, answered).first() is not None:
+        return response
+    session.rollback()  # a repeat: nothing it wrote stays
+    record = existing()
+    if record is None:  # not possible under SQLite's writer lock; answered as PostgreSQL would
+        raise Conflict(
+            "A request with this key is still being processed. Try again shortly.",
+            code="idempotency-in-progress",
+        )
+    return _replay(keys, record, request_hash)
+
+
+def _replay_or_raise(session, keys: KeyRing, existing, request_hash: str, error: Exception | None):
+    """After a refusal: the key's first answer if it has one (this was a repeat), else the
+    refusal (`error` raised again; None: answered as it is)."""
+    record = existing()
+    if record is None:
+        if error is not None:
+            raise error
+        return None
+    session.rollback()
+    return _replay(keys, record, request_hash)

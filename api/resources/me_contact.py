@@ -23,9 +23,6 @@ blp = Blueprint(
     description="Ask to talk to someone; see who answered",
 )
 blp.before_request(lambda: require_kind("patient"))
-# The request's body schema as one instance: webargs builds a new Schema from a class on
-# every request; an instance is reused (loading keeps no state on it).
-_REQUEST_IN = ContactRequestIn()
 
 
 @blp.route("")
@@ -37,9 +34,9 @@ class ContactRequests(MethodView):
         page: Page = contact_requests.list_mine(current_ctx(), cursor=args["cursor"], limit=args["limit"])
         return {"items": page.items, "next_cursor": page.next_cursor}
 
-    @idempotent(required=True)
+    @idempotent(required=True, claim_last=True)  # create writes in its transaction only
     @blp.doc(parameters=[{**HEADER_DOC, "required": True}])
-    @blp.arguments(_REQUEST_IN)
+    @blp.arguments(ContactRequestIn)  # one instance for every request (api.body)
     @blp.response(201, CreatedRequestOut)
     def post(self, data):
         """Ask to be called or to chat. Never refused: with nobody reachable, `routed_to` is `none`.

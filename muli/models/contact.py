@@ -136,21 +136,30 @@ def queue_changed(session, *team_ids: uuid.UUID) -> None:
     real.info.setdefault(_QUEUE_CHANGED, set()).update(team_ids)
 
 
+def _version_upsert(insert):
+    """The upsert of one team's version, built once per dialect (values are bound on execute)."""
+    table = ContactQueueVersion.__table__
+    assert isinstance(table, Table)
+    statement = insert(table)
+    return statement.on_conflict_do_update(
+        index_elements=[table.c.team_id], set_={"version": statement.excluded.version}
+    )
+
+
+# Built and compiled once, not on every commit: building the upsert (its `excluded` columns)
+# was a tenth of a contact request's Python calls.
+_VERSION_UPSERT = {"postgresql": _version_upsert(pg_insert), "sqlite": _version_upsert(sqlite_insert)}
+
+
 @event.listens_for(Session, "before_commit")
 def _write_queue_versions(session: Session) -> None:
     teams = session.info.pop(_QUEUE_CHANGED, None)
     if not teams:
         return
-    table = ContactQueueVersion.__table__
-    assert isinstance(table, Table)
-    upsert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    connection = session.connection()
+    upsert = _VERSION_UPSERT[connection.dialect.name]
     for team_id in sorted(teams, key=str):
-        statement = upsert(table).values(team_id=team_id, version=uuid.uuid4().hex)
-        session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[table.c.team_id], set_={"version": statement.excluded.version}
-            )
-        )
+        connection.execute(upsert, {"team_id": team_id, "version": uuid.uuid4().hex})
 
 
 @event.listens_for(Session, "after_soft_rollback")

@@ -9,6 +9,7 @@ from sqlalchemy import select, text
 
 from api import idempotency
 from muli.contact import notifications
+from muli.contact import requests as contact_requests
 from muli.extensions import db
 from muli.models.audit import AuditEvent
 from muli.models.contact import ContactMessage, ContactRequest
@@ -192,6 +193,74 @@ def test_the_same_key_with_another_body_is_refused_with_422(client, care):
     headers = {**care.patient.headers, **key()}
     client.post(URL, json={"kind": "chat", "urgency": "talk"}, headers=headers)
     assert client.post(URL, json={"kind": "chat", "urgency": "crisis"}, headers=headers).status_code == 422
+
+
+def test_a_repeat_writes_nothing_more_and_answers_the_first(client, app, care):
+    headers = {**care.patient.headers, **key()}
+    body = {"kind": "chat", "urgency": "talk", "message": "hei"}
+    first = client.post(URL, json=body, headers=headers)
+    written = (len(outbox(app)), len(rows(app, ContactMessage)), len(rows(app, AuditEvent)))
+    again = client.post(URL, json=body, headers=headers)
+    assert (again.status_code, again.get_data(), again.headers["Idempotent-Replayed"]) == (
+        201,
+        first.get_data(),
+        "true",
+    )
+    assert [str(r.id) for r in requests(app)] == [first.json["id"]]
+    assert (len(outbox(app)), len(rows(app, ContactMessage)), len(rows(app, AuditEvent))) == written
+    assert len(rows(app, IdempotencyRecord)) == 1
+
+
+@pytest.mark.parametrize(
+    "other",
+    [
+        {"kind": "chat", "urgency": "talk", "callback_phone": "12ab"},  # the service refuses it
+        {"kind": "visit", "urgency": "talk"},  # the schema refuses it
+        {"kind": "chat", "urgency": "talk", "mood": 3},  # an unknown field
+    ],
+)
+def test_a_used_key_with_another_body_is_key_reused_whatever_that_body_would_meet(client, app, care, other):
+    """The key is looked at before the body's own refusals: the answer is the key's 422."""
+    headers = {**care.patient.headers, **key()}
+    assert client.post(URL, json={"kind": "chat", "urgency": "talk"}, headers=headers).status_code == 201
+    again = client.post(URL, json=other, headers=headers)
+    assert (again.status_code, again.json["type"].rsplit("/", 1)[-1]) == (422, "idempotency-key-reused")
+    assert len(requests(app)) == 1 and len(rows(app, IdempotencyRecord)) == 1
+
+
+@pytest.mark.skipif(database_kind() != "sqlite", reason="claim_last is SQLite's (PostgreSQL claims first)")
+def test_a_key_claimed_while_the_request_worked_rolls_its_work_back_and_replays(
+    client, app, care, monkeypatch
+):
+    """SQLite claims the key with its answer after the work (one statement): when another
+    request with the key committed first (here: between this one's reads and its first
+    write), nothing this one wrote stays and the other's answer is given."""
+    headers = {**care.patient.headers, **key()}
+    body = {"kind": "chat", "urgency": "talk", "message": "hei"}
+    first = client.post(URL, json=body, headers=headers)
+    with app.app_context():
+        [record] = db.session.execute(select(IdempotencyRecord.__table__)).mappings().all()
+        record = dict(record)
+        db.session.execute(IdempotencyRecord.__table__.delete())
+        db.session.commit()
+    written = (len(outbox(app)), len(rows(app, ContactMessage)), len(rows(app, AuditEvent)))
+    reads = contact_requests._first_recipients
+
+    def others_commit_first(*args, **kwargs):
+        with db.engine.begin() as other:
+            other.execute(IdempotencyRecord.__table__.insert(), record)
+        return reads(*args, **kwargs)
+
+    monkeypatch.setattr(contact_requests, "_first_recipients", others_commit_first)
+    again = client.post(URL, json=body, headers=headers)
+    assert (again.status_code, again.get_data(), again.headers["Idempotent-Replayed"]) == (
+        201,
+        first.get_data(),
+        "true",
+    )
+    assert [str(r.id) for r in requests(app)] == [first.json["id"]]
+    assert (len(outbox(app)), len(rows(app, ContactMessage)), len(rows(app, AuditEvent))) == written
+    assert len(rows(app, IdempotencyRecord)) == 1
 
 
 @pytest.mark.parametrize(
