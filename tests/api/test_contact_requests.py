@@ -195,20 +195,29 @@ def test_the_same_key_with_another_body_is_refused_with_422(client, care):
     assert client.post(URL, json={"kind": "chat", "urgency": "crisis"}, headers=headers).status_code == 422
 
 
-def test_a_repeat_writes_nothing_more_and_answers_the_first(client, app, care):
-    headers = {**care.patient.headers, **key()}
-    body = {"kind": "chat", "urgency": "talk", "message": "hei"}
-    first = client.post(URL, json=body, headers=headers)
-    written = (len(outbox(app)), len(rows(app, ContactMessage)), len(rows(app, AuditEvent)))
-    again = client.post(URL, json=body, headers=headers)
+def _written(app) -> tuple[int, int, int]:
+    return (len(outbox(app)), len(rows(app, ContactMessage)), len(rows(app, AuditEvent)))
+
+
+def _replayed_and_nothing_more(app, first, again, written) -> None:
+    """`again` is `first`'s answer replayed, and it wrote nothing more."""
     assert (again.status_code, again.get_data(), again.headers["Idempotent-Replayed"]) == (
         201,
         first.get_data(),
         "true",
     )
     assert [str(r.id) for r in requests(app)] == [first.json["id"]]
-    assert (len(outbox(app)), len(rows(app, ContactMessage)), len(rows(app, AuditEvent))) == written
+    assert _written(app) == written
     assert len(rows(app, IdempotencyRecord)) == 1
+
+
+def test_a_repeat_writes_nothing_more_and_answers_the_first(client, app, care):
+    headers = {**care.patient.headers, **key()}
+    body = {"kind": "chat", "urgency": "talk", "message": "hei"}
+    first = client.post(URL, json=body, headers=headers)
+    written = _written(app)
+    again = client.post(URL, json=body, headers=headers)
+    _replayed_and_nothing_more(app, first, again, written)
 
 
 @pytest.mark.parametrize(
@@ -243,7 +252,7 @@ def test_a_key_claimed_while_the_request_worked_rolls_its_work_back_and_replays(
         record = dict(record)
         db.session.execute(IdempotencyRecord.__table__.delete())
         db.session.commit()
-    written = (len(outbox(app)), len(rows(app, ContactMessage)), len(rows(app, AuditEvent)))
+    written = _written(app)
     reads = contact_requests._first_recipients
 
     def others_commit_first(*args, **kwargs):
@@ -253,14 +262,7 @@ def test_a_key_claimed_while_the_request_worked_rolls_its_work_back_and_replays(
 
     monkeypatch.setattr(contact_requests, "_first_recipients", others_commit_first)
     again = client.post(URL, json=body, headers=headers)
-    assert (again.status_code, again.get_data(), again.headers["Idempotent-Replayed"]) == (
-        201,
-        first.get_data(),
-        "true",
-    )
-    assert [str(r.id) for r in requests(app)] == [first.json["id"]]
-    assert (len(outbox(app)), len(rows(app, ContactMessage)), len(rows(app, AuditEvent))) == written
-    assert len(rows(app, IdempotencyRecord)) == 1
+    _replayed_and_nothing_more(app, first, again, written)
 
 
 @pytest.mark.parametrize(
