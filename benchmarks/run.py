@@ -267,6 +267,17 @@ class Server:
             total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
         return total / os.sysconf("SC_CLK_TCK")
 
+    def worker_cpu(self) -> dict[int, float]:
+        """Each worker's user + system CPU seconds so far."""
+        out = {}
+        for pid in self.worker_pids():
+            try:
+                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return out
+
     def worker_rss_mb(self) -> list[float]:
         out = []
         for pid in self.worker_pids():
@@ -584,6 +595,7 @@ def summarise(runs: list[dict]) -> dict:
                 "p50": r["latency_us"]["p50"],
                 "p99": r["latency_us"]["p99"],
                 "loadavg": r["loadavg"],
+                "worker_share": r.get("worker_share"),
             }
             for r in runs
         ],
@@ -592,9 +604,14 @@ def summarise(runs: list[dict]) -> dict:
 
 def measure(server: Server, *args, **kw) -> dict:
     """wrk against `server`, with the server's CPU seconds spent during the run."""
-    before = server.cpu_seconds()
+    before, workers = server.cpu_seconds(), server.worker_cpu()
     result = wrk(*args, **kw)
     result["cpu_s"] = server.cpu_seconds() - before
+    # How the work fell between the workers: wrk's few keep-alive connections are accepted by
+    # whichever worker wins each accept, so one worker may serve most of them (its GIL then
+    # carries the round, and fewer requests are served for more CPU each).
+    spent = [cpu - workers.get(pid, 0.0) for pid, cpu in server.worker_cpu().items()]
+    result["worker_share"] = round(max(spent) / sum(spent), 2) if sum(spent) > 0 else None
     return result
 
 
@@ -681,7 +698,9 @@ def throughput(db: Database, results: dict) -> None:
                     f"[{db.kind}] {label} round {r + 1}: muli {svc_runs[-1]['rps']:.0f}/s "
                     f"p99 {svc_runs[-1]['latency_us']['p99'] / 1000:.1f} ms, "
                     f"ceiling {ceil_runs[-1]['rps']:.0f}/s "
-                    f"p99 {ceil_runs[-1]['latency_us']['p99'] / 1000:.1f} ms, bad {svc_runs[-1]['bad']}"
+                    f"p99 {ceil_runs[-1]['latency_us']['p99'] / 1000:.1f} ms, bad {svc_runs[-1]['bad']}, "
+                    f"busiest worker {svc_runs[-1]['worker_share']} / "
+                    f"{ceil_runs[-1]['worker_share']} of the CPU"
                 )
             results.setdefault("throughput", []).append(
                 {
