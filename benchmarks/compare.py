@@ -1,5 +1,7 @@
 """Before and after from two runs of `benchmarks/run.py` (issue 19): CPU ms per request of
-each endpoint, its ratio to the issue's own figures and to the "before" run, and rotate-keys.
+each endpoint, its ratio to the issue's own figures and to the "before" run (the issue's figures
+were taken on another machine; a "before" run on the same machine, the same hour, is the like-for-like
+reading), each side's requests per second ÷ the ceiling's, and rotate-keys.
 
     .venv/bin/python benchmarks/compare.py BEFORE.json AFTER.json
 
@@ -37,6 +39,11 @@ def _cpu(row: dict | None, side: str = "muli") -> float | None:
     return None if row is None else row[side]["cpu_ms_per_request"]
 
 
+def _ratio(row: dict | None) -> float | None:
+    """MULI's requests per second ÷ the ceiling's, in the same run (the throughput ratio)."""
+    return None if row is None else row["muli"]["rps"] / row["ceiling"]["rps"]
+
+
 def _fmt(x: float | None, digits: int = 1) -> str:
     return "—" if x is None else f"{x:.{digits}f}"
 
@@ -50,19 +57,21 @@ def table(before: dict, after: dict) -> str:
         f"{after['rounds']} rounds of {after['duration']} s per side.",
         "",
         "| db | endpoint | CPU ms/request original / before → after | after ÷ original (target ≤ 0.33) "
-        "| after ÷ before | ceiling CPU ms before / after | req/s before → after | non-2xx + errors |",
-        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        "| after ÷ before (≤ 0.33) | ceiling CPU ms before / after | req/s before → after "
+        "| ratio to ceiling before → after | non-2xx + errors |",
+        "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for key, row in a.items():
         old = b.get(key)
         cpu, was, orig = _cpu(row), _cpu(old), ORIGINAL.get(key)
         vs_orig = "—" if orig is None else f"{cpu / orig:.2f}" + (" ✓" if cpu / orig <= TARGET else "")
-        vs_before = "—" if was is None else f"{cpu / was:.2f}"
+        vs_before = "—" if was is None else f"{cpu / was:.2f}" + (" ✓" if cpu / was <= TARGET else "")
         out.append(
             f"| {key[0]} | {row['label']} | {_fmt(orig)} / {_fmt(was)} → **{cpu:.1f}** "
             f"| {vs_orig} | {vs_before} "
             f"| {_fmt(_cpu(old, 'ceiling'), 2)} / {_fmt(_cpu(row, 'ceiling'), 2)} "
             f"| {_fmt(old and old['muli']['rps'], 0)} → {row['muli']['rps']:.0f} "
+            f"| {_fmt(_ratio(old), 2)} → {_ratio(row):.2f} "
             f"| {(old['muli']['bad'] if old else '—')} / {row['muli']['bad']} |"
         )
     rb = {r["db"]: r for r in before.get("rotation", [])}
