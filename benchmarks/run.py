@@ -168,6 +168,15 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def _process_cpu(pid: int) -> float | None:
+    """User + system CPU seconds of one process so far (None: it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime, stime (ticks)
+
+
 @dataclass
 class Server:
     """gunicorn on 127.0.0.1 with a fixed number of workers, in its own process group."""
@@ -259,25 +268,12 @@ class Server:
 
     def cpu_seconds(self) -> float:
         """User + system CPU of the master and its workers so far (not the database server's)."""
-        total = 0
-        for pid in [self.proc.pid, *self.worker_pids()] if self.proc else []:
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            total += int(fields[11]) + int(fields[12])  # utime, stime (clock ticks)
-        return total / os.sysconf("SC_CLK_TCK")
+        pids = [self.proc.pid, *self.worker_pids()] if self.proc else []
+        return sum(cpu for cpu in map(_process_cpu, pids) if cpu is not None)
 
     def worker_cpu(self) -> dict[int, float]:
         """Each worker's user + system CPU seconds so far."""
-        out = {}
-        for pid in self.worker_pids():
-            try:
-                fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            out[pid] = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-        return out
+        return {pid: cpu for pid in self.worker_pids() if (cpu := _process_cpu(pid)) is not None}
 
     def worker_rss_mb(self) -> list[float]:
         out = []
@@ -622,7 +618,7 @@ def measure(server: Server, *args, **kw) -> dict:
 # worker did more than BALANCED of its work: a deployment with 2 workers spreads its clients,
 # but wrk's 8 keep-alive connections are accepted all at once by whichever worker wins each
 # accept, and now and then one worker takes nearly all of them (busiest share 1.0, about half
-# the requests per second, more CPU per request). Spread rounds show 0.50-0.61. The rounds
+# the requests per second, more CPU per request). Spread rounds show 0.50-0.66. The rounds
 # measured again are kept in the results ("unbalanced"), and the table says how many.
 BALANCED = 0.7
 BALANCE_TRIES = int(os.environ.get("BENCH_BALANCE_TRIES", "5"))
@@ -631,16 +627,15 @@ BALANCE_TRIES = int(os.environ.get("BENCH_BALANCE_TRIES", "5"))
 def measure_spread(server: Server, *args, **kw) -> dict:
     """`measure`, again while the busiest worker did more than BALANCED of the round's CPU."""
     unbalanced = []
-    for _ in range(max(1, BALANCE_TRIES) - 1):
+    tries = max(1, BALANCE_TRIES)
+    for attempt in range(1, tries + 1):
         result = measure(server, *args, **kw)
         share = result["worker_share"]
-        if WORKERS < 2 or share is None or share <= BALANCED:
+        if attempt == tries or WORKERS < 2 or share is None or share <= BALANCED:
             break
         log(f"  {server.name}: one worker did {share} of the round's CPU ({result['rps']:.0f}/s); again")
         unbalanced.append({"rps": round(result["rps"], 1), "worker_share": share})
         time.sleep(1)  # the same worker took them again, 2 or 3 times in a row, when retried at once
-    else:
-        result = measure(server, *args, **kw)
     result["unbalanced"] = unbalanced
     return result
 
@@ -697,12 +692,16 @@ def throughput(db: Database, results: dict) -> None:
             wrk(service.url(path), token, method, body, idem, 2, CONNECTIONS, **kw)
             wrk(ceiling.url(ceiling_path), token, method, body, False, 2, CONNECTIONS, **kw)
             svc_runs, ceil_runs = [], []
+
+            def fresh_tag(method=method, path=path, token=token, kw=kw) -> None:
+                service.call(method, path, token=token)
+                kw["etag"] = service.last_headers.get("ETag")
+
             for r in range(ROUNDS):
                 if etag and r > 0:
                     # The queue's tag holds the minute its waiting times next change: taken
                     # before round 1, it is rightly stale a minute later (every answer a 200).
-                    service.call(method, path, token=token)
-                    kw["etag"] = service.last_headers.get("ETag")
+                    fresh_tag()
                 spy = profile(service, f"{db.kind}-{key}") if PROFILE and r == 0 else None
                 run_ = measure_spread(
                     service, service.url(path), token, method, body, idem, DURATION, CONNECTIONS, **kw
@@ -712,8 +711,7 @@ def throughput(db: Database, results: dict) -> None:
                     # its tag was rightly stale and every answer a 200. Measured once more with
                     # a fresh tag; the round with the turn is kept in the results.
                     log(f"  {label}: the tag went stale during the round ({run_['statuses']}); again")
-                    service.call(method, path, token=token)
-                    kw["etag"] = service.last_headers.get("ETag")
+                    fresh_tag()
                     stale = {"rps": round(run_["rps"], 1), "statuses": run_["statuses"]}
                     run_ = measure_spread(
                         service, service.url(path), token, method, body, idem, DURATION, CONNECTIONS, **kw
