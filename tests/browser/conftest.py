@@ -33,6 +33,29 @@ def pytest_collection_modifyitems(items):
             item.add_marker(pytest.mark.xdist_group("browser"))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    """A browser test that fails leaves what its pages showed: a screenshot in
+    tests/browser/screenshots/ and, in the report (so a CI log has it too), each page's
+    address and the text of its <main>."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.when != "call" or not report.failed:
+        return
+    from playwright.sync_api import Page
+
+    pages = [value for value in getattr(item, "funcargs", {}).values() if isinstance(value, Page)]
+    for n, page in enumerate(pages):
+        try:
+            SCREENSHOTS.mkdir(exist_ok=True)
+            path = SCREENSHOTS / f"{item.name}-failure-{n}.png"
+            page.screenshot(path=str(path), full_page=True, timeout=5_000)
+            main = page.evaluate("document.querySelector('main')?.innerText ?? '(no <main>)'")
+            report.sections.append((f"page {n} when it failed", f"{page.url}\n{path}\n---\n{main[:3000]}"))
+        except Exception as error:  # a closed or hung page: the failure itself is the report
+            report.sections.append((f"page {n} when it failed", f"(could not be read: {error})"))
+
+
 class _QuietHandler(WSGIRequestHandler):
     """No access-log line per request: the thread outlives pytest's captured streams, and
     writing to a closed one printed '--- Logging error ---' through the whole run."""

@@ -39,3 +39,28 @@ _FIND = """() => {
 def table_problems(page) -> list[str]:
     """What is wrong with the tables the page shows now (empty when nothing)."""
     return page.evaluate(_FIND)
+
+
+# The elements that reach past the right edge of the screen, innermost first (an element
+# whose child also reaches past is left out): what a failed "no sideways scrolling" shows.
+_WIDER = """(width) => {
+  if (document.documentElement.scrollWidth <= width) return [];
+  const past = [...document.querySelectorAll('body *')].filter(
+    (e) => e.getBoundingClientRect().right > width + 1 && e.getClientRects().length > 0,
+  );
+  const inner = past.filter((e) => !past.some((o) => o !== e && e.contains(o)));
+  const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+    + [...e.classList].map((c) => '.' + c).join('');
+  return [`page ${document.documentElement.scrollWidth} px wide on a ${width} px screen`].concat(
+    inner.slice(0, 8).map((e) => `${name(e)} (in ${name(e.parentElement)}) reaches ${
+      Math.round(e.getBoundingClientRect().right)} px: "${(e.textContent || '').trim().slice(0, 60)}"`),
+  );
+}"""
+
+
+def wider_than_screen(page) -> list[str]:
+    """Empty when nothing scrolls sideways; otherwise the page's width and what sticks out.
+    The screen is the page's viewport as set, not `innerWidth`: on a phone (`is_mobile`)
+    the browser widens the layout viewport to the content, so `scrollWidth <= innerWidth`
+    holds even when a table sticks out."""
+    return page.evaluate(_WIDER, page.viewport_size["width"])

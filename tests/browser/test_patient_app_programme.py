@@ -12,6 +12,7 @@ from muli.extensions import db
 from muli.patient import programme
 from muli.team import programmes
 from tests.browser.axe import assert_accessible
+from tests.browser.layout import wider_than_screen
 from tests.browser.test_patient_app_support import (
     Enrolled,
     _names,
@@ -81,7 +82,7 @@ def test_a_muli_vold_patient_edits_an_own_section_and_sees_it_after_a_reload(
     assert labels.index("Hvis politiet møter meg") < labels.index("Slik vil jeg bli møtt")
     assert "Gjøre omgivelsene trygge" not in labels
     assert form.get_by_label("Hvis politiet møter meg").input_value() == "Snakk rolig."
-    assert phone.evaluate("document.documentElement.scrollWidth") <= APP_WIDTH
+    assert not (wide := wider_than_screen(phone)), wide
     assert_accessible(phone, "crisis/edit, MULI vold")
     form.get_by_label(AVOID).fill("Byen etter midnatt\nFesten hos Ali")
     form.get_by_label("Hvis politiet møter meg").fill("Snakk rolig, ikke ta på meg.")
@@ -184,7 +185,7 @@ def test_a_consent_the_programme_no_longer_asks_for_is_shown_as_not_in_use_and_c
     note = police.get_by_text("Teamets program bruker ikke lenger dette samtykket")
     expect(note).to_be_visible()
     expect(police.locator(".hint")).to_have_count(1)  # the crisis plan's consent is in use
-    assert phone.evaluate("document.documentElement.scrollWidth") <= APP_WIDTH
+    assert not (wide := wider_than_screen(phone)), wide
     assert_accessible(phone, "consents, one not in use")
     screenshot(phone, "consent-not-in-use")
     requests_switch.uncheck()

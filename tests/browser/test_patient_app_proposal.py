@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from tests.browser.layout import wider_than_screen
 from tests.browser.test_patient_app_support import KARI_PLAN, activate, enrol, put_crisis_plan, token
 
 APP_WIDTH = 390
@@ -55,7 +56,7 @@ def test_the_patient_sees_what_a_proposal_changes_section_by_section(
     assert not folded.get_by_text("Folk jeg kan spørre om hjelp").is_visible()
     folded.locator("summary").click()
     assert folded.get_by_text("Folk jeg kan spørre om hjelp").is_visible()
-    assert phone.evaluate("document.documentElement.scrollWidth") <= APP_WIDTH
+    assert not (wide := wider_than_screen(phone)), wide
     screenshot(phone, "proposal-diff")
     # Then the patient approves, and the plan is the proposal.
     with phone.expect_response(lambda r: r.url.endswith("/approve")) as approved:

@@ -5,6 +5,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
+from tests.browser.layout import wider_than_screen
 from tests.browser.test_portal_support import portal_catalogues, sign_in
 
 __all__ = ["portal_catalogues"]  # autouse: compiles the message catalogues
@@ -105,7 +106,7 @@ def test_the_privacy_officer_filters_the_log_and_finds_security_events(live_serv
     expect(table).not_to_contain_text("Lise Personvern")
     screenshot(page, "log-security")
     # No page is wider than the screen.
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert not (wide := wider_than_screen(page)), wide
 
 
 def test_the_privacy_officer_gives_a_verdict_and_reviews_again(live_server, world, page, screenshot):
@@ -135,4 +136,4 @@ def test_the_privacy_officer_gives_a_verdict_and_reviews_again(live_server, worl
     expect(reviews.nth(0)).to_contain_text("Må følges opp")
     expect(reviews.nth(1)).to_contain_text("Berettiget")
     screenshot(page, "reviewed")
-    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert not (wide := wider_than_screen(page)), wide

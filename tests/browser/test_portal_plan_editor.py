@@ -9,6 +9,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.api.test_agenda_flags import _action, _meeting, _reviewed
+from tests.browser.layout import wider_than_screen
 from tests.browser.test_portal_support import portal_catalogues, sign_in
 from tests.portal.helpers import crisis_plan
 
@@ -142,7 +143,7 @@ def test_the_agenda_flags_read_in_words_at_desktop_and_tablet_width(
             expect(page.locator("[aria-labelledby=co-h] li").first).to_contain_text("Forfalt")
             headings = page.locator("section.panel h3").all_inner_texts()
             assert headings[0].startswith("1. Anna"), headings
-            assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"]
+            assert not (wide := wider_than_screen(page)), wide
             screenshot(page, f"agenda-{name}")
     finally:
         context.close()

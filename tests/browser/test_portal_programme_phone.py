@@ -13,6 +13,7 @@ from muli.extensions import db
 from muli.patient import programme
 from muli.team import programmes
 from tests.browser.axe import assert_accessible
+from tests.browser.layout import wider_than_screen
 from tests.browser.test_portal_support import portal_catalogues, sign_in, sign_out
 
 __all__ = ["portal_catalogues"]  # autouse: compiles the message catalogues
@@ -21,7 +22,7 @@ WIDTH = 390
 
 
 def _fits(page) -> None:
-    assert page.evaluate("document.documentElement.scrollWidth") <= WIDTH
+    assert not (wide := wider_than_screen(page)), wide
 
 
 def _import(page, live_server, raw: dict) -> None:
