@@ -94,7 +94,8 @@ def main() -> int:
 
         for _ in range(30):
             once()
-        profiler = cProfile.Profile(time.process_time) if args.profile else None  # CPU, not wall: the commit waits on the disk
+        # On the CPU's clock, not the wall's: the commit waits on the disk.
+        profiler = cProfile.Profile(time.process_time) if args.profile else None
         started, wall = time.process_time(), time.perf_counter()
         if profiler:
             profiler.enable()
