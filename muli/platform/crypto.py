@@ -215,7 +215,7 @@ def rotate(
     keyring: KeyRing,
     models: Iterable[Any],
     *,
-    batch_size: int = 2000,
+    batch_size: int = 1000,
     after_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Re-encrypt every field not yet under the newest key, a batch at a time.
