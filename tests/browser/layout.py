@@ -41,7 +41,7 @@ def table_problems(page) -> list[str]:
     return page.evaluate(_FIND)
 
 
-# The elements that reach past the right edge of the screen, innermost first (an element
+# The elements that reach past the right edge of the screen, the innermost ones (an element
 # whose child also reaches past is left out): what a failed "no sideways scrolling" shows.
 _WIDER = """(width) => {
   if (document.documentElement.scrollWidth <= width) return [];
