@@ -323,13 +323,8 @@ def account_end_session(username: str, session_id: str) -> None:
     click.echo("session ended")
 
 
-# 1,000 rows a batch. On PostgreSQL a batch's guarded UPDATE finds its rows by the primary key
-# (a nested loop over the batch's arrays); from about 3,000 rows on a 50,000-row table the
-# planner chose a hash join over the whole table instead (a 4,000-row batch: 104 ms against
-# 20 ms for 2,000), and a smaller batch overlaps the client's re-encryption with the server's
-# writes more closely. Measured in benchmarks/README.md, "rotate-keys (ninth pass)".
 @muli_cli.command("rotate-keys")
-@click.option("--batch-size", default=1000, show_default=True)
+@click.option("--batch-size", default=crypto.ROTATE_BATCH_SIZE, show_default=True)
 def rotate_keys(batch_size: int) -> None:
     """Re-encrypt every field under the newest key in MULI_DATA_KEYS (resumable)."""
     ctx = system_ctx()

@@ -210,12 +210,21 @@ def encrypted_models(base) -> list[Any]:
     )
 
 
+# Rows a batch of `rotate` (and `muli rotate-keys`' default). On PostgreSQL a batch's guarded
+# UPDATE finds its rows by the primary key (a nested loop over the batch's arrays); from about
+# 3,000 rows on a 50,000-row table the planner chose a hash join over the whole table instead
+# (a 4,000-row batch: 104 ms against 20 ms for 2,000), and a smaller batch overlaps the
+# client's re-encryption with the server's writes more closely. Measured in
+# benchmarks/README.md, "Issue 19: where it stands (ninth pass)".
+ROTATE_BATCH_SIZE = 1000
+
+
 def rotate(
     session: Session,
     keyring: KeyRing,
     models: Iterable[Any],
     *,
-    batch_size: int = 1000,
+    batch_size: int = ROTATE_BATCH_SIZE,
     after_batch: Callable[[int], None] | None = None,
 ) -> int:
     """Re-encrypt every field not yet under the newest key, a batch at a time.
